@@ -1,0 +1,22 @@
+namespace QuDag.Network;
+
+/// <summary>How a connection ended.</summary>
+/// <param name="Reason">Human-readable cause.</param>
+/// <param name="Failed">True for a fault (protocol violation, I/O error); false for an orderly close.</param>
+internal readonly record struct CloseInfo(string Reason, bool Failed);
+
+/// <summary>What a <see cref="PeerConnection"/> reports to the manager that owns it.</summary>
+internal interface IConnectionOwner
+{
+    /// <summary>The handshake finished; called before the connection's loops start, so always before <see cref="OnClosed"/>.</summary>
+    void OnOpened(PeerConnection connection);
+
+    /// <summary>A DATA frame arrived; the payload is a copy the callee owns. Awaiting it applies backpressure.</summary>
+    ValueTask OnDataAsync(PeerConnection connection, byte[] payload, CancellationToken cancellationToken);
+
+    /// <summary>A ping round trip completed.</summary>
+    void OnPingRoundTrip(TimeSpan roundTrip);
+
+    /// <summary>The connection closed and its socket is released; called exactly once.</summary>
+    void OnClosed(PeerConnection connection, CloseInfo info);
+}

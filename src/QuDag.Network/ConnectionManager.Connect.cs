@@ -1,0 +1,243 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace QuDag.Network;
+
+public sealed partial class ConnectionManager
+{
+    /// <summary>
+    /// Connects to a peer at the endpoint in the address book. Reuses its pooled connection when there is a
+    /// live one (no new TCP or TLS handshake); returns at once when it is already connected.
+    /// </summary>
+    /// <exception cref="PeerAddressUnknownException">No endpoint is known for the peer.</exception>
+    /// <exception cref="ConnectionLimitReachedException">At the limit with nothing idle to close.</exception>
+    /// <exception cref="PeerConnectException">Refused, timed out, failed authentication or the identity check.</exception>
+    public Task ConnectAsync(PeerId peerId, CancellationToken cancellationToken = default) =>
+        ConnectCoreAsync(peerId, null, cancellationToken);
+
+    /// <summary>Connects to a peer at <paramref name="endPoint"/>, which also goes into the address book.</summary>
+    /// <inheritdoc cref="ConnectAsync(PeerId, CancellationToken)"/>
+    public Task ConnectAsync(PeerId peerId, EndPoint endPoint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        return ConnectCoreAsync(peerId, endPoint, cancellationToken);
+    }
+
+    private async Task ConnectCoreAsync(PeerId peerId, EndPoint? endPoint, CancellationToken cancellationToken)
+    {
+        if (peerId == LocalPeerId)
+            throw new ArgumentException("A node does not connect to itself.", nameof(peerId));
+        if (!TryEnter())
+            throw new ObjectDisposedException(nameof(ConnectionManager));
+        try
+        {
+            var entry = GetOrAddEntry(peerId);
+            if (endPoint is not null)
+                entry.EndPoint = endPoint;
+            await entry.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var current = Volatile.Read(ref entry.Active);
+                if (current is { IsOpen: true })
+                    return;
+                if (current is not null)
+                    TryDeactivate(entry, current, current.CloseInfo);
+                if (_pool.TryTake(peerId) is { } pooled)
+                {
+                    if (pooled.IsOpen)
+                    {
+                        Interlocked.Increment(ref _metrics.PoolHits);
+                        Activate(entry, pooled);
+                        return;
+                    }
+                    // It closed while pooled; its own close releases the socket slot.
+                }
+                Interlocked.Increment(ref _metrics.PoolMisses);
+                var target = entry.EndPoint ?? throw new PeerAddressUnknownException(peerId);
+                await DialAsync(entry, target, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                entry.Gate.Release();
+            }
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    private async Task DialAsync(PeerEntry entry, EndPoint target, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ReserveSlotAsync(entry.Id).ConfigureAwait(false);
+        }
+        catch (ConnectionLimitReachedException ex)
+        {
+            Interlocked.Increment(ref _metrics.FailedConnects);
+            SetStatus(entry, ConnectionStatus.Failed, ex.Message);
+            throw;
+        }
+        SetStatus(entry, ConnectionStatus.Connecting, null);
+        PeerConnection connection;
+        try
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+            connection = await PeerConnection.ConnectAsync(this, _identity, entry.Id, target, _options, linked.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Interlocked.Decrement(ref _open);
+            Interlocked.Increment(ref _metrics.FailedConnects);
+            if (_disposing.IsCancellationRequested)
+            {
+                SetStatus(entry, ConnectionStatus.Failed, "the manager was disposed");
+                throw new ObjectDisposedException(nameof(ConnectionManager), ex);
+            }
+            if (ex is OperationCanceledException)
+            {
+                SetStatus(entry, ConnectionStatus.Disconnected, "the connect was cancelled");
+                throw;
+            }
+            SetStatus(entry, ConnectionStatus.Failed, ex.Message);
+            throw;
+        }
+        if (IsDisposed)
+        {
+            await connection.CloseAsync("the manager was disposed").ConfigureAwait(false);
+            throw new ObjectDisposedException(nameof(ConnectionManager));
+        }
+        Activate(entry, connection);
+    }
+
+    private async Task AcceptAsync(Socket socket)
+    {
+        if (!TryEnter())
+        {
+            socket.Dispose();
+            return;
+        }
+        try
+        {
+            try
+            {
+                await ReserveSlotAsync(null).ConfigureAwait(false);
+            }
+            catch (ConnectionLimitReachedException)
+            {
+                Interlocked.Increment(ref _metrics.FailedInbound);
+                socket.Dispose();
+                return;
+            }
+            PeerConnection connection;
+            try
+            {
+                connection = await PeerConnection.AcceptAsync(this, _identity, socket, _options, _disposing.Token).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                Interlocked.Decrement(ref _open);
+                Interlocked.Increment(ref _metrics.FailedInbound);
+                return;
+            }
+            if (connection.RemoteId == LocalPeerId || IsDisposed)
+            {
+                await connection.CloseAsync(IsDisposed ? "the manager was disposed" : "a node does not connect to itself").ConfigureAwait(false);
+                return;
+            }
+            var entry = GetOrAddEntry(connection.RemoteId);
+            await entry.Gate.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                await AdoptInboundAsync(entry, connection).ConfigureAwait(false);
+            }
+            finally
+            {
+                entry.Gate.Release();
+            }
+        }
+        catch (Exception)
+        {
+            // Nothing escapes an accept: each failure above already released what it held.
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>
+    /// Makes an inbound connection the peer's active one. When both ends dialed each other at once, both
+    /// keep the connection dialed by the peer with the lower id, so they agree without talking.
+    /// </summary>
+    private async Task AdoptInboundAsync(PeerEntry entry, PeerConnection connection)
+    {
+        var existing = Volatile.Read(ref entry.Active);
+        if (existing is { IsOpen: true })
+        {
+            var keepExisting = !existing.Inbound && LocalPeerId.CompareTo(entry.Id) < 0;
+            if (keepExisting)
+            {
+                await connection.CloseAsync("duplicate: the peer with the lower id dials").ConfigureAwait(false);
+                return;
+            }
+            // Swap in place: the active count stays, and the old connection's close finds itself replaced.
+            Volatile.Write(ref entry.Active, connection);
+            await existing.CloseAsync("replaced by a newer connection from the same peer").ConfigureAwait(false);
+            if (!connection.IsOpen)
+                TryDeactivate(entry, connection, connection.CloseInfo);
+            return;
+        }
+        if (existing is not null)
+            TryDeactivate(entry, existing, existing.CloseInfo);
+        if (_pool.TryTake(entry.Id) is { } pooled)
+            await pooled.CloseAsync("replaced by a newer connection from the same peer").ConfigureAwait(false);
+        Activate(entry, connection);
+    }
+
+    /// <summary>
+    /// Disconnects a peer: its live connection goes to the idle pool (status <see cref="ConnectionStatus.Disconnected"/>)
+    /// for a later connect to reuse. Does nothing for a peer the manager does not know.
+    /// </summary>
+    public Task DisconnectAsync(PeerId peerId) => DisconnectAsync(peerId, close: false);
+
+    /// <summary>Disconnects a peer; with <paramref name="close"/> the connection (and any pooled one) is closed instead of pooled.</summary>
+    public async Task DisconnectAsync(PeerId peerId, bool close, CancellationToken cancellationToken = default)
+    {
+        if (!_peers.TryGetValue(peerId, out var entry))
+            return;
+        if (!TryEnter())
+            throw new ObjectDisposedException(nameof(ConnectionManager));
+        try
+        {
+            await entry.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var connection = Volatile.Read(ref entry.Active);
+                var released = connection is not null && TryDeactivate(entry, connection, null);
+                if (entry.Status is not null)
+                    SetStatus(entry, ConnectionStatus.Disconnected, null);
+                if (released && connection!.IsOpen && !close && _options.PoolTimeout > TimeSpan.Zero)
+                {
+                    _pool.Add(connection);
+                    if (!connection.IsOpen)
+                        _pool.Forget(connection);
+                    return;
+                }
+                if (released)
+                    await connection!.CloseAsync("disconnected").ConfigureAwait(false);
+                if (close && _pool.TryTake(peerId) is { } pooled)
+                    await pooled.CloseAsync("disconnected").ConfigureAwait(false);
+            }
+            finally
+            {
+                entry.Gate.Release();
+            }
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+}

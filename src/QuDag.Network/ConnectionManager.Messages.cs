@@ -1,0 +1,88 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+
+namespace QuDag.Network;
+
+public sealed partial class ConnectionManager
+{
+    /// <summary>Sends a DATA message over the peer's active connection.</summary>
+    /// <exception cref="PeerNotConnectedException">The peer has no active connection.</exception>
+    /// <exception cref="ArgumentException">The message is larger than <see cref="ConnectionManagerOptions.MaxFrameSize"/>.</exception>
+    public async Task SendAsync(PeerId peerId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    {
+        var connection = ActiveConnection(peerId);
+        try
+        {
+            await connection.SendDataAsync(payload, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PeerNotConnectedException) when (IsDisposed)
+        {
+            throw new ObjectDisposedException(nameof(ConnectionManager));
+        }
+        _metrics.RecordSent(payload.Length);
+    }
+
+    /// <summary>Measures a PING/PONG round trip over the peer's active connection; it feeds the latency metrics.</summary>
+    /// <exception cref="PeerNotConnectedException">The peer has no active connection, or it closed during the ping.</exception>
+    public async Task<TimeSpan> PingAsync(PeerId peerId, CancellationToken cancellationToken = default)
+    {
+        var connection = ActiveConnection(peerId);
+        try
+        {
+            return await connection.PingAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (PeerNotConnectedException) when (IsDisposed)
+        {
+            throw new ObjectDisposedException(nameof(ConnectionManager));
+        }
+    }
+
+    private PeerConnection ActiveConnection(PeerId peerId)
+    {
+        ThrowIfDisposed();
+        return _peers.TryGetValue(peerId, out var entry) && Volatile.Read(ref entry.Active) is { IsOpen: true } connection
+            ? connection
+            : throw new PeerNotConnectedException(peerId);
+    }
+
+    /// <summary>Waits for the next DATA message from any peer.</summary>
+    /// <exception cref="ObjectDisposedException">The manager was disposed.</exception>
+    public async ValueTask<PeerMessage> ReceiveAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return Dequeued(await _inbox.Reader.ReadAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (ChannelClosedException)
+        {
+            throw new ObjectDisposedException(nameof(ConnectionManager));
+        }
+    }
+
+    /// <summary>Takes a received message if one is waiting.</summary>
+    public bool TryReceive([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PeerMessage? message)
+    {
+        if (_inbox.Reader.TryRead(out message))
+        {
+            Dequeued(message);
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Received messages as they arrive, until cancelled or disposed.</summary>
+    public async IAsyncEnumerable<PeerMessage> ReceiveAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (await _inbox.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (TryReceive(out var message))
+                yield return message;
+        }
+    }
+
+    private PeerMessage Dequeued(PeerMessage message)
+    {
+        Interlocked.Add(ref _metrics.QueuedBytes, -message.Payload.Length);
+        return message;
+    }
+}

@@ -1,0 +1,128 @@
+namespace QuDag.Network;
+
+public sealed partial class ConnectionManager
+{
+    /// <summary>Records a peer's status and notifies subscribers (the seed's <c>update_status</c>). O(1), atomic.</summary>
+    public Task UpdateStatusAsync(PeerId peerId, ConnectionStatus status) => UpdateStatusAsync(peerId, status, null);
+
+    /// <summary>Records a peer's status with a reason (kept as its last error when <paramref name="status"/> is Failed).</summary>
+    public Task UpdateStatusAsync(PeerId peerId, ConnectionStatus status, string? reason)
+    {
+        CheckStatus(status);
+        ThrowIfDisposed();
+        SetStatus(GetOrAddEntry(peerId), status, reason, notifyUnchanged: true);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Records many statuses in one call.</summary>
+    public Task UpdateStatusesAsync(IEnumerable<KeyValuePair<PeerId, ConnectionStatus>> updates)
+    {
+        ArgumentNullException.ThrowIfNull(updates);
+        ThrowIfDisposed();
+        // Validate all first, so a bad entry changes nothing.
+        var batch = updates.ToArray();
+        foreach (var (_, status) in batch)
+            CheckStatus(status);
+        foreach (var (peerId, status) in batch)
+            SetStatus(GetOrAddEntry(peerId), status, null, notifyUnchanged: true);
+        return Task.CompletedTask;
+    }
+
+    private static void CheckStatus(ConnectionStatus status)
+    {
+        if (!Enum.IsDefined(status))
+            throw new ArgumentOutOfRangeException(nameof(status), status, "Not a ConnectionStatus.");
+    }
+
+    /// <summary>A peer's status, or null for a peer never seen. O(1), lock-free, allocation-free.</summary>
+    public ValueTask<ConnectionStatus?> GetStatusAsync(PeerId peerId) =>
+        _peers.TryGetValue(peerId, out var entry) ? new ValueTask<ConnectionStatus?>(entry.Status) : default;
+
+    /// <summary>Calls <paramref name="handler"/> on each status change of one peer until the returned object is disposed.</summary>
+    public IDisposable Subscribe(PeerId peerId, Action<ConnectionStatusChangedEventArgs> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        ThrowIfDisposed();
+        return GetOrAddEntry(peerId).Subscribe(handler);
+    }
+
+    /// <summary>A snapshot of the metrics. Reads counters only: its cost does not grow with the number of peers.</summary>
+    public Task<NetworkMetrics> GetMetricsAsync() => Task.FromResult(GetMetrics());
+
+    /// <inheritdoc cref="GetMetricsAsync"/>
+    public NetworkMetrics GetMetrics()
+    {
+        var m = _metrics;
+        var open = Volatile.Read(ref _open);
+        var peers = Volatile.Read(ref _peerCount);
+        return new NetworkMetrics
+        {
+            MessagesPerSecond = m.Messages.PerSecond(),
+            Connections = Volatile.Read(ref _active),
+            AvgLatency = m.Ping.Mean,
+            MemoryUsage = (long)peers * ManagerMetrics.BytesPerPeer + (long)open * ManagerMetrics.BytesPerConnection
+                + Volatile.Read(ref m.QueuedBytes),
+            IdleConnections = _pool.Count,
+            OpenConnections = open,
+            MaxConnections = _options.MaxConnections,
+            TrackedPeers = peers,
+            PoolHits = Volatile.Read(ref m.PoolHits),
+            PoolMisses = Volatile.Read(ref m.PoolMisses),
+            PoolExpirations = Volatile.Read(ref m.PoolExpirations),
+            MessagesSent = Volatile.Read(ref m.MessagesSent),
+            MessagesReceived = Volatile.Read(ref m.MessagesReceived),
+            BytesSent = Volatile.Read(ref m.BytesSent),
+            BytesReceived = Volatile.Read(ref m.BytesReceived),
+            FailedConnects = Volatile.Read(ref m.FailedConnects),
+            FailedInbound = Volatile.Read(ref m.FailedInbound),
+            PingCount = m.Ping.Count,
+            LatencyP50 = m.Ping.Quantile(0.50),
+            LatencyP95 = m.Ping.Quantile(0.95),
+            LatencyP99 = m.Ping.Quantile(0.99),
+            AvgHandshakeTime = m.Handshake.Mean,
+            RateWindow = m.Messages.Window,
+        };
+    }
+
+    /// <summary>What the manager knows of one peer, or null for a peer never seen.</summary>
+    public PeerInfo? GetPeer(PeerId peerId) => _peers.TryGetValue(peerId, out var entry) ? Describe(entry) : null;
+
+    /// <summary>Every peer the manager knows, by peer id.</summary>
+    public IReadOnlyList<PeerInfo> GetPeers()
+    {
+        var list = _peers.Values.Select(Describe).ToList();
+        list.Sort((a, b) => a.PeerId.CompareTo(b.PeerId));
+        return list;
+    }
+
+    private PeerInfo Describe(PeerEntry entry)
+    {
+        var active = Volatile.Read(ref entry.Active);
+        var pooled = active is null ? _pool.Find(entry.Id) : null;
+        var connection = active ?? pooled?.Connection;
+        return new PeerInfo
+        {
+            PeerId = entry.Id,
+            Status = entry.Status,
+            Endpoint = connection?.RemoteEndPoint ?? entry.EndPoint,
+            LastError = entry.LastError,
+            Pooled = pooled is not null,
+            Inbound = connection?.Inbound,
+            LastChange = entry.LastChange,
+            IdleTime = pooled?.IdleTime,
+            HandshakeTime = connection?.HandshakeTime,
+        };
+    }
+
+    /// <summary>The idle pool's connections, longest idle first. Reading it does not refresh their expiry.</summary>
+    public IReadOnlyList<PooledConnectionInfo> GetPooledConnections() => _pool.Snapshot();
+
+    /// <summary>Closes every idle pooled connection; returns how many.</summary>
+    public async Task<int> ClearPoolAsync()
+    {
+        ThrowIfDisposed();
+        var all = _pool.TakeAll();
+        await Task.WhenAll(all.Select(c => c.CloseAsync("the pool was cleared"))).ConfigureAwait(false);
+        return all.Count;
+    }
+}

@@ -1,0 +1,80 @@
+using System.Net;
+
+namespace QuDag.Network;
+
+/// <summary>The base of every error the connection manager raises on purpose.</summary>
+public class QuDagException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public QuDagException(string message, PeerId? peerId = null, Exception? innerException = null)
+        : base(message, innerException) => PeerId = peerId;
+
+    /// <summary>The peer concerned, where there is one.</summary>
+    public PeerId? PeerId { get; }
+}
+
+/// <summary>Why a connection failed.</summary>
+public enum ConnectFailureKind
+{
+    /// <summary>The TCP connection was refused or could not be made.</summary>
+    Unreachable,
+
+    /// <summary>The TCP, TLS or HELLO exchange did not finish within the handshake timeout.</summary>
+    Timeout,
+
+    /// <summary>TLS authentication failed (no certificate, a rejected certificate, no TLS at all).</summary>
+    Authentication,
+
+    /// <summary>The remote authenticated as another peer than the one dialed.</summary>
+    IdentityMismatch,
+
+    /// <summary>The remote broke the QuDAG framing protocol.</summary>
+    Protocol,
+
+    /// <summary>The remote closed the connection before it was established.</summary>
+    Closed,
+}
+
+/// <summary>A connection to a peer could not be established.</summary>
+public class PeerConnectException(string message, PeerId peerId, EndPoint? endPoint, ConnectFailureKind kind, Exception? innerException = null)
+    : QuDagException(message, peerId, innerException)
+{
+    /// <summary>The endpoint that was dialed.</summary>
+    public EndPoint? EndPoint { get; } = endPoint;
+
+    /// <summary>Why it failed.</summary>
+    public ConnectFailureKind Kind { get; } = kind;
+}
+
+/// <summary>The remote authenticated with a key whose peer id is not the one dialed.</summary>
+public sealed class PeerIdentityMismatchException(PeerId expected, PeerId actual, EndPoint? endPoint)
+    : PeerConnectException(
+        $"Identity mismatch at {endPoint}: expected peer {expected.Short}…, but the remote authenticated as {actual.Short}….",
+        expected, endPoint, ConnectFailureKind.IdentityMismatch)
+{
+    /// <summary>The peer id that was dialed.</summary>
+    public PeerId Expected { get; } = expected;
+
+    /// <summary>The peer id the remote proved it holds.</summary>
+    public PeerId Actual { get; } = actual;
+}
+
+/// <summary>Opening a socket would exceed the manager's limit and no idle pooled connection could be closed to make room.</summary>
+public sealed class ConnectionLimitReachedException(int limit, PeerId? peerId)
+    : QuDagException($"The connection limit of {limit} open connections is reached and none is idle in the pool.", peerId)
+{
+    /// <summary>The limit (<see cref="ConnectionManagerOptions.MaxConnections"/>).</summary>
+    public int Limit { get; } = limit;
+}
+
+/// <summary>No endpoint is known for the peer: add one with <see cref="ConnectionManager.AddPeer"/> or pass it.</summary>
+public sealed class PeerAddressUnknownException(PeerId peerId)
+    : QuDagException($"No endpoint is known for peer {peerId.Short}…: add it to the address book or pass one.", peerId);
+
+/// <summary>The operation needs an active connection to the peer, and there is none.</summary>
+public sealed class PeerNotConnectedException(PeerId peerId)
+    : QuDagException($"Peer {peerId.Short}… is not connected.", peerId);
+
+/// <summary>A remote broke the QuDAG framing protocol (oversized frame, unknown type, malformed payload).</summary>
+public sealed class QuDagProtocolException(string message, PeerId? peerId = null)
+    : QuDagException(message, peerId);

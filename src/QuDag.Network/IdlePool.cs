@@ -1,0 +1,158 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Internal;
+
+namespace QuDag.Network;
+
+/// <summary>
+/// Live connections whose peer was disconnected, waiting to be reused. Expiry is a <see cref="MemoryCache"/>
+/// with a sliding window of the pool timeout; since the cache only scans when touched, a timer compacts it
+/// (as SocketsHttpHandler scavenges its pool), and the eviction callback closes the connection.
+/// </summary>
+internal sealed class IdlePool : IDisposable
+{
+    private readonly MemoryCache _cache;
+    // Lists and ranks the pool without touching cache entries, which would refresh their sliding window.
+    private readonly ConcurrentDictionary<PeerId, Pooled> _byPeer = new();
+    private readonly TimeProvider _time;
+    private readonly ITimer _scavenger;
+    private readonly Action<PeerConnection> _onExpired;
+    private int _count;
+
+    public IdlePool(TimeSpan timeout, TimeProvider time, Action<PeerConnection> onExpired)
+    {
+        Timeout = timeout;
+        _time = time;
+        _onExpired = onExpired;
+        _cache = new MemoryCache(new MemoryCacheOptions { Clock = new Clock(time), ExpirationScanFrequency = ScanInterval(timeout) });
+        var interval = ScanInterval(timeout);
+        _scavenger = time.CreateTimer(static state => ((IdlePool)state!)._cache.Compact(0), this, interval, interval);
+    }
+
+    public TimeSpan Timeout { get; }
+
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Scans every quarter of the timeout, between 1 and 30 seconds.</summary>
+    public static TimeSpan ScanInterval(TimeSpan timeout) =>
+        TimeSpan.FromTicks(Math.Clamp(timeout.Ticks / 4, TimeSpan.TicksPerSecond, 30 * TimeSpan.TicksPerSecond));
+
+    public void Add(PeerConnection connection)
+    {
+        var pooled = new Pooled(connection, _time.GetUtcNow());
+        if (!_byPeer.TryAdd(connection.RemoteId, pooled))
+            throw new InvalidOperationException($"Peer {connection.RemoteId.Short} already has a pooled connection.");
+        Interlocked.Increment(ref _count);
+        // The Pooled object is the key: a stale Remove can never hit a newer entry for the same peer.
+        using var entry = _cache.CreateEntry(pooled);
+        entry.Value = pooled;
+        entry.SlidingExpiration = Timeout;
+        entry.RegisterPostEvictionCallback(static (_, value, reason, state) => ((IdlePool)state!).OnEvicted((Pooled)value!, reason), this);
+    }
+
+    /// <summary>Takes the peer's pooled connection if there is one; exactly one caller gets it.</summary>
+    public PeerConnection? TryTake(PeerId peerId) =>
+        _byPeer.TryGetValue(peerId, out var pooled) && TryClaim(pooled) ? pooled.Connection : null;
+
+    /// <summary>Takes the connection that has waited longest, to make room under the connection limit.</summary>
+    public PeerConnection? TryTakeOldest()
+    {
+        while (true)
+        {
+            Pooled? oldest = null;
+            foreach (var (_, pooled) in _byPeer)
+            {
+                if (oldest is null || pooled.Since < oldest.Since)
+                    oldest = pooled;
+            }
+            if (oldest is null)
+                return null;
+            if (TryClaim(oldest))
+                return oldest.Connection;
+        }
+    }
+
+    /// <summary>Drops a connection that closed while pooled.</summary>
+    public void Forget(PeerConnection connection)
+    {
+        if (_byPeer.TryGetValue(connection.RemoteId, out var pooled) && pooled.Connection == connection)
+            TryClaim(pooled);
+    }
+
+    /// <summary>The peer's pooled connection and its idle time, without touching the cache.</summary>
+    public (PeerConnection Connection, TimeSpan IdleTime)? Find(PeerId peerId) =>
+        _byPeer.TryGetValue(peerId, out var pooled) ? (pooled.Connection, _time.GetUtcNow() - pooled.Since) : null;
+
+    public IReadOnlyList<PooledConnectionInfo> Snapshot()
+    {
+        var now = _time.GetUtcNow();
+        var list = new List<PooledConnectionInfo>();
+        foreach (var (peer, pooled) in _byPeer)
+        {
+            var idle = now - pooled.Since;
+            list.Add(new PooledConnectionInfo(peer, pooled.Connection.RemoteEndPoint, pooled.Connection.Inbound, pooled.Since,
+                idle, Timeout - idle > TimeSpan.Zero ? Timeout - idle : TimeSpan.Zero));
+        }
+        list.Sort((a, b) => a.IdleSince.CompareTo(b.IdleSince));
+        return list;
+    }
+
+    /// <summary>Claims all pooled connections, for disposal.</summary>
+    public List<PeerConnection> TakeAll()
+    {
+        var all = new List<PeerConnection>();
+        foreach (var (_, pooled) in _byPeer)
+        {
+            if (TryClaim(pooled))
+                all.Add(pooled.Connection);
+        }
+        return all;
+    }
+
+    private bool TryClaim(Pooled pooled)
+    {
+        if (Interlocked.Exchange(ref pooled.Claimed, 1) != 0)
+            return false;
+        _byPeer.TryRemove(new KeyValuePair<PeerId, Pooled>(pooled.Connection.RemoteId, pooled));
+        Interlocked.Decrement(ref _count);
+        _cache.Remove(pooled);
+        return true;
+    }
+
+    private void OnEvicted(Pooled pooled, EvictionReason reason)
+    {
+        // Removed/Replaced come from our own claims; only expiry (or capacity) closes here.
+        if (reason is EvictionReason.Removed or EvictionReason.Replaced)
+            return;
+        if (TryClaim(pooled))
+            _onExpired(pooled.Connection);
+    }
+
+    public void Dispose()
+    {
+        _scavenger.Dispose();
+        _cache.Dispose();
+    }
+
+    private sealed class Pooled(PeerConnection connection, DateTimeOffset since)
+    {
+        public readonly PeerConnection Connection = connection;
+        public readonly DateTimeOffset Since = since;
+        public int Claimed;
+    }
+
+    private sealed class Clock(TimeProvider time) : ISystemClock
+    {
+        public DateTimeOffset UtcNow => time.GetUtcNow();
+    }
+}
+
+/// <summary>An idle connection in the pool.</summary>
+/// <param name="PeerId">The peer it leads to.</param>
+/// <param name="EndPoint">The remote endpoint.</param>
+/// <param name="Inbound">True when the peer dialed us.</param>
+/// <param name="IdleSince">When it entered the pool.</param>
+/// <param name="IdleTime">How long it has waited.</param>
+/// <param name="ExpiresIn">Time left before it is closed, unless reused.</param>
+public sealed record PooledConnectionInfo(PeerId PeerId, System.Net.EndPoint EndPoint, bool Inbound, DateTimeOffset IdleSince,
+    TimeSpan IdleTime, TimeSpan ExpiresIn);

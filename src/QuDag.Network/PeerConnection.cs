@@ -1,0 +1,344 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Text;
+
+namespace QuDag.Network;
+
+/// <summary>
+/// One authenticated TLS connection to a peer after its HELLO exchange. A read loop decodes frames for
+/// the life of the connection (also while it idles in the pool, so a remote close is noticed); a write
+/// loop drains an output pipe into the <see cref="SslStream"/>, so concurrent sends batch into large writes.
+/// </summary>
+internal sealed partial class PeerConnection
+{
+    private static readonly PipeOptions OutputOptions = new(minimumSegmentSize: 16 * 1024, useSynchronizationContext: false);
+
+    private readonly IConnectionOwner _owner;
+    private readonly SslStream _ssl;
+    private readonly PipeReader _input;
+    private readonly Pipe _output = new(OutputOptions);
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly CancellationTokenSource _lifetime = new();
+    private readonly ConcurrentDictionary<ulong, PendingPing> _pings = new();
+    private readonly TimeProvider _time;
+    private readonly int _maxFrameSize;
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _writeLoop = Task.CompletedTask;
+    private ulong _nextPingToken;
+    private int _closing;
+    private CloseInfo? _closeInfo;
+
+    private PeerConnection(IConnectionOwner owner, SslStream ssl, PipeReader input, PeerId remoteId, EndPoint remoteEndPoint,
+        bool inbound, Hello remoteHello, TimeSpan handshakeTime, ConnectionManagerOptions options)
+    {
+        _owner = owner;
+        _ssl = ssl;
+        _input = input;
+        _time = options.TimeProvider;
+        _maxFrameSize = options.MaxFrameSize;
+        RemoteId = remoteId;
+        RemoteEndPoint = remoteEndPoint;
+        Inbound = inbound;
+        RemoteHello = remoteHello;
+        HandshakeTime = handshakeTime;
+        EstablishedAt = _time.GetUtcNow();
+    }
+
+    public PeerId RemoteId { get; }
+
+    public EndPoint RemoteEndPoint { get; }
+
+    public bool Inbound { get; }
+
+    public Hello RemoteHello { get; }
+
+    public TimeSpan HandshakeTime { get; }
+
+    public DateTimeOffset EstablishedAt { get; }
+
+    /// <summary>False once the connection started closing, from either end.</summary>
+    public bool IsOpen => Volatile.Read(ref _closing) == 0;
+
+    /// <summary>Set once the socket is closed and the owner was told.</summary>
+    public Task Completion => _closed.Task;
+
+    public CloseInfo? CloseInfo => _closeInfo;
+
+    private void Start()
+    {
+        _owner.OnOpened(this);
+        _writeLoop = WriteLoopAsync();
+        _ = ReadLoopAsync();
+    }
+
+    public Task SendDataAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        if (payload.Length > _maxFrameSize)
+            throw new ArgumentException($"A message of {payload.Length} bytes exceeds the maximum frame size of {_maxFrameSize} bytes.", nameof(payload));
+        return SendFrameAsync(FrameType.Data, payload, cancellationToken);
+    }
+
+    public async Task<TimeSpan> PingAsync(CancellationToken cancellationToken)
+    {
+        var token = Interlocked.Increment(ref _nextPingToken);
+        var pending = new PendingPing(_time.GetTimestamp());
+        _pings[token] = pending;
+        try
+        {
+            var payload = new byte[8];
+            BinaryPrimitives.WriteUInt64BigEndian(payload, token);
+            await SendFrameAsync(FrameType.Ping, payload, cancellationToken).ConfigureAwait(false);
+            if (!IsOpen)
+                throw new PeerNotConnectedException(RemoteId);
+            return await pending.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _pings.TryRemove(token, out _);
+        }
+    }
+
+    private async Task SendFrameAsync(FrameType type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!IsOpen)
+                throw new PeerNotConnectedException(RemoteId);
+            Frame.Write(_output.Writer, type, payload.Span);
+            var result = await _output.Writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (result.IsCanceled || result.IsCompleted)
+                throw new PeerNotConnectedException(RemoteId);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var reader = _output.Reader;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                foreach (var segment in buffer)
+                    await _ssl.WriteAsync(segment).ConfigureAwait(false);
+                reader.AdvanceTo(buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                    break;
+            }
+            await reader.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            await reader.CompleteAsync(ex).ConfigureAwait(false);
+            // The socket is gone: end the read side too, so the connection tears down.
+            Fail(new CloseInfo($"write failed: {ex.Message}", Failed: true));
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        var info = new CloseInfo("remote closed the connection", Failed: false);
+        try
+        {
+            var token = _lifetime.Token;
+            while (true)
+            {
+                var result = await _input.ReadAsync(token).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                try
+                {
+                    while (Frame.TryRead(ref buffer, _maxFrameSize, out var type, out var payload))
+                    {
+                        if (await HandleFrameAsync(type, payload, token).ConfigureAwait(false) is { } close)
+                        {
+                            info = close;
+                            return;
+                        }
+                    }
+                }
+                finally
+                {
+                    _input.AdvanceTo(buffer.Start, buffer.End);
+                }
+                if (result.IsCompleted)
+                {
+                    if (!buffer.IsEmpty)
+                        info = new CloseInfo("remote closed the connection in the middle of a frame", Failed: true);
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_lifetime.IsCancellationRequested)
+        {
+            // Closed from this side (or by the write loop); the reason was recorded there.
+        }
+        catch (QuDagProtocolException ex)
+        {
+            info = new CloseInfo($"protocol violation: {ex.Message}", Failed: true);
+        }
+        catch (Exception ex)
+        {
+            info = new CloseInfo($"connection lost: {ex.Message}", Failed: true);
+        }
+        finally
+        {
+            await TeardownAsync(info).ConfigureAwait(false);
+        }
+    }
+
+    /// <returns>A close description when the frame ends the connection.</returns>
+    private async ValueTask<CloseInfo?> HandleFrameAsync(FrameType type, ReadOnlySequence<byte> payload, CancellationToken token)
+    {
+        switch (type)
+        {
+            case FrameType.Data:
+                await _owner.OnDataAsync(this, payload.ToArray(), token).ConfigureAwait(false);
+                return null;
+            case FrameType.Ping:
+                if (payload.Length != 8)
+                    throw new QuDagProtocolException($"PING payload of {payload.Length} bytes, expected 8.");
+                _ = SendPongAsync(payload.ToArray());
+                return null;
+            case FrameType.Pong:
+                if (payload.Length != 8)
+                    throw new QuDagProtocolException($"PONG payload of {payload.Length} bytes, expected 8.");
+                var token64 = ReadUInt64(payload);
+                if (_pings.TryGetValue(token64, out var pending))
+                {
+                    var rtt = _time.GetElapsedTime(pending.StartTimestamp);
+                    _owner.OnPingRoundTrip(rtt);
+                    pending.Result.TrySetResult(rtt);
+                }
+                return null;
+            case FrameType.Close:
+                return new CloseInfo(ReadCloseReason(payload), Failed: false);
+            default:
+                throw new QuDagProtocolException($"Unexpected {type} frame after the handshake.");
+        }
+    }
+
+    private async Task SendPongAsync(byte[] token)
+    {
+        try
+        {
+            await SendFrameAsync(FrameType.Pong, token, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The connection is closing; the read loop reports why.
+        }
+    }
+
+    private static ulong ReadUInt64(ReadOnlySequence<byte> payload)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        payload.CopyTo(bytes);
+        return BinaryPrimitives.ReadUInt64BigEndian(bytes);
+    }
+
+    private static string ReadCloseReason(ReadOnlySequence<byte> payload)
+    {
+        // [u8 code][UTF-8 reason]; an empty payload is a plain close.
+        if (payload.Length <= 1)
+            return "remote closed the connection";
+        return "remote closed: " + Encoding.UTF8.GetString(payload.Slice(1));
+    }
+
+    /// <summary>Closes from this side: a CLOSE frame (best effort), then the socket. Idempotent.</summary>
+    public async Task CloseAsync(string reason)
+    {
+        if (Interlocked.CompareExchange(ref _closing, 1, 0) == 0)
+        {
+            _closeInfo = new CloseInfo(reason, Failed: false);
+            await SendCloseFrameAsync(reason).ConfigureAwait(false);
+            _lifetime.Cancel();
+        }
+        await Completion.ConfigureAwait(false);
+    }
+
+    private async Task SendCloseFrameAsync(string reason)
+    {
+        // Bypasses the IsOpen check of SendFrameAsync: this is the last frame written.
+        var bytes = Encoding.UTF8.GetBytes(reason.Length > 200 ? reason[..200] : reason);
+        var payload = new byte[1 + bytes.Length];
+        bytes.CopyTo(payload, 1);
+        _output.Writer.CancelPendingFlush(); // a sender blocked on backpressure must not hold us up
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            Frame.Write(_output.Writer, FrameType.Close, payload);
+            await _output.Writer.CompleteAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+        // Give the write loop a bounded moment to put the CLOSE on the wire.
+        try
+        {
+            await _writeLoop.WaitAsync(TimeSpan.FromSeconds(2), _time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+    }
+
+    /// <summary>Ends the connection because of a fault (write error, keepalive miss).</summary>
+    public void Fail(CloseInfo info)
+    {
+        if (Interlocked.CompareExchange(ref _closing, 1, 0) == 0)
+        {
+            _closeInfo = info;
+            _lifetime.Cancel();
+        }
+    }
+
+    private async Task TeardownAsync(CloseInfo readLoopInfo)
+    {
+        Interlocked.Exchange(ref _closing, 1);
+        var info = _closeInfo ??= readLoopInfo;
+        _output.Writer.CancelPendingFlush();
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await _output.Writer.CompleteAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+        await _input.CompleteAsync().ConfigureAwait(false);
+        // Disposing the stream closes the socket, which also ends a write loop stuck in a send.
+        await _ssl.DisposeAsync().ConfigureAwait(false);
+        await _writeLoop.ConfigureAwait(false);
+        foreach (var ping in _pings.Values)
+            ping.Result.TrySetException(new PeerNotConnectedException(RemoteId));
+        try
+        {
+            _owner.OnClosed(this, info);
+        }
+        finally
+        {
+            _closed.TrySetResult();
+        }
+    }
+
+    public override string ToString() => $"{RemoteId.Short} {(Inbound ? "<-" : "->")} {RemoteEndPoint}";
+
+    private sealed class PendingPing(long startTimestamp)
+    {
+        public long StartTimestamp { get; } = startTimestamp;
+        public TaskCompletionSource<TimeSpan> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

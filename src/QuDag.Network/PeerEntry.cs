@@ -1,0 +1,78 @@
+using System.Net;
+
+namespace QuDag.Network;
+
+/// <summary>What the manager knows of one peer. Status lives in an int so reads and writes are single atomic operations.</summary>
+internal sealed class PeerEntry(PeerId id)
+{
+    private const int Unseen = -1;
+    private int _status = Unseen;
+    private Action<ConnectionStatusChangedEventArgs>[] _subscribers = [];
+
+    public PeerId Id { get; } = id;
+
+    /// <summary>Serialises connect and disconnect for this peer; status and sends do not take it.</summary>
+    public SemaphoreSlim Gate { get; } = new(1, 1);
+
+    public volatile EndPoint? EndPoint;
+
+    /// <summary>
+    /// The active connection: set under <see cref="Gate"/>, cleared by whoever wins the compare-exchange
+    /// (a disconnect or the connection's own close), and that one alone updates the counts and status.
+    /// </summary>
+    public PeerConnection? Active;
+
+    public volatile string? LastError;
+
+    public DateTimeOffset LastChange;
+
+    public ConnectionStatus? Status
+    {
+        get
+        {
+            var s = Volatile.Read(ref _status);
+            return s == Unseen ? null : (ConnectionStatus)s;
+        }
+    }
+
+    /// <returns>The previous status, or null for a peer seen for the first time.</returns>
+    public ConnectionStatus? Exchange(ConnectionStatus status)
+    {
+        var old = Interlocked.Exchange(ref _status, (int)status);
+        return old == Unseen ? null : (ConnectionStatus)old;
+    }
+
+    public Action<ConnectionStatusChangedEventArgs>[] Subscribers => Volatile.Read(ref _subscribers);
+
+    public IDisposable Subscribe(Action<ConnectionStatusChangedEventArgs> handler)
+    {
+        Update(handler, add: true);
+        return new Subscription(this, handler);
+    }
+
+    // Copy-on-write, so raising an event never locks and never sees a half-changed list.
+    private void Update(Action<ConnectionStatusChangedEventArgs> handler, bool add)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _subscribers);
+            var index = Array.IndexOf(current, handler);
+            if (!add && index < 0)
+                return;
+            Action<ConnectionStatusChangedEventArgs>[] next = add ? [.. current, handler] : [.. current[..index], .. current[(index + 1)..]];
+            if (Interlocked.CompareExchange(ref _subscribers, next, current) == current)
+                return;
+        }
+    }
+
+    private sealed class Subscription(PeerEntry entry, Action<ConnectionStatusChangedEventArgs> handler) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+                entry.Update(handler, add: false);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using System.Net;
+
+namespace QuDag.Network;
+
+/// <summary>A snapshot of what the manager knows of one peer.</summary>
+public sealed record PeerInfo
+{
+    /// <summary>The peer.</summary>
+    public required PeerId PeerId { get; init; }
+
+    /// <summary>Its status; null when the manager only has its address.</summary>
+    public ConnectionStatus? Status { get; init; }
+
+    /// <summary>Its endpoint: the live connection's remote end, else the address book's.</summary>
+    public EndPoint? Endpoint { get; init; }
+
+    /// <summary>Why the last connection failed or closed, if it did.</summary>
+    public string? LastError { get; init; }
+
+    /// <summary>True when a live connection waits in the idle pool.</summary>
+    public bool Pooled { get; init; }
+
+    /// <summary>True when the active or pooled connection was opened by the peer.</summary>
+    public bool? Inbound { get; init; }
+
+    /// <summary>When the status last changed.</summary>
+    public DateTimeOffset LastChange { get; init; }
+
+    /// <summary>How long the pooled connection has been idle.</summary>
+    public TimeSpan? IdleTime { get; init; }
+
+    /// <summary>Time taken to establish the live connection.</summary>
+    public TimeSpan? HandshakeTime { get; init; }
+}

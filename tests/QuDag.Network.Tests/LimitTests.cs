@@ -1,0 +1,62 @@
+namespace QuDag.Network.Tests;
+
+public class LimitTests
+{
+    [Fact]
+    public async Task At_the_limit_a_connect_closes_the_longest_idle_pooled_connection()
+    {
+        await using var a = await TestNode.StartAsync();
+        await using var b = await TestNode.StartAsync();
+        await using var c = await TestNode.StartAsync();
+        await using var manager = new ConnectionManager(2);
+        await manager.ConnectAsync(a.Id, a.EndPoint);
+        await manager.ConnectAsync(b.Id, b.EndPoint);
+        await manager.DisconnectAsync(a.Id);
+        await manager.DisconnectAsync(b.Id);
+
+        await manager.ConnectAsync(c.Id, c.EndPoint);
+
+        Assert.Equal(2, manager.OpenConnections);
+        var left = Assert.Single(manager.GetPooledConnections());
+        Assert.Equal(b.Id, left.PeerId); // a waited longest
+        await Wait.UntilAsync(() => a.Manager.OpenConnections == 0, "a's connection closed");
+        Assert.Equal(ConnectionStatus.Connected, await manager.GetStatusAsync(c.Id));
+    }
+
+    [Fact]
+    public async Task At_the_limit_with_nothing_idle_a_connect_throws_the_typed_error_and_opens_nothing()
+    {
+        await using var a = await TestNode.StartAsync();
+        await using var b = await TestNode.StartAsync();
+        await using var c = await TestNode.StartAsync();
+        await using var manager = new ConnectionManager(2);
+        await manager.ConnectAsync(a.Id, a.EndPoint);
+        await manager.ConnectAsync(b.Id, b.EndPoint);
+
+        var ex = await Assert.ThrowsAsync<ConnectionLimitReachedException>(() => manager.ConnectAsync(c.Id, c.EndPoint));
+
+        Assert.Equal(2, ex.Limit);
+        Assert.Equal(c.Id, ex.PeerId);
+        Assert.Equal(0, c.Listener.AcceptedCount);
+        Assert.Equal(2, manager.OpenConnections);
+        Assert.Equal(ConnectionStatus.Failed, await manager.GetStatusAsync(c.Id));
+        Assert.Equal(1, (await manager.GetMetricsAsync()).FailedConnects);
+    }
+
+    [Fact]
+    public async Task Inbound_connections_count_against_the_limit()
+    {
+        await using var node = await TestNode.StartAsync(new ConnectionManagerOptions { MaxConnections = 1 });
+        await using var a = await TestNode.StartAsync();
+        await using var b = await TestNode.StartAsync();
+        await a.Manager.ConnectAsync(node.Id, node.EndPoint);
+        await Wait.UntilAsync(() => node.Manager.OpenConnections == 1, "inbound tracked");
+
+        // b's TLS handshake gets no answer: the node closes the socket at once.
+        await Assert.ThrowsAnyAsync<PeerConnectException>(() => b.Manager.ConnectAsync(node.Id, node.EndPoint));
+
+        Assert.Equal(1, node.Manager.OpenConnections);
+        Assert.Equal(1, (await node.Manager.GetMetricsAsync()).FailedInbound);
+        Assert.Throws<ConnectionLimitReachedException>(() => node.Manager.ConnectAsync(b.Id, b.EndPoint).GetAwaiter().GetResult());
+    }
+}

@@ -1,0 +1,77 @@
+using System.Net;
+using QuDag.Network;
+
+// Socket counts are asserted process-wide (/proc/self/fd), so tests must not overlap.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace QuDag.Network.Tests;
+
+/// <summary>A real node: a manager listening on an ephemeral loopback port.</summary>
+internal sealed class TestNode : IAsyncDisposable
+{
+    private TestNode(ConnectionManager manager, PeerListener listener)
+    {
+        Manager = manager;
+        Listener = listener;
+    }
+
+    public ConnectionManager Manager { get; }
+
+    public PeerListener Listener { get; }
+
+    public PeerId Id => Manager.LocalPeerId;
+
+    public IPEndPoint EndPoint => Listener.LocalEndPoint;
+
+    public static async Task<TestNode> StartAsync(ConnectionManagerOptions? options = null, IPAddress? address = null)
+    {
+        var manager = new ConnectionManager(options ?? new ConnectionManagerOptions());
+        var listener = await manager.ListenAsync(new IPEndPoint(address ?? IPAddress.Loopback, 0));
+        return new TestNode(manager, listener);
+    }
+
+    public ValueTask DisposeAsync() => Manager.DisposeAsync();
+}
+
+internal static class Wait
+{
+    /// <summary>Polls a condition that another thread (or the remote end) makes true; fails after a bound.</summary>
+    public static async Task UntilAsync(Func<bool> condition, string what, int timeoutMs = 10_000)
+    {
+        var deadline = Environment.TickCount64 + timeoutMs;
+        while (!condition())
+        {
+            if (Environment.TickCount64 > deadline)
+                Assert.Fail($"Timed out after {timeoutMs} ms waiting for: {what}");
+            await Task.Delay(5);
+        }
+    }
+
+    /// <summary>Completes when the peer reaches <paramref name="status"/> in <paramref name="manager"/>.</summary>
+    public static async Task<ConnectionStatusChangedEventArgs> ForStatusAsync(ConnectionManager manager, PeerId peer, ConnectionStatus status,
+        Func<Task> action, int timeoutMs = 10_000)
+    {
+        var seen = new TaskCompletionSource<ConnectionStatusChangedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var subscription = manager.Subscribe(peer, e =>
+        {
+            if (e.NewStatus == status)
+                seen.TrySetResult(e);
+        });
+        await action();
+        return await seen.Task.WaitAsync(TimeSpan.FromMilliseconds(timeoutMs));
+    }
+
+    /// <summary>Open sockets of this process, from /proc/self/fd.</summary>
+    public static int OpenSockets() =>
+        Directory.GetFiles("/proc/self/fd").Count(fd =>
+        {
+            try
+            {
+                return new FileInfo(fd).LinkTarget?.StartsWith("socket:", StringComparison.Ordinal) == true;
+            }
+            catch (IOException)
+            {
+                return false; // closed while we looked
+            }
+        });
+}
