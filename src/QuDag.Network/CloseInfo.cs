@@ -15,7 +15,7 @@ internal interface IConnectionOwner
     ValueTask OnDataAsync(PeerConnection connection, byte[] payload, CancellationToken cancellationToken);
 
     /// <summary>A ping round trip completed.</summary>
-    void OnPingRoundTrip(TimeSpan roundTrip);
+    void OnPingRoundTrip(PeerConnection connection, TimeSpan roundTrip);
 
     /// <summary>The connection closed and its socket is released; called exactly once.</summary>
     void OnClosed(PeerConnection connection, CloseInfo info);

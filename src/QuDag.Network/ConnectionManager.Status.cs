@@ -109,6 +109,7 @@ public sealed partial class ConnectionManager
             Pooled = pooled is not null,
             Inbound = connection?.Inbound,
             LastChange = entry.LastChange,
+            Latency = Volatile.Read(ref entry.LastRoundTripTicks) is > 0 and var ticks ? TimeSpan.FromTicks(ticks) : null,
             IdleTime = pooled?.IdleTime,
             HandshakeTime = connection?.HandshakeTime,
         };

@@ -242,7 +242,12 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
         return _inbox.Writer.TryWrite(message) ? default : _inbox.Writer.WriteAsync(message, cancellationToken);
     }
 
-    void IConnectionOwner.OnPingRoundTrip(TimeSpan roundTrip) => _metrics.RecordPing(roundTrip);
+    void IConnectionOwner.OnPingRoundTrip(PeerConnection connection, TimeSpan roundTrip)
+    {
+        _metrics.RecordPing(roundTrip);
+        if (_peers.TryGetValue(connection.RemoteId, out var entry))
+            Volatile.Write(ref entry.LastRoundTripTicks, Math.Max(roundTrip.Ticks, 1));
+    }
 
     private void OnPoolExpired(PeerConnection connection)
     {

@@ -44,6 +44,53 @@ public sealed class NodeIdentity : IDisposable
         return new NodeIdentity(certificate);
     }
 
+    /// <summary>
+    /// Saves the identity (certificate and private key) as PKCS#12, optionally password-protected. On Unix the
+    /// file is readable and writable by its owner only.
+    /// </summary>
+    public void Save(string path, string? password = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var bytes = Certificate.Export(X509ContentType.Pkcs12, password);
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var file = new FileStream(path, options))
+            file.Write(bytes);
+        // UnixCreateMode applies only to a new file; an overwritten one keeps its mode unless set.
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+    }
+
+    /// <summary>Loads an identity saved by <see cref="Save"/>.</summary>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
+    /// <exception cref="InvalidDataException">The file is corrupt or the password is wrong.</exception>
+    public static NodeIdentity Load(string path, string? password = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"No identity file at '{path}'.", path);
+        X509Certificate2 certificate;
+        try
+        {
+            certificate = new X509Certificate2(File.ReadAllBytes(path), password,
+                X509KeyStorageFlags.EphemeralKeySet | X509KeyStorageFlags.Exportable);
+        }
+        catch (CryptographicException ex)
+        {
+            throw new InvalidDataException($"'{path}' is not a readable identity file (corrupt, or the password is wrong): {ex.Message}", ex);
+        }
+        try
+        {
+            return FromCertificate(certificate);
+        }
+        catch (ArgumentException ex)
+        {
+            certificate.Dispose();
+            throw new InvalidDataException($"'{path}' holds no ECDSA private key: {ex.Message}", ex);
+        }
+    }
+
     /// <inheritdoc/>
     public override string ToString() => PeerId.ToString();
 

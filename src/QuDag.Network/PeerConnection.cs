@@ -217,7 +217,7 @@ internal sealed partial class PeerConnection
                 if (_pings.TryGetValue(token64, out var pending))
                 {
                     var rtt = _time.GetElapsedTime(pending.StartTimestamp);
-                    _owner.OnPingRoundTrip(rtt);
+                    _owner.OnPingRoundTrip(this, rtt);
                     pending.Result.TrySetResult(rtt);
                 }
                 return null;

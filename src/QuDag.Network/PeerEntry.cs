@@ -26,6 +26,9 @@ internal sealed class PeerEntry(PeerId id)
 
     public DateTimeOffset LastChange;
 
+    /// <summary>Ticks of the last ping round trip (0: none yet); a long so reads are never torn.</summary>
+    public long LastRoundTripTicks;
+
     public ConnectionStatus? Status
     {
         get

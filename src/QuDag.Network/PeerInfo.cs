@@ -23,6 +23,9 @@ public sealed record PeerInfo
     /// <summary>True when the active or pooled connection was opened by the peer.</summary>
     public bool? Inbound { get; init; }
 
+    /// <summary>The last measured ping round trip to this peer.</summary>
+    public TimeSpan? Latency { get; init; }
+
     /// <summary>When the status last changed.</summary>
     public DateTimeOffset LastChange { get; init; }
 

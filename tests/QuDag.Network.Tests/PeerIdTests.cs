@@ -51,3 +51,36 @@ public class PeerIdTests
         Assert.NotEqual(identity.PeerId, other.PeerId);
     }
 }
+
+public class NodeIdentityTests
+{
+    [Fact]
+    public async Task A_saved_identity_loads_back_with_the_same_peer_id_and_still_authenticates()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"qudag-{Guid.NewGuid():N}.pfx");
+        try
+        {
+            using (var identity = NodeIdentity.Create())
+            {
+                identity.Save(path, "s3cret");
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+                using var loaded = NodeIdentity.Load(path, "s3cret");
+                Assert.Equal(identity.PeerId, loaded.PeerId);
+            }
+            using var reloaded = NodeIdentity.Load(path, "s3cret");
+            await using var node = await TestNode.StartAsync(new ConnectionManagerOptions { Identity = reloaded });
+            await using var manager = new ConnectionManager(10);
+            await manager.ConnectAsync(reloaded.PeerId, node.EndPoint);
+            Assert.Equal(ConnectionStatus.Connected, await manager.GetStatusAsync(reloaded.PeerId));
+
+            Assert.Throws<InvalidDataException>(() => NodeIdentity.Load(path, "wrong"));
+            File.WriteAllBytes(path, [1, 2, 3]);
+            Assert.Throws<InvalidDataException>(() => NodeIdentity.Load(path));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+        Assert.Throws<FileNotFoundException>(() => NodeIdentity.Load(path));
+    }
+}
