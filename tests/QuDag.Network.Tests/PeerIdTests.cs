@@ -63,7 +63,8 @@ public class NodeIdentityTests
             using (var identity = NodeIdentity.Create())
             {
                 identity.Save(path, "s3cret");
-                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+                if (!OperatingSystem.IsWindows())
+                    Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
                 using var loaded = NodeIdentity.Load(path, "s3cret");
                 Assert.Equal(identity.PeerId, loaded.PeerId);
             }
