@@ -1,0 +1,29 @@
+@{
+    # Development layout: build.ps1 -Task Build fills module/bin; -Task Package writes the shipping layout.
+    RootModule           = 'module/bin/QuDag.PowerShell.dll'
+    ModuleVersion        = '0.1.0'
+    CompatiblePSEditions = @('Core')
+    GUID                 = '6f0c7a53-2b1e-4d8e-9a51-3c0d2f4e7b19'
+    Author               = 'QuDag.PS'
+    CompanyName          = 'QuDag.PS'
+    Copyright            = '(c) QuDag.PS. MIT License.'
+    Description          = 'A connection manager for QuDAG peers: authenticated TLS 1.3 connections, an idle pool, limits and real metrics.'
+    PowerShellVersion    = '7.4'
+    FormatsToProcess     = @('module/QuDag.Format.ps1xml')
+    CmdletsToExport      = @(
+        'Connect-QuDagPeer', 'Disconnect-QuDagPeer', 'Set-QuDagPeerStatus', 'Get-QuDagPeer', 'Wait-QuDagPeer',
+        'Get-QuDagMetrics', 'Start-QuDagListener', 'Stop-QuDagListener',
+        'Send-QuDagMessage', 'Receive-QuDagMessage', 'Test-QuDagPeer',
+        'Get-QuDagPool', 'Clear-QuDagPool',
+        'Get-QuDagSession', 'New-QuDagSession', 'Set-QuDagSession', 'Reset-QuDagSession'
+    )
+    FunctionsToExport    = @()
+    AliasesToExport      = @()
+    VariablesToExport    = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags       = @('QuDAG', 'P2P', 'TLS', 'Networking', 'ConnectionPool')
+            ProjectUri = 'https://example.invalid/qudag-ps'
+        }
+    }
+}

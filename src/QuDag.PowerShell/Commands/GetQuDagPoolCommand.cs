@@ -1,0 +1,13 @@
+using System.Management.Automation;
+using QuDag.Network;
+
+namespace QuDag.PowerShell.Commands;
+
+/// <summary>Lists the idle pooled connections, longest idle first. Listing does not extend their expiry.</summary>
+[Cmdlet(VerbsCommon.Get, "QuDagPool")]
+[OutputType(typeof(PooledConnectionInfo))]
+public sealed class GetQuDagPoolCommand : QuDagCmdlet
+{
+    /// <inheritdoc/>
+    protected override void EndProcessing() => WriteObject(CurrentSession.Manager.GetPooledConnections(), enumerateCollection: true);
+}

@@ -1,0 +1,85 @@
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+
+namespace QuDag.PowerShell;
+
+/// <summary>
+/// The base of every QuDag cmdlet: resolves the session (-Session or the runspace's default) and owns a
+/// cancellation token that <see cref="StopProcessing"/> cancels, so Ctrl+C ends a connect or a wait at once.
+/// </summary>
+public abstract class QuDagCmdlet : PSCmdlet, IDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private QuDagSession? _resolved;
+
+    /// <summary>The session to work in; the runspace's default session when omitted.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public QuDagSession? Session { get; set; }
+
+    /// <summary>Cancelled when the user presses Ctrl+C or the pipeline stops.</summary>
+    protected CancellationToken StopToken => _stopping.Token;
+
+    /// <summary>The session this call works in.</summary>
+    protected QuDagSession CurrentSession
+    {
+        get
+        {
+            if (_resolved is not null)
+                return _resolved;
+            var session = Session ?? SessionRegistry.GetDefault(Runspace.DefaultRunspace);
+            if (session.IsDisposed)
+            {
+                ThrowTerminatingError(new ErrorRecord(new ObjectDisposedException(session.Name, $"The QuDag session '{session.Name}' was closed."),
+                    $"{CommandId}SessionClosed", ErrorCategory.ResourceUnavailable, session));
+            }
+            return _resolved = session;
+        }
+    }
+
+    /// <summary>The cmdlet's name without the dash, the prefix of its error ids (ConnectQuDagPeer…).</summary>
+    protected string CommandId => MyInvocation.MyCommand.Name.Replace("-", "", StringComparison.Ordinal);
+
+    /// <summary>Waits for a task on the pipeline thread; Ctrl+C ends the wait with <see cref="PipelineStoppedException"/>.</summary>
+    protected T Await<T>(Task<T> task)
+    {
+        try
+        {
+            return task.WaitAsync(StopToken).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+    }
+
+    /// <inheritdoc cref="Await{T}(Task{T})"/>
+    protected void Await(Task task)
+    {
+        try
+        {
+            task.WaitAsync(StopToken).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+    }
+
+    /// <summary>Writes a non-terminating error for one item; the pipeline goes on.</summary>
+    protected void WriteError(Exception exception, object? target) => WriteError(Errors.From(exception, CommandId, target));
+
+    /// <summary>Writes a non-terminating error with an explicit id suffix and category.</summary>
+    protected void WriteError(Exception exception, string problem, ErrorCategory category, object? target) =>
+        WriteError(new ErrorRecord(exception, CommandId + problem, category, target));
+
+    /// <inheritdoc/>
+    protected override void StopProcessing() => _stopping.Cancel();
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _stopping.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

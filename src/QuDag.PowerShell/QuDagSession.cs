@@ -1,0 +1,123 @@
+using System.Collections.Concurrent;
+using System.Net;
+using QuDag.Network;
+
+namespace QuDag.PowerShell;
+
+/// <summary>
+/// A QuDAG node for PowerShell: a <see cref="ConnectionManager"/> with its identity and listeners. Each runspace
+/// gets a default one on first use; <c>New-QuDagSession</c> makes more (embedded peers, thread jobs).
+/// </summary>
+public sealed class QuDagSession : IDisposable
+{
+    private static int s_nextId;
+    private readonly ConcurrentQueue<PeerMessage> _stash = new();
+    private readonly object _receiveLock = new();
+    private ConnectionManager _manager;
+    private NodeIdentity _identity;
+
+    internal QuDagSession(string? name, int maxConnections, TimeSpan poolTimeout, NodeIdentity identity, string? identityPath, bool isDefault)
+    {
+        Id = Interlocked.Increment(ref s_nextId);
+        Name = name ?? (isDefault ? "Default" : $"Session{Id}");
+        IsDefault = isDefault;
+        _identity = identity;
+        IdentityPath = identityPath;
+        _manager = CreateManager(maxConnections, poolTimeout, identity);
+        CreatedAt = DateTimeOffset.Now;
+    }
+
+    /// <summary>A number unique in this process.</summary>
+    public int Id { get; }
+
+    /// <summary>A name for display.</summary>
+    public string Name { get; }
+
+    /// <summary>True for the runspace's default session.</summary>
+    public bool IsDefault { get; }
+
+    /// <summary>This node's peer id.</summary>
+    public PeerId PeerId => _identity.PeerId;
+
+    /// <summary>The limit on open connections.</summary>
+    public int MaxConnections => _manager.MaxConnections;
+
+    /// <summary>How long idle connections wait in the pool.</summary>
+    public TimeSpan PoolTimeout => _manager.PoolTimeout;
+
+    /// <summary>The file the identity was loaded from, if any.</summary>
+    public string? IdentityPath { get; private set; }
+
+    /// <summary>Endpoints this session accepts connections on.</summary>
+    public IPEndPoint[] Listeners => _manager.Listeners.Select(l => l.LocalEndPoint).ToArray();
+
+    /// <summary>Open sockets right now.</summary>
+    public int OpenConnections => _manager.OpenConnections;
+
+    /// <summary>When the session was created.</summary>
+    public DateTimeOffset CreatedAt { get; }
+
+    /// <summary>True once disposed.</summary>
+    public bool IsDisposed { get; private set; }
+
+    /// <summary>The connection manager, for scripts that want the .NET API.</summary>
+    public ConnectionManager Manager => IsDisposed ? throw new ObjectDisposedException(Name, $"The QuDag session '{Name}' was closed.") : _manager;
+
+    private static ConnectionManager CreateManager(int maxConnections, TimeSpan poolTimeout, NodeIdentity identity) =>
+        new(new ConnectionManagerOptions { MaxConnections = maxConnections, PoolTimeout = poolTimeout, Identity = identity });
+
+    /// <summary>Replaces the manager with a new one (closing every connection), keeping or replacing the identity.</summary>
+    internal void Reconfigure(int maxConnections, TimeSpan poolTimeout, NodeIdentity? identity, string? identityPath)
+    {
+        var old = _manager;
+        var oldIdentity = _identity;
+        _manager = CreateManager(maxConnections, poolTimeout, identity ?? _identity);
+        if (identity is not null)
+        {
+            _identity = identity;
+            IdentityPath = identityPath;
+        }
+        _stash.Clear();
+        old.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        if (!ReferenceEquals(oldIdentity, _identity))
+            oldIdentity.Dispose();
+    }
+
+    /// <summary>
+    /// The next message, from <paramref name="from"/> if given. Messages from other peers that arrive meanwhile
+    /// are kept for later receives, so filtering loses nothing.
+    /// </summary>
+    internal async Task<PeerMessage> ReceiveAsync(PeerId? from, CancellationToken cancellationToken)
+    {
+        lock (_receiveLock)
+        {
+            var count = _stash.Count;
+            for (var i = 0; i < count && _stash.TryDequeue(out var kept); i++)
+            {
+                if (from is null || kept.PeerId == from)
+                    return kept;
+                _stash.Enqueue(kept);
+            }
+        }
+        while (true)
+        {
+            var message = await Manager.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+            if (from is null || message.PeerId == from)
+                return message;
+            _stash.Enqueue(message);
+        }
+    }
+
+    /// <summary>Closes every connection and listener, and forgets every peer.</summary>
+    public void Dispose()
+    {
+        if (IsDisposed)
+            return;
+        IsDisposed = true;
+        _manager.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _identity.Dispose();
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Name} ({PeerId.Short})";
+}
