@@ -28,7 +28,7 @@ function Invoke-Dotnet {
 }
 
 function Get-ProjectVersion {
-    $props = [xml][IO.File]::ReadAllText((Join-Path $root 'Directory.Build.props'))
+    $props = [xml][IO.File]::ReadAllText([IO.Path]::Combine($root, 'Directory.Build.props'))
     return $props.Project.PropertyGroup.Version | Where-Object { $_ } | ForEach-Object { "$_".Trim() }
 }
 
@@ -41,7 +41,7 @@ function Set-ManifestVersion([string] $Path, [string] $Version) {
 function Copy-Tree([string] $From, [string] $To) {
     [IO.Directory]::CreateDirectory($To) | Out-Null
     foreach ($file in [IO.Directory]::GetFiles($From, '*', [IO.SearchOption]::AllDirectories)) {
-        $target = Join-Path $To ([IO.Path]::GetRelativePath($From, $file))
+        $target = [IO.Path]::Combine($To, [IO.Path]::GetRelativePath($From, $file))
         [IO.Directory]::CreateDirectory([IO.Path]::GetDirectoryName($target)) | Out-Null
         [IO.File]::Copy($file, $target, $true)
     }
@@ -49,34 +49,34 @@ function Copy-Tree([string] $From, [string] $To) {
 
 switch ($Task) {
     'Build' {
-        Set-ManifestVersion (Join-Path $root 'QuDag.psd1') (Get-ProjectVersion)
+        Set-ManifestVersion ([IO.Path]::Combine($root, 'QuDag.psd1')) (Get-ProjectVersion)
         # The project's CopyToModuleBin target fills module/bin (and module/bin/en-US) on every build.
-        Invoke-Dotnet build (Join-Path $root 'src/QuDag.PowerShell/QuDag.PowerShell.csproj') -c $Configuration --nologo
-        [Console]::WriteLine("Built. Import-Module $(Join-Path $root 'QuDag.psd1')")
+        Invoke-Dotnet build ([IO.Path]::Combine($root, 'src/QuDag.PowerShell/QuDag.PowerShell.csproj')) -c $Configuration --nologo
+        [Console]::WriteLine("Built. Import-Module $([IO.Path]::Combine($root, 'QuDag.psd1'))")
     }
     'Test' {
-        Invoke-Dotnet test (Join-Path $root 'QuDag.PS.sln') -c $Configuration --nologo
+        Invoke-Dotnet test ([IO.Path]::Combine($root, 'QuDag.PS.sln')) -c $Configuration --nologo
     }
     'Package' {
         & $PSCommandPath -Task Build -Configuration $Configuration
         $version = Get-ProjectVersion
-        $out = Join-Path $root "out/QuDag/$version"
+        $out = [IO.Path]::Combine($root, "out/QuDag/$version")
         if ([IO.Directory]::Exists($out)) { [IO.Directory]::Delete($out, $true) }
-        Copy-Tree (Join-Path $root 'module/bin') (Join-Path $out 'bin')
-        Copy-Tree (Join-Path $root 'module/en-US') (Join-Path $out 'en-US')
-        Copy-Tree (Join-Path $root 'module/examples') (Join-Path $out 'examples')
-        [IO.File]::Copy((Join-Path $root 'module/QuDag.Format.ps1xml'), (Join-Path $out 'QuDag.Format.ps1xml'), $true)
+        Copy-Tree ([IO.Path]::Combine($root, 'module/bin')) ([IO.Path]::Combine($out, 'bin'))
+        Copy-Tree ([IO.Path]::Combine($root, 'module/en-US')) ([IO.Path]::Combine($out, 'en-US'))
+        Copy-Tree ([IO.Path]::Combine($root, 'module/examples')) ([IO.Path]::Combine($out, 'examples'))
+        [IO.File]::Copy([IO.Path]::Combine($root, 'module/QuDag.Format.ps1xml'), [IO.Path]::Combine($out, 'QuDag.Format.ps1xml'), $true)
         # The shipping layout has everything beside the manifest.
-        $manifest = [IO.File]::ReadAllText((Join-Path $root 'QuDag.psd1')).
+        $manifest = [IO.File]::ReadAllText([IO.Path]::Combine($root, 'QuDag.psd1')).
             Replace("'module/bin/QuDag.PowerShell.dll'", "'bin/QuDag.PowerShell.dll'").
             Replace("'module/QuDag.Format.ps1xml'", "'QuDag.Format.ps1xml'")
-        [IO.File]::WriteAllText((Join-Path $out 'QuDag.psd1'), $manifest)
+        [IO.File]::WriteAllText([IO.Path]::Combine($out, 'QuDag.psd1'), $manifest)
         [Console]::WriteLine("Packaged $out")
     }
     'Clean' {
-        Invoke-Dotnet clean (Join-Path $root 'QuDag.PS.sln') -c $Configuration --nologo
+        Invoke-Dotnet clean ([IO.Path]::Combine($root, 'QuDag.PS.sln')) -c $Configuration --nologo
         foreach ($dir in 'module/bin', 'out') {
-            $path = Join-Path $root $dir
+            $path = [IO.Path]::Combine($root, $dir)
             if ([IO.Directory]::Exists($path)) { [IO.Directory]::Delete($path, $true) }
         }
     }

@@ -9,7 +9,7 @@
 #Requires -Modules Pester
 
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot '../../QuDag.psd1') -Force
+    Import-Module ([IO.Path]::Combine($PSScriptRoot, '../../QuDag.psd1')) -Force
 
     # The runbook under test: connect to a peer, announce ourselves, report its round trip.
     function Invoke-Announce([QuDag.Network.PeerId] $PeerId, [string] $Endpoint) {

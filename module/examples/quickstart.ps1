@@ -10,7 +10,7 @@
 #>
 #Requires -Version 7.4
 $ErrorActionPreference = 'Stop'
-if (-not (Get-Module QuDag)) { Import-Module (Join-Path $PSScriptRoot '../../QuDag.psd1') }
+if (-not (Get-Module QuDag)) { Import-Module ([IO.Path]::Combine($PSScriptRoot, '../../QuDag.psd1')) }
 
 $alice = New-QuDagSession -Name alice
 $bob = New-QuDagSession -Name bob
