@@ -10,7 +10,7 @@ namespace QuDag.Network;
 internal sealed partial class PeerConnection
 {
     // Zero-byte reads: an idle connection pins no buffer while it waits for data.
-    private static StreamPipeReaderOptions InputOptions(int maxFrameSize) =>
+    private static readonly StreamPipeReaderOptions InputOptions =
         new(bufferSize: 16 * 1024, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true);
 
     /// <summary>
@@ -40,7 +40,7 @@ internal sealed partial class PeerConnection
                 throw new PeerIdentityMismatchException(expected, actual, endPoint);
             stage = "HELLO exchange";
             await WriteHelloAsync(ssl, linked.Token).ConfigureAwait(false);
-            input = PipeReader.Create(ssl, InputOptions(options.MaxFrameSize));
+            input = PipeReader.Create(ssl, InputOptions);
             var hello = await ReadHelloAsync(input, options.MaxFrameSize, linked.Token).ConfigureAwait(false);
             var connection = new PeerConnection(owner, ssl, input, actual, endPoint, inbound: false, hello,
                 time.GetElapsedTime(start), options);
@@ -78,7 +78,7 @@ internal sealed partial class PeerConnection
             await ssl.AuthenticateAsServerAsync(TlsSettings.Server(identity), linked.Token).ConfigureAwait(false);
             var remote = SubjectPublicKeyInfo.PeerIdOf(ssl.RemoteCertificate!);
             stage = "HELLO exchange";
-            input = PipeReader.Create(ssl, InputOptions(options.MaxFrameSize));
+            input = PipeReader.Create(ssl, InputOptions);
             var hello = await ReadHelloAsync(input, options.MaxFrameSize, linked.Token).ConfigureAwait(false);
             await WriteHelloAsync(ssl, linked.Token).ConfigureAwait(false);
             var connection = new PeerConnection(owner, ssl, input, remote, endPoint, inbound: true, hello,
