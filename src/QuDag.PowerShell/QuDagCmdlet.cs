@@ -69,6 +69,15 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
     /// <summary>Writes a non-terminating error for one item; the pipeline goes on.</summary>
     protected void WriteError(Exception exception, object? target) => WriteError(Errors.From(exception, CommandId, target));
 
+    /// <summary>True when the session knows <paramref name="peer"/>; otherwise writes the ObjectNotFound error for it.</summary>
+    protected bool IsKnownPeer(QuDag.Network.PeerId peer)
+    {
+        if (CurrentSession.Manager.GetPeer(peer) is not null)
+            return true;
+        WriteError(Errors.PeerNotFound(CommandId, peer));
+        return false;
+    }
+
     /// <summary>Writes a non-terminating error with an explicit id suffix and category.</summary>
     protected void WriteError(Exception exception, string problem, ErrorCategory category, object? target) =>
         WriteError(new ErrorRecord(exception, CommandId + problem, category, target));

@@ -27,11 +27,8 @@ public sealed class DisconnectQuDagPeerCommand : QuDagCmdlet
         var manager = CurrentSession.Manager;
         foreach (var peer in PeerId)
         {
-            if (manager.GetPeer(peer) is null)
-            {
-                WriteError(Errors.PeerNotFound(CommandId, peer));
+            if (!IsKnownPeer(peer))
                 continue;
-            }
             if (!ShouldProcess($"peer {peer.Short}", Force ? "Disconnect and close" : "Disconnect to the idle pool"))
                 continue;
             try

@@ -40,11 +40,8 @@ public sealed class SendQuDagMessageCommand : QuDagCmdlet
         var manager = CurrentSession.Manager;
         foreach (var peer in PeerId)
         {
-            if (manager.GetPeer(peer) is null)
-            {
-                WriteError(Errors.PeerNotFound(CommandId, peer));
+            if (!IsKnownPeer(peer))
                 continue;
-            }
             if (!ShouldProcess($"peer {peer.Short}", $"Send {payload.Length} bytes x {Count}"))
                 continue;
             try

@@ -24,11 +24,8 @@ public sealed class TestQuDagPeerCommand : QuDagCmdlet
         var manager = CurrentSession.Manager;
         foreach (var peer in PeerId)
         {
-            if (manager.GetPeer(peer) is null)
-            {
-                WriteError(Errors.PeerNotFound(CommandId, peer));
+            if (!IsKnownPeer(peer))
                 continue;
-            }
             try
             {
                 for (var i = 1; i <= Count; i++)
