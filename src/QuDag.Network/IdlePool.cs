@@ -18,6 +18,7 @@ internal sealed class IdlePool : IDisposable
     private readonly ITimer _scavenger;
     private readonly Action<PeerConnection> _onExpired;
     private int _count;
+    private long _sequence;
 
     public IdlePool(TimeSpan timeout, TimeProvider time, Action<PeerConnection> onExpired)
     {
@@ -39,7 +40,7 @@ internal sealed class IdlePool : IDisposable
 
     public void Add(PeerConnection connection)
     {
-        var pooled = new Pooled(connection, _time.GetUtcNow());
+        var pooled = new Pooled(connection, _time.GetUtcNow(), Interlocked.Increment(ref _sequence));
         if (!_byPeer.TryAdd(connection.RemoteId, pooled))
             throw new InvalidOperationException($"Peer {connection.RemoteId.Short} already has a pooled connection.");
         Interlocked.Increment(ref _count);
@@ -62,7 +63,8 @@ internal sealed class IdlePool : IDisposable
             Pooled? oldest = null;
             foreach (var (_, pooled) in _byPeer)
             {
-                if (oldest is null || pooled.Since < oldest.Since)
+                // Ranked by arrival order, not by clock: two entries pooled within one clock tick still rank.
+                if (oldest is null || pooled.Order < oldest.Order)
                     oldest = pooled;
             }
             if (oldest is null)
@@ -134,10 +136,11 @@ internal sealed class IdlePool : IDisposable
         _cache.Dispose();
     }
 
-    private sealed class Pooled(PeerConnection connection, DateTimeOffset since)
+    private sealed class Pooled(PeerConnection connection, DateTimeOffset since, long order)
     {
         public readonly PeerConnection Connection = connection;
         public readonly DateTimeOffset Since = since;
+        public readonly long Order = order;
         public int Claimed;
     }
 
