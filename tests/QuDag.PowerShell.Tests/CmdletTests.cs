@@ -99,6 +99,9 @@ public sealed class CmdletTests : IDisposable
         }
         _ps.RunClean("Set-QuDagPeerStatus -PeerId ('ab' * 32) -Status Connected -Session $n; Reset-QuDagSession -Session $n -Confirm:$false");
         Assert.Empty(_ps.RunClean("Get-QuDagPeer -Session $n"));
+        var (_, badTimeout) = _ps.Run("New-QuDagSession -PoolTimeout ([TimeSpan]::FromMinutes(-1)); Set-QuDagSession -Session $n -PoolTimeout ([TimeSpan]::FromSeconds(-1)) -Confirm:$false");
+        Assert.Equal(["NewQuDagSessionInvalidPoolTimeout", "SetQuDagSessionInvalidPoolTimeout"], badTimeout.Select(e => e.FullyQualifiedErrorId.Split(',')[0]));
+        Assert.All(badTimeout, e => Assert.Equal(ErrorCategory.InvalidArgument, e.CategoryInfo.Category));
         var (_, errors) = _ps.Run("$n.Dispose(); Get-QuDagPeer -Session $n");
         Assert.StartsWith("GetQuDagPeerSessionClosed,", Assert.Single(errors).FullyQualifiedErrorId);
     }

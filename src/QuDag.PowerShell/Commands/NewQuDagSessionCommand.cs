@@ -38,20 +38,12 @@ public sealed class NewQuDagSessionCommand : PSCmdlet
     /// <inheritdoc/>
     protected override void EndProcessing()
     {
-        if (PoolTimeout < TimeSpan.Zero)
-            ThrowTerminatingError(new ErrorRecord(new ArgumentOutOfRangeException(nameof(PoolTimeout), PoolTimeout, "PoolTimeout cannot be negative."),
-                "NewQuDagSessionInvalidPoolTimeout", ErrorCategory.InvalidArgument, PoolTimeout));
+        SessionSettings.CheckPoolTimeout(this, PoolTimeout, "NewQuDagSession");
         if (!ShouldProcess(Name ?? "new session", "Create a QuDag session"))
             return;
         var identity = IdentityPath is null
             ? NodeIdentity.Create()
-            : SessionSettings.LoadOrCreateIdentity(this, IdentityPath, Password.Of(IdentityPassword), "NewQuDagSession");
+            : SessionSettings.LoadOrCreateIdentity(this, IdentityPath, SessionSettings.Plain(IdentityPassword), "NewQuDagSession");
         WriteObject(SessionRegistry.Create(Runspace.DefaultRunspace, Name, MaxConnections, PoolTimeout, identity, IdentityPath));
     }
-}
-
-internal static class Password
-{
-    public static string? Of(SecureString? secure) =>
-        secure is null ? null : new System.Net.NetworkCredential(string.Empty, secure).Password;
 }

@@ -1,11 +1,27 @@
 using System.Management.Automation;
+using System.Security;
 using QuDag.Network;
 
 namespace QuDag.PowerShell.Commands;
 
-/// <summary>Reads or creates the identity file behind -IdentityPath, for New- and Set-QuDagSession.</summary>
+/// <summary>The settings New- and Set-QuDagSession share: the pool timeout check and the identity file.</summary>
 internal static class SessionSettings
 {
+    /// <summary>Stops the command when <paramref name="poolTimeout"/> is negative.</summary>
+    public static void CheckPoolTimeout(PSCmdlet cmdlet, TimeSpan? poolTimeout, string commandId)
+    {
+        if (poolTimeout < TimeSpan.Zero)
+        {
+            cmdlet.ThrowTerminatingError(new ErrorRecord(
+                new ArgumentOutOfRangeException("PoolTimeout", poolTimeout, "PoolTimeout cannot be negative."),
+                commandId + "InvalidPoolTimeout", ErrorCategory.InvalidArgument, poolTimeout));
+        }
+    }
+
+    /// <summary>The plain text of an optional password.</summary>
+    public static string? Plain(SecureString? secure) =>
+        secure is null ? null : new System.Net.NetworkCredential(string.Empty, secure).Password;
+
     /// <summary>Loads the identity at <paramref name="path"/>, or creates one there (owner-only) when the file does not exist.</summary>
     public static NodeIdentity LoadOrCreateIdentity(PSCmdlet cmdlet, string path, string? password, string commandId)
     {

@@ -38,14 +38,12 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
     protected override void EndProcessing()
     {
         var session = CurrentSession;
-        if (PoolTimeout < TimeSpan.Zero)
-            ThrowTerminatingError(new ErrorRecord(new ArgumentOutOfRangeException(nameof(PoolTimeout), PoolTimeout, "PoolTimeout cannot be negative."),
-                CommandId + "InvalidPoolTimeout", ErrorCategory.InvalidArgument, PoolTimeout));
+        SessionSettings.CheckPoolTimeout(this, PoolTimeout, CommandId);
         if (!ShouldProcess($"session {session.Name} ({session.OpenConnections} open connections will close)", "Reconfigure"))
             return;
         NodeIdentity? identity = IdentityPath is null
             ? null
-            : SessionSettings.LoadOrCreateIdentity(this, IdentityPath, Password.Of(IdentityPassword), CommandId);
+            : SessionSettings.LoadOrCreateIdentity(this, IdentityPath, SessionSettings.Plain(IdentityPassword), CommandId);
         session.Reconfigure(MaxConnections ?? session.MaxConnections, PoolTimeout ?? session.PoolTimeout, identity, IdentityPath);
         if (PassThru)
             WriteObject(session);
