@@ -66,7 +66,7 @@ public class EventTests
         await using var peer = await TestNode.StartAsync();
         await using var manager = new ConnectionManager(10);
         await manager.ConnectAsync(peer.Id, peer.EndPoint);
-        await Wait.UntilAsync(() => peer.Manager.OpenConnections == 1, "remote accepted");
+        await Wait.UntilConnectedAsync(peer.Manager, manager.LocalPeerId);
 
         var change = await Wait.ForStatusAsync(manager, peer.Id, ConnectionStatus.Disconnected,
             () => peer.Manager.DisconnectAsync(manager.LocalPeerId, close: true));

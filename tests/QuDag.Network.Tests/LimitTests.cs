@@ -50,7 +50,7 @@ public class LimitTests
         await using var a = await TestNode.StartAsync();
         await using var b = await TestNode.StartAsync();
         await a.Manager.ConnectAsync(node.Id, node.EndPoint);
-        await Wait.UntilAsync(() => node.Manager.OpenConnections == 1, "inbound tracked");
+        await Wait.UntilConnectedAsync(node.Manager, a.Id);
 
         // b's TLS handshake gets no answer: the node closes the socket at once.
         await Assert.ThrowsAnyAsync<PeerConnectException>(() => b.Manager.ConnectAsync(node.Id, node.EndPoint));

@@ -37,7 +37,7 @@ public class PoolTests
         await using var peer = await TestNode.StartAsync();
         await using var manager = new ConnectionManager(10);
         await manager.ConnectAsync(peer.Id, peer.EndPoint);
-        await Wait.UntilAsync(() => peer.Manager.OpenConnections == 1, "remote accepted");
+        await Wait.UntilConnectedAsync(peer.Manager, manager.LocalPeerId);
 
         await manager.DisconnectAsync(peer.Id, close: true);
 
@@ -84,7 +84,7 @@ public class PoolTests
         await using var manager = new ConnectionManager(10);
         await manager.ConnectAsync(peer.Id, peer.EndPoint);
         await manager.DisconnectAsync(peer.Id);
-        await Wait.UntilAsync(() => peer.Manager.OpenConnections == 1, "remote accepted");
+        await Wait.UntilConnectedAsync(peer.Manager, manager.LocalPeerId);
 
         await peer.Manager.DisconnectAsync(manager.LocalPeerId, close: true);
 

@@ -15,7 +15,7 @@ public class SeedUsageTests
         Assert.Equal(ConnectionStatus.Connected, await manager.GetStatusAsync(peer.Id));
         Assert.Equal(1, peer.Listener.AcceptedCount);
         // The remote authenticated us by our key, and tracks us as connected too.
-        await Wait.UntilAsync(() => peer.Manager.GetStatusAsync(manager.LocalPeerId).Result == ConnectionStatus.Connected, "remote sees us");
+        await Wait.UntilConnectedAsync(peer.Manager, manager.LocalPeerId);
         var metrics = await manager.GetMetricsAsync();
         Assert.Equal(1, metrics.Connections);
         Assert.True(metrics.AvgHandshakeTime > TimeSpan.Zero);

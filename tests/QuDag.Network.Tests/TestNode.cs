@@ -47,6 +47,13 @@ internal static class Wait
         }
     }
 
+    /// <summary>
+    /// Waits until <paramref name="remote"/> tracks <paramref name="peer"/> as connected: its socket count rises at
+    /// accept, before the handshake ends and the peer is adopted, so counting sockets is not enough.
+    /// </summary>
+    public static Task UntilConnectedAsync(ConnectionManager remote, PeerId peer) =>
+        UntilAsync(() => remote.GetStatusAsync(peer).Result == ConnectionStatus.Connected, $"{remote.LocalPeerId.Short} sees {peer.Short} connected");
+
     /// <summary>Completes when the peer reaches <paramref name="status"/> in <paramref name="manager"/>.</summary>
     public static async Task<ConnectionStatusChangedEventArgs> ForStatusAsync(ConnectionManager manager, PeerId peer, ConnectionStatus status,
         Func<Task> action, int timeoutMs = 10_000)
