@@ -235,11 +235,22 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
 
     ValueTask IConnectionOwner.OnDataAsync(PeerConnection connection, byte[] payload, CancellationToken cancellationToken)
     {
-        _metrics.RecordReceived(payload.Length);
         Interlocked.Add(ref _metrics.QueuedBytes, payload.Length);
         var message = new PeerMessage(connection.RemoteId, payload, _time.GetUtcNow());
-        // Bounded: when the application does not keep up, this waits and the connection stops reading.
-        return _inbox.Writer.TryWrite(message) ? default : _inbox.Writer.WriteAsync(message, cancellationToken);
+        // Counted once queued, so a reader that sees the count can also receive the message.
+        if (_inbox.Writer.TryWrite(message))
+        {
+            _metrics.RecordReceived(payload.Length);
+            return default;
+        }
+        return EnqueueAsync(message, cancellationToken);
+    }
+
+    // Bounded: when the application does not keep up, this waits and the connection stops reading.
+    private async ValueTask EnqueueAsync(PeerMessage message, CancellationToken cancellationToken)
+    {
+        await _inbox.Writer.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+        _metrics.RecordReceived(message.Payload.Length);
     }
 
     void IConnectionOwner.OnPingRoundTrip(PeerConnection connection, TimeSpan roundTrip)

@@ -45,7 +45,7 @@ public sealed record NetworkMetrics
     /// <summary>DATA messages sent.</summary>
     public long MessagesSent { get; init; }
 
-    /// <summary>DATA messages received.</summary>
+    /// <summary>DATA messages received and queued for <see cref="ConnectionManager.ReceiveAsync"/>.</summary>
     public long MessagesReceived { get; init; }
 
     /// <summary>DATA messages sent and received.</summary>
