@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using QuDag.Network;
 
@@ -11,8 +10,8 @@ namespace QuDag.PowerShell;
 public sealed class QuDagSession : IDisposable
 {
     private static int s_nextId;
-    private readonly ConcurrentQueue<PeerMessage> _stash = new();
-    private readonly object _receiveLock = new();
+    // Messages set aside by a filtered receive, in arrival order; guarded by its own lock.
+    private readonly List<PeerMessage> _stash = [];
     private ConnectionManager _manager;
     private NodeIdentity _identity;
 
@@ -77,7 +76,8 @@ public sealed class QuDagSession : IDisposable
             _identity = identity;
             IdentityPath = identityPath;
         }
-        _stash.Clear();
+        lock (_stash)
+            _stash.Clear();
         old.DisposeAsync().AsTask().GetAwaiter().GetResult();
         if (!ReferenceEquals(oldIdentity, _identity))
             oldIdentity.Dispose();
@@ -89,14 +89,14 @@ public sealed class QuDagSession : IDisposable
     /// </summary>
     internal async Task<PeerMessage> ReceiveAsync(PeerId? from, CancellationToken cancellationToken)
     {
-        lock (_receiveLock)
+        lock (_stash)
         {
-            var count = _stash.Count;
-            for (var i = 0; i < count && _stash.TryDequeue(out var kept); i++)
+            var index = _stash.FindIndex(m => from is null || m.PeerId == from);
+            if (index >= 0)
             {
-                if (from is null || kept.PeerId == from)
-                    return kept;
-                _stash.Enqueue(kept);
+                var kept = _stash[index];
+                _stash.RemoveAt(index); // the rest keep their order
+                return kept;
             }
         }
         while (true)
@@ -104,7 +104,8 @@ public sealed class QuDagSession : IDisposable
             var message = await Manager.ReceiveAsync(cancellationToken).ConfigureAwait(false);
             if (from is null || message.PeerId == from)
                 return message;
-            _stash.Enqueue(message);
+            lock (_stash)
+                _stash.Add(message);
         }
     }
 

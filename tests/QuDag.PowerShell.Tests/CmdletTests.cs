@@ -54,6 +54,31 @@ public sealed class CmdletTests : IDisposable
     }
 
     [Fact]
+    public void A_filtered_receive_keeps_other_peers_messages_in_order()
+    {
+        // Three senders into alice; each send waits until alice has queued it, so arrival order is known.
+        var messages = _ps.RunClean("""
+            $alice = New-QuDagSession -Name alice
+            $to = Start-QuDagListener -Session $alice
+            $senders = 1..3 | ForEach-Object { $s = New-QuDagSession; Connect-QuDagPeer $to.PeerId $to.Endpoint -Session $s; $s }
+            $n = 0
+            foreach ($step in @(@(0, 'a1'), @(1, 'b1'), @(0, 'a2'), @(2, 'c1'))) {
+                Send-QuDagMessage -Session $senders[$step[0]] -PeerId $to.PeerId -Message $step[1]
+                $n++
+                $deadline = [DateTime]::UtcNow.AddSeconds(10)
+                while ((Get-QuDagMetrics -Session $alice).MessagesReceived -lt $n) {
+                    if ([DateTime]::UtcNow -gt $deadline) { throw "message $n did not arrive" }
+                    [Threading.Thread]::Sleep(5)
+                }
+            }
+            Receive-QuDagMessage -Session $alice -PeerId $senders[2].PeerId -Timeout 00:00:10
+            Receive-QuDagMessage -Session $alice -PeerId $senders[1].PeerId -Timeout 00:00:10
+            Receive-QuDagMessage -Session $alice -Count 2 -Timeout 00:00:10
+            """);
+        Assert.Equal(["c1", "b1", "a1", "a2"], messages.Select(m => (string)m.Properties["Text"].Value));
+    }
+
+    [Fact]
     public void Set_and_wait_for_status_and_listener_lifecycle()
     {
         _ps.RunClean(TwoPeers);
