@@ -10,7 +10,7 @@ public sealed partial class ConnectionManager
     {
         CheckStatus(status);
         ThrowIfDisposed();
-        SetStatus(GetOrAddEntry(peerId), status, reason, notifyUnchanged: true);
+        SetStatus(GetOrAddEntry(peerId), status, reason, recorded: true);
         return Task.CompletedTask;
     }
 
@@ -24,13 +24,14 @@ public sealed partial class ConnectionManager
         foreach (var (_, status) in batch)
             CheckStatus(status);
         foreach (var (peerId, status) in batch)
-            SetStatus(GetOrAddEntry(peerId), status, null, notifyUnchanged: true);
+            SetStatus(GetOrAddEntry(peerId), status, null, recorded: true);
         return Task.CompletedTask;
     }
 
     private static void CheckStatus(ConnectionStatus status)
     {
-        if (!Enum.IsDefined(status))
+        // A range check, not Enum.IsDefined: this is on the per-update hot path and must not allocate.
+        if ((uint)status > (uint)ConnectionStatus.Failed)
             throw new ArgumentOutOfRangeException(nameof(status), status, "Not a ConnectionStatus.");
     }
 
@@ -55,6 +56,7 @@ public sealed partial class ConnectionManager
         var m = _metrics;
         var open = Volatile.Read(ref _open);
         var peers = Volatile.Read(ref _peerCount);
+        var (p50, p95, p99) = m.Ping.Percentiles();
         return new NetworkMetrics
         {
             MessagesPerSecond = m.Messages.PerSecond(),
@@ -76,9 +78,9 @@ public sealed partial class ConnectionManager
             FailedConnects = Volatile.Read(ref m.FailedConnects),
             FailedInbound = Volatile.Read(ref m.FailedInbound),
             PingCount = m.Ping.Count,
-            LatencyP50 = m.Ping.Quantile(0.50),
-            LatencyP95 = m.Ping.Quantile(0.95),
-            LatencyP99 = m.Ping.Quantile(0.99),
+            LatencyP50 = p50,
+            LatencyP95 = p95,
+            LatencyP99 = p99,
             AvgHandshakeTime = m.Handshake.Mean,
             RateWindow = m.Messages.Window,
         };
@@ -108,7 +110,9 @@ public sealed partial class ConnectionManager
             LastError = entry.LastError,
             Pooled = pooled is not null,
             Inbound = connection?.Inbound,
-            LastChange = entry.LastChange,
+            LastChange = Volatile.Read(ref entry.LastChangeTimestamp) is not 0 and var stamp
+                ? _time.GetUtcNow() - _time.GetElapsedTime(stamp)
+                : null,
             Latency = Volatile.Read(ref entry.LastRoundTripTicks) is > 0 and var ticks ? TimeSpan.FromTicks(ticks) : null,
             IdleTime = pooled?.IdleTime,
             HandshakeTime = connection?.HandshakeTime,

@@ -162,37 +162,52 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
         }
     }
 
-    private void SetStatus(PeerEntry entry, ConnectionStatus status, string? reason, bool notifyUnchanged = false)
+    // recorded: a status set through UpdateStatusAsync. It always notifies and is not time-stamped, since a clock
+    // read costs more than the whole O(1) update here (tests/QuDag.Benchmarks/RESULTS.md).
+    private void SetStatus(PeerEntry entry, ConnectionStatus status, string? reason, bool recorded = false)
     {
         var old = entry.Exchange(status);
-        entry.LastChange = _time.GetUtcNow();
+        if (!recorded)
+            Volatile.Write(ref entry.LastChangeTimestamp, _time.GetTimestamp());
         if (status == ConnectionStatus.Failed && reason is not null)
             entry.LastError = reason;
-        if (old == status && !notifyUnchanged)
+        if (old == status && !recorded)
             return;
         var handler = StatusChanged;
         var subscribers = entry.Subscribers;
         if (handler is null && subscribers.Length == 0)
             return;
-        var args = new ConnectionStatusChangedEventArgs(entry.Id, old, status, reason);
-        // A faulty subscriber must not break a connect, a close or another subscriber.
+        Notify(handler, subscribers, new ConnectionStatusChangedEventArgs(entry.Id, old, status, reason));
+    }
+
+    // Apart from SetStatus so that its fast path (nobody listening) allocates no closure. A faulty subscriber
+    // must not break a connect, a close or another subscriber.
+    private void Notify(EventHandler<ConnectionStatusChangedEventArgs>? handler, Action<ConnectionStatusChangedEventArgs>[] subscribers,
+        ConnectionStatusChangedEventArgs args)
+    {
         if (handler is not null)
         {
-            foreach (var h in handler.GetInvocationList())
-                Invoke(() => ((EventHandler<ConnectionStatusChangedEventArgs>)h)(this, args));
+            foreach (EventHandler<ConnectionStatusChangedEventArgs> h in handler.GetInvocationList())
+            {
+                try
+                {
+                    h(this, args);
+                }
+                catch (Exception ex)
+                {
+                    Trace.TraceError($"QuDag: a StatusChanged handler threw: {ex}");
+                }
+            }
         }
         foreach (var s in subscribers)
-            Invoke(() => s(args));
-
-        static void Invoke(Action call)
         {
             try
             {
-                call();
+                s(args);
             }
             catch (Exception ex)
             {
-                Trace.TraceError($"QuDag: a StatusChanged handler threw: {ex}");
+                Trace.TraceError($"QuDag: a status subscriber threw: {ex}");
             }
         }
     }

@@ -32,22 +32,29 @@ internal sealed class LatencyHistogram
         }
     }
 
-    /// <summary>The value at quantile <paramref name="q"/> (0..1): the geometric middle of its bucket.</summary>
-    public TimeSpan Quantile(double q)
+    /// <summary>p50, p95 and p99 in one pass over a copy of the buckets: each the geometric middle of its bucket.</summary>
+    public (TimeSpan P50, TimeSpan P95, TimeSpan P99) Percentiles()
     {
+        Span<long> counts = stackalloc long[_buckets.Length];
         long total = 0;
-        for (var i = 0; i < _buckets.Length; i++)
-            total += Volatile.Read(ref _buckets[i]);
+        for (var i = 0; i < counts.Length; i++)
+            total += counts[i] = Volatile.Read(ref _buckets[i]);
         if (total == 0)
-            return TimeSpan.Zero;
-        var rank = (long)Math.Ceiling(q * total);
-        long seen = 0;
-        for (var i = 0; i < _buckets.Length; i++)
+            return default;
+        long r50 = Rank(0.50), r95 = Rank(0.95), r99 = Rank(0.99), seen = 0;
+        TimeSpan p50 = default, p95 = default, p99 = default;
+        for (var i = 0; i < counts.Length && seen < r99; i++)
         {
-            seen += Volatile.Read(ref _buckets[i]);
-            if (seen >= rank && seen > 0)
-                return TimeSpan.FromTicks((long)(Math.Pow(Growth, i + 0.5) * TimeSpan.TicksPerMicrosecond));
+            if (counts[i] == 0)
+                continue;
+            seen += counts[i];
+            var value = TimeSpan.FromTicks((long)(Math.Pow(Growth, i + 0.5) * TimeSpan.TicksPerMicrosecond));
+            if (p50 == default && seen >= r50) p50 = value;
+            if (p95 == default && seen >= r95) p95 = value;
+            if (seen >= r99) p99 = value;
         }
-        return TimeSpan.FromTicks((long)(Math.Pow(Growth, _buckets.Length) * TimeSpan.TicksPerMicrosecond));
+        return (p50, p95, p99);
+
+        long Rank(double q) => Math.Max(1, (long)Math.Ceiling(q * total));
     }
 }

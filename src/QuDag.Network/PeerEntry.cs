@@ -24,7 +24,8 @@ internal sealed class PeerEntry(PeerId id)
 
     public volatile string? LastError;
 
-    public DateTimeOffset LastChange;
+    /// <summary>The clock's timestamp of the last status change: a long, cheaper to read and write than a date.</summary>
+    public long LastChangeTimestamp;
 
     /// <summary>Ticks of the last ping round trip (0: none yet); a long so reads are never torn.</summary>
     public long LastRoundTripTicks;

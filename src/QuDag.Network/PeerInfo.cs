@@ -26,8 +26,11 @@ public sealed record PeerInfo
     /// <summary>The last measured ping round trip to this peer.</summary>
     public TimeSpan? Latency { get; init; }
 
-    /// <summary>When the status last changed.</summary>
-    public DateTimeOffset LastChange { get; init; }
+    /// <summary>
+    /// When the connection last changed state (connecting, connected, closed, failed); null if it never did. A status
+    /// recorded with UpdateStatusAsync is not time-stamped: that update stays a single atomic write.
+    /// </summary>
+    public DateTimeOffset? LastChange { get; init; }
 
     /// <summary>How long the pooled connection has been idle.</summary>
     public TimeSpan? IdleTime { get; init; }
