@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.Extensions.Time.Testing;
+using QuDag.Network;
+
+namespace QuDag.Benchmarks;
+
+/// <summary>
+/// Group 5: many connections at once. The remote ends live in child processes (at most 5,000 nodes each: the
+/// file-descriptor limit here is 20,000 per process), so the figures below are for this process's ends only.
+/// </summary>
+internal static class Scale
+{
+    private const int NodesPerProcess = 5_000;
+
+    public static async Task<int> RunAsync(int connections)
+    {
+        var children = new List<Process>();
+        try
+        {
+            var peers = new List<(PeerId Id, IPEndPoint EndPoint)>();
+            for (var left = connections; left > 0; left -= NodesPerProcess)
+            {
+                var child = StartSelf("peers", Math.Min(NodesPerProcess, left).ToString());
+                children.Add(child);
+                await foreach (var line in ReadUntilReadyAsync(child))
+                {
+                    var parts = line.Split(' ');
+                    peers.Add((PeerId.Parse(parts[0]), IPEndPoint.Parse(parts[1])));
+                }
+            }
+            var bareChild = StartSelf("bare-peer");
+            children.Add(bareChild);
+            IPEndPoint bareEndPoint = null!;
+            await foreach (var line in ReadUntilReadyAsync(bareChild))
+                bareEndPoint = IPEndPoint.Parse(line);
+
+            Console.WriteLine($"connections={connections} cores={Environment.ProcessorCount} remote ends in {children.Count} child processes");
+            await MeasureManagerAsync(peers);
+            await MeasureBareAsync(bareEndPoint, connections);
+            return 0;
+        }
+        finally
+        {
+            foreach (var child in children)
+            {
+                child.StandardInput.Close(); // the children exit when their input closes
+                if (!child.WaitForExit(TimeSpan.FromSeconds(60)))
+                    child.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    private static async Task MeasureManagerAsync(List<(PeerId Id, IPEndPoint EndPoint)> peers)
+    {
+        var n = peers.Count;
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var timeout = TimeSpan.FromMinutes(1);
+        await using var manager = new ConnectionManager(new ConnectionManagerOptions
+        {
+            MaxConnections = n,
+            PoolTimeout = timeout,
+            TimeProvider = time,
+            HandshakeTimeout = TimeSpan.FromMinutes(10),
+        });
+        var before = Snapshot();
+        var watch = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(peers, new ParallelOptions { MaxDegreeOfParallelism = 64 },
+            async (peer, ct) => await manager.ConnectAsync(peer.Id, peer.EndPoint, ct));
+        var connectTime = watch.Elapsed;
+        var active = Snapshot();
+        Report($"QuDag active   ({n} open in {connectTime.TotalSeconds:0.0} s)", before, active, n);
+
+        foreach (var peer in peers)
+            await manager.DisconnectAsync(peer.Id);
+        var idle = Snapshot();
+        Report($"QuDag idle     ({manager.GetPooledConnections().Count} pooled)", before, idle, n);
+
+        time.Advance(timeout + IdlePool.ScanInterval(timeout));
+        watch.Restart();
+        while (manager.OpenConnections > 0)
+            await Task.Delay(1);
+        Console.WriteLine($"closing {n} expired idle connections took {watch.Elapsed.TotalMilliseconds:0} ms");
+    }
+
+    private static async Task MeasureBareAsync(IPEndPoint endPoint, int n)
+    {
+        using var identity = NodeIdentity.Create();
+        var options = TlsSettings.Client(identity);
+        var streams = new System.Net.Security.SslStream[n];
+        var before = Snapshot();
+        await Parallel.ForAsync(0, n, new ParallelOptions { MaxDegreeOfParallelism = 64 },
+            async (i, _) => streams[i] = await BareTlsServer.ConnectAsync(endPoint, options));
+        // Like the manager's idle connections, each keeps a zero-byte read pending.
+        var pending = streams.Select(s => s.ReadAsync(Memory<byte>.Empty).AsTask()).ToArray();
+        var after = Snapshot();
+        Report("bare SslStream", before, after, n);
+        foreach (var s in streams)
+            await s.DisposeAsync();
+        await Task.WhenAll(pending.Select(p => p.ContinueWith(_ => { }, TaskScheduler.Default)));
+    }
+
+    private static (long Managed, long Rss) Snapshot()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+        }
+        using var self = Process.GetCurrentProcess();
+        return (GC.GetTotalMemory(forceFullCollection: true), self.WorkingSet64);
+    }
+
+    private static void Report(string what, (long Managed, long Rss) before, (long Managed, long Rss) after, int n) =>
+        Console.WriteLine($"{what,-40} managed {(after.Managed - before.Managed) / (double)n / 1024:0.00} KiB/conn  " +
+            $"RSS {(after.Rss - before.Rss) / (double)n / 1024:0.0} KiB/conn");
+
+    private static Process StartSelf(params string[] args)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardInput = true, RedirectStandardOutput = true };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
+            start.ArgumentList.Add(typeof(Scale).Assembly.Location);
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+        return Process.Start(start)!;
+    }
+
+    private static async IAsyncEnumerable<string> ReadUntilReadyAsync(Process child)
+    {
+        while (await child.StandardOutput.ReadLineAsync() is { } line && line != "READY")
+            yield return line;
+    }
+
+    /// <summary>Child: <paramref name="count"/> listening nodes; prints "peerId endpoint" each, then READY; exits when input closes.</summary>
+    public static async Task<int> ServePeersAsync(int count)
+    {
+        var nodes = new ConnectionManager[count];
+        for (var i = 0; i < count; i++)
+        {
+            nodes[i] = new ConnectionManager(new ConnectionManagerOptions { MaxConnections = 4 });
+            var listener = await nodes[i].ListenAsync(new IPEndPoint(IPAddress.Loopback, 0));
+            Console.WriteLine($"{nodes[i].LocalPeerId} {listener.LocalEndPoint}");
+        }
+        Console.WriteLine("READY");
+        await Console.In.ReadToEndAsync();
+        await Task.WhenAll(nodes.Select(n => n.DisposeAsync().AsTask()));
+        return 0;
+    }
+
+    /// <summary>Child: a bare TLS server that holds every connection open; prints its endpoint, then READY.</summary>
+    public static async Task<int> ServeBareAsync()
+    {
+        using var identity = NodeIdentity.Create();
+        await using var server = new BareTlsServer(identity, BareTlsServer.DrainAsync);
+        Console.WriteLine(server.EndPoint);
+        Console.WriteLine("READY");
+        await Console.In.ReadToEndAsync();
+        return 0;
+    }
+}
