@@ -29,7 +29,7 @@ internal sealed class ManagerMetrics : IDisposable
 
     public ManagerMetrics(TimeProvider time, PeerId localPeer, Func<(int Active, int Idle, int Max, int Peers)> counts)
     {
-        Messages = new RateWindow(time);
+        Messages = new RateWindow(time, () => Volatile.Read(ref MessagesSent) + Volatile.Read(ref MessagesReceived));
         _meter = new Meter(new MeterOptions(MeterName)
         {
             Version = typeof(ManagerMetrics).Assembly.GetName().Version?.ToString(3),
@@ -86,15 +86,17 @@ internal sealed class ManagerMetrics : IDisposable
     {
         Interlocked.Increment(ref MessagesSent);
         Interlocked.Add(ref BytesSent, bytes);
-        Messages.Add();
     }
 
     public void RecordReceived(int bytes)
     {
         Interlocked.Increment(ref MessagesReceived);
         Interlocked.Add(ref BytesReceived, bytes);
-        Messages.Add();
     }
 
-    public void Dispose() => _meter.Dispose();
+    public void Dispose()
+    {
+        _meter.Dispose();
+        Messages.Dispose();
+    }
 }

@@ -1,42 +1,59 @@
 namespace QuDag.Network;
 
 /// <summary>
-/// Events per second over a sliding window of one-second buckets, lock-free. A bucket is reset by the first
-/// event of a new second that lands on it; readers only sum buckets whose second lies inside the window.
+/// The rate of a running total over a sliding window. The total is the caller's own counter, so counting an
+/// event costs nothing here and reads no clock (a clock read costs more than the rest of a message's
+/// bookkeeping on this machine); a timer on the manager's TimeProvider samples the total once a second, and
+/// the rate is its growth since the oldest sample in the window.
 /// </summary>
-internal sealed class RateWindow(TimeProvider time, int seconds = 10)
+internal sealed class RateWindow : IDisposable
 {
-    private readonly long[] _second = new long[seconds];
-    private readonly long[] _count = new long[seconds];
-    private readonly long _start = time.GetTimestamp();
+    private readonly TimeProvider _time;
+    private readonly long[] _stamps;
+    private readonly long[] _totals;
+    private readonly ITimer _sampler;
+    private readonly Func<long> _total;
+    private int _samples;
 
-    public TimeSpan Window { get; } = TimeSpan.FromSeconds(seconds);
-
-    private long NowSecond => time.GetElapsedTime(_start).Ticks / TimeSpan.TicksPerSecond;
-
-    public void Add(long events = 1)
+    public RateWindow(TimeProvider time, Func<long> total, int seconds = 10)
     {
-        var now = NowSecond;
-        var i = (int)(now % _second.Length);
-        var stamp = Volatile.Read(ref _second[i]);
-        if (stamp != now && Interlocked.CompareExchange(ref _second[i], now, stamp) == stamp)
-            Interlocked.Exchange(ref _count[i], 0);
-        Interlocked.Add(ref _count[i], events);
+        _time = time;
+        _total = total;
+        _stamps = new long[seconds + 1];
+        _totals = new long[seconds + 1];
+        _stamps[0] = time.GetTimestamp();
+        _totals[0] = total();
+        _samples = 1;
+        Window = TimeSpan.FromSeconds(seconds);
+        _sampler = time.CreateTimer(static state => ((RateWindow)state!).Sample(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    public TimeSpan Window { get; }
+
+    private void Sample()
+    {
+        lock (_stamps)
+        {
+            var i = _samples++ % _stamps.Length;
+            _stamps[i] = _time.GetTimestamp();
+            _totals[i] = _total();
+        }
     }
 
     public double PerSecond()
     {
-        var elapsed = time.GetElapsedTime(_start);
-        var now = elapsed.Ticks / TimeSpan.TicksPerSecond;
-        long sum = 0;
-        for (var i = 0; i < _second.Length; i++)
+        long stamp, total;
+        lock (_stamps)
         {
-            var stamp = Volatile.Read(ref _second[i]);
-            if (stamp > now - _second.Length && stamp <= now)
-                sum += Volatile.Read(ref _count[i]);
+            // The oldest sample still kept: the slot after the newest once the ring is full, else the first.
+            var oldest = _samples < _stamps.Length ? 0 : _samples % _stamps.Length;
+            stamp = _stamps[oldest];
+            total = _totals[oldest];
         }
-        // Until a whole window has passed, divide by the time there has been.
-        var span = Math.Min(elapsed.TotalSeconds, _second.Length);
-        return span <= 0 ? 0 : sum / Math.Max(span, 1.0);
+        var elapsed = _time.GetElapsedTime(stamp).TotalSeconds;
+        // Until a second has passed, divide by one second rather than by a sliver of one.
+        return (_total() - total) / Math.Max(elapsed, 1.0);
     }
+
+    public void Dispose() => _sampler.Dispose();
 }

@@ -32,6 +32,24 @@ public class MessagingTests
     }
 
     [Fact]
+    public async Task Messages_per_second_is_the_growth_over_the_last_ten_seconds()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var peer = await TestNode.StartAsync();
+        await using var manager = new ConnectionManager(new ConnectionManagerOptions { TimeProvider = time });
+        await manager.ConnectAsync(peer.Id, peer.EndPoint);
+        for (var i = 0; i < 50; i++)
+            await manager.SendAsync(peer.Id, new byte[8]);
+
+        Assert.Equal(50, (await manager.GetMetricsAsync()).MessagesPerSecond); // under a second in: per one second
+        time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal(10, (await manager.GetMetricsAsync()).MessagesPerSecond, 6);
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, (await manager.GetMetricsAsync()).MessagesPerSecond); // the burst left the window
+        Assert.Equal(50, (await manager.GetMetricsAsync()).MessagesSent);
+    }
+
+    [Fact]
     public async Task Replies_flow_back_over_the_inbound_connection()
     {
         await using var peer = await TestNode.StartAsync();
