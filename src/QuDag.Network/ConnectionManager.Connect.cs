@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Polly.CircuitBreaker;
 
 namespace QuDag.Network;
 
@@ -31,6 +32,12 @@ public sealed partial class ConnectionManager
             throw new ObjectDisposedException(nameof(ConnectionManager));
         try
         {
+            if (!_options.Gater.IsAllowed(peerId, GateDirection.Outbound))
+            {
+                Interlocked.Increment(ref _metrics.FailedConnects);
+                Interlocked.Increment(ref _metrics.DeniedOutbound);
+                throw new PeerDeniedException(peerId);
+            }
             var entry = GetOrAddEntry(peerId);
             if (endPoint is not null)
                 entry.EndPoint = endPoint;
@@ -79,12 +86,23 @@ public sealed partial class ConnectionManager
             SetStatus(entry, ConnectionStatus.Failed, ex.Message);
             throw;
         }
-        SetStatus(entry, ConnectionStatus.Connecting, null);
         PeerConnection connection;
         try
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
-            connection = await PeerConnection.ConnectAsync(this, _identity, entry.Id, target, _options, linked.Token).ConfigureAwait(false);
+            connection = CircuitOf(entry) is { } circuit
+                ? await circuit.ExecuteAsync(static (s, ct) => s.Self.HandshakeAsync(s.Entry, s.Target, ct), (Self: this, Entry: entry, Target: target),
+                    linked.Token).ConfigureAwait(false)
+                : await HandshakeAsync(entry, target, linked.Token).ConfigureAwait(false);
+        }
+        catch (BrokenCircuitException ex)
+        {
+            Interlocked.Decrement(ref _open);
+            Interlocked.Increment(ref _metrics.FailedConnects);
+            Interlocked.Increment(ref _metrics.CircuitRejections);
+            // The status stays Failed and the last error stays the real cause; the breaker only says "not now".
+            SetStatus(entry, ConnectionStatus.Failed, null);
+            throw new PeerCircuitOpenException(entry.Id, entry.Circuit?.OpenUntil, ex);
         }
         catch (Exception ex)
         {
@@ -111,6 +129,12 @@ public sealed partial class ConnectionManager
         Activate(entry, connection);
     }
 
+    private Task<PeerConnection> HandshakeAsync(PeerEntry entry, EndPoint target, CancellationToken cancellationToken)
+    {
+        SetStatus(entry, ConnectionStatus.Connecting, null);
+        return PeerConnection.ConnectAsync(this, _identity, entry.Id, target, _options, cancellationToken);
+    }
+
     private async Task AcceptAsync(Socket socket)
     {
         if (!TryEnter())
@@ -133,7 +157,7 @@ public sealed partial class ConnectionManager
             PeerConnection connection;
             try
             {
-                connection = await PeerConnection.AcceptAsync(this, _identity, socket, _options, _disposing.Token).ConfigureAwait(false);
+                connection = await PeerConnection.AcceptAsync(this, _identity, socket, _options, _admitInbound, _disposing.Token).ConfigureAwait(false);
             }
             catch (Exception)
             {
@@ -211,6 +235,7 @@ public sealed partial class ConnectionManager
             throw new ObjectDisposedException(nameof(ConnectionManager));
         try
         {
+            StopReconnect(entry);
             await entry.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {

@@ -83,6 +83,13 @@ public sealed partial class ConnectionManager
             LatencyP99 = p99,
             AvgHandshakeTime = m.Handshake.Mean,
             RateWindow = m.Messages.Window,
+            KeepAliveFailures = Volatile.Read(ref m.KeepAliveFailures),
+            Reconnects = Volatile.Read(ref m.Reconnects),
+            ReconnectAttempts = Volatile.Read(ref m.ReconnectAttempts),
+            OpenCircuits = Volatile.Read(ref m.OpenCircuits),
+            CircuitRejections = Volatile.Read(ref m.CircuitRejections),
+            DeniedInbound = Volatile.Read(ref m.DeniedInbound),
+            DeniedOutbound = Volatile.Read(ref m.DeniedOutbound),
         };
     }
 
@@ -116,6 +123,11 @@ public sealed partial class ConnectionManager
             Latency = Volatile.Read(ref entry.LastRoundTripTicks) is > 0 and var ticks ? TimeSpan.FromTicks(ticks) : null,
             IdleTime = pooled?.IdleTime,
             HandshakeTime = connection?.HandshakeTime,
+            CircuitState = entry.Circuit?.State ?? CircuitState.Closed,
+            ConsecutiveFailures = entry.Circuit?.FailuresInARow ?? 0,
+            CircuitOpenUntil = entry.Circuit?.OpenUntil,
+            AutoReconnect = ReconnectsAutomatically(entry),
+            Reconnecting = Volatile.Read(ref entry.Reconnect) is not null,
         };
     }
 

@@ -25,6 +25,8 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
     private readonly ManagerMetrics _metrics;
     private readonly CancellationTokenSource _disposing = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Func<PeerId, bool> _admitInbound;
+    private readonly ITimer? _keepAlive;
     private int _open;      // sockets held: handshaking, active and idle
     private int _active;    // connections set as some peer's Active
     private int _peerCount;
@@ -61,6 +63,9 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
         });
         _metrics = new ManagerMetrics(_time, _identity.PeerId,
             () => (Volatile.Read(ref _active), _pool.Count, _options.MaxConnections, Volatile.Read(ref _peerCount)));
+        _admitInbound = AdmitInbound;
+        options.Gater.Changed += OnGaterChanged;
+        _keepAlive = StartKeepAlive();
     }
 
     /// <summary>This node's peer id (SHA-256 of its public key).</summary>
@@ -243,8 +248,13 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
     void IConnectionOwner.OnClosed(PeerConnection connection, CloseInfo info)
     {
         _connections.TryRemove(connection, out _);
-        if (_peers.TryGetValue(connection.RemoteId, out var entry) && !TryDeactivate(entry, connection, info))
-            _pool.Forget(connection);
+        if (_peers.TryGetValue(connection.RemoteId, out var entry))
+        {
+            if (TryDeactivate(entry, connection, info))
+                StartReconnect(entry); // lost, not disconnected on purpose
+            else
+                _pool.Forget(connection);
+        }
         Interlocked.Decrement(ref _open);
     }
 
@@ -292,6 +302,9 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
     private async Task DisposeCoreAsync()
     {
         _disposing.Cancel();
+        _options.Gater.Changed -= OnGaterChanged;
+        if (_keepAlive is not null)
+            await _keepAlive.DisposeAsync().ConfigureAwait(false);
         await Task.WhenAll(_listeners.Keys.Select(l => l.DisposeAsync().AsTask())).ConfigureAwait(false);
         Exit();
         await _drained.Task.ConfigureAwait(false);

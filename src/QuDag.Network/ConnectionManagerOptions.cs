@@ -27,8 +27,45 @@ public sealed class ConnectionManagerOptions
     /// <summary>The node's identity; a new ephemeral one when null. The manager does not dispose one it was given.</summary>
     public NodeIdentity? Identity { get; set; }
 
-    /// <summary>The clock for pool expiry, timeouts and metric windows. Default <see cref="TimeProvider.System"/>.</summary>
+    /// <summary>The clock for pool expiry, timeouts, keepalive, backoff and metric windows. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>
+    /// A connection (active or pooled) that received nothing for this long is sent a PING. Default 15 s;
+    /// <see cref="TimeSpan.Zero"/> turns keepalive off.
+    /// </summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// A keepalive PING answered by nothing for this long fails the connection, so a dead or half-open peer is
+    /// found within <see cref="KeepAliveInterval"/> + <see cref="KeepAliveTimeout"/> (plus one check period). Default 20 s.
+    /// </summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Reconnect peers whose connection is lost (not disconnected on purpose). Default off; per peer with
+    /// <see cref="ConnectionManager.SetAutoReconnect"/>.</summary>
+    public bool AutoReconnect { get; set; }
+
+    /// <summary>The first reconnect backoff, doubled after each failure (go-libp2p's spirit). Default 5 s.</summary>
+    public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The cap on the reconnect backoff. Default 5 minutes.</summary>
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Randomise reconnect delays (decorrelated jitter), so peers that lost the same node do not redial in step. Default on.</summary>
+    public bool ReconnectJitter { get; set; } = true;
+
+    /// <summary>
+    /// Consecutive failed dials to a peer that open its circuit breaker (QuDAG's default: 5). While open, connects to it
+    /// fail fast with <see cref="PeerCircuitOpenException"/>. 0 turns the breaker off; otherwise at least 2.
+    /// </summary>
+    public int CircuitBreakerFailureThreshold { get; set; } = 5;
+
+    /// <summary>How long an open circuit fails connects fast before it lets one trial dial through. Default 60 s.</summary>
+    public TimeSpan CircuitBreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Allow and deny lists of peers, inbound and outbound. Default: everyone allowed.</summary>
+    public ConnectionGater Gater { get; set; } = new();
 
     internal void Validate()
     {
@@ -43,5 +80,20 @@ public sealed class ConnectionManagerOptions
         if (ReceiveQueueCapacity < 1)
             throw new ArgumentOutOfRangeException(nameof(ReceiveQueueCapacity), ReceiveQueueCapacity, "ReceiveQueueCapacity must be at least 1.");
         ArgumentNullException.ThrowIfNull(TimeProvider);
+        ArgumentNullException.ThrowIfNull(Gater);
+        if (KeepAliveInterval < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(KeepAliveInterval), KeepAliveInterval, "KeepAliveInterval cannot be negative.");
+        if (KeepAliveInterval > TimeSpan.Zero && KeepAliveTimeout <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(KeepAliveTimeout), KeepAliveTimeout, "KeepAliveTimeout must be positive.");
+        if (ReconnectDelay <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(ReconnectDelay), ReconnectDelay, "ReconnectDelay must be positive.");
+        if (ReconnectMaxDelay < ReconnectDelay)
+            throw new ArgumentOutOfRangeException(nameof(ReconnectMaxDelay), ReconnectMaxDelay, "ReconnectMaxDelay cannot be below ReconnectDelay.");
+        if (CircuitBreakerFailureThreshold is < 0 or 1)
+            throw new ArgumentOutOfRangeException(nameof(CircuitBreakerFailureThreshold), CircuitBreakerFailureThreshold,
+                "CircuitBreakerFailureThreshold must be 0 (off) or at least 2.");
+        if (CircuitBreakerFailureThreshold > 0 && CircuitBreakerBreakDuration < TimeSpan.FromMilliseconds(500))
+            throw new ArgumentOutOfRangeException(nameof(CircuitBreakerBreakDuration), CircuitBreakerBreakDuration,
+                "CircuitBreakerBreakDuration must be at least 0.5 s.");
     }
 }

@@ -33,6 +33,12 @@ public enum ConnectFailureKind
 
     /// <summary>The remote closed the connection before it was established.</summary>
     Closed,
+
+    /// <summary>The peer's circuit breaker is open after repeated failures: the dial was not tried.</summary>
+    CircuitOpen,
+
+    /// <summary>The connection gater does not allow this peer in this direction: the dial was not tried.</summary>
+    Denied,
 }
 
 /// <summary>A connection to a peer could not be established.</summary>
@@ -58,6 +64,20 @@ public sealed class PeerIdentityMismatchException(PeerId expected, PeerId actual
     /// <summary>The peer id the remote proved it holds.</summary>
     public PeerId Actual { get; } = actual;
 }
+
+/// <summary>Connects to the peer fail fast: its last dials all failed, and its circuit breaker is open.</summary>
+public sealed class PeerCircuitOpenException(PeerId peerId, DateTimeOffset? retryAt, Exception? innerException = null)
+    : PeerConnectException(
+        $"The circuit breaker of peer {peerId.Short}… is open after repeated connect failures; the next attempt is allowed {(retryAt is { } at ? "at " + at.ToString("u") : "soon")}.",
+        peerId, null, ConnectFailureKind.CircuitOpen, innerException)
+{
+    /// <summary>When the breaker lets a trial connect through.</summary>
+    public DateTimeOffset? RetryAt { get; } = retryAt;
+}
+
+/// <summary>The connection gater does not allow the peer (<see cref="ConnectionGater"/>).</summary>
+public sealed class PeerDeniedException(PeerId peerId)
+    : PeerConnectException($"Peer {peerId.Short}… is not allowed by the connection gater.", peerId, null, ConnectFailureKind.Denied);
 
 /// <summary>Opening a socket would exceed the manager's limit and no idle pooled connection could be closed to make room.</summary>
 public sealed class ConnectionLimitReachedException(int limit, PeerId? peerId)

@@ -19,6 +19,8 @@ internal sealed class ManagerMetrics : IDisposable
     public long MessagesSent, MessagesReceived, BytesSent, BytesReceived;
     public long PoolHits, PoolMisses, PoolExpirations, FailedConnects, FailedInbound;
     public long QueuedBytes;
+    public long KeepAliveFailures, Reconnects, ReconnectAttempts, CircuitRejections, DeniedInbound, DeniedOutbound;
+    public int OpenCircuits;
 
     public readonly RateWindow Messages;
     public readonly LatencyHistogram Ping = new();
@@ -65,6 +67,19 @@ internal sealed class ManagerMetrics : IDisposable
             new Measurement<long>(Volatile.Read(ref FailedConnects), new KeyValuePair<string, object?>("direction", "outbound")),
             new Measurement<long>(Volatile.Read(ref FailedInbound), new KeyValuePair<string, object?>("direction", "inbound")),
         }, "{connection}", "Connections that failed before they were established.");
+        _meter.CreateObservableCounter("qudag.connection.denied", () => new[]
+        {
+            new Measurement<long>(Volatile.Read(ref DeniedOutbound), new KeyValuePair<string, object?>("direction", "outbound")),
+            new Measurement<long>(Volatile.Read(ref DeniedInbound), new KeyValuePair<string, object?>("direction", "inbound")),
+        }, "{connection}", "Connections refused by the connection gater.");
+        _meter.CreateObservableCounter("qudag.keepalive.failures", () => Volatile.Read(ref KeepAliveFailures), "{connection}",
+            "Connections failed because a keepalive PING went unanswered.");
+        _meter.CreateObservableCounter("qudag.reconnect.attempts", () => Volatile.Read(ref ReconnectAttempts), "{attempt}",
+            "Automatic reconnect dials.");
+        _meter.CreateObservableUpDownCounter("qudag.circuit.open", () => Volatile.Read(ref OpenCircuits), "{peer}",
+            "Peers whose circuit breaker is open or half-open.");
+        _meter.CreateObservableCounter("qudag.circuit.rejections", () => Volatile.Read(ref CircuitRejections), "{connect}",
+            "Connects failed fast by an open circuit breaker.");
         _meter.CreateObservableGauge("qudag.messages.rate", () => Messages.PerSecond(), "{message}/s", "DATA messages per second over the rate window.");
         _pingDuration = _meter.CreateHistogram<double>("qudag.ping.duration", "s", "Ping round trips.");
         _handshakeDuration = _meter.CreateHistogram<double>("qudag.handshake.duration", "s", "TCP + TLS + HELLO.");

@@ -80,4 +80,25 @@ public sealed record NetworkMetrics
 
     /// <summary>The window <see cref="MessagesPerSecond"/> is measured over.</summary>
     public TimeSpan RateWindow { get; init; }
+
+    /// <summary>Connections failed because a keepalive PING went unanswered for <see cref="ConnectionManagerOptions.KeepAliveTimeout"/>.</summary>
+    public long KeepAliveFailures { get; init; }
+
+    /// <summary>Lost connections that automatic reconnect brought back.</summary>
+    public long Reconnects { get; init; }
+
+    /// <summary>Dials made by automatic reconnect, successful or not.</summary>
+    public long ReconnectAttempts { get; init; }
+
+    /// <summary>Peers whose circuit breaker is open or half-open right now.</summary>
+    public int OpenCircuits { get; init; }
+
+    /// <summary>Connects failed fast because the peer's circuit breaker was open.</summary>
+    public long CircuitRejections { get; init; }
+
+    /// <summary>Inbound peers the connection gater refused in the TLS handshake (also counted in <see cref="FailedInbound"/>).</summary>
+    public long DeniedInbound { get; init; }
+
+    /// <summary>Outbound connects the connection gater refused (also counted in <see cref="FailedConnects"/>).</summary>
+    public long DeniedOutbound { get; init; }
 }

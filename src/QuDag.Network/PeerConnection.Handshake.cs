@@ -62,7 +62,7 @@ internal sealed partial class PeerConnection
 
     /// <summary>Accepts an inbound socket: TLS 1.3 requiring the client's certificate, then HELLO each way.</summary>
     public static async Task<PeerConnection> AcceptAsync(IConnectionOwner owner, NodeIdentity identity, Socket socket,
-        ConnectionManagerOptions options, CancellationToken cancellationToken)
+        ConnectionManagerOptions options, Func<PeerId, bool>? admit, CancellationToken cancellationToken)
     {
         var time = options.TimeProvider;
         var start = time.GetTimestamp();
@@ -75,7 +75,7 @@ internal sealed partial class PeerConnection
         var stage = "TLS handshake";
         try
         {
-            await ssl.AuthenticateAsServerAsync(TlsSettings.Server(identity), linked.Token).ConfigureAwait(false);
+            await ssl.AuthenticateAsServerAsync(TlsSettings.Server(identity, admit), linked.Token).ConfigureAwait(false);
             var remote = SubjectPublicKeyInfo.PeerIdOf(ssl.RemoteCertificate!);
             stage = "HELLO exchange";
             input = PipeReader.Create(ssl, InputOptions);

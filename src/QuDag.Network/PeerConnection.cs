@@ -30,6 +30,8 @@ internal sealed partial class PeerConnection
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _writeLoop = Task.CompletedTask;
     private ulong _nextPingToken;
+    private long _lastReceived;     // clock timestamp of the last bytes read
+    private long _keepAlivePingAt;  // when the unanswered keepalive PING went out; 0: none outstanding
     private int _closing;
     private CloseInfo? _closeInfo;
 
@@ -47,6 +49,7 @@ internal sealed partial class PeerConnection
         RemoteHello = remoteHello;
         HandshakeTime = handshakeTime;
         EstablishedAt = _time.GetUtcNow();
+        _lastReceived = _time.GetTimestamp();
     }
 
     public PeerId RemoteId { get; }
@@ -156,6 +159,9 @@ internal sealed partial class PeerConnection
             {
                 var result = await _input.ReadAsync(token).ConfigureAwait(false);
                 var buffer = result.Buffer;
+                // Once per read, not per frame: any bytes prove the peer alive.
+                Volatile.Write(ref _lastReceived, _time.GetTimestamp());
+                Volatile.Write(ref _keepAlivePingAt, 0);
                 try
                 {
                     while (Frame.TryRead(ref buffer, _maxFrameSize, out var type, out var payload))
@@ -291,6 +297,42 @@ internal sealed partial class PeerConnection
         }
         catch (TimeoutException)
         {
+        }
+    }
+
+    /// <summary>
+    /// The keepalive check, run by the manager's timer: a PING after <paramref name="interval"/> of silence, and a
+    /// failure when that PING is unanswered after <paramref name="timeout"/>.
+    /// </summary>
+    /// <returns>True when this check failed the connection.</returns>
+    public bool CheckKeepAlive(long now, TimeSpan interval, TimeSpan timeout)
+    {
+        if (!IsOpen)
+            return false;
+        var pingAt = Volatile.Read(ref _keepAlivePingAt);
+        if (pingAt != 0)
+        {
+            if (_time.GetElapsedTime(pingAt, now) < timeout)
+                return false;
+            Fail(new CloseInfo($"keepalive: no answer to a PING within {timeout.TotalSeconds:0.###} s", Failed: true));
+            return true;
+        }
+        if (_time.GetElapsedTime(Volatile.Read(ref _lastReceived), now) < interval)
+            return false;
+        Volatile.Write(ref _keepAlivePingAt, now);
+        _ = KeepAlivePingAsync();
+        return false;
+    }
+
+    private async Task KeepAlivePingAsync()
+    {
+        try
+        {
+            await PingAsync(_lifetime.Token).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Closed meanwhile; the read loop or the next check reports why.
         }
     }
 

@@ -27,6 +27,21 @@ internal sealed class PeerEntry(PeerId id)
     /// <summary>The clock's timestamp of the last status change: a long, cheaper to read and write than a date.</summary>
     public long LastChangeTimestamp;
 
+    /// <summary>The peer's circuit breaker, made on its first dial (null while the breaker is off or unused).</summary>
+    public PeerCircuit? Circuit;
+
+    /// <summary>Auto-reconnect for this peer: -1 follows the manager's option, 0 off, 1 on.</summary>
+    public int AutoReconnect = -1;
+
+    /// <summary>Cancels the running reconnect loop; null when none runs.</summary>
+    public CancellationTokenSource? Reconnect;
+
+    /// <summary>The last backoff the reconnect loop waited, in ticks.</summary>
+    public long ReconnectDelayTicks;
+
+    /// <summary>1 while this peer's open circuit is counted in the metrics.</summary>
+    public int CircuitCounted;
+
     /// <summary>Ticks of the last ping round trip (0: none yet); a long so reads are never torn.</summary>
     public long LastRoundTripTicks;
 

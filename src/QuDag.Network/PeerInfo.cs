@@ -37,4 +37,19 @@ public sealed record PeerInfo
 
     /// <summary>Time taken to establish the live connection.</summary>
     public TimeSpan? HandshakeTime { get; init; }
+
+    /// <summary>The peer's circuit breaker: <see cref="Network.CircuitState.Open"/> while connects to it fail fast.</summary>
+    public CircuitState CircuitState { get; init; }
+
+    /// <summary>Dials to the peer that failed in a row (the breaker opens at <see cref="ConnectionManagerOptions.CircuitBreakerFailureThreshold"/>).</summary>
+    public int ConsecutiveFailures { get; init; }
+
+    /// <summary>When an open circuit lets the next trial dial through.</summary>
+    public DateTimeOffset? CircuitOpenUntil { get; init; }
+
+    /// <summary>Whether the manager reconnects this peer when its connection is lost.</summary>
+    public bool AutoReconnect { get; init; }
+
+    /// <summary>True while an automatic reconnect is waiting or dialing.</summary>
+    public bool Reconnecting { get; init; }
 }

@@ -34,13 +34,18 @@ internal static class TlsSettings
         ApplicationProtocols = AlpnList,
     };
 
-    public static SslServerAuthenticationOptions Server(NodeIdentity identity) => new()
+    /// <param name="identity">This node.</param>
+    /// <param name="admit">Decides on the client's peer id in the handshake (the connection gater); null admits all.</param>
+    public static SslServerAuthenticationOptions Server(NodeIdentity identity, Func<PeerId, bool>? admit = null) => new()
     {
         EnabledSslProtocols = SslProtocols.Tls13,
         ServerCertificateContext = identity.CertificateContext,
         ClientCertificateRequired = true,
-        // ClientCertificateRequired enforces nothing by itself: this callback rejects a missing certificate.
-        RemoteCertificateValidationCallback = RequireCertificate,
+        // ClientCertificateRequired enforces nothing by itself: this callback rejects a missing certificate,
+        // and a peer the gater refuses, before the handshake completes.
+        RemoteCertificateValidationCallback = admit is null
+            ? RequireCertificate
+            : (_, certificate, _, _) => certificate is not null && admit(SubjectPublicKeyInfo.PeerIdOf(certificate)),
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
         CertificateChainPolicy = OfflinePolicy(),
         ApplicationProtocols = AlpnList,

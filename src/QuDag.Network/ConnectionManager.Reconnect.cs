@@ -1,0 +1,128 @@
+using Polly;
+using Polly.Retry;
+
+namespace QuDag.Network;
+
+public sealed partial class ConnectionManager
+{
+    /// <summary>
+    /// Turns automatic reconnect on or off for one peer, overriding <see cref="ConnectionManagerOptions.AutoReconnect"/>.
+    /// A peer with it on is redialed (at its address-book endpoint, with exponential backoff and jitter) when its
+    /// connection is lost: closed by the remote, failed, or found dead by keepalive. A disconnect on purpose stops it.
+    /// </summary>
+    public void SetAutoReconnect(PeerId peerId, bool enabled)
+    {
+        ThrowIfDisposed();
+        var entry = GetOrAddEntry(peerId);
+        Volatile.Write(ref entry.AutoReconnect, enabled ? 1 : 0);
+        if (!enabled)
+            StopReconnect(entry);
+    }
+
+    private bool ReconnectsAutomatically(PeerEntry entry) => Volatile.Read(ref entry.AutoReconnect) switch
+    {
+        -1 => _options.AutoReconnect,
+        var on => on == 1,
+    };
+
+    /// <summary>The peer's circuit breaker, made on first use; null when the breaker is off.</summary>
+    private PeerCircuit? CircuitOf(PeerEntry entry)
+    {
+        if (_options.CircuitBreakerFailureThreshold == 0)
+            return null;
+        if (Volatile.Read(ref entry.Circuit) is { } circuit)
+            return circuit;
+        var created = new PeerCircuit(_options, state => OnCircuitChanged(entry, state));
+        return Interlocked.CompareExchange(ref entry.Circuit, created, null) ?? created;
+    }
+
+    private void OnCircuitChanged(PeerEntry entry, CircuitState state)
+    {
+        // Open and half-open both count as "not healthy"; closed leaves the count.
+        var wasOpen = Interlocked.Exchange(ref entry.CircuitCounted, state == CircuitState.Closed ? 0 : 1);
+        var isOpen = state == CircuitState.Closed ? 0 : 1;
+        if (wasOpen != isOpen)
+            Interlocked.Add(ref _metrics.OpenCircuits, isOpen - wasOpen);
+    }
+
+    /// <summary>Starts the peer's reconnect loop unless one runs already.</summary>
+    private void StartReconnect(PeerEntry entry)
+    {
+        if (IsDisposed || !ReconnectsAutomatically(entry) || entry.EndPoint is null)
+            return;
+        var stop = new CancellationTokenSource();
+        if (Interlocked.CompareExchange(ref entry.Reconnect, stop, null) is not null)
+        {
+            stop.Dispose();
+            return;
+        }
+        _ = ReconnectAsync(entry, stop);
+    }
+
+    private static void StopReconnect(PeerEntry entry)
+    {
+        if (Interlocked.Exchange(ref entry.Reconnect, null) is not { } stop)
+            return;
+        try
+        {
+            stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The loop ended on its own meanwhile.
+        }
+    }
+
+    /// <summary>
+    /// Redials until connected, with Polly's exponential backoff and decorrelated jitter capped at
+    /// <see cref="ConnectionManagerOptions.ReconnectMaxDelay"/>. Ends on success, on a failure that retrying cannot
+    /// mend (no address, denied), on a disconnect on purpose, or on disposal.
+    /// </summary>
+    private async Task ReconnectAsync(PeerEntry entry, CancellationTokenSource stop)
+    {
+        if (!TryEnter())
+        {
+            Interlocked.CompareExchange(ref entry.Reconnect, null, stop);
+            stop.Dispose();
+            return;
+        }
+        try
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, _disposing.Token);
+            var retry = new ResiliencePipelineBuilder { TimeProvider = _time }
+                .AddRetry(new RetryStrategyOptions
+                {
+                    ShouldHandle = new PredicateBuilder()
+                        .Handle<PeerConnectException>(ex => ex is not PeerDeniedException)
+                        .Handle<ConnectionLimitReachedException>(),
+                    MaxRetryAttempts = int.MaxValue,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = _options.ReconnectJitter,
+                    Delay = _options.ReconnectDelay,
+                    MaxDelay = _options.ReconnectMaxDelay,
+                    OnRetry = args =>
+                    {
+                        Volatile.Write(ref entry.ReconnectDelayTicks, args.RetryDelay.Ticks);
+                        return default;
+                    },
+                })
+                .Build();
+            await retry.ExecuteAsync(static async (s, ct) =>
+            {
+                Interlocked.Increment(ref s.Self._metrics.ReconnectAttempts);
+                await s.Self.ConnectCoreAsync(s.Entry.Id, null, ct).ConfigureAwait(false);
+            }, (Self: this, Entry: entry), linked.Token).ConfigureAwait(false);
+            Interlocked.Increment(ref _metrics.Reconnects);
+        }
+        catch (Exception)
+        {
+            // Stopped (disconnect, disposal, turned off) or a failure retrying cannot mend: the status says which.
+        }
+        finally
+        {
+            Interlocked.CompareExchange(ref entry.Reconnect, null, stop);
+            stop.Dispose();
+            Exit();
+        }
+    }
+}

@@ -1,0 +1,108 @@
+using Polly;
+using Polly.CircuitBreaker;
+
+namespace QuDag.Network;
+
+/// <summary>The state of a peer's circuit breaker.</summary>
+public enum CircuitState
+{
+    /// <summary>Dials go through.</summary>
+    Closed,
+
+    /// <summary>Recent dials all failed: connects fail fast with <see cref="PeerCircuitOpenException"/> until the break ends.</summary>
+    Open,
+
+    /// <summary>The break ended: the next dial is a trial that closes the circuit or opens it again.</summary>
+    HalfOpen,
+}
+
+/// <summary>
+/// One peer's circuit breaker: Polly's, over the dials (never over pooled reuse). Polly counts a failure ratio in a
+/// sampling window; QuDAG counts consecutive failures. With a ratio of 1.0 and the threshold as the minimum
+/// throughput, the two agree once every outcome that is not a failure restarts the count (Polly's manual
+/// close resets its health metrics).
+/// </summary>
+internal sealed class PeerCircuit
+{
+    private readonly ResiliencePipeline _pipeline;
+    private readonly CircuitBreakerStateProvider _state = new();
+    private readonly CircuitBreakerManualControl _control = new();
+    private readonly TimeProvider _time;
+    private int _failuresInARow;
+    private long _openUntilTicks;
+
+    public PeerCircuit(ConnectionManagerOptions options, Action<CircuitState> changed)
+    {
+        _time = options.TimeProvider;
+        _pipeline = new ResiliencePipelineBuilder { TimeProvider = _time }
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                FailureRatio = 1.0,
+                MinimumThroughput = options.CircuitBreakerFailureThreshold,
+                SamplingDuration = TimeSpan.FromDays(1), // Polly's maximum: failures count however far apart backoff spaces them
+                BreakDuration = options.CircuitBreakerBreakDuration,
+                ShouldHandle = new PredicateBuilder().Handle<PeerConnectException>(),
+                StateProvider = _state,
+                ManualControl = _control,
+                OnOpened = args =>
+                {
+                    Volatile.Write(ref _openUntilTicks, (_time.GetUtcNow() + args.BreakDuration).UtcTicks);
+                    changed(CircuitState.Open);
+                    return default;
+                },
+                OnHalfOpened = _ =>
+                {
+                    changed(CircuitState.HalfOpen);
+                    return default;
+                },
+                OnClosed = _ =>
+                {
+                    changed(CircuitState.Closed);
+                    return default;
+                },
+            })
+            .Build();
+    }
+
+    public CircuitState State => _state.CircuitState switch
+    {
+        Polly.CircuitBreaker.CircuitState.Closed => CircuitState.Closed,
+        Polly.CircuitBreaker.CircuitState.HalfOpen => CircuitState.HalfOpen,
+        _ => CircuitState.Open,
+    };
+
+    /// <summary>Dials in a row that failed.</summary>
+    public int FailuresInARow => Volatile.Read(ref _failuresInARow);
+
+    /// <summary>When an open circuit lets the next trial through.</summary>
+    public DateTimeOffset? OpenUntil => State == CircuitState.Open ? new DateTimeOffset(Volatile.Read(ref _openUntilTicks), TimeSpan.Zero) : null;
+
+    /// <summary>Runs a dial through the breaker.</summary>
+    /// <exception cref="BrokenCircuitException">The circuit is open: the dial did not run.</exception>
+    public async Task<T> ExecuteAsync<T, TState>(Func<TState, CancellationToken, Task<T>> dial, TState state, CancellationToken cancellationToken)
+    {
+        var failed = false;
+        try
+        {
+            return await _pipeline.ExecuteAsync(
+                static async (s, ct) => await s.dial(s.state, ct).ConfigureAwait(false),
+                (dial, state), cancellationToken).ConfigureAwait(false);
+        }
+        catch (PeerConnectException)
+        {
+            failed = true;
+            Interlocked.Increment(ref _failuresInARow);
+            throw;
+        }
+        catch (BrokenCircuitException)
+        {
+            failed = true;
+            throw;
+        }
+        finally
+        {
+            if (!failed && Interlocked.Exchange(ref _failuresInARow, 0) > 0 && _state.CircuitState == Polly.CircuitBreaker.CircuitState.Closed)
+                await _control.CloseAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+}
