@@ -56,8 +56,12 @@ public sealed partial class ConnectionManager
             stop.Dispose();
             return;
         }
-        _ = ReconnectAsync(entry, stop);
+        Volatile.Write(ref entry.ReconnectFailures, 0);
+        entry.ReconnectLoop = ReconnectAsync(entry, stop);
     }
+
+    /// <summary>Completes when the peer's reconnect loop (if any) has ended; for tests.</summary>
+    internal Task ReconnectLoopOf(PeerId peerId) => _peers.TryGetValue(peerId, out var entry) ? entry.ReconnectLoop : Task.CompletedTask;
 
     private static void StopReconnect(PeerEntry entry)
     {
@@ -103,6 +107,7 @@ public sealed partial class ConnectionManager
                     OnRetry = args =>
                     {
                         Volatile.Write(ref entry.ReconnectDelayTicks, args.RetryDelay.Ticks);
+                        Volatile.Write(ref entry.ReconnectFailures, args.AttemptNumber + 1);
                         return default;
                     },
                 })

@@ -128,6 +128,8 @@ public sealed partial class ConnectionManager
             CircuitOpenUntil = entry.Circuit?.OpenUntil,
             AutoReconnect = ReconnectsAutomatically(entry),
             Reconnecting = Volatile.Read(ref entry.Reconnect) is not null,
+            ReconnectFailures = Volatile.Read(ref entry.ReconnectFailures),
+            ReconnectDelay = Volatile.Read(ref entry.ReconnectDelayTicks) is > 0 and var delay ? TimeSpan.FromTicks(delay) : null,
         };
     }
 

@@ -20,7 +20,7 @@ public enum CircuitState
 /// One peer's circuit breaker: Polly's, over the dials (never over pooled reuse). Polly counts a failure ratio in a
 /// sampling window; QuDAG counts consecutive failures. With a ratio of 1.0 and the threshold as the minimum
 /// throughput, the two agree once every outcome that is not a failure restarts the count (Polly's manual
-/// close resets its health metrics).
+/// close resets its health metrics): a success between failures would otherwise keep the ratio under 1.0 all day.
 /// </summary>
 internal sealed class PeerCircuit
 {
@@ -101,8 +101,13 @@ internal sealed class PeerCircuit
         }
         finally
         {
-            if (!failed && Interlocked.Exchange(ref _failuresInARow, 0) > 0 && _state.CircuitState == Polly.CircuitBreaker.CircuitState.Closed)
+            // Forget every outcome that was not a failure, so that Polly's ratio over the window only ever counts a
+            // streak of failures. A dial costs milliseconds; the reset costs a lock.
+            if (!failed && _state.CircuitState == Polly.CircuitBreaker.CircuitState.Closed)
+            {
+                Interlocked.Exchange(ref _failuresInARow, 0);
                 await _control.CloseAsync(CancellationToken.None).ConfigureAwait(false);
+            }
         }
     }
 }

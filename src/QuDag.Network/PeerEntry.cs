@@ -36,6 +36,12 @@ internal sealed class PeerEntry(PeerId id)
     /// <summary>Cancels the running reconnect loop; null when none runs.</summary>
     public CancellationTokenSource? Reconnect;
 
+    /// <summary>The running (or last) reconnect loop.</summary>
+    public Task ReconnectLoop = Task.CompletedTask;
+
+    /// <summary>Failed attempts of the current (or last) reconnect loop.</summary>
+    public int ReconnectFailures;
+
     /// <summary>The last backoff the reconnect loop waited, in ticks.</summary>
     public long ReconnectDelayTicks;
 

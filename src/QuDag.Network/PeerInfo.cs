@@ -52,4 +52,10 @@ public sealed record PeerInfo
 
     /// <summary>True while an automatic reconnect is waiting or dialing.</summary>
     public bool Reconnecting { get; init; }
+
+    /// <summary>Failed dials of the current (or last) automatic reconnect.</summary>
+    public int ReconnectFailures { get; init; }
+
+    /// <summary>The backoff automatic reconnect last waited (or waits now) before a dial.</summary>
+    public TimeSpan? ReconnectDelay { get; init; }
 }
