@@ -194,7 +194,8 @@ public static class DecoderTarget
         return true;
     }
 
-    private static void Check(Outcome expected, Outcome actual, string how, ReadOnlySpan<byte> input)
+    /// <summary>Throws <see cref="DecoderInvariantException"/> unless the two outcomes are the same.</summary>
+    public static void Check(Outcome expected, Outcome actual, string how, ReadOnlySpan<byte> input)
     {
         var same = expected.Ending == actual.Ending
             && expected.EndOffset == actual.EndOffset
