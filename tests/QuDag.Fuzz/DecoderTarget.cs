@@ -11,7 +11,7 @@ namespace QuDag.Fuzz;
 /// as Failed); any other exception escapes and is a crash.
 /// <para>
 /// Besides "nothing else is thrown", the target is its own oracle: the same bytes are decoded three
-/// ways (one segment; one byte per segment, fed as a pipe would; chunks of sizes drawn from the input's
+/// ways (one array-backed buffer; one byte per segment, fed as a pipe would; chunks of sizes drawn from the input's
 /// hash, empty ones included) and each result must equal <see cref="Reference"/>, a plain reading of
 /// docs/PROTOCOL.md over a span. A difference throws <see cref="DecoderInvariantException"/>.
 /// </para>
@@ -28,7 +28,7 @@ public static class DecoderTarget
     public static void Run(ReadOnlySpan<byte> input)
     {
         var expected = Reference(input, MaxFrameSize);
-        Check(expected, DecodeWhole(input, MaxFrameSize), "one segment", input);
+        Check(expected, DecodeWhole(input, MaxFrameSize), "one array", input);
         Check(expected, DecodeStreamed(input, MaxFrameSize, OneByteChunks(input.Length)), "one byte a segment", input);
         Check(expected, DecodeStreamed(input, MaxFrameSize, MixedChunks(input)), "mixed segments", input);
     }
@@ -85,9 +85,12 @@ public static class DecoderTarget
         }
     }
 
-    /// <summary>Decodes the input as one contiguous buffer.</summary>
-    public static Outcome DecodeWhole(ReadOnlySpan<byte> input, int maxFrameSize) =>
-        DecodeStreamed(input, maxFrameSize, [input.Length]);
+    /// <summary>Decodes the input as one contiguous, array-backed buffer.</summary>
+    public static Outcome DecodeWhole(ReadOnlySpan<byte> input, int maxFrameSize)
+    {
+        var all = new ReadOnlySequence<byte>(input.ToArray());
+        return Decode(input, maxFrameSize, all, [(all.End, input.Length)]);
+    }
 
     /// <summary>
     /// Decodes the input as a pipe reader would see it arriving in chunks of <paramref name="chunkSizes"/>:
@@ -97,16 +100,23 @@ public static class DecoderTarget
     public static Outcome DecodeStreamed(ReadOnlySpan<byte> input, int maxFrameSize, IEnumerable<int> chunkSizes)
     {
         var segments = Segments.Split(input, chunkSizes);
-        var all = Segments.ToSequence(segments);
+        var arrivals = new (SequencePosition, int)[segments.Length];
+        for (var i = 0; i < segments.Length; i++)
+            arrivals[i] = (segments[i].End, (int)(segments[i].RunningIndex + segments[i].Memory.Length));
+        return Decode(input, maxFrameSize, Segments.ToSequence(segments), arrivals);
+    }
+
+    /// <summary>Runs the decoder loop once per arrival, each time over all bytes up to that arrival's end.</summary>
+    private static Outcome Decode(ReadOnlySpan<byte> input, int maxFrameSize, ReadOnlySequence<byte> all, (SequencePosition End, int Received)[] arrivals)
+    {
         var frames = new List<DecodedFrame>();
         Hello? hello = null;
         var consumed = 0;               // offset of the first unconsumed byte in the input
-        var consumedAt = all.Start;     // the same, as a position in the chain
+        var consumedAt = all.Start;     // the same, as a position in the sequence
         var pendingHeader = false;      // the frame at 'consumed' already had its whole header last round
-        foreach (var segment in segments)
+        foreach (var (end, received) in arrivals)
         {
-            var buffer = all.Slice(consumedAt, segment.End);
-            var received = (int)(segment.RunningIndex + segment.Memory.Length);
+            var buffer = all.Slice(consumedAt, end);
             Expect(buffer.Length == received - consumed, "the unconsumed buffer has the wrong length", input);
             var firstInRound = true;
             try

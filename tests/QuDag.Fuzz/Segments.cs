@@ -36,9 +36,14 @@ public static class Segments
         return new ReadOnlySequence<byte>(segments[0], 0, last, last.Memory.Length);
     }
 
-    /// <summary>Splits at the given sorted offsets (duplicates give empty segments).</summary>
+    /// <summary>
+    /// Splits at the given sorted offsets (duplicates give empty segments). With no cuts the sequence is
+    /// array-backed, the other kind a decoder meets.
+    /// </summary>
     public static ReadOnlySequence<byte> SplitAt(ReadOnlySpan<byte> bytes, IReadOnlyList<int> sortedCuts)
     {
+        if (sortedCuts.Count == 0)
+            return new ReadOnlySequence<byte>(bytes.ToArray());
         var sizes = new int[sortedCuts.Count];
         var previous = 0;
         for (var i = 0; i < sortedCuts.Count; i++)
