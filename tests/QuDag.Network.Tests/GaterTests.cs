@@ -1,0 +1,102 @@
+namespace QuDag.Network.Tests;
+
+/// <summary>The connection gater: allow and deny lists, inbound refused inside the TLS handshake.</summary>
+public class GaterTests
+{
+    [Fact]
+    public async Task A_denied_inbound_peer_is_refused_in_the_handshake_and_counted()
+    {
+        await using var node = await TestNode.StartAsync();
+        await using var intruder = new ConnectionManager(10);
+        node.Manager.Gater.Deny(intruder.LocalPeerId, GateDirection.Inbound);
+        var sockets = Wait.OpenSockets();
+
+        var refused = await Assert.ThrowsAsync<PeerConnectException>(() => intruder.ConnectAsync(node.Id, node.EndPoint));
+
+        Assert.True(refused.Kind is ConnectFailureKind.Authentication or ConnectFailureKind.Closed, $"refused as {refused.Kind}");
+        await Wait.UntilAsync(() => node.Manager.GetMetrics().DeniedInbound == 1, "the refusal was counted");
+        Assert.Equal(1, node.Manager.GetMetrics().FailedInbound);
+        Assert.Null(await node.Manager.GetStatusAsync(intruder.LocalPeerId)); // never adopted, never tracked
+        await Wait.UntilAsync(() => node.Manager.OpenConnections == 0 && Wait.OpenSockets() == sockets, "no socket left behind");
+    }
+
+    [Fact]
+    public async Task An_inbound_allow_list_admits_only_the_peers_on_it()
+    {
+        await using var node = await TestNode.StartAsync();
+        await using var friend = new ConnectionManager(10);
+        await using var stranger = new ConnectionManager(10);
+        node.Manager.Gater.Allow(friend.LocalPeerId, GateDirection.Inbound);
+
+        await friend.ConnectAsync(node.Id, node.EndPoint);
+        await Assert.ThrowsAsync<PeerConnectException>(() => stranger.ConnectAsync(node.Id, node.EndPoint));
+
+        await Wait.UntilConnectedAsync(node.Manager, friend.LocalPeerId);
+        Assert.Equal(1, node.Manager.GetMetrics().DeniedInbound);
+        // The allow list is per direction: outbound from the node is not restricted by it.
+        await using var other = await TestNode.StartAsync();
+        await node.Manager.ConnectAsync(other.Id, other.EndPoint);
+    }
+
+    [Fact]
+    public async Task A_denied_outbound_peer_is_refused_before_any_socket_opens()
+    {
+        await using var remote = await TestNode.StartAsync();
+        await using var manager = new ConnectionManager(10);
+        manager.Gater.Deny(remote.Id, GateDirection.Outbound);
+
+        var denied = await Assert.ThrowsAsync<PeerDeniedException>(() => manager.ConnectAsync(remote.Id, remote.EndPoint));
+
+        Assert.Equal(ConnectFailureKind.Denied, denied.Kind);
+        Assert.Equal(0, remote.Manager.GetMetrics().FailedInbound + remote.Manager.OpenConnections);
+        var metrics = manager.GetMetrics();
+        Assert.Equal(1, metrics.DeniedOutbound);
+        Assert.Equal(1, metrics.FailedConnects);
+
+        manager.Gater.RemoveDeny(remote.Id);
+        await manager.ConnectAsync(remote.Id, remote.EndPoint);
+    }
+
+    [Fact]
+    public async Task Denying_a_connected_peer_closes_its_live_and_pooled_connections()
+    {
+        await using var a = await TestNode.StartAsync();
+        await using var b = await TestNode.StartAsync();
+        await using var manager = new ConnectionManager(10);
+        await manager.ConnectAsync(a.Id, a.EndPoint);
+        await manager.ConnectAsync(b.Id, b.EndPoint);
+        await manager.DisconnectAsync(b.Id); // b waits in the pool
+
+        manager.Gater.Deny(a.Id);
+        manager.Gater.Deny(b.Id);
+
+        await Wait.UntilAsync(() => manager.OpenConnections == 0, "both connections closed");
+        Assert.Equal(ConnectionStatus.Disconnected, await manager.GetStatusAsync(a.Id));
+        Assert.Empty(manager.GetPooledConnections());
+        await Assert.ThrowsAsync<PeerDeniedException>(() => manager.ConnectAsync(b.Id));
+    }
+
+    [Fact]
+    public void Rules_are_per_direction_and_deny_wins()
+    {
+        var gater = new ConnectionGater();
+        var peer = PeerId.Parse(new string('a', 64));
+        var other = PeerId.Parse(new string('b', 64));
+        Assert.True(gater.IsAllowed(peer, GateDirection.Inbound));
+
+        gater.Allow(peer, GateDirection.Inbound);
+        Assert.False(gater.IsAllowed(other, GateDirection.Inbound));
+        Assert.True(gater.IsAllowed(other, GateDirection.Outbound));
+
+        gater.Deny(peer);
+        Assert.False(gater.IsAllowed(peer, GateDirection.Inbound));
+        Assert.False(gater.IsAllowed(peer, GateDirection.Outbound));
+        Assert.Equal(GateDirection.Both, gater.Denied[peer]);
+
+        gater.RemoveDeny(peer, GateDirection.Inbound);
+        Assert.True(gater.IsAllowed(peer, GateDirection.Inbound));
+        gater.RemoveAllow(peer);
+        Assert.True(gater.IsAllowed(other, GateDirection.Inbound));
+        Assert.Throws<ArgumentOutOfRangeException>(() => gater.Deny(peer, 0));
+    }
+}
