@@ -15,8 +15,9 @@ internal sealed class BareTlsServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    public BareTlsServer(NodeIdentity identity, Func<SslStream, CancellationToken, Task> serve)
+    public BareTlsServer(NodeIdentity identity, Func<SslStream, CancellationToken, Task> serve, SslServerAuthenticationOptions? options = null)
     {
+        options ??= TlsSettings.Server(identity);
         _listener.Start(1024);
         _loop = Task.Run(async () =>
         {
@@ -37,7 +38,7 @@ internal sealed class BareTlsServer : IAsyncDisposable
                     await using var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true));
                     try
                     {
-                        await ssl.AuthenticateAsServerAsync(TlsSettings.Server(identity), _stop.Token);
+                        await ssl.AuthenticateAsServerAsync(options, _stop.Token);
                         await serve(ssl, _stop.Token);
                     }
                     catch (Exception)

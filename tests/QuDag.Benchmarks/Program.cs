@@ -7,12 +7,31 @@ using QuDag.Benchmarks;
 //   scale <connections>        managed and RSS bytes per connection end, remote ends in peer processes
 //   cmdlets <peers>            Connect-QuDagPeer pipeline vs a one-by-one TcpClient + SslStream script
 //   peers <count> | bare-peer  (internal) the remote ends for 'scale'
+// Diagnostic modes for the missed targets (RESULTS.md, "Profile" subsections; profile.sh wraps them in dotnet-trace):
+//   loop <what> <seconds> [arg]   one benchmark's work in a loop: messages|messages-bare-batched|messages-bare-single
+//                                 [payload], status|status-bare [threads], connect|connect-bare
+//   connect-split <count>         a cold connect's open and close halves, against bare TLS with and without HELLO
+//   expire <count> [qudag|bare]   closing <count> expired idle connections alone, with CPU time of both ends
+//   status-layout <seconds>       GetStatusAsync against lookups through packed and spread boxes, 1 and 2 threads
+//   heap <count> [qudag|bare|bare-noresume|both] [dir]  heap dumps before/after <count> idle connections, diffed with ClrMD
+//   heap-diff <before.dmp> <after.dmp> <count>  the dump analysis alone, on kept dumps
+//   trace-top <file.nettrace> [N] top frames of a dotnet-trace sample-profiler trace, waits set apart
 return args switch
 {
+    ["loop", var what, var seconds, .. var rest] => await Profiling.LoopAsync(what, double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture),
+        rest.Length > 0 ? rest[0] : null),
+    ["connect-split", var n] => await Profiling.ConnectSplitAsync(int.Parse(n)),
+    ["expire", var n, .. var rest] => await Profiling.ExpireAsync(int.Parse(n), rest.Length > 0 ? rest[0] : "both"),
+    ["status-layout", var seconds] => Profiling.StatusLayout(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture)),
+    ["heap", var n, .. var rest] => await HeapProfile.RunAsync(int.Parse(n), rest.Length > 0 ? rest[0] : "both",
+        rest.Length > 1 ? rest[1] : Path.Combine(Path.GetTempPath(), "qudag-heap")),
+    ["heap-diff", var before, var after, var n] => HeapProfile.Diff(before, after, int.Parse(n)),
+    ["trace-top", var file, .. var rest] => TraceTop.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 25),
     ["latency", .. var rest] => await Latency.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 20_000),
     ["scale", var n] => await Scale.RunAsync(int.Parse(n)),
     ["peers", var n] => await Scale.ServePeersAsync(int.Parse(n)),
     ["bare-peer"] => await Scale.ServeBareAsync(),
+    ["bare-peer", "noresume"] => await Scale.ServeBareAsync(resume: false),
     ["cmdlets", var n] => CmdletPipeline.Run(int.Parse(n)),
     _ => Run(args),
 };

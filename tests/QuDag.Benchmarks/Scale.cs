@@ -18,22 +18,8 @@ internal static class Scale
         var children = new List<Process>();
         try
         {
-            var peers = new List<(PeerId Id, IPEndPoint EndPoint)>();
-            for (var left = connections; left > 0; left -= NodesPerProcess)
-            {
-                var child = StartSelf("peers", Math.Min(NodesPerProcess, left).ToString());
-                children.Add(child);
-                await foreach (var line in ReadUntilReadyAsync(child))
-                {
-                    var parts = line.Split(' ');
-                    peers.Add((PeerId.Parse(parts[0]), IPEndPoint.Parse(parts[1])));
-                }
-            }
-            var bareChild = StartSelf("bare-peer");
-            children.Add(bareChild);
-            IPEndPoint bareEndPoint = null!;
-            await foreach (var line in ReadUntilReadyAsync(bareChild))
-                bareEndPoint = IPEndPoint.Parse(line);
+            var peers = await StartPeersAsync(connections, children);
+            var bareEndPoint = await StartBarePeerAsync(children);
 
             Console.WriteLine($"connections={connections} cores={Environment.ProcessorCount} remote ends in {children.Count} child processes");
             await MeasureManagerAsync(peers);
@@ -42,12 +28,45 @@ internal static class Scale
         }
         finally
         {
-            foreach (var child in children)
+            StopChildren(children);
+        }
+    }
+
+    /// <summary>Starts child processes holding <paramref name="connections"/> listening nodes; returns their ids and endpoints.</summary>
+    internal static async Task<List<(PeerId Id, IPEndPoint EndPoint)>> StartPeersAsync(int connections, List<Process> children)
+    {
+        var peers = new List<(PeerId Id, IPEndPoint EndPoint)>();
+        for (var left = connections; left > 0; left -= NodesPerProcess)
+        {
+            var child = StartSelf("peers", Math.Min(NodesPerProcess, left).ToString());
+            children.Add(child);
+            await foreach (var line in ReadUntilReadyAsync(child))
             {
-                child.StandardInput.Close(); // the children exit when their input closes
-                if (!child.WaitForExit(TimeSpan.FromSeconds(60)))
-                    child.Kill(entireProcessTree: true);
+                var parts = line.Split(' ');
+                peers.Add((PeerId.Parse(parts[0]), IPEndPoint.Parse(parts[1])));
             }
+        }
+        return peers;
+    }
+
+    /// <summary>Starts the bare TLS server child; returns its endpoint.</summary>
+    internal static async Task<IPEndPoint> StartBarePeerAsync(List<Process> children, bool resume = true)
+    {
+        var child = resume ? StartSelf("bare-peer") : StartSelf("bare-peer", "noresume");
+        children.Add(child);
+        IPEndPoint endPoint = null!;
+        await foreach (var line in ReadUntilReadyAsync(child))
+            endPoint = IPEndPoint.Parse(line);
+        return endPoint;
+    }
+
+    internal static void StopChildren(List<Process> children)
+    {
+        foreach (var child in children)
+        {
+            child.StandardInput.Close(); // the children exit when their input closes
+            if (!child.WaitForExit(TimeSpan.FromSeconds(60)))
+                child.Kill(entireProcessTree: true);
         }
     }
 
@@ -115,13 +134,16 @@ internal static class Scale
         Console.WriteLine($"{what,-40} managed {(after.Managed - before.Managed) / (double)n / 1024:0.00} KiB/conn  " +
             $"RSS {(after.Rss - before.Rss) / (double)n / 1024:0.0} KiB/conn");
 
-    private static Process StartSelf(params string[] args)
+    internal static Process StartSelf(params string[] args)
     {
         var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardInput = true, RedirectStandardOutput = true };
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
             start.ArgumentList.Add(typeof(Scale).Assembly.Location);
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
+        // Under `dotnet-trace collect -- ...` this process was started suspended on a diagnostic port; a child
+        // that inherited the variable would suspend too, waiting for a tracer that never comes.
+        start.Environment.Remove("DOTNET_DiagnosticPorts");
         return Process.Start(start)!;
     }
 
@@ -148,10 +170,13 @@ internal static class Scale
     }
 
     /// <summary>Child: a bare TLS server that holds every connection open; prints its endpoint, then READY.</summary>
-    public static async Task<int> ServeBareAsync()
+    public static async Task<int> ServeBareAsync(bool resume = true)
     {
         using var identity = NodeIdentity.Create();
-        await using var server = new BareTlsServer(identity, BareTlsServer.DrainAsync);
+        var options = TlsSettings.Server(identity);
+        // 'noresume': the server issues no TLS 1.3 session tickets, so no record arrives after the handshake.
+        options.AllowTlsResume = resume;
+        await using var server = new BareTlsServer(identity, BareTlsServer.DrainAsync, options);
         Console.WriteLine(server.EndPoint);
         Console.WriteLine("READY");
         await Console.In.ReadToEndAsync();
