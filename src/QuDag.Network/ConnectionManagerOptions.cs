@@ -67,7 +67,10 @@ public sealed class ConnectionManagerOptions
     /// <summary>Allow and deny lists of peers, inbound and outbound. Default: everyone allowed.</summary>
     public ConnectionGater Gater { get; set; } = new();
 
-    internal void Validate()
+    /// <summary>Checks every setting, as the manager's constructor does.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of range; its name is the parameter name.</exception>
+    /// <exception cref="ArgumentNullException">The time provider or the gater is null.</exception>
+    public void Validate()
     {
         if (MaxConnections < 1)
             throw new ArgumentOutOfRangeException(nameof(MaxConnections), MaxConnections, "MaxConnections must be at least 1.");

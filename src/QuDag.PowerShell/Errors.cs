@@ -14,6 +14,8 @@ internal static class Errors
         {
             ConnectionLimitReachedException => ("LimitReached", ErrorCategory.LimitsExceeded),
             PeerIdentityMismatchException => ("IdentityMismatch", ErrorCategory.AuthenticationError),
+            PeerCircuitOpenException => ("CircuitOpen", ErrorCategory.ResourceUnavailable),
+            PeerDeniedException => ("Denied", ErrorCategory.PermissionDenied),
             PeerConnectException { Kind: ConnectFailureKind.Authentication } => ("AuthenticationFailed", ErrorCategory.AuthenticationError),
             PeerConnectException { Kind: ConnectFailureKind.Timeout } => ("Timeout", ErrorCategory.OperationTimeout),
             PeerConnectException { Kind: ConnectFailureKind.Protocol } => ("ProtocolError", ErrorCategory.ProtocolError),

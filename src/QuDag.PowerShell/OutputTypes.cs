@@ -72,3 +72,31 @@ public sealed record QuDagPingResult(PeerId PeerId, int Sequence, TimeSpan Round
     /// <summary>The round trip in milliseconds.</summary>
     public double LatencyMs => RoundTrip.TotalMilliseconds;
 }
+
+/// <summary>A peer's entry in the session's connection gater, written by Block- and Unblock-QuDagPeer -PassThru.</summary>
+public sealed class QuDagGateRule
+{
+    /// <summary>The peer.</summary>
+    public PeerId PeerId { get; init; }
+
+    /// <summary>Directions the peer is on the deny list for (none: 0).</summary>
+    public GateDirection Denied { get; init; }
+
+    /// <summary>Directions the peer is on the allow list for (none: 0).</summary>
+    public GateDirection Allowed { get; init; }
+
+    /// <summary>Whether the gater admits the peer inbound now.</summary>
+    public bool InboundAllowed { get; init; }
+
+    /// <summary>Whether the gater admits the peer outbound now.</summary>
+    public bool OutboundAllowed { get; init; }
+
+    internal static QuDagGateRule Of(ConnectionGater gater, PeerId peer) => new()
+    {
+        PeerId = peer,
+        Denied = gater.Denied.TryGetValue(peer, out var denied) ? denied : 0,
+        Allowed = gater.Allowed.TryGetValue(peer, out var allowed) ? allowed : 0,
+        InboundAllowed = gater.IsAllowed(peer, GateDirection.Inbound),
+        OutboundAllowed = gater.IsAllowed(peer, GateDirection.Outbound),
+    };
+}

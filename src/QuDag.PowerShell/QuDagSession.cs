@@ -14,9 +14,12 @@ public sealed class QuDagSession : IDisposable
     private readonly List<PeerMessage> _stash = [];
     private ConnectionManager _manager;
     private NodeIdentity _identity;
+    private ResilienceSettings _resilience;
 
-    internal QuDagSession(string? name, int maxConnections, TimeSpan poolTimeout, NodeIdentity identity, string? identityPath, bool isDefault)
+    internal QuDagSession(string? name, int maxConnections, TimeSpan poolTimeout, NodeIdentity identity, string? identityPath, bool isDefault,
+        ResilienceSettings? resilience = null)
     {
+        _resilience = resilience ?? new ResilienceSettings();
         Id = Interlocked.Increment(ref s_nextId);
         Name = name ?? (isDefault ? "Default" : $"Session{Id}");
         IsDefault = isDefault;
@@ -62,14 +65,47 @@ public sealed class QuDagSession : IDisposable
     /// <summary>The connection manager, for scripts that want the .NET API.</summary>
     public ConnectionManager Manager => IsDisposed ? throw new ObjectDisposedException(Name, $"The QuDag session '{Name}' was closed.") : _manager;
 
-    private static ConnectionManager CreateManager(int maxConnections, TimeSpan poolTimeout, NodeIdentity identity) =>
-        new(new ConnectionManagerOptions { MaxConnections = maxConnections, PoolTimeout = poolTimeout, Identity = identity });
+    internal ResilienceSettings Resilience => _resilience;
+
+    /// <summary>Keepalive interval: a silent connection gets a PING after this long (zero: keepalive off).</summary>
+    public TimeSpan KeepAliveInterval => _resilience.KeepAliveInterval;
+
+    /// <summary>Keepalive timeout: an unanswered PING fails the connection after this long.</summary>
+    public TimeSpan KeepAliveTimeout => _resilience.KeepAliveTimeout;
+
+    /// <summary>Whether lost connections are redialed for every peer (Connect-QuDagPeer -AutoReconnect sets it per peer).</summary>
+    public bool AutoReconnect => _resilience.AutoReconnect;
+
+    /// <summary>Consecutive failed dials that open a peer's circuit breaker (0: off).</summary>
+    public int CircuitBreakerThreshold => _resilience.CircuitBreakerThreshold;
+
+    /// <summary>How long an open circuit fails connects fast.</summary>
+    public TimeSpan CircuitBreakerDuration => _resilience.CircuitBreakerDuration;
+
+    /// <summary>The allow and deny lists (Block-QuDagPeer, Unblock-QuDagPeer); they survive Set-QuDagSession.</summary>
+    public ConnectionGater Gater { get; } = new();
+
+    private ConnectionManager CreateManager(int maxConnections, TimeSpan poolTimeout, NodeIdentity identity) =>
+        new(new ConnectionManagerOptions
+        {
+            MaxConnections = maxConnections,
+            PoolTimeout = poolTimeout,
+            Identity = identity,
+            KeepAliveInterval = _resilience.KeepAliveInterval,
+            KeepAliveTimeout = _resilience.KeepAliveTimeout,
+            AutoReconnect = _resilience.AutoReconnect,
+            CircuitBreakerFailureThreshold = _resilience.CircuitBreakerThreshold,
+            CircuitBreakerBreakDuration = _resilience.CircuitBreakerDuration,
+            Gater = Gater,
+        });
 
     /// <summary>Replaces the manager with a new one (closing every connection), keeping or replacing the identity.</summary>
-    internal void Reconfigure(int maxConnections, TimeSpan poolTimeout, NodeIdentity? identity, string? identityPath)
+    internal void Reconfigure(int maxConnections, TimeSpan poolTimeout, NodeIdentity? identity, string? identityPath, ResilienceSettings? resilience = null)
     {
         var old = _manager;
         var oldIdentity = _identity;
+        if (resilience is not null)
+            _resilience = resilience;
         _manager = CreateManager(maxConnections, poolTimeout, identity ?? _identity);
         if (identity is not null)
         {

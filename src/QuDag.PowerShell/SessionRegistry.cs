@@ -43,9 +43,10 @@ internal static class SessionRegistry
         }
     }
 
-    public static QuDagSession Create(Runspace runspace, string? name, int maxConnections, TimeSpan poolTimeout, NodeIdentity identity, string? identityPath)
+    public static QuDagSession Create(Runspace runspace, string? name, int maxConnections, TimeSpan poolTimeout, NodeIdentity identity, string? identityPath,
+        ResilienceSettings resilience)
     {
-        var session = new QuDagSession(name, maxConnections, poolTimeout, identity, identityPath, isDefault: false);
+        var session = new QuDagSession(name, maxConnections, poolTimeout, identity, identityPath, isDefault: false, resilience);
         var sessions = For(runspace);
         lock (sessions)
             sessions.All.Add(session);

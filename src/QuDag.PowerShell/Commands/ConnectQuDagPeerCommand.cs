@@ -31,6 +31,10 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
     [ValidateRange(1, 1024)]
     public int ThrottleLimit { get; set; } = 32;
 
+    /// <summary>Redial these peers automatically (with backoff) when their connection is lost; a disconnect stops it.</summary>
+    [Parameter]
+    public SwitchParameter AutoReconnect { get; set; }
+
     /// <summary>Writes each connected peer.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -46,6 +50,8 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
                 continue;
             while (_inFlight.Count >= ThrottleLimit)
                 Drain(waitForOne: true);
+            if (AutoReconnect.IsPresent)
+                manager.SetAutoReconnect(peer, AutoReconnect);
             var task = Endpoint is null ? manager.ConnectAsync(peer, StopToken) : manager.ConnectAsync(peer, Endpoint, StopToken);
             _inFlight.Add((peer, task));
             _started++;

@@ -35,15 +35,36 @@ public sealed class NewQuDagSessionCommand : PSCmdlet
     [Parameter]
     public SecureString? IdentityPassword { get; set; }
 
+    /// <summary>A connection silent this long gets a keepalive PING; zero turns keepalive off. Default 15 s.</summary>
+    [Parameter]
+    public TimeSpan KeepAliveInterval { get; set; }
+
+    /// <summary>A keepalive PING unanswered this long fails the connection. Default 20 s.</summary>
+    [Parameter]
+    public TimeSpan KeepAliveTimeout { get; set; }
+
+    /// <summary>Redial every peer whose connection is lost, with exponential backoff (5 s to 5 minutes) and jitter.</summary>
+    [Parameter]
+    public SwitchParameter AutoReconnect { get; set; }
+
+    /// <summary>Consecutive failed dials that open a peer's circuit breaker; 0 turns it off. Default 5.</summary>
+    [Parameter]
+    public int CircuitBreakerThreshold { get; set; }
+
+    /// <summary>How long an open circuit makes connects to its peer fail fast. Default 60 s.</summary>
+    [Parameter]
+    public TimeSpan CircuitBreakerDuration { get; set; }
+
     /// <inheritdoc/>
     protected override void EndProcessing()
     {
         SessionSettings.CheckPoolTimeout(this, PoolTimeout, "NewQuDagSession");
+        var resilience = SessionSettings.Resilience(this, new ResilienceSettings(), "NewQuDagSession");
         if (!ShouldProcess(Name ?? "new session", "Create a QuDag session"))
             return;
         var identity = IdentityPath is null
             ? NodeIdentity.Create()
             : SessionSettings.LoadOrCreateIdentity(this, IdentityPath, SessionSettings.Plain(IdentityPassword), "NewQuDagSession");
-        WriteObject(SessionRegistry.Create(Runspace.DefaultRunspace, Name, MaxConnections, PoolTimeout, identity, IdentityPath));
+        WriteObject(SessionRegistry.Create(Runspace.DefaultRunspace, Name, MaxConnections, PoolTimeout, identity, IdentityPath, resilience));
     }
 }

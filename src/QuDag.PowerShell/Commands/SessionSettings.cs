@@ -18,6 +18,39 @@ internal static class SessionSettings
         }
     }
 
+    /// <summary>
+    /// <paramref name="basis"/> with the resilience parameters the user gave, checked by the core's own validation so
+    /// that a bad value stops the command with an InvalidArgument error instead of breaking the session later.
+    /// </summary>
+    public static ResilienceSettings Resilience(PSCmdlet cmdlet, ResilienceSettings basis, string commandId)
+    {
+        var bound = cmdlet.MyInvocation.BoundParameters;
+        T Get<T>(string name, T current) => bound.TryGetValue(name, out var value) ? (T)LanguagePrimitives.ConvertTo(value, typeof(T)) : current;
+        var settings = basis with
+        {
+            KeepAliveInterval = Get("KeepAliveInterval", basis.KeepAliveInterval),
+            KeepAliveTimeout = Get("KeepAliveTimeout", basis.KeepAliveTimeout),
+            AutoReconnect = Get("AutoReconnect", basis.AutoReconnect),
+            CircuitBreakerThreshold = Get("CircuitBreakerThreshold", basis.CircuitBreakerThreshold),
+            CircuitBreakerDuration = Get("CircuitBreakerDuration", basis.CircuitBreakerDuration),
+        };
+        try
+        {
+            new ConnectionManagerOptions
+            {
+                KeepAliveInterval = settings.KeepAliveInterval,
+                KeepAliveTimeout = settings.KeepAliveTimeout,
+                CircuitBreakerFailureThreshold = settings.CircuitBreakerThreshold,
+                CircuitBreakerBreakDuration = settings.CircuitBreakerDuration,
+            }.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            cmdlet.ThrowTerminatingError(new ErrorRecord(ex, commandId + "InvalidSetting", ErrorCategory.InvalidArgument, ex.ParamName));
+        }
+        return settings;
+    }
+
     /// <summary>The plain text of an optional password.</summary>
     public static string? Plain(SecureString? secure) =>
         secure is null ? null : new System.Net.NetworkCredential(string.Empty, secure).Password;

@@ -30,6 +30,26 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
     [Parameter]
     public SecureString? IdentityPassword { get; set; }
 
+    /// <summary>A connection silent this long gets a keepalive PING; zero turns keepalive off. </summary>
+    [Parameter]
+    public TimeSpan KeepAliveInterval { get; set; }
+
+    /// <summary>A keepalive PING unanswered this long fails the connection.</summary>
+    [Parameter]
+    public TimeSpan KeepAliveTimeout { get; set; }
+
+    /// <summary>Redial every peer whose connection is lost; -AutoReconnect:$false turns it off.</summary>
+    [Parameter]
+    public SwitchParameter AutoReconnect { get; set; }
+
+    /// <summary>Consecutive failed dials that open a peer's circuit breaker; 0 turns it off.</summary>
+    [Parameter]
+    public int CircuitBreakerThreshold { get; set; }
+
+    /// <summary>How long an open circuit makes connects to its peer fail fast.</summary>
+    [Parameter]
+    public TimeSpan CircuitBreakerDuration { get; set; }
+
     /// <summary>Writes the session after the change.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -39,12 +59,13 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
     {
         var session = CurrentSession;
         SessionSettings.CheckPoolTimeout(this, PoolTimeout, CommandId);
+        var resilience = SessionSettings.Resilience(this, session.Resilience, CommandId);
         if (!ShouldProcess($"session {session.Name} ({session.OpenConnections} open connections will close)", "Reconfigure"))
             return;
         NodeIdentity? identity = IdentityPath is null
             ? null
             : SessionSettings.LoadOrCreateIdentity(this, IdentityPath, SessionSettings.Plain(IdentityPassword), CommandId);
-        session.Reconfigure(MaxConnections ?? session.MaxConnections, PoolTimeout ?? session.PoolTimeout, identity, IdentityPath);
+        session.Reconfigure(MaxConnections ?? session.MaxConnections, PoolTimeout ?? session.PoolTimeout, identity, IdentityPath, resilience);
         if (PassThru)
             WriteObject(session);
     }
