@@ -12,7 +12,7 @@ internal interface IConnectionOwner
     void OnOpened(PeerConnection connection);
 
     /// <summary>A DATA frame arrived; the payload is a copy the callee owns. Awaiting it applies backpressure.</summary>
-    ValueTask OnDataAsync(PeerConnection connection, byte[] payload, CancellationToken cancellationToken);
+    ValueTask OnDataAsync(PeerConnection connection, byte[] payload, DateTimeOffset receivedAt, CancellationToken cancellationToken);
 
     /// <summary>A ping round trip completed.</summary>
     void OnPingRoundTrip(PeerConnection connection, TimeSpan roundTrip);

@@ -163,7 +163,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
                 continue;
             }
             var victim = _pool.TryTakeOldest() ?? throw new ConnectionLimitReachedException(_options.MaxConnections, peerId);
-            await victim.CloseAsync("closed to make room under the connection limit").ConfigureAwait(false);
+            await victim.AbortAsync("closed to make room under the connection limit").ConfigureAwait(false);
         }
     }
 
@@ -258,10 +258,10 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
         Interlocked.Decrement(ref _open);
     }
 
-    ValueTask IConnectionOwner.OnDataAsync(PeerConnection connection, byte[] payload, CancellationToken cancellationToken)
+    ValueTask IConnectionOwner.OnDataAsync(PeerConnection connection, byte[] payload, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         Interlocked.Add(ref _metrics.QueuedBytes, payload.Length);
-        var message = new PeerMessage(connection.RemoteId, payload, _time.GetUtcNow());
+        var message = new PeerMessage(connection.RemoteId, payload, receivedAt);
         // Counted once queued, so a reader that sees the count can also receive the message.
         if (_inbox.Writer.TryWrite(message))
         {
@@ -288,7 +288,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
     private void OnPoolExpired(PeerConnection connection)
     {
         Interlocked.Increment(ref _metrics.PoolExpirations);
-        _ = connection.CloseAsync($"idle in the pool for the pool timeout ({_options.PoolTimeout})");
+        _ = connection.AbortAsync($"idle in the pool for the pool timeout ({_options.PoolTimeout})");
     }
 
     /// <summary>Closes every connection and listener, and stops the pool timer. Waits for connects in flight to end.</summary>

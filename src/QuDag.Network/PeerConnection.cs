@@ -32,6 +32,7 @@ internal sealed partial class PeerConnection
     private ulong _nextPingToken;
     private long _lastReceived;     // clock timestamp of the last bytes read
     private long _keepAlivePingAt;  // when the unanswered keepalive PING went out; 0: none outstanding
+    private DateTimeOffset _receivedAt; // when the current read's bytes arrived (read loop only)
     private int _closing;
     private CloseInfo? _closeInfo;
 
@@ -159,9 +160,15 @@ internal sealed partial class PeerConnection
             {
                 var result = await _input.ReadAsync(token).ConfigureAwait(false);
                 var buffer = result.Buffer;
-                // Once per read, not per frame: any bytes prove the peer alive.
+                if (result.IsCanceled)
+                {
+                    _input.AdvanceTo(buffer.Start);
+                    return; // aborted
+                }
+                // Once per read, not per frame: any bytes prove the peer alive, and the messages of one read share a time.
                 Volatile.Write(ref _lastReceived, _time.GetTimestamp());
                 Volatile.Write(ref _keepAlivePingAt, 0);
+                _receivedAt = _time.GetUtcNow();
                 try
                 {
                     while (Frame.TryRead(ref buffer, _maxFrameSize, out var type, out var payload))
@@ -209,7 +216,7 @@ internal sealed partial class PeerConnection
         switch (type)
         {
             case FrameType.Data:
-                await _owner.OnDataAsync(this, payload.ToArray(), token).ConfigureAwait(false);
+                await _owner.OnDataAsync(this, payload.ToArray(), _receivedAt, token).ConfigureAwait(false);
                 return null;
             case FrameType.Ping:
                 if (payload.Length != 8)
@@ -298,6 +305,21 @@ internal sealed partial class PeerConnection
         catch (TimeoutException)
         {
         }
+    }
+
+    /// <summary>
+    /// Closes at once, without a CLOSE frame: for idle connections the pool drops in bulk (expiry, eviction), where
+    /// the orderly close's frame, flush wait and cancellation cost more than the socket itself. The remote sees a
+    /// TCP close, which the protocol reads as Disconnected.
+    /// </summary>
+    public Task AbortAsync(string reason)
+    {
+        if (Interlocked.CompareExchange(ref _closing, 1, 0) == 0)
+        {
+            _closeInfo = new CloseInfo(reason, Failed: false);
+            _input.CancelPendingRead(); // the read loop returns without an exception and tears down
+        }
+        return Completion;
     }
 
     /// <summary>

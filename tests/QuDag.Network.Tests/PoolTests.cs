@@ -71,6 +71,8 @@ public class PoolTests
         await Wait.UntilAsync(() => manager.OpenConnections == 0, "expired connection closed");
         Assert.Empty(manager.GetPooledConnections());
         await Wait.UntilAsync(() => peer.Manager.OpenConnections == 0, "remote saw the close");
+        // Expiry aborts (no CLOSE frame); the remote still reads the TCP close as an orderly disconnect.
+        Assert.Equal(ConnectionStatus.Disconnected, await peer.Manager.GetStatusAsync(manager.LocalPeerId));
         Assert.Equal(1, (await manager.GetMetricsAsync()).PoolExpirations);
         // The next connect dials afresh.
         await manager.ConnectAsync(peer.Id);
