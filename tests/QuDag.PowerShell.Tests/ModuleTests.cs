@@ -16,8 +16,8 @@ public sealed class ModuleTests : IDisposable
     [
         "Connect-QuDagPeer", "Disconnect-QuDagPeer", "Set-QuDagPeerStatus", "Get-QuDagPeer", "Wait-QuDagPeer",
         "Get-QuDagMetrics", "Start-QuDagListener", "Stop-QuDagListener", "Send-QuDagMessage", "Receive-QuDagMessage",
-        "Test-QuDagPeer", "Get-QuDagPool", "Clear-QuDagPool", "Get-QuDagSession", "New-QuDagSession", "Set-QuDagSession",
-        "Reset-QuDagSession",
+        "Test-QuDagPeer", "Get-QuDagPool", "Clear-QuDagPool", "Block-QuDagPeer", "Unblock-QuDagPeer", "Get-QuDagSession",
+        "New-QuDagSession", "Set-QuDagSession", "Reset-QuDagSession",
     ];
 
     [Fact]
