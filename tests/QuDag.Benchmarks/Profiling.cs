@@ -206,6 +206,8 @@ internal static class Profiling
                     PoolTimeout = timeout,
                     TimeProvider = time,
                     HandshakeTimeout = TimeSpan.FromMinutes(10),
+                    // The fake clock jumps a whole pool timeout: keepalive would PING every connection on the way.
+                    KeepAliveInterval = TimeSpan.Zero,
                 });
                 await Parallel.ForEachAsync(peers, new ParallelOptions { MaxDegreeOfParallelism = 64 },
                     async (peer, ct) => await manager.ConnectAsync(peer.Id, peer.EndPoint, ct));
