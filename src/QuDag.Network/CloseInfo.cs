@@ -3,7 +3,8 @@ namespace QuDag.Network;
 /// <summary>How a connection ended.</summary>
 /// <param name="Reason">Human-readable cause.</param>
 /// <param name="Failed">True for a fault (protocol violation, I/O error); false for an orderly close.</param>
-internal readonly record struct CloseInfo(string Reason, bool Failed);
+/// <param name="Deliberate">Closed on purpose by this node (not lost), so auto-reconnect leaves it closed.</param>
+internal readonly record struct CloseInfo(string Reason, bool Failed, bool Deliberate = false);
 
 /// <summary>What a <see cref="PeerConnection"/> reports to the manager that owns it.</summary>
 internal interface IConnectionOwner

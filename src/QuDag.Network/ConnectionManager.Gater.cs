@@ -14,19 +14,27 @@ public sealed partial class ConnectionManager
         return false;
     }
 
-    /// <summary>A peer that lost the right to connect loses its live and pooled connections of that direction.</summary>
-    private void OnGaterChanged(PeerId peerId)
+    /// <summary>
+    /// A rule changed: every live and pooled connection is checked again, not only the named peer's, since starting an
+    /// allow list takes the right away from every peer not on it. Rules change rarely; this is one pass over the peers.
+    /// </summary>
+    private void OnGaterChanged(PeerId changed)
     {
-        if (IsDisposed || !_peers.TryGetValue(peerId, out var entry))
+        if (IsDisposed)
             return;
         var gater = _options.Gater;
-        if (Volatile.Read(ref entry.Active) is { } active && !gater.IsAllowed(peerId, active.Inbound ? GateDirection.Inbound : GateDirection.Outbound))
+        foreach (var entry in _peers.Values)
         {
-            StopReconnect(entry);
-            _ = active.CloseAsync("refused by the connection gater");
+            var peerId = entry.Id;
+            if (Volatile.Read(ref entry.Active) is { } active && !gater.IsAllowed(peerId, Direction(active)))
+            {
+                StopReconnect(entry);
+                _ = active.CloseAsync("refused by the connection gater");
+            }
+            if (_pool.Find(peerId) is { } pooled && !gater.IsAllowed(peerId, Direction(pooled.Connection)) && _pool.TryTake(peerId) is { } taken)
+                _ = taken.CloseAsync("refused by the connection gater");
         }
-        if (_pool.Find(peerId) is { } pooled && !gater.IsAllowed(peerId, pooled.Connection.Inbound ? GateDirection.Inbound : GateDirection.Outbound)
-            && _pool.TryTake(peerId) is { } taken)
-            _ = taken.CloseAsync("refused by the connection gater");
     }
+
+    private static GateDirection Direction(PeerConnection connection) => connection.Inbound ? GateDirection.Inbound : GateDirection.Outbound;
 }

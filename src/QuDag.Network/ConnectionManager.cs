@@ -251,7 +251,10 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
         if (_peers.TryGetValue(connection.RemoteId, out var entry))
         {
             if (TryDeactivate(entry, connection, info))
-                StartReconnect(entry); // lost, not disconnected on purpose
+            {
+                if (!info.Deliberate)
+                    StartReconnect(entry); // lost (remote close, fault, keepalive), not closed by this node
+            }
             else
                 _pool.Forget(connection);
         }

@@ -273,7 +273,7 @@ internal sealed partial class PeerConnection
     {
         if (Interlocked.CompareExchange(ref _closing, 1, 0) == 0)
         {
-            _closeInfo = new CloseInfo(reason, Failed: false);
+            _closeInfo = new CloseInfo(reason, Failed: false, Deliberate: true);
             await SendCloseFrameAsync(reason).ConfigureAwait(false);
             _lifetime.Cancel();
         }
@@ -316,7 +316,7 @@ internal sealed partial class PeerConnection
     {
         if (Interlocked.CompareExchange(ref _closing, 1, 0) == 0)
         {
-            _closeInfo = new CloseInfo(reason, Failed: false);
+            _closeInfo = new CloseInfo(reason, Failed: false, Deliberate: true);
             _input.CancelPendingRead(); // the read loop returns without an exception and tears down
         }
         return Completion;

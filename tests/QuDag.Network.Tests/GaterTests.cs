@@ -77,6 +77,39 @@ public class GaterTests
     }
 
     [Fact]
+    public async Task Starting_an_allow_list_closes_the_connections_of_peers_not_on_it()
+    {
+        await using var a = await TestNode.StartAsync();
+        await using var b = await TestNode.StartAsync();
+        await using var manager = new ConnectionManager(10);
+        await manager.ConnectAsync(a.Id, a.EndPoint);
+        await manager.ConnectAsync(b.Id, b.EndPoint);
+
+        manager.Gater.Allow(a.Id, GateDirection.Outbound);
+
+        await Wait.UntilAsync(() => manager.OpenConnections == 1, "b's connection closed");
+        Assert.Equal(ConnectionStatus.Connected, await manager.GetStatusAsync(a.Id));
+        Assert.Equal(ConnectionStatus.Disconnected, await manager.GetStatusAsync(b.Id));
+    }
+
+    [Fact]
+    public async Task A_connection_the_gater_closes_is_not_redialed_by_auto_reconnect()
+    {
+        await using var a = await TestNode.StartAsync();
+        await using var node = await TestNode.StartAsync(new ConnectionManagerOptions { AutoReconnect = true });
+        node.Manager.AddPeer(a.Id, a.EndPoint); // reconnect could dial it outbound, which the rule below allows
+        await a.Manager.ConnectAsync(node.Id, node.EndPoint);
+        await Wait.UntilConnectedAsync(node.Manager, a.Id);
+
+        node.Manager.Gater.Deny(a.Id, GateDirection.Inbound);
+
+        // The close runs the reconnect decision before it releases the socket count.
+        await Wait.UntilAsync(() => node.Manager.OpenConnections == 0, "the inbound connection closed");
+        Assert.False(node.Manager.GetPeer(a.Id)!.Reconnecting);
+        Assert.Equal(0, node.Manager.GetMetrics().ReconnectAttempts);
+    }
+
+    [Fact]
     public void Rules_are_per_direction_and_deny_wins()
     {
         var gater = new ConnectionGater();

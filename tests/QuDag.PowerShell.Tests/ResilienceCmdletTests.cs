@@ -93,6 +93,8 @@ public sealed class ResilienceCmdletTests : IDisposable
         var error = Assert.Single(errors);
         Assert.Equal("NewQuDagSessionInvalidSetting,QuDag.PowerShell.Commands.NewQuDagSessionCommand", error.FullyQualifiedErrorId);
         Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
+        Assert.Equal("CircuitBreakerThreshold", error.TargetObject);
+        Assert.StartsWith("-CircuitBreakerThreshold 1:", error.Exception.Message);
     }
 
     [Fact]
@@ -113,5 +115,8 @@ public sealed class ResilienceCmdletTests : IDisposable
         var info = (PeerInfo)_ps.RunClean("Get-QuDagPeer $peer.PeerId")[0].BaseObject;
         Assert.True(info.AutoReconnect);
         Assert.Equal(ConnectionStatus.Connected, info.Status);
+
+        _ps.RunClean("Connect-QuDagPeer $peer.PeerId -AutoReconnect:$false");
+        Assert.False(((PeerInfo)_ps.RunClean("Get-QuDagPeer $peer.PeerId")[0].BaseObject).AutoReconnect);
     }
 }

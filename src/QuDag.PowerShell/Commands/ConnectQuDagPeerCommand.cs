@@ -31,7 +31,7 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
     [ValidateRange(1, 1024)]
     public int ThrottleLimit { get; set; } = 32;
 
-    /// <summary>Redial these peers automatically (with backoff) when their connection is lost; a disconnect stops it.</summary>
+    /// <summary>Redial these peers automatically (with backoff) when their connection is lost; a disconnect stops it, -AutoReconnect:$false turns it off.</summary>
     [Parameter]
     public SwitchParameter AutoReconnect { get; set; }
 
@@ -50,8 +50,8 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
                 continue;
             while (_inFlight.Count >= ThrottleLimit)
                 Drain(waitForOne: true);
-            if (AutoReconnect.IsPresent)
-                manager.SetAutoReconnect(peer, AutoReconnect);
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(AutoReconnect))) // -AutoReconnect:$false turns it off
+                manager.SetAutoReconnect(peer, AutoReconnect.IsPresent);
             var task = Endpoint is null ? manager.ConnectAsync(peer, StopToken) : manager.ConnectAsync(peer, Endpoint, StopToken);
             _inFlight.Add((peer, task));
             _started++;

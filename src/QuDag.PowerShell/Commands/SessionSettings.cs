@@ -46,7 +46,18 @@ internal static class SessionSettings
         }
         catch (ArgumentException ex)
         {
-            cmdlet.ThrowTerminatingError(new ErrorRecord(ex, commandId + "InvalidSetting", ErrorCategory.InvalidArgument, ex.ParamName));
+            // Name the cmdlet's parameter, not the core's option.
+            var parameter = ex.ParamName switch
+            {
+                nameof(ConnectionManagerOptions.CircuitBreakerFailureThreshold) => "CircuitBreakerThreshold",
+                nameof(ConnectionManagerOptions.CircuitBreakerBreakDuration) => "CircuitBreakerDuration",
+                var name => name,
+            };
+            var message = ex is ArgumentOutOfRangeException { ActualValue: var value }
+                ? $"-{parameter} {value}: {ex.Message.Split(" (Parameter")[0].Replace(ex.ParamName ?? "", parameter, StringComparison.Ordinal)}"
+                : ex.Message;
+            cmdlet.ThrowTerminatingError(new ErrorRecord(new ArgumentException(message, parameter, ex), commandId + "InvalidSetting",
+                ErrorCategory.InvalidArgument, parameter));
         }
         return settings;
     }
