@@ -16,13 +16,20 @@ namespace QuDag.Network;
 /// </summary>
 internal sealed partial class PeerConnection
 {
-    private static readonly PipeOptions OutputOptions = new(minimumSegmentSize: 16 * 1024, useSynchronizationContext: false);
+    // Senders wait for room only when this much is already encoded and not yet handed to the socket.
+    private const int SendBacklogLimit = 256 * 1024;
 
     private readonly IConnectionOwner _owner;
     private readonly SslStream _ssl;
     private readonly PipeReader _input;
-    private readonly Pipe _output = new(OutputOptions);
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    // The send side: senders encode frames into _pending under _sendLock and return at once; the write loop swaps
+    // _pending with _writing and writes the whole batch, so concurrent and back-to-back sends share one TLS write.
+    private readonly object _sendLock = new();
+    private FrameBatch _pending = new();
+    private FrameBatch _writing = new();
+    private TaskCompletionSource? _wake;    // set while the write loop waits for frames
+    private TaskCompletionSource? _room;    // set while senders wait for the backlog to drain
+    private bool _sendCompleted;            // no more frames: the CLOSE is queued, or the connection is going
     private readonly CancellationTokenSource _lifetime = new();
     private readonly ConcurrentDictionary<ulong, PendingPing> _pings = new();
     private readonly TimeProvider _time;
@@ -80,7 +87,7 @@ internal sealed partial class PeerConnection
         _ = ReadLoopAsync();
     }
 
-    public Task SendDataAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    public ValueTask SendDataAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         if (payload.Length > _maxFrameSize)
             throw new ArgumentException($"A message of {payload.Length} bytes exceeds the maximum frame size of {_maxFrameSize} bytes.", nameof(payload));
@@ -107,46 +114,111 @@ internal sealed partial class PeerConnection
         }
     }
 
-    private async Task SendFrameAsync(FrameType type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    /// <summary>Queues a frame; completes at once unless the backlog is over <see cref="SendBacklogLimit"/>.</summary>
+    private ValueTask SendFrameAsync(FrameType type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        TaskCompletionSource room;
+        lock (_sendLock)
         {
-            if (!IsOpen)
-                throw new PeerNotConnectedException(RemoteId);
-            Frame.Write(_output.Writer, type, payload.Span);
-            var result = await _output.Writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-            if (result.IsCanceled || result.IsCompleted)
-                throw new PeerNotConnectedException(RemoteId);
+            if (!IsOpen || _sendCompleted)
+                return ValueTask.FromException(new PeerNotConnectedException(RemoteId));
+            if (_pending.Count < SendBacklogLimit)
+            {
+                Enqueue(type, payload.Span);
+                return default;
+            }
+            room = _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
-        finally
+        return SendWhenRoomAsync(room, type, payload, cancellationToken);
+    }
+
+    private async ValueTask SendWhenRoomAsync(TaskCompletionSource room, FrameType type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        while (true)
         {
-            _writeLock.Release();
+            await room.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            lock (_sendLock)
+            {
+                if (!IsOpen || _sendCompleted)
+                    throw new PeerNotConnectedException(RemoteId);
+                if (_pending.Count < SendBacklogLimit)
+                {
+                    Enqueue(type, payload.Span);
+                    return;
+                }
+                room = _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+    }
+
+    // Under _sendLock.
+    private void Enqueue(FrameType type, ReadOnlySpan<byte> payload)
+    {
+        _pending.Write(type, payload);
+        if (_wake is { } wake)
+        {
+            _wake = null;
+            wake.TrySetResult();
+        }
+    }
+
+    // Under _sendLock: the backlog drained (or sending ended), so waiting senders look again.
+    private void ReleaseRoom()
+    {
+        if (_room is { } room)
+        {
+            _room = null;
+            room.TrySetResult();
         }
     }
 
     private async Task WriteLoopAsync()
     {
-        var reader = _output.Reader;
         try
         {
             while (true)
             {
-                var result = await reader.ReadAsync().ConfigureAwait(false);
-                var buffer = result.Buffer;
-                foreach (var segment in buffer)
-                    await _ssl.WriteAsync(segment).ConfigureAwait(false);
-                reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted || result.IsCanceled)
-                    break;
+                Task? wake = null;
+                lock (_sendLock)
+                {
+                    if (_pending.Count > 0)
+                    {
+                        (_pending, _writing) = (_writing, _pending);
+                        ReleaseRoom();
+                    }
+                    else if (_sendCompleted)
+                    {
+                        return;
+                    }
+                    else
+                    {
+                        _pending.Release(); // idle: hold no buffer
+                        wake = (_wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+                    }
+                }
+                if (wake is not null)
+                {
+                    await wake.ConfigureAwait(false);
+                    continue;
+                }
+                await _ssl.WriteAsync(_writing.Written).ConfigureAwait(false);
+                _writing.Release();
             }
-            await reader.CompleteAsync().ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            await reader.CompleteAsync(ex).ConfigureAwait(false);
             // The socket is gone: end the read side too, so the connection tears down.
             Fail(new CloseInfo($"write failed: {ex.Message}", Failed: true));
+        }
+        finally
+        {
+            lock (_sendLock)
+            {
+                _sendCompleted = true;
+                ReleaseRoom();
+                _pending.Release();
+            }
+            _writing.Release();
         }
     }
 
@@ -286,16 +358,14 @@ internal sealed partial class PeerConnection
         var bytes = Encoding.UTF8.GetBytes(reason.Length > 200 ? reason[..200] : reason);
         var payload = new byte[1 + bytes.Length];
         bytes.CopyTo(payload, 1);
-        _output.Writer.CancelPendingFlush(); // a sender blocked on backpressure must not hold us up
-        await _writeLock.WaitAsync().ConfigureAwait(false);
-        try
+        lock (_sendLock)
         {
-            Frame.Write(_output.Writer, FrameType.Close, payload);
-            await _output.Writer.CompleteAsync().ConfigureAwait(false);
-        }
-        finally
-        {
-            _writeLock.Release();
+            if (!_sendCompleted)
+            {
+                Enqueue(FrameType.Close, payload);
+                _sendCompleted = true;
+            }
+            ReleaseRoom(); // a sender blocked on backpressure must not hold us up
         }
         // Give the write loop a bounded moment to put the CLOSE on the wire.
         try
@@ -372,15 +442,15 @@ internal sealed partial class PeerConnection
     {
         Interlocked.Exchange(ref _closing, 1);
         var info = _closeInfo ??= readLoopInfo;
-        _output.Writer.CancelPendingFlush();
-        await _writeLock.WaitAsync().ConfigureAwait(false);
-        try
+        lock (_sendLock)
         {
-            await _output.Writer.CompleteAsync().ConfigureAwait(false);
-        }
-        finally
-        {
-            _writeLock.Release();
+            _sendCompleted = true;
+            ReleaseRoom();
+            if (_wake is { } wake)
+            {
+                _wake = null;
+                wake.TrySetResult();
+            }
         }
         await _input.CompleteAsync().ConfigureAwait(false);
         // Disposing the stream closes the socket, which also ends a write loop stuck in a send.
