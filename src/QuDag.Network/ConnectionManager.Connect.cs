@@ -90,10 +90,7 @@ public sealed partial class ConnectionManager
         try
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
-            connection = CircuitOf(entry) is { } circuit
-                ? await circuit.ExecuteAsync(static (s, ct) => s.Self.HandshakeAsync(s.Entry, s.Target, ct), (Self: this, Entry: entry, Target: target),
-                    linked.Token).ConfigureAwait(false)
-                : await HandshakeAsync(entry, target, linked.Token).ConfigureAwait(false);
+            connection = await DialThroughBreakerAsync(entry, target, linked.Token).ConfigureAwait(false);
         }
         catch (BrokenCircuitException ex)
         {

@@ -25,26 +25,6 @@ public sealed partial class ConnectionManager
         var on => on == 1,
     };
 
-    /// <summary>The peer's circuit breaker, made on first use; null when the breaker is off.</summary>
-    private PeerCircuit? CircuitOf(PeerEntry entry)
-    {
-        if (_options.CircuitBreakerFailureThreshold == 0)
-            return null;
-        if (Volatile.Read(ref entry.Circuit) is { } circuit)
-            return circuit;
-        var created = new PeerCircuit(_options, state => OnCircuitChanged(entry, state));
-        return Interlocked.CompareExchange(ref entry.Circuit, created, null) ?? created;
-    }
-
-    private void OnCircuitChanged(PeerEntry entry, CircuitState state)
-    {
-        // Open and half-open both count as "not healthy"; closed leaves the count.
-        var wasOpen = Interlocked.Exchange(ref entry.CircuitCounted, state == CircuitState.Closed ? 0 : 1);
-        var isOpen = state == CircuitState.Closed ? 0 : 1;
-        if (wasOpen != isOpen)
-            Interlocked.Add(ref _metrics.OpenCircuits, isOpen - wasOpen);
-    }
-
     /// <summary>Starts the peer's reconnect loop unless one runs already.</summary>
     private void StartReconnect(PeerEntry entry)
     {

@@ -77,6 +77,19 @@ internal sealed class PeerCircuit
     /// <summary>When an open circuit lets the next trial through.</summary>
     public DateTimeOffset? OpenUntil => State == CircuitState.Open ? new DateTimeOffset(Volatile.Read(ref _openUntilTicks), TimeSpan.Zero) : null;
 
+    /// <summary>Counts a dial that failed before this breaker existed, as if it had run through it.</summary>
+    public async Task RecordFailureAsync(PeerConnectException failure)
+    {
+        try
+        {
+            await ExecuteAsync(static (f, _) => Task.FromException<PeerConnection>(f), failure, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (PeerConnectException)
+        {
+            // The failure it records.
+        }
+    }
+
     /// <summary>Runs a dial through the breaker.</summary>
     /// <exception cref="BrokenCircuitException">The circuit is open: the dial did not run.</exception>
     public async Task<T> ExecuteAsync<T, TState>(Func<TState, CancellationToken, Task<T>> dial, TState state, CancellationToken cancellationToken)

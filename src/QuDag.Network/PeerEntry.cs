@@ -27,7 +27,7 @@ internal sealed class PeerEntry(PeerId id)
     /// <summary>The clock's timestamp of the last status change: a long, cheaper to read and write than a date.</summary>
     public long LastChangeTimestamp;
 
-    /// <summary>The peer's circuit breaker, made on its first dial (null while the breaker is off or unused).</summary>
+    /// <summary>The peer's circuit breaker: made at a failed dial, dropped at the next success (null while healthy).</summary>
     public PeerCircuit? Circuit;
 
     /// <summary>Auto-reconnect for this peer: -1 follows the manager's option, 0 off, 1 on.</summary>
