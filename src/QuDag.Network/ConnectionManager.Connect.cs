@@ -32,7 +32,7 @@ public sealed partial class ConnectionManager
             throw new ObjectDisposedException(nameof(ConnectionManager));
         try
         {
-            if (!_options.Gater.IsAllowed(peerId, GateDirection.Outbound))
+            if (!_gater.IsAllowed(peerId, GateDirection.Outbound))
             {
                 Interlocked.Increment(ref _metrics.FailedConnects);
                 Interlocked.Increment(ref _metrics.DeniedOutbound);
@@ -76,6 +76,14 @@ public sealed partial class ConnectionManager
 
     private async Task DialAsync(PeerEntry entry, EndPoint target, CancellationToken cancellationToken)
     {
+        // An open circuit fails fast before a slot is taken, so it never evicts a pooled connection for nothing.
+        if (entry.Circuit is { State: CircuitState.Open } open)
+        {
+            Interlocked.Increment(ref _metrics.FailedConnects);
+            Interlocked.Increment(ref _metrics.CircuitRejections);
+            SetStatus(entry, ConnectionStatus.Failed, null);
+            throw new PeerCircuitOpenException(entry.Id, open.OpenUntil);
+        }
         try
         {
             await ReserveSlotAsync(entry.Id).ConfigureAwait(false);
@@ -122,6 +130,15 @@ public sealed partial class ConnectionManager
         {
             await connection.CloseAsync("the manager was disposed").ConfigureAwait(false);
             throw new ObjectDisposedException(nameof(ConnectionManager));
+        }
+        // The gater may have changed while the handshake ran; a rule change only sees established connections.
+        if (!_gater.IsAllowed(entry.Id, GateDirection.Outbound))
+        {
+            await connection.CloseAsync("refused by the connection gater").ConfigureAwait(false);
+            Interlocked.Increment(ref _metrics.FailedConnects);
+            Interlocked.Increment(ref _metrics.DeniedOutbound);
+            SetStatus(entry, ConnectionStatus.Disconnected, "refused by the connection gater");
+            throw new PeerDeniedException(entry.Id);
         }
         Activate(entry, connection);
     }
@@ -194,6 +211,12 @@ public sealed partial class ConnectionManager
     /// </summary>
     private async Task AdoptInboundAsync(PeerEntry entry, PeerConnection connection)
     {
+        if (!_gater.IsAllowed(entry.Id, GateDirection.Inbound)) // denied while its HELLO exchange ran
+        {
+            Interlocked.Increment(ref _metrics.DeniedInbound);
+            await connection.CloseAsync("refused by the connection gater").ConfigureAwait(false);
+            return;
+        }
         var existing = Volatile.Read(ref entry.Active);
         if (existing is { IsOpen: true })
         {
@@ -238,6 +261,9 @@ public sealed partial class ConnectionManager
             {
                 var connection = Volatile.Read(ref entry.Active);
                 var released = connection is not null && TryDeactivate(entry, connection, null);
+                // The connection may have been lost between the first stop and the deactivation, and its close may have
+                // started a reconnect: this disconnect is on purpose, so stop that one too.
+                StopReconnect(entry);
                 if (entry.Status is not null)
                     SetStatus(entry, ConnectionStatus.Disconnected, null);
                 if (released && connection!.IsOpen && !close && _options.PoolTimeout > TimeSpan.Zero)

@@ -3,12 +3,12 @@ namespace QuDag.Network;
 public sealed partial class ConnectionManager
 {
     /// <summary>The allow and deny lists this manager enforces (<see cref="ConnectionManagerOptions.Gater"/>).</summary>
-    public ConnectionGater Gater => _options.Gater;
+    public ConnectionGater Gater => _gater;
 
     // Runs inside the TLS handshake, as soon as the client's certificate is known: a refused peer never gets a HELLO.
     private bool AdmitInbound(PeerId peerId)
     {
-        if (_options.Gater.IsAllowed(peerId, GateDirection.Inbound))
+        if (_gater.IsAllowed(peerId, GateDirection.Inbound))
             return true;
         Interlocked.Increment(ref _metrics.DeniedInbound);
         return false;
@@ -22,7 +22,7 @@ public sealed partial class ConnectionManager
     {
         if (IsDisposed)
             return;
-        var gater = _options.Gater;
+        var gater = _gater;
         foreach (var entry in _peers.Values)
         {
             var peerId = entry.Id;

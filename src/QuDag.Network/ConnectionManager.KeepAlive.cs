@@ -17,7 +17,7 @@ public sealed partial class ConnectionManager
     }
 
     /// <summary>The keepalive check period (a quarter of the shorter setting, 50 ms..5 s): a dead peer is failed
-    /// within interval + timeout + one period.</summary>
+    /// within interval + timeout + two periods.</summary>
     public TimeSpan KeepAlivePeriod { get; private set; }
 
     private void CheckKeepAlive()

@@ -12,6 +12,8 @@ public sealed partial class ConnectionManager
     /// </summary>
     public void SetAutoReconnect(PeerId peerId, bool enabled)
     {
+        if (peerId == LocalPeerId)
+            throw new ArgumentException("A node does not connect to itself.", nameof(peerId));
         ThrowIfDisposed();
         var entry = GetOrAddEntry(peerId);
         Volatile.Write(ref entry.AutoReconnect, enabled ? 1 : 0);

@@ -26,6 +26,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
     private readonly CancellationTokenSource _disposing = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Func<PeerId, bool> _admitInbound;
+    private readonly ConnectionGater _gater; // captured: replacing Options.Gater later must not leave a handler behind
     private readonly ITimer? _keepAlive;
     private int _open;      // sockets held: handshaking, active and idle
     private int _active;    // connections set as some peer's Active
@@ -64,7 +65,8 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
         _metrics = new ManagerMetrics(_time, _identity.PeerId,
             () => (Volatile.Read(ref _active), _pool.Count, _options.MaxConnections, Volatile.Read(ref _peerCount)));
         _admitInbound = AdmitInbound;
-        options.Gater.Changed += OnGaterChanged;
+        _gater = options.Gater;
+        _gater.Changed += OnGaterChanged;
         _keepAlive = StartKeepAlive();
     }
 
@@ -248,17 +250,18 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
     void IConnectionOwner.OnClosed(PeerConnection connection, CloseInfo info)
     {
         _connections.TryRemove(connection, out _);
+        var lost = false;
         if (_peers.TryGetValue(connection.RemoteId, out var entry))
         {
             if (TryDeactivate(entry, connection, info))
-            {
-                if (!info.Deliberate)
-                    StartReconnect(entry); // lost (remote close, fault, keepalive), not closed by this node
-            }
+                lost = !info.Deliberate; // lost (remote close, fault, keepalive), not closed by this node
             else
                 _pool.Forget(connection);
         }
+        // The slot is free before a reconnect asks for one: at the limit, it needs exactly this one.
         Interlocked.Decrement(ref _open);
+        if (lost)
+            StartReconnect(entry!);
     }
 
     ValueTask IConnectionOwner.OnDataAsync(PeerConnection connection, byte[] payload, DateTimeOffset receivedAt, CancellationToken cancellationToken)
@@ -305,7 +308,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
     private async Task DisposeCoreAsync()
     {
         _disposing.Cancel();
-        _options.Gater.Changed -= OnGaterChanged;
+        _gater.Changed -= OnGaterChanged;
         if (_keepAlive is not null)
             await _keepAlive.DisposeAsync().ConfigureAwait(false);
         await Task.WhenAll(_listeners.Keys.Select(l => l.DisposeAsync().AsTask())).ConfigureAwait(false);

@@ -38,7 +38,7 @@ public sealed class ConnectionManagerOptions
 
     /// <summary>
     /// A keepalive PING answered by nothing for this long fails the connection, so a dead or half-open peer is
-    /// found within <see cref="KeepAliveInterval"/> + <see cref="KeepAliveTimeout"/> (plus one check period). Default 20 s.
+    /// found within <see cref="KeepAliveInterval"/> + <see cref="KeepAliveTimeout"/> (plus two check periods, <see cref="ConnectionManager.KeepAlivePeriod"/>). Default 20 s.
     /// </summary>
     public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(20);
 

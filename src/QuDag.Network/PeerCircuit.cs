@@ -41,7 +41,11 @@ internal sealed class PeerCircuit
                 MinimumThroughput = options.CircuitBreakerFailureThreshold,
                 SamplingDuration = TimeSpan.FromDays(1), // Polly's maximum: failures count however far apart backoff spaces them
                 BreakDuration = options.CircuitBreakerBreakDuration,
-                ShouldHandle = new PredicateBuilder().Handle<PeerConnectException>(),
+                // A trial that is cancelled proves nothing: it re-opens the circuit instead of closing it. A cancelled
+                // dial in the closed state is neither a failure nor a success.
+                ShouldHandle = new PredicateBuilder()
+                    .Handle<PeerConnectException>()
+                    .Handle<OperationCanceledException>(_ => _state.CircuitState == Polly.CircuitBreaker.CircuitState.HalfOpen),
                 StateProvider = _state,
                 ManualControl = _control,
                 OnOpened = args =>
@@ -64,10 +68,15 @@ internal sealed class PeerCircuit
             .Build();
     }
 
+    /// <summary>
+    /// The state as a caller sees it: Polly moves from open to half-open only when the next dial arrives, so an open
+    /// circuit whose break has ended already reads as half-open (the next dial is the trial).
+    /// </summary>
     public CircuitState State => _state.CircuitState switch
     {
         Polly.CircuitBreaker.CircuitState.Closed => CircuitState.Closed,
         Polly.CircuitBreaker.CircuitState.HalfOpen => CircuitState.HalfOpen,
+        _ when _time.GetUtcNow().UtcTicks >= Volatile.Read(ref _openUntilTicks) => CircuitState.HalfOpen,
         _ => CircuitState.Open,
     };
 
@@ -94,7 +103,7 @@ internal sealed class PeerCircuit
     /// <exception cref="BrokenCircuitException">The circuit is open: the dial did not run.</exception>
     public async Task<T> ExecuteAsync<T, TState>(Func<TState, CancellationToken, Task<T>> dial, TState state, CancellationToken cancellationToken)
     {
-        var failed = false;
+        var failed = false; // or cancelled: either way the streak is not reset
         try
         {
             return await _pipeline.ExecuteAsync(
@@ -107,15 +116,15 @@ internal sealed class PeerCircuit
             Interlocked.Increment(ref _failuresInARow);
             throw;
         }
-        catch (BrokenCircuitException)
+        catch (Exception ex) when (ex is BrokenCircuitException or OperationCanceledException)
         {
             failed = true;
             throw;
         }
         finally
         {
-            // Forget every outcome that was not a failure, so that Polly's ratio over the window only ever counts a
-            // streak of failures. A dial costs milliseconds; the reset costs a lock.
+            // Forget every success (and every other outcome that was not a failure or a cancellation), so that Polly's
+            // ratio over the window only ever counts a streak of failures. A dial costs milliseconds; the reset a lock.
             if (!failed && _state.CircuitState == Polly.CircuitBreaker.CircuitState.Closed)
             {
                 Interlocked.Exchange(ref _failuresInARow, 0);

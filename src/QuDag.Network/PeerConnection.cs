@@ -40,6 +40,7 @@ internal sealed partial class PeerConnection
     private long _lastReceived;     // clock timestamp of the last bytes read
     private long _keepAlivePingAt;  // when the unanswered keepalive PING went out; 0: none outstanding
     private DateTimeOffset _receivedAt; // when the current read's bytes arrived (read loop only)
+    private int _delivering;            // 1 while the read loop waits for room in the receive queue
     private int _closing;
     private CloseInfo? _closeInfo;
 
@@ -288,7 +289,9 @@ internal sealed partial class PeerConnection
         switch (type)
         {
             case FrameType.Data:
-                await _owner.OnDataAsync(this, payload.ToArray(), _receivedAt, token).ConfigureAwait(false);
+                var delivery = _owner.OnDataAsync(this, payload.ToArray(), _receivedAt, token);
+                if (!delivery.IsCompletedSuccessfully)
+                    await WaitForDeliveryAsync(delivery).ConfigureAwait(false);
                 return null;
             case FrameType.Ping:
                 if (payload.Length != 8)
@@ -310,6 +313,23 @@ internal sealed partial class PeerConnection
                 return new CloseInfo(ReadCloseReason(payload), Failed: false);
             default:
                 throw new QuDagProtocolException($"Unexpected {type} frame after the handshake.");
+        }
+    }
+
+    // The receive queue is full: reading stops on purpose (backpressure). The peer is not silent, it is waiting for
+    // us, so keepalive leaves the connection alone until the message is delivered.
+    private async ValueTask WaitForDeliveryAsync(ValueTask delivery)
+    {
+        Volatile.Write(ref _delivering, 1);
+        try
+        {
+            await delivery.ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _lastReceived, _time.GetTimestamp());
+            Volatile.Write(ref _keepAlivePingAt, 0);
+            Volatile.Write(ref _delivering, 0);
         }
     }
 
@@ -387,7 +407,8 @@ internal sealed partial class PeerConnection
         if (Interlocked.CompareExchange(ref _closing, 1, 0) == 0)
         {
             _closeInfo = new CloseInfo(reason, Failed: false, Deliberate: true);
-            _input.CancelPendingRead(); // the read loop returns without an exception and tears down
+            _input.CancelPendingRead(); // the read loop returns without an exception and tears down...
+            _lifetime.Cancel();         // ...also when it is not reading but waiting for room in the receive queue
         }
         return Completion;
     }
@@ -399,15 +420,14 @@ internal sealed partial class PeerConnection
     /// <returns>True when this check failed the connection.</returns>
     public bool CheckKeepAlive(long now, TimeSpan interval, TimeSpan timeout)
     {
-        if (!IsOpen)
+        if (!IsOpen || Volatile.Read(ref _delivering) != 0)
             return false;
         var pingAt = Volatile.Read(ref _keepAlivePingAt);
         if (pingAt != 0)
         {
             if (_time.GetElapsedTime(pingAt, now) < timeout)
                 return false;
-            Fail(new CloseInfo($"keepalive: no answer to a PING within {timeout.TotalSeconds:0.###} s", Failed: true));
-            return true;
+            return Fail(new CloseInfo($"keepalive: no answer to a PING within {timeout.TotalSeconds:0.###} s", Failed: true));
         }
         if (_time.GetElapsedTime(Volatile.Read(ref _lastReceived), now) < interval)
             return false;
@@ -429,13 +449,14 @@ internal sealed partial class PeerConnection
     }
 
     /// <summary>Ends the connection because of a fault (write error, keepalive miss).</summary>
-    public void Fail(CloseInfo info)
+    /// <returns>True when this call closed it; false when it was already closing.</returns>
+    public bool Fail(CloseInfo info)
     {
-        if (Interlocked.CompareExchange(ref _closing, 1, 0) == 0)
-        {
-            _closeInfo = info;
-            _lifetime.Cancel();
-        }
+        if (Interlocked.CompareExchange(ref _closing, 1, 0) != 0)
+            return false;
+        _closeInfo = info;
+        _lifetime.Cancel();
+        return true;
     }
 
     private async Task TeardownAsync(CloseInfo readLoopInfo)

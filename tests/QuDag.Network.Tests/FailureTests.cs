@@ -27,8 +27,9 @@ public class FailureTests
     [Fact]
     public async Task A_closed_port_fails_with_an_exception_naming_the_endpoint()
     {
-        var port = FreePort();
-        var endPoint = new IPEndPoint(IPAddress.Loopback, port);
+        // Bound but not listening: the port refuses, and no other test or process can take it meanwhile.
+        using var closed = ClosedPort();
+        var endPoint = (IPEndPoint)closed.LocalEndPoint!;
         await using var manager = new ConnectionManager(10);
         var peer = PeerId.Parse(new string('d', 64));
 
@@ -141,10 +142,10 @@ public class FailureTests
         Assert.Equal(0, manager.OpenConnections);
     }
 
-    private static int FreePort()
+    private static Socket ClosedPort()
     {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return socket;
     }
 }
