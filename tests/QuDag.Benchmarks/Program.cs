@@ -4,7 +4,9 @@ using QuDag.Benchmarks;
 
 // dotnet run -c Release --project tests/QuDag.Benchmarks -- [BenchmarkDotNet args, e.g. --filter '*Status*' or --job Dry]
 //   latency [count]            ping round-trip percentiles, PingAsync vs bare SslStream, in one run
-//   scale <connections>        managed and RSS bytes per connection end, remote ends in peer processes
+//   scale <connections> [both|qudag|bare|one-process]
+//                              managed and RSS bytes per connection end (and where the RSS lies: smaps, mallinfo2),
+//                              remote ends in peer processes; each way in a fresh process unless one-process
 //   cmdlets <peers> [remote|inproc] [both|cmdlet|script] [rounds] [throttle]
 //                              Connect-QuDagPeer pipeline vs a one-by-one TcpClient + SslStream script; peer nodes in
 //                              child processes (remote, the default) or in this process (inproc, the first harness)
@@ -32,7 +34,7 @@ return args switch
     ["trace-top", var file, .. var rest] => TraceTop.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 25),
     ["trace-jit", var file, .. var rest] => TraceJit.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 15),
     ["latency", .. var rest] => await Latency.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 20_000),
-    ["scale", var n] => await Scale.RunAsync(int.Parse(n)),
+    ["scale", var n, .. var rest] => await Scale.RunAsync(int.Parse(n), rest.Length > 0 ? rest[0] : "both"),
     ["peers", var n] => await Scale.ServePeersAsync(int.Parse(n)),
     ["bare-peer"] => await Scale.ServeBareAsync(),
     ["bare-peer", "noresume"] => await Scale.ServeBareAsync(resume: false),
