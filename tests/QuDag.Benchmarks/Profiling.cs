@@ -261,7 +261,7 @@ internal static class Profiling
     }
 
     /// <summary>This process's CPU time, then each child's (utime + stime from /proc).</summary>
-    private static TimeSpan[] CpuTimes(List<Process> children)
+    internal static TimeSpan[] CpuTimes(List<Process> children)
     {
         using var self = Process.GetCurrentProcess();
         return [self.TotalProcessorTime, .. children.Select(c => ProcCpu(c.Id))];

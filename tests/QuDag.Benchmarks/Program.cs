@@ -4,9 +4,13 @@ using QuDag.Benchmarks;
 
 // dotnet run -c Release --project tests/QuDag.Benchmarks -- [BenchmarkDotNet args, e.g. --filter '*Status*' or --job Dry]
 //   latency [count]            ping round-trip percentiles, PingAsync vs bare SslStream, in one run
-//   scale <connections>        managed and RSS bytes per connection end, remote ends in peer processes
-//   cmdlets <peers>            Connect-QuDagPeer pipeline vs a one-by-one TcpClient + SslStream script
-//   peers <count> | bare-peer  (internal) the remote ends for 'scale'
+//   scale <connections> [both|qudag|bare|one-process]
+//                              managed and RSS bytes per connection end (and where the RSS lies: smaps, mallinfo2),
+//                              remote ends in peer processes; each way in a fresh process unless one-process
+//   cmdlets <peers> [remote|inproc] [both|cmdlet|script] [rounds] [throttle]
+//                              Connect-QuDagPeer pipeline vs a one-by-one TcpClient + SslStream script; peer nodes in
+//                              child processes (remote, the default) or in this process (inproc, the first harness)
+//   peers <count> | bare-peer  (internal) the remote ends for 'scale' and 'cmdlets'
 // Diagnostic modes for the missed targets (RESULTS.md, "Profile" subsections; profile.sh wraps them in dotnet-trace):
 //   loop <what> <seconds> [arg]   one benchmark's work in a loop: messages|messages-bare-batched|messages-bare-single
 //                                 [payload], status|status-bare [threads], connect|connect-bare
@@ -16,6 +20,7 @@ using QuDag.Benchmarks;
 //   heap <count> [qudag|bare|bare-noresume|both] [dir]  heap dumps before/after <count> idle connections, diffed with ClrMD
 //   heap-diff <before.dmp> <after.dmp> <count>  the dump analysis alone, on kept dumps
 //   trace-top <file.nettrace> [N] top frames of a dotnet-trace sample-profiler trace, waits set apart
+//   trace-jit <file.nettrace> [N] what the JIT compiled during a trace taken with TRACE_EXTRA="--clrevents jit ..."
 return args switch
 {
     ["loop", var what, var seconds, .. var rest] => await Profiling.LoopAsync(what, double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture),
@@ -27,12 +32,14 @@ return args switch
         rest.Length > 1 ? rest[1] : Path.Combine(Path.GetTempPath(), "qudag-heap")),
     ["heap-diff", var before, var after, var n] => HeapProfile.Diff(before, after, int.Parse(n)),
     ["trace-top", var file, .. var rest] => TraceTop.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 25),
+    ["trace-jit", var file, .. var rest] => TraceJit.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 15),
     ["latency", .. var rest] => await Latency.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 20_000),
-    ["scale", var n] => await Scale.RunAsync(int.Parse(n)),
+    ["scale", var n, .. var rest] => await Scale.RunAsync(int.Parse(n), rest.Length > 0 ? rest[0] : "both"),
     ["peers", var n] => await Scale.ServePeersAsync(int.Parse(n)),
     ["bare-peer"] => await Scale.ServeBareAsync(),
     ["bare-peer", "noresume"] => await Scale.ServeBareAsync(resume: false),
-    ["cmdlets", var n] => CmdletPipeline.Run(int.Parse(n)),
+    ["cmdlets", var n, .. var rest] => CmdletPipeline.Run(int.Parse(n), rest.Length > 0 ? rest[0] : "remote", rest.Length > 1 ? rest[1] : "both",
+        rest.Length > 2 ? int.Parse(rest[2]) : 1, rest.Length > 3 ? int.Parse(rest[3]) : 64),
     _ => Run(args),
 };
 

@@ -13,17 +13,37 @@ internal static class Scale
 {
     private const int NodesPerProcess = 5_000;
 
-    public static async Task<int> RunAsync(int connections)
+    /// <param name="which">
+    /// 'both' (the default) measures QuDag and then the bare pair, each in a fresh process of its own: memory a
+    /// process has freed stays resident (glibc keeps freed chunks in its arenas, the GC keeps free regions), so a way
+    /// measured after another in the same process reuses it and looks cheaper. 'one-process' is the first harness
+    /// (QuDag, then bare, in this process); 'qudag' and 'bare' measure one way here.
+    /// </param>
+    public static async Task<int> RunAsync(int connections, string which = "both")
     {
+        if (which == "both")
+        {
+            foreach (var way in new[] { "qudag", "bare" })
+            {
+                using var run = StartSelf(["scale", connections.ToString(), way], redirectInput: false);
+                await run.WaitForExitAsync();
+                if (run.ExitCode != 0)
+                    return run.ExitCode;
+            }
+            return 0;
+        }
         var children = new List<Process>();
         try
         {
-            var peers = await StartPeersAsync(connections, children);
-            var bareEndPoint = await StartBarePeerAsync(children);
+            var peers = which is "qudag" or "one-process" ? await StartPeersAsync(connections, children) : null;
+            var bareEndPoint = which is "bare" or "one-process" ? await StartBarePeerAsync(children) : null;
 
-            Console.WriteLine($"connections={connections} cores={Environment.ProcessorCount} remote ends in {children.Count} child processes");
-            await MeasureManagerAsync(peers);
-            await MeasureBareAsync(bareEndPoint, connections);
+            Console.WriteLine($"connections={connections} cores={Environment.ProcessorCount} remote ends in {children.Count} child processes; " +
+                $"this process: {which}, pid {Environment.ProcessId}");
+            if (peers is not null)
+                await MeasureManagerAsync(peers);
+            if (bareEndPoint is not null)
+                await MeasureBareAsync(bareEndPoint, connections);
             return 0;
         }
         finally
@@ -96,6 +116,7 @@ internal static class Scale
             await manager.DisconnectAsync(peer.Id);
         var idle = Snapshot();
         Report($"QuDag idle     ({manager.GetPooledConnections().Count} pooled)", before, idle, n);
+        Trimmed(before, n);
 
         time.Advance(timeout + IdlePool.ScanInterval(timeout));
         watch.Restart();
@@ -116,12 +137,13 @@ internal static class Scale
         var pending = streams.Select(s => s.ReadAsync(Memory<byte>.Empty).AsTask()).ToArray();
         var after = Snapshot();
         Report("bare SslStream", before, after, n);
+        Trimmed(before, n);
         foreach (var s in streams)
             await s.DisposeAsync();
         await Task.WhenAll(pending.Select(p => p.ContinueWith(_ => { }, TaskScheduler.Default)));
     }
 
-    private static (long Managed, long Rss) Snapshot()
+    private static (long Managed, long Rss, NativeMemory.Breakdown Native) Snapshot()
     {
         for (var i = 0; i < 3; i++)
         {
@@ -129,16 +151,35 @@ internal static class Scale
             GC.WaitForPendingFinalizers();
         }
         using var self = Process.GetCurrentProcess();
-        return (GC.GetTotalMemory(forceFullCollection: true), self.WorkingSet64);
+        return (GC.GetTotalMemory(forceFullCollection: true), self.WorkingSet64, NativeMemory.ReadSelf());
     }
 
-    private static void Report(string what, (long Managed, long Rss) before, (long Managed, long Rss) after, int n) =>
+    private static void Report(string what, (long Managed, long Rss, NativeMemory.Breakdown Native) before,
+        (long Managed, long Rss, NativeMemory.Breakdown Native) after, int n)
+    {
         Console.WriteLine($"{what,-40} managed {(after.Managed - before.Managed) / (double)n / 1024:0.00} KiB/conn  " +
             $"RSS {(after.Rss - before.Rss) / (double)n / 1024:0.0} KiB/conn");
+        NativeMemory.Report("where (smaps):", before.Native, after.Native, n);
+    }
 
-    internal static Process StartSelf(params string[] args)
+    /// <summary>After malloc_trim(0): what of the RSS was free memory glibc kept in its arenas (this ends the measurement).</summary>
+    private static void Trimmed((long Managed, long Rss, NativeMemory.Breakdown Native) before, int n)
     {
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardInput = true, RedirectStandardOutput = true };
+        var untrimmed = NativeMemory.ReadSelf();
+        NativeMemory.MallocTrim(0);
+        var trimmed = NativeMemory.ReadSelf();
+        Console.WriteLine($"  after malloc_trim(0):   RSS {(trimmed.Rss - before.Rss) / (double)n / 1024:0.0} KiB/conn " +
+            $"(malloc {(trimmed.Malloc - before.Native.Malloc) / (double)n / 1024:0.0}; returned {(untrimmed.Rss - trimmed.Rss) >> 20} MiB)");
+    }
+
+    internal static Process StartSelf(params string[] args) => StartSelf(args, redirectInput: true);
+
+    /// <param name="args">The mode and its arguments.</param>
+    /// <param name="redirectInput">True for the remote-end children (their input and output are ours to read); false
+    /// runs a mode whose output goes straight to ours.</param>
+    internal static Process StartSelf(string[] args, bool redirectInput)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardInput = redirectInput, RedirectStandardOutput = redirectInput };
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
             start.ArgumentList.Add(typeof(Scale).Assembly.Location);
         foreach (var arg in args)
@@ -167,6 +208,10 @@ internal static class Scale
         }
         Console.WriteLine("READY");
         await Console.In.ReadToEndAsync();
+        // Under profile.sh (the gate variable is inherited) a trace of this process ends when it exits: leave at once
+        // rather than trace the teardown of every node.
+        if (Environment.GetEnvironmentVariable("QUDAG_PROFILE_GATE") is { Length: > 0 })
+            Environment.Exit(0);
         await Task.WhenAll(nodes.Select(n => n.DisposeAsync().AsTask()));
         return 0;
     }

@@ -9,10 +9,10 @@ namespace QuDag.Benchmarks;
 /// <summary>
 /// trace-top &lt;file.nettrace&gt; [N]: reads a dotnet-trace sample-profiler trace (thread time: every managed thread is
 /// sampled, running or not) and separates samples of threads that wait (thread-pool idle, epoll wait, sleeps, timed
-/// waits) from those doing work. For the working samples it prints the top N frames by exclusive and by inclusive
-/// share; a sample in native code is named after the managed frame that called into it ("native <- caller"), so
-/// time in OpenSSL or in a send syscall shows under Interop+Ssl or Interop+Sys. Writes every working stack,
-/// folded (root;...;leaf weight), to &lt;file&gt;.folded.txt for grepping or a flame graph.
+/// waits, thread-pool workers parked in native code) from those doing work. For the working samples it prints the top
+/// N frames by exclusive and by inclusive share; a sample in native code is named after the managed frame that called
+/// into it ("native <- caller"), so time in OpenSSL or in a send syscall shows under Interop+Ssl or Interop+Sys.
+/// Writes every working stack, folded (root;...;leaf weight), to &lt;file&gt;.folded.txt for grepping or a flame graph.
 /// </summary>
 internal static partial class TraceTop
 {
@@ -49,7 +49,6 @@ internal static partial class TraceTop
                 waiting += weight;
                 return;
             }
-            busy += weight;
             // Leaf first; drop the thread and process pseudo-frames at the root.
             var real = frames.Where(f => !f.StartsWith("Thread (", StringComparison.Ordinal) && !f.StartsWith("Process", StringComparison.Ordinal)).ToList();
             var leaf = real.Count == 0 ? "?" : real[0];
@@ -57,6 +56,15 @@ internal static partial class TraceTop
                 leaf = (leaf == "UNMANAGED_CODE_TIME" ? "native <- " : "") + Simplify(real[1]);
             else
                 leaf = Simplify(leaf);
+            // A worker parked in its semaphore shows as native code right under WorkerThreadStart (the wait is
+            // inlined into it): perf, which sees only threads on a CPU, puts the whole thread pool at about 3% of the
+            // process where this frame alone took 27-32% of the samples.
+            if (leaf == "native <- PortableThreadPool+WorkerThread.WorkerThreadStart")
+            {
+                waiting += weight;
+                return;
+            }
+            busy += weight;
             exclusive[leaf] = exclusive.GetValueOrDefault(leaf) + weight;
             foreach (var frame in real.Select(Simplify).Distinct())
                 inclusive[frame] = inclusive.GetValueOrDefault(frame) + weight;

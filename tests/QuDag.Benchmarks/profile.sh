@@ -4,6 +4,8 @@
 # Build first: dotnet build -c Release tests/QuDag.Benchmarks. The mode runs with QUDAG_PROFILE_GATE set, so it waits
 # before its measured phase; dotnet-trace attaches to it then (sample profiler: every managed thread, ~1 kHz), the gate
 # opens, and the trace runs until the process exits. Then trace-top prints the top frames, waits set apart.
+# TRACE_EXTRA adds dotnet-trace arguments; with TRACE_EXTRA="--clrevents jit --clreventlevel verbose" trace-jit also
+# lists what the JIT compiled meanwhile.
 set -euo pipefail
 out=$1
 shift
@@ -18,16 +20,33 @@ until grep -q '^GATE ' "$log"; do
     sleep 0.2
 done
 pid=$(awk '/^GATE /{print $2; exit}' "$log")
-(cd "$root" && dotnet dotnet-trace collect -p "$pid" --profile dotnet-sampled-thread-time -o "$out" < /dev/null > "$out.collect.log" 2>&1) &
+(cd "$root" && dotnet dotnet-trace collect -p "$pid" --profile dotnet-sampled-thread-time ${TRACE_EXTRA:-} -o "$out" < /dev/null > "$out.collect.log" 2>&1) &
 tracer=$!
-until grep -q '^Output File' "$out.collect.log" 2> /dev/null; do
-    kill -0 "$tracer" 2> /dev/null || { cat "$out.collect.log"; exit 1; }
-    sleep 0.1
+tracers=("$tracer")
+logs=("$out.collect.log")
+# TRACE_CHILDREN=1: also trace the child processes the mode names on "CHILD pid" lines before its gate (the remote ends).
+if [[ "${TRACE_CHILDREN:-}" == 1 ]]; then
+    for child in $(awk '/^CHILD /{print $2}' "$log"); do
+        (cd "$root" && dotnet dotnet-trace collect -p "$child" --profile dotnet-sampled-thread-time ${TRACE_EXTRA:-} -o "$out.child$child.nettrace" \
+            < /dev/null > "$out.child$child.collect.log" 2>&1) &
+        tracers+=($!)
+        logs+=("$out.child$child.collect.log")
+    done
+fi
+for i in "${!tracers[@]}"; do
+    until grep -q '^Output File' "${logs[$i]}" 2> /dev/null; do
+        kill -0 "${tracers[$i]}" 2> /dev/null || { cat "${logs[$i]}"; exit 1; }
+        sleep 0.1
+    done
 done
 sleep 1 # the session is live once the file is named; give its first buffers a moment
 touch "$gate"
 wait "$app" || true
-wait "$tracer" || true
+for t in "${tracers[@]}"; do wait "$t" || true; done
 rm -f "$gate"
 cat "$log"
 dotnet "$dll" trace-top "$out" "${TOP:-25}"
+for child in "${logs[@]:1}"; do
+    dotnet "$dll" trace-top "${child%.collect.log}.nettrace" "${TOP:-25}"
+done
+if [[ "${TRACE_EXTRA:-}" == *jit* ]]; then dotnet "$dll" trace-jit "$out" "${TOP:-25}"; fi
