@@ -56,9 +56,12 @@ public sealed class ResilienceCmdletTests : IDisposable
     [Fact]
     public void An_open_circuit_shows_in_Get_QuDagPeer_and_fails_fast_with_the_CircuitOpen_id()
     {
-        // A listener that is stopped leaves a port that refuses: every dial fails at once.
+        // A port bound but not listening refuses every dial at once, and nothing else can take it meanwhile.
+        using var closed = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        closed.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        _ps.Run("", new Dictionary<string, object?> { ["closedPort"] = closed.LocalEndPoint!.ToString() });
         _ps.RunClean("""
-            $s = New-QuDagSession; $peer = Start-QuDagListener -Session $s; Stop-QuDagListener -Session $s
+            $peer = [pscustomobject]@{ PeerId = (New-QuDagSession).PeerId; Endpoint = $closedPort }
             New-QuDagSession -Name breaker -CircuitBreakerThreshold 3 -CircuitBreakerDuration ([timespan]::FromMinutes(10)) -KeepAliveInterval 0 |
                 ForEach-Object { $breaker = $_ }
             """);
