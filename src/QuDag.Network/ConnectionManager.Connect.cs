@@ -77,13 +77,8 @@ public sealed partial class ConnectionManager
     private async Task DialAsync(PeerEntry entry, EndPoint target, CancellationToken cancellationToken)
     {
         // An open circuit fails fast before a slot is taken, so it never evicts a pooled connection for nothing.
-        if (entry.Circuit is { State: CircuitState.Open } open)
-        {
-            Interlocked.Increment(ref _metrics.FailedConnects);
-            Interlocked.Increment(ref _metrics.CircuitRejections);
-            SetStatus(entry, ConnectionStatus.Failed, null);
-            throw new PeerCircuitOpenException(entry.Id, open.OpenUntil);
-        }
+        if (entry.Circuit is { State: CircuitState.Open })
+            throw CircuitOpen(entry, null);
         try
         {
             await ReserveSlotAsync(entry.Id).ConfigureAwait(false);
@@ -102,12 +97,9 @@ public sealed partial class ConnectionManager
         }
         catch (BrokenCircuitException ex)
         {
+            // Polly's clock can end the break a moment after ours: the breaker refused after the slot was taken.
             Interlocked.Decrement(ref _open);
-            Interlocked.Increment(ref _metrics.FailedConnects);
-            Interlocked.Increment(ref _metrics.CircuitRejections);
-            // The status stays Failed and the last error stays the real cause; the breaker only says "not now".
-            SetStatus(entry, ConnectionStatus.Failed, null);
-            throw new PeerCircuitOpenException(entry.Id, entry.Circuit?.OpenUntil, ex);
+            throw CircuitOpen(entry, ex);
         }
         catch (Exception ex)
         {
@@ -141,6 +133,16 @@ public sealed partial class ConnectionManager
             throw new PeerDeniedException(entry.Id);
         }
         Activate(entry, connection);
+    }
+
+    /// <summary>Counts a connect the open circuit refused and describes it.</summary>
+    private PeerCircuitOpenException CircuitOpen(PeerEntry entry, Exception? inner)
+    {
+        Interlocked.Increment(ref _metrics.FailedConnects);
+        Interlocked.Increment(ref _metrics.CircuitRejections);
+        // The status stays Failed and the last error stays the real cause; the breaker only says "not now".
+        SetStatus(entry, ConnectionStatus.Failed, null);
+        return new PeerCircuitOpenException(entry.Id, entry.Circuit?.OpenUntil, inner);
     }
 
     private Task<PeerConnection> HandshakeAsync(PeerEntry entry, EndPoint target, CancellationToken cancellationToken)
