@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Collections.ObjectModel;
 
 namespace QuDag.Network;
 
@@ -28,6 +29,13 @@ public sealed class ConnectionGater
     private readonly ConcurrentDictionary<PeerId, GateDirection> _denied = new();
     private int _allowedInbound, _allowedOutbound;
 
+    /// <summary>Creates a gater that allows everyone.</summary>
+    public ConnectionGater()
+    {
+        Allowed = new ReadOnlyDictionary<PeerId, GateDirection>(_allowed);
+        Denied = new ReadOnlyDictionary<PeerId, GateDirection>(_denied);
+    }
+
     /// <summary>Raised after a rule changes, with the peer concerned.</summary>
     public event Action<PeerId>? Changed;
 
@@ -52,11 +60,11 @@ public sealed class ConnectionGater
         return listed == 0 || (_allowed.TryGetValue(peerId, out var allowed) && (allowed & direction) == direction);
     }
 
-    /// <summary>The allow list: each peer with its directions.</summary>
-    public IReadOnlyDictionary<PeerId, GateDirection> Allowed => new Dictionary<PeerId, GateDirection>(_allowed);
+    /// <summary>The allow list, each peer with its directions: a live read-only view, so a lookup copies nothing.</summary>
+    public IReadOnlyDictionary<PeerId, GateDirection> Allowed { get; }
 
-    /// <summary>The deny list: each peer with its directions.</summary>
-    public IReadOnlyDictionary<PeerId, GateDirection> Denied => new Dictionary<PeerId, GateDirection>(_denied);
+    /// <summary>The deny list, each peer with its directions: a live read-only view.</summary>
+    public IReadOnlyDictionary<PeerId, GateDirection> Denied { get; }
 
     private void Set(ConcurrentDictionary<PeerId, GateDirection> list, PeerId peerId, GateDirection direction, bool add)
     {
