@@ -85,19 +85,15 @@ public sealed class QuDagSession : IDisposable
     /// <summary>The allow and deny lists (Block-QuDagPeer, Unblock-QuDagPeer); they survive Set-QuDagSession.</summary>
     public ConnectionGater Gater { get; } = new();
 
-    private ConnectionManager CreateManager(int maxConnections, TimeSpan poolTimeout, NodeIdentity identity) =>
-        new(new ConnectionManagerOptions
-        {
-            MaxConnections = maxConnections,
-            PoolTimeout = poolTimeout,
-            Identity = identity,
-            KeepAliveInterval = _resilience.KeepAliveInterval,
-            KeepAliveTimeout = _resilience.KeepAliveTimeout,
-            AutoReconnect = _resilience.AutoReconnect,
-            CircuitBreakerFailureThreshold = _resilience.CircuitBreakerThreshold,
-            CircuitBreakerBreakDuration = _resilience.CircuitBreakerDuration,
-            Gater = Gater,
-        });
+    private ConnectionManager CreateManager(int maxConnections, TimeSpan poolTimeout, NodeIdentity identity)
+    {
+        var options = _resilience.ToOptions();
+        options.MaxConnections = maxConnections;
+        options.PoolTimeout = poolTimeout;
+        options.Identity = identity;
+        options.Gater = Gater;
+        return new ConnectionManager(options);
+    }
 
     /// <summary>Replaces the manager with a new one (closing every connection), keeping or replacing the identity.</summary>
     internal void Reconfigure(int maxConnections, TimeSpan poolTimeout, NodeIdentity? identity, string? identityPath, ResilienceSettings? resilience = null)

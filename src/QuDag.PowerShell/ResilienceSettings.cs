@@ -16,4 +16,14 @@ internal sealed record ResilienceSettings
     public int CircuitBreakerThreshold { get; init; } = Defaults.CircuitBreakerFailureThreshold;
 
     public TimeSpan CircuitBreakerDuration { get; init; } = Defaults.CircuitBreakerBreakDuration;
+
+    /// <summary>Options carrying these settings; the caller adds the rest (limit, pool, identity, gater).</summary>
+    public ConnectionManagerOptions ToOptions() => new()
+    {
+        KeepAliveInterval = KeepAliveInterval,
+        KeepAliveTimeout = KeepAliveTimeout,
+        AutoReconnect = AutoReconnect,
+        CircuitBreakerFailureThreshold = CircuitBreakerThreshold,
+        CircuitBreakerBreakDuration = CircuitBreakerDuration,
+    };
 }

@@ -36,13 +36,7 @@ internal static class SessionSettings
         };
         try
         {
-            new ConnectionManagerOptions
-            {
-                KeepAliveInterval = settings.KeepAliveInterval,
-                KeepAliveTimeout = settings.KeepAliveTimeout,
-                CircuitBreakerFailureThreshold = settings.CircuitBreakerThreshold,
-                CircuitBreakerBreakDuration = settings.CircuitBreakerDuration,
-            }.Validate();
+            settings.ToOptions().Validate();
         }
         catch (ArgumentException ex)
         {
