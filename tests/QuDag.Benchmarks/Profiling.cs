@@ -199,16 +199,8 @@ internal static class Profiling
             if (which is "qudag" or "both")
             {
                 var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-                var timeout = TimeSpan.FromMinutes(1);
-                await using var manager = new ConnectionManager(new ConnectionManagerOptions
-                {
-                    MaxConnections = count,
-                    PoolTimeout = timeout,
-                    TimeProvider = time,
-                    HandshakeTimeout = TimeSpan.FromMinutes(10),
-                    // The fake clock jumps a whole pool timeout: keepalive would PING every connection on the way.
-                    KeepAliveInterval = TimeSpan.Zero,
-                });
+                var timeout = Scale.ExpiryPoolTimeout;
+                await using var manager = new ConnectionManager(Scale.ExpiringOptions(count, time));
                 await Parallel.ForEachAsync(peers, new ParallelOptions { MaxDegreeOfParallelism = 64 },
                     async (peer, ct) => await manager.ConnectAsync(peer.Id, peer.EndPoint, ct));
                 foreach (var peer in peers)

@@ -90,20 +90,26 @@ internal static class Scale
         }
     }
 
+    /// <summary>The pool timeout of the manager whose idle connections the scale and expire groups let expire.</summary>
+    internal static readonly TimeSpan ExpiryPoolTimeout = TimeSpan.FromMinutes(1);
+
+    /// <summary>That manager's settings: it holds <paramref name="maxConnections"/> and expires them on a fake clock.</summary>
+    internal static ConnectionManagerOptions ExpiringOptions(int maxConnections, FakeTimeProvider time) => new()
+    {
+        MaxConnections = maxConnections,
+        PoolTimeout = ExpiryPoolTimeout,
+        TimeProvider = time,
+        HandshakeTimeout = TimeSpan.FromMinutes(10),
+        // The fake clock jumps a whole pool timeout: keepalive would PING every connection on the way.
+        KeepAliveInterval = TimeSpan.Zero,
+    };
+
     private static async Task MeasureManagerAsync(List<(PeerId Id, IPEndPoint EndPoint)> peers)
     {
         var n = peers.Count;
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var timeout = TimeSpan.FromMinutes(1);
-        await using var manager = new ConnectionManager(new ConnectionManagerOptions
-        {
-            MaxConnections = n,
-            PoolTimeout = timeout,
-            TimeProvider = time,
-            HandshakeTimeout = TimeSpan.FromMinutes(10),
-            // The fake clock jumps a whole pool timeout: keepalive would PING every connection on the way.
-            KeepAliveInterval = TimeSpan.Zero,
-        });
+        var timeout = ExpiryPoolTimeout;
+        await using var manager = new ConnectionManager(ExpiringOptions(n, time));
         var before = Snapshot();
         var watch = Stopwatch.StartNew();
         await Parallel.ForEachAsync(peers, new ParallelOptions { MaxDegreeOfParallelism = 64 },
