@@ -73,7 +73,7 @@ public sealed class NodeIdentity : IDisposable
         X509Certificate2 certificate;
         try
         {
-            certificate = new X509Certificate2(File.ReadAllBytes(path), password,
+            certificate = X509CertificateLoader.LoadPkcs12(File.ReadAllBytes(path), password,
                 X509KeyStorageFlags.EphemeralKeySet | X509KeyStorageFlags.Exportable);
         }
         catch (CryptographicException ex)
