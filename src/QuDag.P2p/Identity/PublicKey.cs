@@ -1,0 +1,75 @@
+using System.Buffers;
+using QuDag.P2p.Encoding;
+
+namespace QuDag.P2p.Identity;
+
+/// <summary>
+/// A libp2p public key: the protobuf <c>PublicKey { KeyType Type = 1; bytes Data = 2; }</c> whose bytes a
+/// peer id hashes, and the one operation a remote key is needed for, verifying a signature.
+/// </summary>
+public abstract class PublicKey : IEquatable<PublicKey>
+{
+    private byte[]? _protobuf;
+
+    /// <summary>The key's type.</summary>
+    public abstract KeyType Type { get; }
+
+    /// <summary>The type-specific key bytes (the protobuf's Data field).</summary>
+    public abstract ReadOnlySpan<byte> Data { get; }
+
+    /// <summary>True when <paramref name="signature"/> is this key's signature of <paramref name="data"/>.</summary>
+    public abstract bool Verify(ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature);
+
+    /// <summary>The deterministic protobuf encoding (type, then data), which a peer id hashes.</summary>
+    public byte[] ToProtobuf()
+    {
+        if (_protobuf is null)
+        {
+            var writer = new ArrayBufferWriter<byte>(Data.Length + 8);
+            ProtoWriter.WriteVarintField(writer, 1, (ulong)Type);
+            ProtoWriter.WriteBytesField(writer, 2, Data);
+            _protobuf = writer.WrittenSpan.ToArray();
+        }
+        return _protobuf;
+    }
+
+    /// <summary>This key's peer id.</summary>
+    public PeerId ToPeerId() => PeerId.FromPublicKey(this);
+
+    /// <summary>Parses a key protobuf; throws <see cref="P2pProtocolException"/> for a malformed or unsupported key.</summary>
+    public static PublicKey FromProtobuf(ReadOnlySpan<byte> protobuf)
+    {
+        ulong? type = null;
+        ReadOnlySpan<byte> data = default;
+        bool hasData = false;
+        var reader = new ProtoReader(protobuf);
+        while (reader.Next())
+        {
+            switch (reader.FieldNumber)
+            {
+                case 1: type = reader.ReadVarint(); break;
+                case 2: data = reader.ReadBytes(); hasData = true; break;
+                default: reader.Skip(); break;
+            }
+        }
+        if (type is null || !hasData)
+            throw new P2pProtocolException("A public key protobuf lacks its type or data.");
+        return Create((KeyType)type.Value, data);
+    }
+
+    /// <summary>Makes a key of <paramref name="type"/> from its Data bytes.</summary>
+    public static PublicKey Create(KeyType type, ReadOnlySpan<byte> data) => type switch
+    {
+        KeyType.Ed25519 => new Ed25519PublicKey(data),
+        _ => throw new P2pProtocolException($"Unsupported key type {type}."),
+    };
+
+    public bool Equals(PublicKey? other)
+        => other is not null && other.Type == Type && other.Data.SequenceEqual(Data);
+
+    public override bool Equals(object? obj) => obj is PublicKey key && Equals(key);
+
+    public override int GetHashCode() => HashCode.Combine(Type, Convert.ToHexString(Data.Length > 8 ? Data[^8..] : Data));
+
+    public override string ToString() => $"{Type} {Convert.ToHexStringLower(Data)}";
+}

@@ -1,0 +1,73 @@
+namespace QuDag.P2p.Muxing;
+
+/// <summary>A stream multiplexer (<c>/yamux/1.0.0</c>): makes sessions over a secured channel.</summary>
+public interface IStreamMuxer
+{
+    /// <summary>The multistream-select protocol id, such as "/yamux/1.0.0".</summary>
+    string ProtocolId { get; }
+
+    /// <summary>Starts a session over <paramref name="secured"/>; the session owns the stream from then on.</summary>
+    IMuxedSession CreateSession(Stream secured, bool isInitiator);
+}
+
+/// <summary>
+/// Many independent, flow-controlled streams over one connection. Disposing it resets every open stream
+/// and closes the underlying stream.
+/// </summary>
+public interface IMuxedSession : IAsyncDisposable
+{
+    /// <summary>Opens an outbound stream.</summary>
+    ValueTask<MuxedStream> OpenStreamAsync(CancellationToken cancellationToken);
+
+    /// <summary>Waits for the remote to open a stream; throws <see cref="MuxerClosedException"/> once the session ends.</summary>
+    ValueTask<MuxedStream> AcceptStreamAsync(CancellationToken cancellationToken);
+
+    /// <summary>Completes when the session has ended, for whatever reason (faulted with it, if an error).</summary>
+    Task Completion { get; }
+
+    /// <summary>True until the session ends.</summary>
+    bool IsOpen { get; }
+
+    /// <summary>How many streams are open now.</summary>
+    int StreamCount { get; }
+
+    /// <summary>
+    /// Tells the remote that no new streams will be accepted (yamux GoAway, normal termination), lets open
+    /// streams finish and then closes.
+    /// </summary>
+    ValueTask CloseAsync(CancellationToken cancellationToken);
+
+    /// <summary>Sends a muxer-level ping and returns the round-trip time.</summary>
+    ValueTask<TimeSpan> PingAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// One muxed stream: a duplex <see cref="Stream"/> whose writes are backpressured by the remote's window.
+/// <see cref="Stream.Dispose()"/> closes both halves gracefully.
+/// </summary>
+public abstract class MuxedStream : Stream
+{
+    /// <summary>The stream id (yamux: the dialer's are odd, the listener's even).</summary>
+    public abstract long Id { get; }
+
+    /// <summary>The protocol negotiated on the stream, set by the layer that negotiated it.</summary>
+    public string? Protocol { get; set; }
+
+    /// <summary>Half-closes: no more writes; reads go on until the remote closes its side.</summary>
+    public abstract ValueTask CloseWriteAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Aborts the stream in both directions (yamux RST); pending reads and writes fail.</summary>
+    public abstract void Reset();
+}
+
+/// <summary>The session ended (closed, GoAway received, or failed); no stream can be opened or accepted.</summary>
+public sealed class MuxerClosedException : P2pException
+{
+    public MuxerClosedException(string message, Exception? inner = null) : base(message, inner) { }
+}
+
+/// <summary>The remote reset the stream, or the session ended under it.</summary>
+public sealed class StreamResetException : IOException
+{
+    public StreamResetException(string message, Exception? inner = null) : base(message, inner) { }
+}
