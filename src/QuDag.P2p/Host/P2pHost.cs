@@ -1,0 +1,421 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using QuDag.P2p.Identity;
+using QuDag.P2p.Muxing;
+using QuDag.P2p.Muxing.Yamux;
+using QuDag.P2p.Protocols.Identify;
+using QuDag.P2p.Protocols.Ping;
+using QuDag.P2p.Security;
+using QuDag.P2p.Security.Noise;
+using QuDag.P2p.Security.Tls;
+using QuDag.P2p.Transport.Tcp;
+using QuDag.P2p.Upgrade;
+using QuDag.P2p.Upgrade.Multistream;
+
+namespace QuDag.P2p.Host;
+
+/// <summary>
+/// A libp2p node: dials and listens over TCP, upgrades every connection (security, muxer), serves inbound
+/// streams to the registered protocol handlers, and speaks ping and identify. It keeps no policy: which
+/// connections to keep, limits and pooling are the caller's (QuDag.Network's manager).
+/// </summary>
+public sealed class P2pHost : IAsyncDisposable
+{
+    private readonly P2pHostOptions _options;
+    private readonly NodeIdentity _identity;
+    private readonly bool _ownsIdentity;
+    private readonly Upgrader _upgrader;
+    private readonly IConnectionGater _gater;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, StreamHandler> _handlers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<P2pConnection, ConnectionState> _connections = new();
+    private readonly ConcurrentDictionary<P2pListener, TcpTransportListener> _listeners = new();
+    private readonly ConcurrentDictionary<Task, byte> _background = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
+
+    public P2pHost(P2pHostOptions? options = null)
+    {
+        _options = options ?? new P2pHostOptions();
+        _ownsIdentity = _options.Identity is null;
+        _identity = _options.Identity ?? NodeIdentity.Create();
+        _gater = _options.Gater ?? AllowAllGater.Instance;
+        _time = _options.TimeProvider;
+        var muxers = new IStreamMuxer[] { new YamuxMuxer(_options.Yamux) };
+        string[] earlyMuxers = _options.EarlyMuxerNegotiation ? muxers.Select(m => m.ProtocolId).ToArray() : [];
+        var security = _options.Security.Select(id => id switch
+        {
+            SecurityProtocols.Noise => (ISecurityTransport)new NoiseSecurity(_identity, earlyMuxers),
+            SecurityProtocols.Tls => new TlsSecurity(_identity, earlyMuxers),
+            _ => throw new ArgumentException($"Unknown security protocol '{id}'; use {SecurityProtocols.Noise} or {SecurityProtocols.Tls}.", nameof(options)),
+        }).ToArray();
+        _upgrader = new Upgrader(security, muxers, _gater, _options.UpgradeTimeout, _time);
+        _handlers[PingProtocol.Id] = ServePingAsync;
+        _handlers[IdentifyProtocol.Id] = ServeIdentifyAsync;
+    }
+
+    /// <summary>This node's peer id.</summary>
+    public PeerId LocalPeerId => _identity.PeerId;
+
+    /// <summary>This node's key.</summary>
+    public NodeIdentity Identity => _identity;
+
+    /// <summary>The settings this host runs with.</summary>
+    public P2pHostOptions Options => _options;
+
+    /// <summary>Live connections, both directions.</summary>
+    public IReadOnlyCollection<P2pConnection> Connections => _connections.Keys.ToArray();
+
+    /// <summary>Active listeners.</summary>
+    public IReadOnlyCollection<P2pListener> Listeners => _listeners.Keys.ToArray();
+
+    /// <summary>The protocols this node serves on inbound streams.</summary>
+    public IReadOnlyCollection<string> Protocols => _handlers.Keys.Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>
+    /// Raised once per connection, after its upgrade and before any inbound stream is served, on the thread
+    /// that upgraded it. A handler may dispose the connection to refuse it (a limit, a policy).
+    /// </summary>
+    public event Action<P2pConnection>? ConnectionOpened;
+
+    /// <summary>Raised once per connection when it has ended, for whatever reason.</summary>
+    public event Action<P2pConnection>? ConnectionClosed;
+
+    /// <summary>Serves <paramref name="protocol"/> on inbound streams with <paramref name="handler"/> (replacing any).</summary>
+    public void SetStreamHandler(string protocol, StreamHandler handler)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(protocol);
+        ArgumentNullException.ThrowIfNull(handler);
+        _handlers[protocol] = handler;
+    }
+
+    /// <summary>Stops serving <paramref name="protocol"/>; streams already served go on.</summary>
+    public bool RemoveStreamHandler(string protocol) => _handlers.TryRemove(protocol, out _);
+
+    /// <summary>
+    /// Dials <paramref name="endPoint"/> and upgrades the connection. With <paramref name="expectedPeer"/>
+    /// set, a remote that proves another identity fails with <see cref="PeerIdMismatchException"/> and no
+    /// connection is left behind.
+    /// </summary>
+    public async Task<P2pConnection> DialAsync(EndPoint endPoint, PeerId? expectedPeer, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        ThrowIfDisposed();
+        if (expectedPeer is { } peer)
+        {
+            if (peer == LocalPeerId)
+                throw new ArgumentException("A node cannot dial itself.", nameof(expectedPeer));
+            if (!_gater.InterceptPeerDial(peer))
+                throw new ConnectionGatedException($"The gater refused to dial peer {peer}.");
+        }
+        if (!_gater.InterceptAddrDial(expectedPeer, endPoint))
+            throw new ConnectionGatedException($"The gater refused to dial {endPoint}.");
+
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        long start = _time.GetTimestamp();
+        var socket = await TcpTransport.DialAsync(endPoint, _options.DialTimeout, linked.Token).ConfigureAwait(false);
+        var raw = new NetworkStream(socket, ownsSocket: true);
+        var connection = await _upgrader.UpgradeOutboundAsync(raw, socket.LocalEndPoint!, socket.RemoteEndPoint ?? endPoint,
+            expectedPeer, start, linked.Token).ConfigureAwait(false);
+        Adopt(connection);
+        return connection;
+    }
+
+    /// <summary>Dials a multiaddr (<c>/ip4|ip6|dns*/…/tcp/N[/p2p/ID]</c>); a /p2p part is the identity expected.</summary>
+    public Task<P2pConnection> DialAsync(Multiaddr address, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (!address.TryGetEndPoint(out var endPoint))
+            throw new TransportNotSupportedException($"Cannot dial {address}: it names no TCP address (expected /ip4, /ip6 or /dns*, then /tcp).");
+        return DialAsync(endPoint, address.PeerId, cancellationToken);
+    }
+
+    /// <summary>Starts accepting connections on <paramref name="endPoint"/> (port 0 picks a free port).</summary>
+    public Task<P2pListener> ListenAsync(IPEndPoint endPoint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        var tcp = TcpTransportListener.Listen(endPoint);
+        var listener = new P2pListener(tcp.LocalEndPoint, LocalPeerId, StopListenerAsync);
+        _listeners[listener] = tcp;
+        Track(AcceptLoopAsync(listener, tcp));
+        return Task.FromResult(listener);
+    }
+
+    /// <summary>
+    /// Pings the remote over <c>/ipfs/ping/1.0.0</c> on one long-lived stream per connection and returns the
+    /// round-trip time.
+    /// </summary>
+    public async Task<TimeSpan> PingAsync(P2pConnection connection, CancellationToken cancellationToken = default)
+    {
+        var state = StateOf(connection);
+        await state.PingLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (state.Ping is null)
+            {
+                var stream = await connection.OpenStreamAsync(PingProtocol.Id, cancellationToken).ConfigureAwait(false);
+                state.Ping = new PingClient(stream, _time);
+            }
+            try
+            {
+                return await state.Ping.PingAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // The stream is unusable after a failed or abandoned round; the next ping opens a fresh one.
+                await state.Ping.DisposeAsync().ConfigureAwait(false);
+                state.Ping = null;
+                throw;
+            }
+        }
+        finally
+        {
+            state.PingLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// What the remote said of itself over <c>/ipfs/id/1.0.0</c>: asked once per connection (on connect when
+    /// <see cref="P2pHostOptions.IdentifyOnConnect"/>), then cached. The key it sends must be the peer's.
+    /// </summary>
+    public Task<IdentifyMessage> IdentifyAsync(P2pConnection connection, CancellationToken cancellationToken = default)
+    {
+        var state = StateOf(connection);
+        var task = state.Identify ?? InterlockedInit(ref state.Identify, () => RequestIdentifyAsync(connection));
+        return task.WaitAsync(cancellationToken);
+    }
+
+    private static Task<IdentifyMessage> InterlockedInit(ref Task<IdentifyMessage>? field, Func<Task<IdentifyMessage>> create)
+    {
+        var created = create();
+        return Interlocked.CompareExchange(ref field, created, null) ?? created;
+    }
+
+    private async Task<IdentifyMessage> RequestIdentifyAsync(P2pConnection connection)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        timeout.CancelAfter(_options.StreamNegotiationTimeout);
+        await using var stream = await connection.OpenStreamAsync(IdentifyProtocol.Id, timeout.Token).ConfigureAwait(false);
+        await stream.CloseWriteAsync(timeout.Token).ConfigureAwait(false);
+        var message = await IdentifyProtocol.ReadAsync(stream, timeout.Token).ConfigureAwait(false);
+        if (!message.MatchesPeer(connection.RemotePeer))
+            throw new P2pProtocolException($"Peer {connection.RemotePeer} sent an identify message with another peer's key.");
+        return message;
+    }
+
+    private IdentifyMessage BuildIdentify(P2pConnection connection) => new()
+    {
+        PublicKey = _identity.PublicKey.ToProtobuf(),
+        ListenAddrs = _listeners.Keys.SelectMany(l => l.Addresses).Select(a => a.WithoutPeerId().ToBytes()).ToArray(),
+        Protocols = Protocols.ToArray(),
+        ObservedAddr = Multiaddr.TryFromEndPoint(connection.RemoteEndPoint, out var observed) ? observed.ToBytes() : null,
+        ProtocolVersion = _options.ProtocolVersion,
+        AgentVersion = _options.AgentVersion,
+    };
+
+    private Task ServeIdentifyAsync(MuxedStream stream, P2pConnection connection, CancellationToken cancellationToken)
+        => IdentifyProtocol.WriteAsync(stream, BuildIdentify(connection), cancellationToken);
+
+    private static Task ServePingAsync(MuxedStream stream, P2pConnection connection, CancellationToken cancellationToken)
+        => PingProtocol.HandleAsync(stream, cancellationToken);
+
+    private ConnectionState StateOf(P2pConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return _connections.TryGetValue(connection, out var state)
+            ? state
+            : throw new InvalidOperationException($"The connection with {connection.RemotePeer} is closed or not this host's.");
+    }
+
+    private async Task AcceptLoopAsync(P2pListener listener, TcpTransportListener tcp)
+    {
+        using var pending = new SemaphoreSlim(_options.MaxPendingInboundUpgrades);
+        try
+        {
+            while (!_stopping.IsCancellationRequested)
+            {
+                await pending.WaitAsync(_stopping.Token).ConfigureAwait(false);
+                Socket socket;
+                try
+                {
+                    socket = await tcp.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                }
+                catch
+                {
+                    pending.Release();
+                    throw;
+                }
+                Track(UpgradeInboundAsync(socket, pending));
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+        {
+            // The listener or the host is closing.
+        }
+        finally
+        {
+            // Wait until the upgrades this loop started have released their slots, so the semaphore outlives them.
+            for (int i = 0; i < _options.MaxPendingInboundUpgrades; i++)
+                await pending.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private async Task UpgradeInboundAsync(Socket socket, SemaphoreSlim pending)
+    {
+        long start = _time.GetTimestamp();
+        try
+        {
+            var local = socket.LocalEndPoint!;
+            var remote = socket.RemoteEndPoint!;
+            if (!_gater.InterceptAccept(local, remote))
+            {
+                socket.Dispose();
+                return;
+            }
+            var raw = new NetworkStream(socket, ownsSocket: true);
+            var connection = await _upgrader.UpgradeInboundAsync(raw, local, remote, start, _stopping.Token).ConfigureAwait(false);
+            Adopt(connection);
+        }
+        catch (Exception ex)
+        {
+            // A failed inbound upgrade concerns only that socket (already closed by the upgrader).
+            socket.Dispose();
+            Trace.TraceInformation("QuDag.P2p: inbound upgrade failed: {0}", ex.Message);
+        }
+        finally
+        {
+            pending.Release();
+        }
+    }
+
+    private void Adopt(P2pConnection connection)
+    {
+        var state = new ConnectionState();
+        _connections[connection] = state;
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            _connections.TryRemove(connection, out _);
+            _ = connection.DisposeAsync().AsTask();
+            throw new ObjectDisposedException(nameof(P2pHost));
+        }
+        try
+        {
+            ConnectionOpened?.Invoke(connection);
+        }
+        catch (Exception ex)
+        {
+            Trace.TraceWarning("QuDag.P2p: a ConnectionOpened handler threw: {0}", ex);
+        }
+        Track(ServeStreamsAsync(connection));
+        Track(WatchAsync(connection, state));
+        if (_options.IdentifyOnConnect && connection.IsOpen)
+            _ = IdentifyAsync(connection).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+    }
+
+    private async Task WatchAsync(P2pConnection connection, ConnectionState state)
+    {
+        await connection.Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _connections.TryRemove(connection, out _);
+        if (state.Ping is { } ping)
+            await ping.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            ConnectionClosed?.Invoke(connection);
+        }
+        catch (Exception ex)
+        {
+            Trace.TraceWarning("QuDag.P2p: a ConnectionClosed handler threw: {0}", ex);
+        }
+    }
+
+    private async Task ServeStreamsAsync(P2pConnection connection)
+    {
+        try
+        {
+            while (true)
+            {
+                var stream = await connection.Session.AcceptStreamAsync(_stopping.Token).ConfigureAwait(false);
+                Track(ServeStreamAsync(stream, connection));
+            }
+        }
+        catch (Exception ex) when (ex is MuxerClosedException or OperationCanceledException or ObjectDisposedException or IOException)
+        {
+            // The session ended; WatchAsync reports it.
+        }
+    }
+
+    private async Task ServeStreamAsync(MuxedStream stream, P2pConnection connection)
+    {
+        try
+        {
+            StreamHandler? handler;
+            using (var negotiation = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token))
+            {
+                negotiation.CancelAfter(_options.StreamNegotiationTimeout);
+                string protocol = await MultistreamSelect.HandleAsync(stream, _handlers.ContainsKey, negotiation.Token).ConfigureAwait(false);
+                stream.Protocol = protocol;
+                if (!_handlers.TryGetValue(protocol, out handler))
+                {
+                    stream.Reset();
+                    return;
+                }
+            }
+            await handler(stream, connection, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // One stream's failure (a hostile negotiation, a handler's error) ends that stream only.
+            stream.Reset();
+            if (ex is not (OperationCanceledException or IOException or P2pException))
+                Trace.TraceWarning("QuDag.P2p: a stream handler failed: {0}", ex);
+        }
+        finally
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask StopListenerAsync(P2pListener listener)
+    {
+        if (_listeners.TryRemove(listener, out var tcp))
+            await tcp.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void Track(Task task)
+    {
+        if (task.IsCompleted)
+            return;
+        _background[task] = 0;
+        _ = task.ContinueWith(static (t, s) => ((ConcurrentDictionary<Task, byte>)s!).TryRemove(t, out _),
+            _background, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+    /// <summary>Stops listening, closes every connection and waits for every task the host started.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        _stopping.Cancel();
+        foreach (var listener in _listeners.Keys)
+            await listener.DisposeAsync().ConfigureAwait(false);
+        foreach (var connection in _connections.Keys)
+            await connection.DisposeAsync().ConfigureAwait(false);
+        await Task.WhenAll(_background.Keys).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _stopping.Dispose();
+        if (_ownsIdentity)
+            _identity.Dispose();
+    }
+
+    private sealed class ConnectionState
+    {
+        public readonly SemaphoreSlim PingLock = new(1, 1);
+        public PingClient? Ping;
+        public Task<IdentifyMessage>? Identify;
+    }
+}

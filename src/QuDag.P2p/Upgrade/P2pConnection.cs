@@ -1,0 +1,110 @@
+using System.Net;
+using QuDag.P2p.Identity;
+using QuDag.P2p.Muxing;
+using QuDag.P2p.Upgrade.Multistream;
+
+namespace QuDag.P2p.Upgrade;
+
+/// <summary>
+/// A live libp2p connection: a TCP socket, secured (Noise or TLS) and muxed (yamux), with the remote's
+/// proven identity. Streams are opened negotiated to a protocol; the connection owns its session.
+/// </summary>
+public sealed class P2pConnection : IAsyncDisposable
+{
+    private readonly IMuxedSession _session;
+    private int _disposed;
+
+    internal P2pConnection(IMuxedSession session, PeerId remotePeer, PublicKey remoteKey, Direction direction,
+        string security, string muxer, EndPoint localEndPoint, EndPoint remoteEndPoint, TimeSpan handshakeTime)
+    {
+        _session = session;
+        RemotePeer = remotePeer;
+        RemoteKey = remoteKey;
+        Direction = direction;
+        Security = security;
+        Muxer = muxer;
+        LocalEndPoint = localEndPoint;
+        RemoteEndPoint = remoteEndPoint;
+        HandshakeTime = handshakeTime;
+    }
+
+    /// <summary>The remote's peer id, proven by the security handshake.</summary>
+    public PeerId RemotePeer { get; }
+
+    /// <summary>The remote's public key.</summary>
+    public PublicKey RemoteKey { get; }
+
+    /// <summary>Who dialed.</summary>
+    public Direction Direction { get; }
+
+    /// <summary>The security protocol id ("/noise" or "/tls/1.0.0").</summary>
+    public string Security { get; }
+
+    /// <summary>The muxer protocol id ("/yamux/1.0.0").</summary>
+    public string Muxer { get; }
+
+    public EndPoint LocalEndPoint { get; }
+
+    public EndPoint RemoteEndPoint { get; }
+
+    /// <summary>From the socket's connect (or accept) to a muxed session: TCP, security and muxer negotiation.</summary>
+    public TimeSpan HandshakeTime { get; }
+
+    /// <summary>The muxed session (streams, muxer ping, GoAway).</summary>
+    public IMuxedSession Session => _session;
+
+    /// <summary>True until the connection ends.</summary>
+    public bool IsOpen => _session.IsOpen && Volatile.Read(ref _disposed) == 0;
+
+    /// <summary>Completes when the connection has ended, for whatever reason.</summary>
+    public Task Completion => _session.Completion;
+
+    /// <summary>
+    /// Opens a stream and negotiates one of <paramref name="protocols"/> (in order of preference) on it.
+    /// Throws <see cref="ProtocolNotSupportedException"/> when the remote speaks none of them.
+    /// </summary>
+    public async Task<MuxedStream> OpenStreamAsync(IReadOnlyList<string> protocols, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(protocols);
+        if (protocols.Count == 0) throw new ArgumentException("Name at least one protocol.", nameof(protocols));
+        var stream = await _session.OpenStreamAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            stream.Protocol = await MultistreamSelect.SelectAsync(stream, protocols, cancellationToken).ConfigureAwait(false);
+            return stream;
+        }
+        catch
+        {
+            stream.Reset();
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Opens a stream negotiated to <paramref name="protocol"/>.</summary>
+    public Task<MuxedStream> OpenStreamAsync(string protocol, CancellationToken cancellationToken)
+        => OpenStreamAsync([protocol], cancellationToken);
+
+    /// <summary>Says goodbye (yamux GoAway), then closes.</summary>
+    public async ValueTask CloseAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        try
+        {
+            await _session.CloseAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await _session.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Closes at once: every stream is reset and the socket closed.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Interlocked.Exchange(ref _disposed, 1);
+        await _session.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public override string ToString() => $"{Direction} {RemotePeer} at {RemoteEndPoint} ({Security}, {Muxer})";
+}

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Net;
+using QuDag.P2p.Identity;
+using QuDag.P2p.Muxing;
+using QuDag.P2p.Security;
+using QuDag.P2p.Upgrade.Multistream;
+
+namespace QuDag.P2p.Upgrade;
+
+/// <summary>
+/// Turns a raw TCP stream into a <see cref="P2pConnection"/>: multistream-select picks a security protocol,
+/// the handshake proves the remote's identity (checked against the one dialed and the gater), then a
+/// muxer is agreed inside the handshake or by a second multistream round. The whole upgrade runs under one
+/// deadline, so a peer that drips bytes cannot hold a socket past it.
+/// </summary>
+public sealed class Upgrader
+{
+    private readonly IReadOnlyList<ISecurityTransport> _security;
+    private readonly IReadOnlyList<IStreamMuxer> _muxers;
+    private readonly string[] _securityIds;
+    private readonly string[] _muxerIds;
+    private readonly IConnectionGater _gater;
+    private readonly TimeProvider _time;
+
+    public Upgrader(IReadOnlyList<ISecurityTransport> security, IReadOnlyList<IStreamMuxer> muxers,
+        IConnectionGater? gater = null, TimeSpan? timeout = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(security);
+        ArgumentNullException.ThrowIfNull(muxers);
+        if (security.Count == 0) throw new ArgumentException("Offer at least one security protocol.", nameof(security));
+        if (muxers.Count == 0) throw new ArgumentException("Offer at least one muxer.", nameof(muxers));
+        _security = security;
+        _muxers = muxers;
+        _securityIds = security.Select(s => s.ProtocolId).ToArray();
+        _muxerIds = muxers.Select(m => m.ProtocolId).ToArray();
+        _gater = gater ?? AllowAllGater.Instance;
+        Timeout = timeout ?? TimeSpan.FromSeconds(10);
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>The deadline of one whole upgrade (10 s, as js-libp2p's).</summary>
+    public TimeSpan Timeout { get; }
+
+    /// <summary>The security protocol ids in order of preference.</summary>
+    public IReadOnlyList<string> SecurityProtocols => _securityIds;
+
+    /// <summary>The muxer ids in order of preference.</summary>
+    public IReadOnlyList<string> Muxers => _muxerIds;
+
+    /// <summary>
+    /// Upgrades a dialed stream. The stream is disposed when the upgrade fails; on success the connection owns it.
+    /// Throws <see cref="PeerIdMismatchException"/> when the remote is not <paramref name="expectedRemote"/>,
+    /// <see cref="ConnectionGatedException"/> when the gater refuses the peer, <see cref="TimeoutException"/>
+    /// past <see cref="Timeout"/>.
+    /// </summary>
+    public Task<P2pConnection> UpgradeOutboundAsync(Stream raw, EndPoint local, EndPoint remote, PeerId? expectedRemote,
+        long startTimestamp, CancellationToken cancellationToken)
+        => UpgradeAsync(raw, local, remote, Direction.Outbound, expectedRemote, startTimestamp, cancellationToken);
+
+    /// <summary>Upgrades an accepted stream; see <see cref="UpgradeOutboundAsync"/>.</summary>
+    public Task<P2pConnection> UpgradeInboundAsync(Stream raw, EndPoint local, EndPoint remote,
+        long startTimestamp, CancellationToken cancellationToken)
+        => UpgradeAsync(raw, local, remote, Direction.Inbound, null, startTimestamp, cancellationToken);
+
+    private async Task<P2pConnection> UpgradeAsync(Stream raw, EndPoint local, EndPoint remote, Direction direction,
+        PeerId? expectedRemote, long startTimestamp, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(Timeout);
+        Stream current = raw;
+        try
+        {
+            bool outbound = direction == Direction.Outbound;
+            string securityId = outbound
+                ? await MultistreamSelect.SelectAsync(raw, _securityIds, deadline.Token).ConfigureAwait(false)
+                : await MultistreamSelect.HandleAsync(raw, _securityIds.Contains, deadline.Token).ConfigureAwait(false);
+            var security = _security.First(s => s.ProtocolId == securityId);
+
+            var secured = outbound
+                ? await security.SecureOutboundAsync(raw, expectedRemote, deadline.Token).ConfigureAwait(false)
+                : await security.SecureInboundAsync(raw, deadline.Token).ConfigureAwait(false);
+            current = secured.Stream;
+
+            if (!_gater.InterceptSecured(direction, secured.RemotePeer, remote))
+                throw new ConnectionGatedException($"The gater refused {direction.ToString().ToLowerInvariant()} peer {secured.RemotePeer} at {remote}.");
+
+            string muxerId = secured.EarlyMuxer is { } early && _muxerIds.Contains(early)
+                ? early
+                : outbound
+                    ? await MultistreamSelect.SelectAsync(current, _muxerIds, deadline.Token).ConfigureAwait(false)
+                    : await MultistreamSelect.HandleAsync(current, _muxerIds.Contains, deadline.Token).ConfigureAwait(false);
+            var session = _muxers.First(m => m.ProtocolId == muxerId).CreateSession(current, isInitiator: outbound);
+
+            return new P2pConnection(session, secured.RemotePeer, secured.RemoteKey, direction, securityId, muxerId,
+                local, remote, _time.GetElapsedTime(startTimestamp));
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            await current.DisposeAsync().ConfigureAwait(false);
+            await raw.DisposeAsync().ConfigureAwait(false);
+            throw new TimeoutException($"The libp2p upgrade of the {direction.ToString().ToLowerInvariant()} connection with {remote} did not finish within {Timeout.TotalSeconds:0.#} s.");
+        }
+        catch
+        {
+            await current.DisposeAsync().ConfigureAwait(false);
+            await raw.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+}
