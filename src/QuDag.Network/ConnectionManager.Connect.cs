@@ -1,6 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
 using Polly.CircuitBreaker;
+using QuDag.P2p;
+using QuDag.P2p.Muxing;
+using QuDag.P2p.Transport.Tcp;
+using QuDag.P2p.Upgrade;
 
 namespace QuDag.Network;
 
@@ -60,7 +64,7 @@ public sealed partial class ConnectionManager
                     // It closed while pooled; its own close releases the socket slot.
                 }
                 Interlocked.Increment(ref _metrics.PoolMisses);
-                var target = entry.EndPoint ?? throw new PeerAddressUnknownException(peerId);
+                var target = RedialTarget(entry) ?? throw new PeerAddressUnknownException(peerId);
                 await DialAsync(entry, target, cancellationToken).ConfigureAwait(false);
             }
             finally
@@ -145,17 +149,93 @@ public sealed partial class ConnectionManager
         return new PeerCircuitOpenException(entry.Id, entry.Circuit?.OpenUntil, inner);
     }
 
-    private Task<PeerConnection> HandshakeAsync(PeerEntry entry, EndPoint target, CancellationToken cancellationToken)
+    /// <summary>Dials through the libp2p host; maps its failures to the manager's typed connect errors.</summary>
+    private async Task<PeerConnection> HandshakeAsync(PeerEntry entry, EndPoint target, CancellationToken cancellationToken)
     {
         SetStatus(entry, ConnectionStatus.Connecting, null);
-        return PeerConnection.ConnectAsync(this, _identity, entry.Id, target, _options, cancellationToken);
+        P2pConnection connection;
+        try
+        {
+            connection = await _host.DialAsync(target, entry.Id, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PeerIdMismatchException ex)
+        {
+            throw new PeerIdentityMismatchException(entry.Id, ex.Actual, target);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new PeerConnectException($"Connecting to {target} timed out: {ex.Message}", entry.Id, target, ConnectFailureKind.Timeout, ex);
+        }
+        catch (AddressResolutionException ex)
+        {
+            throw new PeerConnectException(ex.Message, entry.Id, target, ConnectFailureKind.Unreachable, ex);
+        }
+        catch (ConnectionGatedException ex)
+        {
+            throw new PeerConnectException(ex.Message, entry.Id, target, ConnectFailureKind.Denied, ex);
+        }
+        catch (ProtocolNotSupportedException ex)
+        {
+            throw new PeerConnectException($"{target} speaks no security protocol or muxer of ours: {ex.Message}", entry.Id, target, ConnectFailureKind.Protocol, ex);
+        }
+        catch (P2pProtocolException ex)
+        {
+            throw new PeerConnectException($"The libp2p handshake with {target} failed: {ex.Message}", entry.Id, target, ConnectFailureKind.Authentication, ex);
+        }
+        catch (P2pException ex)
+        {
+            throw new PeerConnectException($"Connecting to {target} failed: {ex.Message}", entry.Id, target, ConnectFailureKind.Unreachable, ex);
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException)
+        {
+            throw new PeerConnectException($"The connection to {target} closed during the handshake: {ex.Message}", entry.Id, target, ConnectFailureKind.Closed, ex);
+        }
+        return _wrappers.TryGetValue(connection, out var wrapper)
+            ? wrapper
+            : throw new PeerConnectException($"The connection to {target} closed right after its handshake.", entry.Id, target, ConnectFailureKind.Closed);
     }
 
-    private async Task AcceptAsync(Socket socket)
+    /// <summary>
+    /// The host upgraded a connection. Outbound ones belong to the dial that asked for them and already hold a
+    /// slot; inbound ones must find a slot, or are closed. Runs before the host serves any of its streams.
+    /// </summary>
+    private void OnHostConnectionOpened(P2pConnection connection)
+    {
+        var wrapper = new PeerConnection(this, _host, connection, _options);
+        _wrappers[connection] = wrapper;
+        if (connection.Direction == P2p.Upgrade.Direction.Outbound)
+            wrapper.TryHoldSlot();
+        wrapper.Start();
+        if (_options.IdentifyPeers)
+            _ = RememberIdentifyAsync(connection);
+        if (connection.Direction == P2p.Upgrade.Direction.Inbound)
+            _ = AcceptAsync(wrapper);
+    }
+
+    /// <summary>Keeps what the peer said of itself (agent, protocols, listen addresses) past its connection.</summary>
+    private async Task RememberIdentifyAsync(P2pConnection connection)
+    {
+        try
+        {
+            var identify = await _host.IdentifyAsync(connection).ConfigureAwait(false);
+            if (IsDisposed)
+                return;
+            var entry = GetOrAddEntry(connection.RemotePeer);
+            Volatile.Write(ref entry.Identify, identify);
+            if (connection.RemoteEndPoint is System.Net.IPEndPoint ip)
+                entry.SeenAt = ip.Address;
+        }
+        catch (Exception)
+        {
+            // A peer that does not answer identify is still a peer; it only lacks those details.
+        }
+    }
+
+    private async Task AcceptAsync(PeerConnection connection)
     {
         if (!TryEnter())
         {
-            socket.Dispose();
+            await connection.AbortAsync("the manager was disposed").ConfigureAwait(false);
             return;
         }
         try
@@ -167,18 +247,12 @@ public sealed partial class ConnectionManager
             catch (ConnectionLimitReachedException)
             {
                 Interlocked.Increment(ref _metrics.FailedInbound);
-                socket.Dispose();
+                await connection.AbortAsync("refused: the connection limit is reached").ConfigureAwait(false);
                 return;
             }
-            PeerConnection connection;
-            try
+            if (!connection.TryHoldSlot())
             {
-                connection = await PeerConnection.AcceptAsync(this, _identity, socket, _options, _admitInbound, _disposing.Token).ConfigureAwait(false);
-            }
-            catch (Exception)
-            {
-                Interlocked.Decrement(ref _open);
-                Interlocked.Increment(ref _metrics.FailedInbound);
+                Interlocked.Decrement(ref _open); // it closed while we waited for the slot
                 return;
             }
             if (connection.RemoteId == LocalPeerId || IsDisposed)
@@ -207,6 +281,11 @@ public sealed partial class ConnectionManager
         }
     }
 
+    private Task ServeMessagesAsync(MuxedStream stream, P2pConnection connection, CancellationToken cancellationToken)
+        => _wrappers.TryGetValue(connection, out var wrapper)
+            ? wrapper.ReceiveMessagesAsync(stream, cancellationToken)
+            : Task.CompletedTask;
+
     /// <summary>
     /// Makes an inbound connection the peer's active one. When both ends dialed each other at once, both
     /// keep the connection dialed by the peer with the lower id, so they agree without talking.
@@ -222,7 +301,7 @@ public sealed partial class ConnectionManager
         var existing = Volatile.Read(ref entry.Active);
         if (existing is { IsOpen: true })
         {
-            var keepExisting = !existing.Inbound && LocalPeerId.CompareTo(entry.Id) < 0;
+            var keepExisting = !existing.Inbound && PeerIdOrder.Compare(LocalPeerId, entry.Id) < 0;
             if (keepExisting)
             {
                 await connection.CloseAsync("duplicate: the peer with the lower id dials").ConfigureAwait(false);

@@ -5,13 +5,23 @@ public sealed partial class ConnectionManager
     /// <summary>The allow and deny lists this manager enforces (<see cref="ConnectionManagerOptions.Gater"/>).</summary>
     public ConnectionGater Gater => _gater;
 
-    // Runs inside the TLS handshake, as soon as the client's certificate is known: a refused peer never gets a HELLO.
-    private bool AdmitInbound(PeerId peerId)
+    /// <summary>
+    /// The allow and deny lists as the libp2p host's gater: an outbound peer is refused before any socket opens,
+    /// an inbound one right after its security handshake proved who it is, before a muxer runs.
+    /// </summary>
+    private sealed class GaterAdapter(ConnectionManager manager) : P2p.Upgrade.IConnectionGater
     {
-        if (_gater.IsAllowed(peerId, GateDirection.Inbound))
-            return true;
-        Interlocked.Increment(ref _metrics.DeniedInbound);
-        return false;
+        public bool InterceptPeerDial(PeerId peer) => manager._gater.IsAllowed(peer, GateDirection.Outbound);
+
+        public bool InterceptSecured(P2p.Upgrade.Direction direction, PeerId peer, System.Net.EndPoint remote)
+        {
+            var gate = direction == P2p.Upgrade.Direction.Inbound ? GateDirection.Inbound : GateDirection.Outbound;
+            if (manager._gater.IsAllowed(peer, gate))
+                return true;
+            if (gate == GateDirection.Inbound)
+                Interlocked.Increment(ref manager._metrics.DeniedInbound);
+            return false;
+        }
     }
 
     /// <summary>

@@ -30,7 +30,7 @@ public sealed partial class ConnectionManager
     /// <summary>Starts the peer's reconnect loop unless one runs already.</summary>
     private void StartReconnect(PeerEntry entry)
     {
-        if (IsDisposed || !ReconnectsAutomatically(entry) || entry.EndPoint is null)
+        if (IsDisposed || !ReconnectsAutomatically(entry) || RedialTarget(entry) is null)
             return;
         var stop = new CancellationTokenSource();
         if (Interlocked.CompareExchange(ref entry.Reconnect, stop, null) is not null)
@@ -40,6 +40,28 @@ public sealed partial class ConnectionManager
         }
         Volatile.Write(ref entry.ReconnectFailures, 0);
         entry.ReconnectLoop = ReconnectAsync(entry, stop);
+    }
+
+    /// <summary>
+    /// Where to redial a peer: its address-book endpoint, else (a peer known only from its inbound connection) the
+    /// first TCP listen address its identify announced, preferring one on the address it was seen at.
+    /// </summary>
+    private static System.Net.EndPoint? RedialTarget(PeerEntry entry)
+    {
+        if (entry.EndPoint is { } known)
+            return known;
+        if (Volatile.Read(ref entry.Identify) is not { } identify)
+            return null;
+        System.Net.EndPoint? first = null;
+        foreach (var bytes in identify.ListenAddrs)
+        {
+            if (!Multiaddr.TryFromBytes(bytes, out var address) || !address.TryGetEndPoint(out var endPoint))
+                continue;
+            if (endPoint is System.Net.IPEndPoint ip && entry.SeenAt is System.Net.IPAddress seen && ip.Address.Equals(seen))
+                return endPoint;
+            first ??= endPoint;
+        }
+        return first;
     }
 
     /// <summary>Completes when the peer's reconnect loop (if any) has ended; for tests.</summary>
@@ -66,6 +88,7 @@ public sealed partial class ConnectionManager
     /// </summary>
     private async Task ReconnectAsync(PeerEntry entry, CancellationTokenSource stop)
     {
+        bool succeeded = false, stopped = false;
         if (!TryEnter())
         {
             Interlocked.CompareExchange(ref entry.Reconnect, null, stop);
@@ -98,8 +121,13 @@ public sealed partial class ConnectionManager
             {
                 Interlocked.Increment(ref s.Self._metrics.ReconnectAttempts);
                 await s.Self.ConnectCoreAsync(s.Entry.Id, null, ct).ConfigureAwait(false);
+                // A connection that died between its handshake and here is not a reconnect: try again.
+                if (Volatile.Read(ref s.Entry.Active) is not { IsOpen: true })
+                    throw new PeerConnectException($"The connection to {s.Entry.Id} was lost right after it was made.", s.Entry.Id,
+                        s.Entry.EndPoint, ConnectFailureKind.Closed);
             }, (Self: this, Entry: entry), linked.Token).ConfigureAwait(false);
             Interlocked.Increment(ref _metrics.Reconnects);
+            succeeded = true;
         }
         catch (Exception)
         {
@@ -107,9 +135,13 @@ public sealed partial class ConnectionManager
         }
         finally
         {
+            stopped = stop.IsCancellationRequested;
             Interlocked.CompareExchange(ref entry.Reconnect, null, stop);
             stop.Dispose();
             Exit();
         }
+        // Lost again before the marker above was cleared: that close saw a loop running and started none.
+        if (succeeded && !stopped && Volatile.Read(ref entry.Active) is not { IsOpen: true })
+            StartReconnect(entry);
     }
 }

@@ -100,7 +100,7 @@ public sealed partial class ConnectionManager
     public IReadOnlyList<PeerInfo> GetPeers()
     {
         var list = _peers.Values.Select(Describe).ToList();
-        list.Sort((a, b) => a.PeerId.CompareTo(b.PeerId));
+        list.Sort((a, b) => PeerIdOrder.Compare(a.PeerId, b.PeerId));
         return list;
     }
 
@@ -109,8 +109,16 @@ public sealed partial class ConnectionManager
         var active = Volatile.Read(ref entry.Active);
         var pooled = active is null ? _pool.Find(entry.Id) : null;
         var connection = active ?? pooled?.Connection;
+        var identify = Volatile.Read(ref entry.Identify);
         return new PeerInfo
         {
+            Security = connection?.Connection.Security,
+            Muxer = connection?.Connection.Muxer,
+            AgentVersion = identify?.AgentVersion,
+            ProtocolVersion = identify?.ProtocolVersion,
+            Protocols = identify?.Protocols ?? [],
+            ListenAddresses = identify is null ? [] : ParseAddresses(identify.ListenAddrs),
+            ObservedAddress = identify?.ObservedAddr is { } observed && Multiaddr.TryFromBytes(observed, out var o) ? o : null,
             PeerId = entry.Id,
             Status = entry.Status,
             Endpoint = connection?.RemoteEndPoint ?? entry.EndPoint,
@@ -131,6 +139,17 @@ public sealed partial class ConnectionManager
             ReconnectFailures = Volatile.Read(ref entry.ReconnectFailures),
             ReconnectDelay = Volatile.Read(ref entry.ReconnectDelayTicks) is > 0 and var delay ? TimeSpan.FromTicks(delay) : null,
         };
+    }
+
+    private static Multiaddr[] ParseAddresses(IReadOnlyList<byte[]> addresses)
+    {
+        var list = new List<Multiaddr>(addresses.Count);
+        foreach (var bytes in addresses)
+        {
+            if (Multiaddr.TryFromBytes(bytes, out var address))
+                list.Add(address);
+        }
+        return [.. list];
     }
 
     /// <summary>The idle pool's connections, longest idle first. Reading it does not refresh their expiry.</summary>

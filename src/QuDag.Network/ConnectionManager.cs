@@ -3,12 +3,16 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
+using QuDag.P2p;
+using QuDag.P2p.Host;
+using QuDag.P2p.Muxing;
+using QuDag.P2p.Upgrade;
 
 namespace QuDag.Network;
 
 /// <summary>
-/// Manages authenticated TLS 1.3 connections to QuDAG peers: status tracking, an idle pool that reuses live
-/// connections, a limit on open sockets, and metrics measured from real traffic (the seed's
+/// Manages libp2p connections to QuDAG peers (TCP, Noise or TLS, yamux): status tracking, an idle pool that
+/// reuses live connections, a limit on open connections, and metrics measured from real traffic (the seed's
 /// <c>ConnectionManager</c>, made real). Thread-safe; dispose it to close everything it opened.
 /// </summary>
 public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwner
@@ -18,14 +22,16 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
     private readonly bool _ownsIdentity;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<PeerId, PeerEntry> _peers = new();
+    private readonly P2pHost _host;
+    private readonly ConcurrentDictionary<P2pConnection, PeerConnection> _wrappers = new();
     private readonly ConcurrentDictionary<PeerConnection, byte> _connections = new();
     private readonly ConcurrentDictionary<PeerListener, byte> _listeners = new();
+    private readonly Messaging.RequestService _requests;
     private readonly IdlePool _pool;
     private readonly Channel<PeerMessage> _inbox;
     private readonly ManagerMetrics _metrics;
     private readonly CancellationTokenSource _disposing = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Func<PeerId, bool> _admitInbound;
     private readonly ConnectionGater _gater; // captured: replacing Options.Gater later must not leave a handler behind
     private readonly ITimer? _keepAlive;
     private int _open;      // sockets held: handshaking, active and idle
@@ -64,13 +70,26 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
         });
         _metrics = new ManagerMetrics(_time, _identity.PeerId,
             () => (Volatile.Read(ref _active), _pool.Count, _options.MaxConnections, Volatile.Read(ref _peerCount)));
-        _admitInbound = AdmitInbound;
         _gater = options.Gater;
         _gater.Changed += OnGaterChanged;
+        _host = new P2pHost(new P2pHostOptions
+        {
+            Identity = _identity,
+            Security = options.Security,
+            Gater = new GaterAdapter(this),
+            DialTimeout = options.HandshakeTimeout,
+            UpgradeTimeout = options.HandshakeTimeout,
+            TimeProvider = _time,
+            IdentifyOnConnect = options.IdentifyPeers,
+        });
+        _host.ConnectionOpened += OnHostConnectionOpened;
+        _host.SetStreamHandler(PeerConnection.MessageProtocol, ServeMessagesAsync);
+        _requests = new RequestService(_time, options.RequestTimeout, options.RequestQueueCapacity);
+        _host.SetStreamHandler(Messaging.QuDagRequestCodec.ProtocolId, _requests.ServeAsync);
         _keepAlive = StartKeepAlive();
     }
 
-    /// <summary>This node's peer id (SHA-256 of its public key).</summary>
+    /// <summary>This node's libp2p peer id ("12D3KooW...", from its Ed25519 key).</summary>
     public PeerId LocalPeerId => _identity.PeerId;
 
     /// <summary>The settings this manager runs with.</summary>
@@ -91,20 +110,23 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
     /// <summary>Raised on every status change of any peer, on the thread that made the change.</summary>
     public event EventHandler<ConnectionStatusChangedEventArgs>? StatusChanged;
 
+    /// <summary>The libp2p node underneath: its listeners, connections, and the protocols it serves.</summary>
+    public P2pHost Host => _host;
+
     /// <summary>Starts accepting inbound connections on <paramref name="endPoint"/> (port 0 picks a free port).</summary>
-    public Task<PeerListener> ListenAsync(IPEndPoint endPoint, CancellationToken cancellationToken = default)
+    public async Task<PeerListener> ListenAsync(IPEndPoint endPoint, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(endPoint);
         ThrowIfDisposed();
-        cancellationToken.ThrowIfCancellationRequested();
-        var listener = new PeerListener(endPoint, AcceptAsync, l => _listeners.TryRemove(l, out _));
+        var inner = await _host.ListenAsync(endPoint, cancellationToken).ConfigureAwait(false);
+        var listener = new PeerListener(inner, l => _listeners.TryRemove(l, out _));
         _listeners.TryAdd(listener, 0);
         if (IsDisposed)
         {
-            _ = listener.DisposeAsync().AsTask();
+            await listener.DisposeAsync().ConfigureAwait(false);
             throw new ObjectDisposedException(nameof(ConnectionManager));
         }
-        return Task.FromResult(listener);
+        return listener;
     }
 
     /// <summary>Records the endpoint a peer is reached at (the address book used by <see cref="ConnectAsync(PeerId, CancellationToken)"/>).</summary>
@@ -113,6 +135,28 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
         ArgumentNullException.ThrowIfNull(endPoint);
         ThrowIfDisposed();
         GetOrAddEntry(peerId).EndPoint = endPoint;
+    }
+
+    /// <summary>
+    /// Records a peer from its multiaddr (<c>/ip4|ip6|dns*/…/tcp/N/p2p/ID</c>): the <c>/p2p</c> part names the peer.
+    /// Returns the peer id.
+    /// </summary>
+    /// <exception cref="ArgumentException">The multiaddr has no <c>/p2p</c> part or names no TCP address.</exception>
+    public PeerId AddPeer(Multiaddr address)
+    {
+        var (peerId, endPoint) = Split(address);
+        AddPeer(peerId, endPoint);
+        return peerId;
+    }
+
+    private static (PeerId PeerId, EndPoint EndPoint) Split(Multiaddr address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (address.PeerId is not { } peerId)
+            throw new ArgumentException($"The multiaddr {address} does not name its peer: end it with /p2p/<peer id>.", nameof(address));
+        if (!address.TryGetEndPoint(out var endPoint))
+            throw new ArgumentException($"The multiaddr {address} names no TCP address (expected /ip4, /ip6 or /dns*, then /tcp).", nameof(address));
+        return (peerId, endPoint);
     }
 
     /// <summary>The endpoint known for a peer, if any.</summary>
@@ -250,6 +294,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
     void IConnectionOwner.OnClosed(PeerConnection connection, CloseInfo info)
     {
         _connections.TryRemove(connection, out _);
+        _wrappers.TryRemove(connection.Connection, out _);
         var lost = false;
         if (_peers.TryGetValue(connection.RemoteId, out var entry))
         {
@@ -259,7 +304,8 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
                 _pool.Forget(connection);
         }
         // The slot is free before a reconnect asks for one: at the limit, it needs exactly this one.
-        Interlocked.Decrement(ref _open);
+        if (connection.ReleaseSlot())
+            Interlocked.Decrement(ref _open);
         if (lost)
             StartReconnect(entry!);
     }
@@ -315,6 +361,8 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
         Exit();
         await _drained.Task.ConfigureAwait(false);
         await Task.WhenAll(_connections.Keys.Select(c => c.CloseAsync("the manager was disposed"))).ConfigureAwait(false);
+        await _requests.DisposeAsync().ConfigureAwait(false);
+        await _host.DisposeAsync().ConfigureAwait(false);
         _pool.Dispose();
         _inbox.Writer.TryComplete();
         _metrics.Dispose();

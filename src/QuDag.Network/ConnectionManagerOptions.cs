@@ -1,8 +1,13 @@
+using QuDag.P2p.Host;
+
 namespace QuDag.Network;
 
 /// <summary>Settings of a <see cref="ConnectionManager"/>.</summary>
 public sealed class ConnectionManagerOptions
 {
+    /// <summary>The smallest <see cref="MaxFrameSize"/> allowed: 1 KiB.</summary>
+    public const int MinimumMaxFrameSize = 1024;
+
     /// <summary>The seed's pool timeout: 5 minutes.</summary>
     public static readonly TimeSpan DefaultPoolTimeout = TimeSpan.FromMinutes(5);
 
@@ -12,10 +17,10 @@ public sealed class ConnectionManagerOptions
     /// <summary>How long a disconnected live connection waits in the idle pool (sliding). Zero disables the pool.</summary>
     public TimeSpan PoolTimeout { get; set; } = DefaultPoolTimeout;
 
-    /// <summary>Bound on TCP connect + TLS + HELLO, both directions. Default 10 s.</summary>
+    /// <summary>Bound on the TCP connect, and separately on the libp2p upgrade (security + muxer), both directions. Default 10 s.</summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>The largest frame payload accepted or sent. Default 1 MiB.</summary>
+    /// <summary>The largest message (<see cref="ConnectionManager.SendAsync"/>) accepted or sent. Default 1 MiB.</summary>
     public int MaxFrameSize { get; set; } = 1024 * 1024;
 
     /// <summary>
@@ -23,6 +28,21 @@ public sealed class ConnectionManagerOptions
     /// stop reading, so TCP pushes back on the senders: nothing is dropped. Default 4096.
     /// </summary>
     public int ReceiveQueueCapacity { get; set; } = 4096;
+
+    /// <summary>
+    /// Security protocols in order of preference: "/noise" (what rust-libp2p QuDAG nodes speak) and "/tls/1.0.0".
+    /// The first the remote also speaks is used.
+    /// </summary>
+    public IReadOnlyList<string> Security { get; set; } = [SecurityProtocols.Noise, SecurityProtocols.Tls];
+
+    /// <summary>Ask every connected peer who it is (identify: agent, protocols, listen addresses). Default on.</summary>
+    public bool IdentifyPeers { get; set; } = true;
+
+    /// <summary>How long a <c>/qudag/req/1.0.0</c> request may take, both ways (rust-libp2p's default: 10 s).</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Inbound requests queued for <see cref="ConnectionManager.ReceiveRequestAsync"/> when no handler is set; more are refused. Default 256.</summary>
+    public int RequestQueueCapacity { get; set; } = 256;
 
     /// <summary>The node's identity; a new ephemeral one when null. The manager does not dispose one it was given.</summary>
     public NodeIdentity? Identity { get; set; }
@@ -78,8 +98,15 @@ public sealed class ConnectionManagerOptions
             throw new ArgumentOutOfRangeException(nameof(PoolTimeout), PoolTimeout, "PoolTimeout cannot be negative.");
         if (HandshakeTimeout <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(HandshakeTimeout), HandshakeTimeout, "HandshakeTimeout must be positive.");
-        if (MaxFrameSize < Frame.MinimumMaxFrameSize)
-            throw new ArgumentOutOfRangeException(nameof(MaxFrameSize), MaxFrameSize, $"MaxFrameSize must be at least {Frame.MinimumMaxFrameSize} bytes.");
+        if (MaxFrameSize < MinimumMaxFrameSize)
+            throw new ArgumentOutOfRangeException(nameof(MaxFrameSize), MaxFrameSize, $"MaxFrameSize must be at least {MinimumMaxFrameSize} bytes.");
+        ArgumentNullException.ThrowIfNull(Security);
+        if (RequestTimeout <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(RequestTimeout), RequestTimeout, "RequestTimeout must be positive.");
+        if (RequestQueueCapacity < 1)
+            throw new ArgumentOutOfRangeException(nameof(RequestQueueCapacity), RequestQueueCapacity, "RequestQueueCapacity must be at least 1.");
+        if (Security.Count == 0 || Security.Any(s => s is not (SecurityProtocols.Noise or SecurityProtocols.Tls)))
+            throw new ArgumentOutOfRangeException(nameof(Security), string.Join(",", Security), $"Security must name {SecurityProtocols.Noise}, {SecurityProtocols.Tls} or both.");
         if (ReceiveQueueCapacity < 1)
             throw new ArgumentOutOfRangeException(nameof(ReceiveQueueCapacity), ReceiveQueueCapacity, "ReceiveQueueCapacity must be at least 1.");
         ArgumentNullException.ThrowIfNull(TimeProvider);

@@ -19,16 +19,16 @@ public enum ConnectFailureKind
     /// <summary>The TCP connection was refused or could not be made.</summary>
     Unreachable,
 
-    /// <summary>The TCP, TLS or HELLO exchange did not finish within the handshake timeout.</summary>
+    /// <summary>The TCP connect or the libp2p upgrade did not finish within the handshake timeout.</summary>
     Timeout,
 
-    /// <summary>TLS authentication failed (no certificate, a rejected certificate, no TLS at all).</summary>
+    /// <summary>The security handshake (Noise or TLS) failed: a bad signature, a rejected certificate, garbage.</summary>
     Authentication,
 
     /// <summary>The remote authenticated as another peer than the one dialed.</summary>
     IdentityMismatch,
 
-    /// <summary>The remote broke the QuDAG framing protocol.</summary>
+    /// <summary>The remote speaks none of our security protocols or muxers, or broke a protocol.</summary>
     Protocol,
 
     /// <summary>The remote closed the connection before it was established.</summary>
@@ -55,7 +55,7 @@ public class PeerConnectException(string message, PeerId peerId, EndPoint? endPo
 /// <summary>The remote authenticated with a key whose peer id is not the one dialed.</summary>
 public sealed class PeerIdentityMismatchException(PeerId expected, PeerId actual, EndPoint? endPoint)
     : PeerConnectException(
-        $"Identity mismatch at {endPoint}: expected peer {expected.Short}…, but the remote authenticated as {actual.Short}….",
+        $"Identity mismatch at {endPoint}: expected peer {expected}, but the remote authenticated as {actual}.",
         expected, endPoint, ConnectFailureKind.IdentityMismatch)
 {
     /// <summary>The peer id that was dialed.</summary>
@@ -68,7 +68,7 @@ public sealed class PeerIdentityMismatchException(PeerId expected, PeerId actual
 /// <summary>Connects to the peer fail fast: its last dials all failed, and its circuit breaker is open.</summary>
 public sealed class PeerCircuitOpenException(PeerId peerId, DateTimeOffset? retryAt, Exception? innerException = null)
     : PeerConnectException(
-        $"The circuit breaker of peer {peerId.Short}… is open after repeated connect failures; the next attempt is allowed {(retryAt is { } at ? "at " + at.ToString("u") : "soon")}.",
+        $"The circuit breaker of peer {peerId} is open after repeated connect failures; the next attempt is allowed {(retryAt is { } at ? "at " + at.ToString("u") : "soon")}.",
         peerId, null, ConnectFailureKind.CircuitOpen, innerException)
 {
     /// <summary>When the breaker lets a trial connect through.</summary>
@@ -77,7 +77,7 @@ public sealed class PeerCircuitOpenException(PeerId peerId, DateTimeOffset? retr
 
 /// <summary>The connection gater does not allow the peer (<see cref="ConnectionGater"/>).</summary>
 public sealed class PeerDeniedException(PeerId peerId)
-    : PeerConnectException($"Peer {peerId.Short}… is not allowed by the connection gater.", peerId, null, ConnectFailureKind.Denied);
+    : PeerConnectException($"Peer {peerId} is not allowed by the connection gater.", peerId, null, ConnectFailureKind.Denied);
 
 /// <summary>Opening a socket would exceed the manager's limit and no idle pooled connection could be closed to make room.</summary>
 public sealed class ConnectionLimitReachedException(int limit, PeerId? peerId)
@@ -89,12 +89,28 @@ public sealed class ConnectionLimitReachedException(int limit, PeerId? peerId)
 
 /// <summary>No endpoint is known for the peer: add one with <see cref="ConnectionManager.AddPeer"/> or pass it.</summary>
 public sealed class PeerAddressUnknownException(PeerId peerId)
-    : QuDagException($"No endpoint is known for peer {peerId.Short}…: add it to the address book or pass one.", peerId);
+    : QuDagException($"No endpoint is known for peer {peerId}: add it to the address book or pass one.", peerId);
 
 /// <summary>The operation needs an active connection to the peer, and there is none.</summary>
 public sealed class PeerNotConnectedException(PeerId peerId)
-    : QuDagException($"Peer {peerId.Short}… is not connected.", peerId);
+    : QuDagException($"Peer {peerId} is not connected.", peerId);
 
 /// <summary>A remote broke the QuDAG framing protocol (oversized frame, unknown type, malformed payload).</summary>
 public sealed class QuDagProtocolException(string message, PeerId? peerId = null)
     : QuDagException(message, peerId);
+
+/// <summary>The peer does not speak a protocol the operation needs (multistream-select answered "na").</summary>
+public sealed class PeerProtocolNotSupportedException(PeerId peerId, string protocol)
+    : QuDagException($"Peer {peerId} does not speak {protocol}.", peerId)
+{
+    /// <summary>The protocol id that was refused.</summary>
+    public string Protocol { get; } = protocol;
+}
+
+/// <summary>A request on <c>/qudag/req/1.0.0</c> got no response within the request timeout.</summary>
+public sealed class RequestTimeoutException(PeerId peerId, string requestId, TimeSpan timeout)
+    : QuDagException($"Peer {peerId} did not answer request '{requestId}' within {timeout.TotalSeconds:0.###} s.", peerId)
+{
+    /// <summary>The request's id.</summary>
+    public string RequestId { get; } = requestId;
+}

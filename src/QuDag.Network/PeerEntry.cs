@@ -24,6 +24,12 @@ internal sealed class PeerEntry(PeerId id)
 
     public volatile string? LastError;
 
+    /// <summary>What the peer last said of itself over identify (null until it did).</summary>
+    public P2p.Protocols.Identify.IdentifyMessage? Identify;
+
+    /// <summary>The IP address the peer's last connection came from, to pick among its announced listen addresses.</summary>
+    public volatile System.Net.IPAddress? SeenAt;
+
     /// <summary>The clock's timestamp of the last status change: a long, cheaper to read and write than a date.</summary>
     public long LastChangeTimestamp;
 

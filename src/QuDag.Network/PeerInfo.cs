@@ -38,6 +38,27 @@ public sealed record PeerInfo
     /// <summary>Time taken to establish the live connection.</summary>
     public TimeSpan? HandshakeTime { get; init; }
 
+    /// <summary>The security protocol of the live or pooled connection ("/noise" or "/tls/1.0.0").</summary>
+    public string? Security { get; init; }
+
+    /// <summary>The muxer of the live or pooled connection ("/yamux/1.0.0").</summary>
+    public string? Muxer { get; init; }
+
+    /// <summary>The peer's software, as its identify said ("rust-libp2p/0.53.2", "qudag-ps/0.2.0", ...).</summary>
+    public string? AgentVersion { get; init; }
+
+    /// <summary>The peer's network protocol version, as its identify said ("/qudag/1.0.0" for QuDAG).</summary>
+    public string? ProtocolVersion { get; init; }
+
+    /// <summary>The protocols the peer serves, as its identify said.</summary>
+    public IReadOnlyList<string> Protocols { get; init; } = [];
+
+    /// <summary>The addresses the peer listens on, as its identify said.</summary>
+    public IReadOnlyList<Multiaddr> ListenAddresses { get; init; } = [];
+
+    /// <summary>Our address as the peer sees it (identify's observedAddr).</summary>
+    public Multiaddr? ObservedAddress { get; init; }
+
     /// <summary>The peer's circuit breaker: <see cref="Network.CircuitState.Open"/> while connects to it fail fast.</summary>
     public CircuitState CircuitState { get; init; }
 

@@ -249,6 +249,7 @@ public sealed class P2pHost : IAsyncDisposable
                     pending.Release();
                     throw;
                 }
+                listener.CountAccepted();
                 Track(UpgradeInboundAsync(socket, pending));
             }
         }

@@ -10,6 +10,7 @@ public sealed class P2pListener : IAsyncDisposable
 {
     private readonly Func<P2pListener, ValueTask> _onDispose;
     private int _disposed;
+    private long _accepted;
 
     internal P2pListener(IPEndPoint localEndPoint, PeerId peerId, Func<P2pListener, ValueTask> onDispose)
     {
@@ -23,6 +24,11 @@ public sealed class P2pListener : IAsyncDisposable
 
     /// <summary>The multiaddrs a remote dials to reach this listener, each ending in /p2p/&lt;id&gt;.</summary>
     public IReadOnlyList<Multiaddr> Addresses { get; }
+
+    /// <summary>TCP connections accepted so far (before their upgrade).</summary>
+    public long AcceptedCount => Interlocked.Read(ref _accepted);
+
+    internal void CountAccepted() => Interlocked.Increment(ref _accepted);
 
     /// <summary>Stops accepting; connections already accepted stay open.</summary>
     public ValueTask DisposeAsync()

@@ -1,0 +1,154 @@
+using System.Threading.Channels;
+using QuDag.P2p;
+using QuDag.P2p.Muxing;
+using QuDag.P2p.Upgrade;
+
+namespace QuDag.Network.Messaging;
+
+/// <summary>
+/// Both roles of QuDAG's <c>/qudag/req/1.0.0</c>: one request per stream, the writer closes its side and the
+/// reader reads to the end (1 MiB request and 10 MiB response caps, a timeout), as rust-libp2p's
+/// request-response with its cbor codec. Requests are served by a handler or queued for a caller to pull.
+/// </summary>
+internal sealed class RequestService : IAsyncDisposable
+{
+    private readonly Channel<IncomingRequest> _queue;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _timeout;
+    private readonly CancellationTokenSource _stopping = new();
+    private long _nextId;
+
+    public RequestService(TimeProvider time, TimeSpan timeout, int queueCapacity)
+    {
+        _time = time;
+        _timeout = timeout;
+        _queue = Channel.CreateBounded<IncomingRequest>(new BoundedChannelOptions(queueCapacity) { FullMode = BoundedChannelFullMode.Wait });
+    }
+
+    /// <summary>Serves requests as they come when set; otherwise they wait for <see cref="ReceiveAsync"/>.</summary>
+    public Func<IncomingRequest, CancellationToken, ValueTask<byte[]>>? Handler { get; set; }
+
+    public long Served;
+    public long Refused;
+
+    /// <summary>Sends a request on an open connection and awaits the response.</summary>
+    public async Task<QuDagResponse> SendAsync(P2pConnection connection, ReadOnlyMemory<byte> payload, string? requestId, CancellationToken cancellationToken)
+    {
+        if (payload.Length > QuDagRequestCodec.MaxRequestSize - 64)
+            throw new ArgumentException($"A request payload of {payload.Length} bytes exceeds the protocol's 1 MiB cap.", nameof(payload));
+        requestId ??= Interlocked.Increment(ref _nextId).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        long start = _time.GetTimestamp();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        timeout.CancelAfter(_timeout);
+        MuxedStream stream;
+        try
+        {
+            stream = await connection.OpenStreamAsync(QuDagRequestCodec.ProtocolId, timeout.Token).ConfigureAwait(false);
+        }
+        catch (ProtocolNotSupportedException)
+        {
+            throw new PeerProtocolNotSupportedException(connection.RemotePeer, QuDagRequestCodec.ProtocolId);
+        }
+        await using (stream.ConfigureAwait(false))
+        {
+            try
+            {
+                await stream.WriteAsync(QuDagRequestCodec.Encode(requestId, payload.Span), timeout.Token).ConfigureAwait(false);
+                await stream.CloseWriteAsync(timeout.Token).ConfigureAwait(false);
+                byte[] body = await QuDagRequestCodec.ReadToEndAsync(stream, QuDagRequestCodec.MaxResponseSize, timeout.Token).ConfigureAwait(false);
+                if (body.Length == 0)
+                    throw new QuDagProtocolException($"Peer {connection.RemotePeer} closed request '{requestId}' without a response.", connection.RemotePeer);
+                var (id, response) = QuDagRequestCodec.Decode(body);
+                return new QuDagResponse(connection.RemotePeer, id, response, _time.GetElapsedTime(start));
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !_stopping.IsCancellationRequested)
+            {
+                stream.Reset();
+                throw new RequestTimeoutException(connection.RemotePeer, requestId, _timeout);
+            }
+            catch (IOException ex)
+            {
+                throw new QuDagProtocolException($"Peer {connection.RemotePeer} reset request '{requestId}': {ex.Message}", connection.RemotePeer);
+            }
+        }
+    }
+
+    /// <summary>The next queued request (when no <see cref="Handler"/> is set).</summary>
+    public async ValueTask<IncomingRequest> ReceiveAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _queue.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new ObjectDisposedException(nameof(ConnectionManager));
+        }
+    }
+
+    /// <summary>Takes a queued request if one waits.</summary>
+    public bool TryReceive(out IncomingRequest? request) => _queue.Reader.TryRead(out request);
+
+    /// <summary>The host's handler for inbound <c>/qudag/req/1.0.0</c> streams.</summary>
+    public async Task ServeAsync(MuxedStream stream, P2pConnection connection, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        timeout.CancelAfter(_timeout);
+        IncomingRequest request;
+        try
+        {
+            byte[] body = await QuDagRequestCodec.ReadToEndAsync(stream, QuDagRequestCodec.MaxRequestSize, timeout.Token).ConfigureAwait(false);
+            var (id, payload) = QuDagRequestCodec.Decode(body);
+            request = new IncomingRequest(connection.RemotePeer, id, payload, _time.GetUtcNow());
+        }
+        catch (QuDagProtocolException)
+        {
+            Interlocked.Increment(ref Refused);
+            stream.Reset();
+            return;
+        }
+        byte[]? response;
+        try
+        {
+            if (Handler is { } handler)
+            {
+                response = await handler(request, timeout.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                // A full queue means nobody pulls: refuse rather than hold the stream (and its buffers) open.
+                if (!_queue.Writer.TryWrite(request))
+                {
+                    Interlocked.Increment(ref Refused);
+                    stream.Reset();
+                    return;
+                }
+                using var expire = timeout.Token.Register(static r => ((IncomingRequest)r!).Expire(), request);
+                response = await request.Response.ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
+        {
+            response = null;
+        }
+        if (response is null || response.Length > QuDagRequestCodec.MaxResponseSize - 64 || timeout.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref Refused);
+            stream.Reset();
+            return;
+        }
+        await stream.WriteAsync(QuDagRequestCodec.Encode(request.RequestId, response), timeout.Token).ConfigureAwait(false);
+        await stream.CloseWriteAsync(timeout.Token).ConfigureAwait(false);
+        Interlocked.Increment(ref Served);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _stopping.Cancel();
+        _queue.Writer.TryComplete();
+        while (_queue.Reader.TryRead(out var pending))
+            pending.Expire();
+        _stopping.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
