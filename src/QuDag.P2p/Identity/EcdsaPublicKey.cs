@@ -20,13 +20,19 @@ public sealed class EcdsaPublicKey : PublicKey
         {
             int read;
             try { ecdsa.ImportSubjectPublicKeyInfo(subjectPublicKeyInfo, out read); }
-            catch (CryptographicException ex)
+            // OpenSSL refuses curves and parameters it does not know with PlatformNotSupportedException.
+            catch (Exception ex) when (ex is CryptographicException or PlatformNotSupportedException)
             {
                 throw new P2pProtocolException("An ECDSA public key is not a DER SubjectPublicKeyInfo of an EC key.", ex);
             }
             if (read != subjectPublicKeyInfo.Length)
                 throw new P2pProtocolException($"An ECDSA public key has {subjectPublicKeyInfo.Length - read} bytes after its SubjectPublicKeyInfo.");
-            string? curve = ecdsa.ExportParameters(false).Curve.Oid?.Value;
+            string? curve;
+            try { curve = ecdsa.ExportParameters(false).Curve.Oid?.Value; }
+            catch (Exception ex) when (ex is CryptographicException or PlatformNotSupportedException)
+            {
+                throw new P2pProtocolException("An ECDSA public key's curve cannot be read.", ex);
+            }
             if (curve != P256Oid)
                 throw new P2pProtocolException($"An ECDSA public key is on curve {curve ?? "(explicit parameters)"}; libp2p ECDSA keys are P-256 ({P256Oid}).");
         }

@@ -22,7 +22,8 @@ public sealed class RsaPublicKey : PublicKey
         {
             int read;
             try { rsa.ImportSubjectPublicKeyInfo(subjectPublicKeyInfo, out read); }
-            catch (CryptographicException ex)
+            // OpenSSL refuses curves and parameters it does not know with PlatformNotSupportedException.
+            catch (Exception ex) when (ex is CryptographicException or PlatformNotSupportedException)
             {
                 throw new P2pProtocolException("An RSA public key is not a DER SubjectPublicKeyInfo of an RSA key.", ex);
             }

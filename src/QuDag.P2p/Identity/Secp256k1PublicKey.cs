@@ -15,7 +15,7 @@ public sealed class Secp256k1PublicKey : PublicKey
     private static readonly ECCurve Curve = ECCurve.CreateFromOid(new Oid("1.3.132.0.10"));
 
     // The field prime p = 2^256 - 2^32 - 977 and the group order n.
-    private static readonly BigInteger P = BigInteger.Parse("0FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F", System.Globalization.NumberStyles.HexNumber);
+    private static readonly BigInteger P = BigInteger.Parse("0FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F", System.Globalization.NumberStyles.HexNumber);
     private static readonly BigInteger N = BigInteger.Parse("0FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141", System.Globalization.NumberStyles.HexNumber);
     private static readonly BigInteger HalfN = N >> 1;
 
@@ -30,7 +30,7 @@ public sealed class Secp256k1PublicKey : PublicKey
         {
             ecdsa = ECDsa.Create(new ECParameters { Curve = Curve, Q = new ECPoint { X = x, Y = y } });
         }
-        catch (CryptographicException ex)
+        catch (Exception ex) when (ex is CryptographicException or PlatformNotSupportedException)
         {
             throw new P2pProtocolException("A secp256k1 public key is not a point on the curve.", ex);
         }
