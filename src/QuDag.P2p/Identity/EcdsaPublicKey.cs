@@ -41,7 +41,9 @@ public sealed class EcdsaPublicKey : PublicKey
             ecdsa.Dispose();
             throw;
         }
-        _spki = subjectPublicKeyInfo.ToArray();
+        // Re-encoded, as go (x509.MarshalPKIXPublicKey) and rust do: the peer id hashes Data, so it must be
+        // the canonical DER they hash, whatever equivalent encoding arrived.
+        _spki = ecdsa.ExportSubjectPublicKeyInfo();
         _ecdsa = ecdsa;
     }
 

@@ -37,7 +37,9 @@ public sealed class RsaPublicKey : PublicKey
             rsa.Dispose();
             throw;
         }
-        _spki = subjectPublicKeyInfo.ToArray();
+        // Re-encoded, as go (x509.MarshalPKIXPublicKey) and rust do: the peer id hashes Data, so it must be
+        // the canonical DER they hash, whatever equivalent encoding arrived.
+        _spki = rsa.ExportSubjectPublicKeyInfo();
         _rsa = rsa;
     }
 

@@ -5,7 +5,7 @@ namespace QuDag.P2p.Identity;
 
 /// <summary>
 /// A secp256k1 public key (peer-id spec, Bitcoin encoding): Data is the 33-byte compressed SEC1 point (the
-/// 65-byte uncompressed form is also accepted, as go and rust do); signatures are DER ECDSA over SHA-256 of
+/// 65-byte uncompressed form is also read, as go and rust do, and re-encoded compressed); signatures are DER ECDSA over SHA-256 of
 /// the message. As BIP-62 and rust-libp2p (k256) require, a signature with a high s is refused: it is the
 /// malleated twin of a valid one. Verification is OpenSSL's (the curve by its OID 1.3.132.0.10); only the
 /// point decompression, which the platform does not expose, is done here.
@@ -34,7 +34,9 @@ public sealed class Secp256k1PublicKey : PublicKey
         {
             throw new P2pProtocolException("A secp256k1 public key is not a point on the curve.", ex);
         }
-        _data = sec1Point.ToArray();
+        // Data is always the compressed point, as go (SerializeCompressed) and rust (to_bytes) re-encode a key
+        // they read uncompressed: the peer id hashes Data, so it must be what they hash.
+        _data = [(byte)((y[^1] & 1) == 0 ? 0x02 : 0x03), .. x];
         _ecdsa = ecdsa;
     }
 

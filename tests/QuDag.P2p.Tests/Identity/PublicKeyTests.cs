@@ -157,6 +157,9 @@ public class PublicKeyTests
             var q = ec.ExportParameters(false).Q;
             var fromCompressed = PublicKey.Create(KeyType.Secp256k1, compressed);
             var fromUncompressed = PublicKey.Create(KeyType.Secp256k1, [0x04, .. q.X!, .. q.Y!]);
+            // Re-encoded compressed, as go and rust do, so all three agree on the peer id.
+            Assert.Equal(compressed, fromUncompressed.Data.ToArray());
+            Assert.Equal(fromCompressed.ToPeerId(), fromUncompressed.ToPeerId());
             byte[] signature = TestKeys.SignSecp256k1(ec, Message);
             Assert.True(fromCompressed.Verify(Message, signature));
             Assert.True(fromUncompressed.Verify(Message, signature));
