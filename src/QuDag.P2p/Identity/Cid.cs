@@ -34,23 +34,20 @@ internal static class Cid
             return false;
         }
         ReadOnlySpan<char> body = text.AsSpan(1);
-        bool decoded = text[0] switch
+        byte[]? cid = text[0] switch
         {
-            'b' => Base32.TryDecode(body, out var bytes) && Assign(bytes, out multihash),
-            'B' => Base32.TryDecode(body.ToString().ToLowerInvariant(), out var bytes) && Assign(bytes, out multihash),
-            'z' => Base58.TryDecode(body, out var bytes) && Assign(bytes, out multihash),
-            _ => false,
+            'b' => Base32.TryDecode(body, out var lower) ? lower : null,
+            'B' => Base32.TryDecode(body.ToString().ToLowerInvariant(), out var upper) ? upper : null,
+            'z' => Base58.TryDecode(body, out var base58) ? base58 : null,
+            _ => null,
         };
-        if (!decoded || multihash is null)
+        if (cid is null)
         {
             error = text[0] is 'b' or 'B' or 'z'
                 ? $"The text after the multibase prefix '{text[0]}' is not valid {(text[0] == 'z' ? "base58btc" : "base32")}."
                 : $"'{text[0]}' is not a supported multibase prefix (b or B for base32, z for base58btc).";
-            multihash = null;
             return false;
         }
-        byte[] cid = multihash;
-        multihash = null;
         ulong version, codec;
         int versionLength, codecLength;
         try
@@ -75,12 +72,6 @@ internal static class Cid
         }
         multihash = cid[(versionLength + codecLength)..];
         error = null;
-        return true;
-    }
-
-    private static bool Assign(byte[] bytes, out byte[]? target)
-    {
-        target = bytes;
         return true;
     }
 }
