@@ -11,6 +11,9 @@ public static class Varint
     /// <summary>The longest varint the spec allows.</summary>
     public const int MaxLength = 9;
 
+    /// <summary>The largest value that fits the spec's 9 bytes (2^63 - 1).</summary>
+    public const ulong MaxValue = long.MaxValue;
+
     /// <summary>How many bytes <paramref name="value"/> takes.</summary>
     public static int SizeOf(ulong value)
     {
@@ -19,9 +22,13 @@ public static class Varint
         return n;
     }
 
-    /// <summary>Writes <paramref name="value"/> and returns the bytes written.</summary>
+    /// <summary>
+    /// Writes <paramref name="value"/> and returns the bytes written. Values past <see cref="MaxValue"/> would
+    /// take a 10th byte that every reader (ours included) refuses, so they are refused here.
+    /// </summary>
     public static int Write(Span<byte> destination, ulong value)
     {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(value, MaxValue);
         int i = 0;
         while (value >= 0x80)
         {
@@ -35,7 +42,7 @@ public static class Varint
     /// <summary>Writes <paramref name="value"/> to a buffer writer.</summary>
     public static void Write(IBufferWriter<byte> writer, ulong value)
     {
-        var span = writer.GetSpan(MaxLength + 1);
+        var span = writer.GetSpan(MaxLength);
         writer.Advance(Write(span, value));
     }
 

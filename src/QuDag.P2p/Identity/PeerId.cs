@@ -124,7 +124,14 @@ public readonly struct PeerId : IEquatable<PeerId>, ISpanFormattable
             return false;
         }
         text = text.Trim();
-        if (text.StartsWith('1') || text.StartsWith('Q'))
+        // Base58 decoding is quadratic in the length; no peer id is longer than about 90 characters in any form.
+        if (text.Length > Cid.MaxTextLength)
+        {
+            error = $"A peer id is at most {Cid.MaxTextLength} characters; this text has {text.Length}.";
+            return false;
+        }
+        // Peer-id spec: "1..." (identity) and "Qm..." (SHA-256) are bare base58btc multihashes, the rest are CIDs.
+        if (text.StartsWith('1') || text.StartsWith("Qm", StringComparison.Ordinal))
         {
             if (!Base58.TryDecode(text, out byte[] bytes))
             {
@@ -160,6 +167,9 @@ public readonly struct PeerId : IEquatable<PeerId>, ISpanFormattable
 
     /// <summary>The base58btc text.</summary>
     public override string ToString() => _multihash is null ? "" : Base58.Encode(_multihash);
+
+    /// <summary>The CIDv1 text (peer-id spec): base32 "b" + version 1 + libp2p-key (0x72) + the multihash, "bafz..." or "bafzaa...".</summary>
+    public string ToCidString() => _multihash is null ? "" : Cid.FormatLibp2pKey(_multihash);
 
     /// <summary>A short form for tables: the last 6 characters, as go-libp2p's ShortString keeps.</summary>
     public string ToShortString()

@@ -54,13 +54,23 @@ public abstract class PublicKey : IEquatable<PublicKey>
         }
         if (type is null || !hasData)
             throw new P2pProtocolException("A public key protobuf lacks its type or data.");
+        // Range-check before the cast: a cast alone would read type 2^32 + 1 as Ed25519.
+        if (type.Value > (ulong)KeyType.Ecdsa)
+            throw new P2pProtocolException($"Unsupported key type {type.Value}.");
         return Create((KeyType)type.Value, data);
     }
 
-    /// <summary>Makes a key of <paramref name="type"/> from its Data bytes.</summary>
+    /// <summary>
+    /// Makes a key of <paramref name="type"/> from its Data bytes (peer-id spec): Ed25519 raw 32 bytes, RSA and
+    /// ECDSA (P-256) a DER SubjectPublicKeyInfo, secp256k1 a compressed SEC1 point. Throws
+    /// <see cref="P2pProtocolException"/> for bytes that are not such a key.
+    /// </summary>
     public static PublicKey Create(KeyType type, ReadOnlySpan<byte> data) => type switch
     {
         KeyType.Ed25519 => new Ed25519PublicKey(data),
+        KeyType.Rsa => new RsaPublicKey(data),
+        KeyType.Ecdsa => new EcdsaPublicKey(data),
+        KeyType.Secp256k1 => new Secp256k1PublicKey(data),
         _ => throw new P2pProtocolException($"Unsupported key type {type}."),
     };
 
