@@ -1,0 +1,47 @@
+using CsCheck;
+using QuDag.P2p.Protocols.Identify;
+using QuDag.P2p.Tests.Support;
+
+namespace QuDag.P2p.Tests.Multistream;
+
+using Multistream = QuDag.P2p.Upgrade.Multistream.Multistream;
+
+public class MultistreamPropertyTests
+{
+    [Fact]
+    public void Arbitrary_bytes_raise_only_typed_exceptions()
+        => Gen.Byte.Array[0, 1200].Sample(bytes => ProtocolFuzzEntry.MultistreamMessages(bytes), iter: 3000);
+
+    [Fact]
+    public void Arbitrary_bytes_after_a_valid_header_raise_only_typed_exceptions()
+    {
+        byte[] header = [0x13, .. "/multistream/1.0.0\n"u8];
+        Gen.Byte.Array[0, 300].Sample(tail => ProtocolFuzzEntry.MultistreamMessages([.. header, .. tail]), iter: 3000);
+    }
+
+    private static readonly Gen<string> ProtocolId =
+        Gen.Char['!', '~'].Array[1, 60].Select(chars => "/" + new string(chars));
+
+    [Fact]
+    public void Any_list_of_protocols_negotiates_the_first_one_the_listener_supports()
+        => Gen.Select(ProtocolId.List[1, 8], Gen.Int[0, 9]).Sample((proposals, pick) =>
+        {
+            // pick past the end: the listener supports none of them.
+            string? supported = pick < proposals.Count ? proposals[pick] : null;
+            var (dialer, listener) = Duplex.CreatePair();
+            var handle = Multistream.HandleAsync(listener, p => p == supported, CancellationToken.None);
+            var select = Multistream.SelectAsync(dialer, proposals, CancellationToken.None);
+            var bound = TimeSpan.FromSeconds(10);
+            if (supported is null)
+            {
+                Assert.Throws<ProtocolNotSupportedException>(() => { select.WaitAsync(bound).GetAwaiter().GetResult(); });
+                dialer.Dispose();
+                Assert.Throws<P2pProtocolException>(() => { handle.WaitAsync(bound).GetAwaiter().GetResult(); });
+            }
+            else
+            {
+                Assert.Equal(supported, select.WaitAsync(bound).GetAwaiter().GetResult());
+                Assert.Equal(supported, handle.WaitAsync(bound).GetAwaiter().GetResult());
+            }
+        }, iter: 200);
+}
