@@ -51,9 +51,12 @@ public sealed class TcpTransport
                 _ => throw new ArgumentException($"Cannot dial a {endPoint.GetType().Name} over TCP: {endPoint}.", nameof(endPoint)),
             };
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && timeoutCts.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (ex.CancellationToken != cancellationToken)
         {
-            throw new TimeoutException($"Dialing {endPoint} timed out after {timeout.TotalMilliseconds:0} ms.");
+            // Report the caller's token, not our linked one, as HttpClient does; or the timeout, if it was that.
+            if (cancellationToken.IsCancellationRequested)
+                throw new OperationCanceledException($"Dialing {endPoint} was cancelled.", ex, cancellationToken);
+            throw new TimeoutException($"Dialing {endPoint} timed out after {timeout.TotalMilliseconds:0} ms.", ex);
         }
     }
 
