@@ -10,22 +10,23 @@ public class MultistreamPropertyTests
 {
     [Fact]
     public void Arbitrary_bytes_raise_only_typed_exceptions()
-        => Gen.Byte.Array[0, 1200].Sample(bytes => ProtocolFuzzEntry.MultistreamMessages(bytes), iter: 3000);
+        => Gen.Byte.Array[0, 1200].Sample(bytes => ProtocolFuzzEntry.MultistreamMessages(bytes), iter: 1500);
 
     [Fact]
     public void Arbitrary_bytes_after_a_valid_header_raise_only_typed_exceptions()
     {
         byte[] header = [0x13, .. "/multistream/1.0.0\n"u8];
-        Gen.Byte.Array[0, 300].Sample(tail => ProtocolFuzzEntry.MultistreamMessages([.. header, .. tail]), iter: 3000);
+        Gen.Byte.Array[0, 300].Sample(tail => ProtocolFuzzEntry.MultistreamMessages([.. header, .. tail]), iter: 1500);
     }
 
     private static readonly Gen<string> ProtocolId =
         Gen.Char['!', '~'].Array[1, 60].Select(chars => "/" + new string(chars));
 
     [Fact]
-    public void Any_list_of_protocols_negotiates_the_first_one_the_listener_supports()
-        => Gen.Select(ProtocolId.List[1, 8], Gen.Int[0, 9]).Sample((proposals, pick) =>
+    public Task Any_list_of_protocols_negotiates_the_first_one_the_listener_supports()
+        => Gen.Select(ProtocolId.List[1, 8], Gen.Int[0, 9]).SampleAsync(async t =>
         {
+            var (proposals, pick) = t;
             // pick past the end: the listener supports none of them.
             string? supported = pick < proposals.Count ? proposals[pick] : null;
             var (dialer, listener) = Duplex.CreatePair();
@@ -34,14 +35,14 @@ public class MultistreamPropertyTests
             var bound = TimeSpan.FromSeconds(10);
             if (supported is null)
             {
-                Assert.Throws<ProtocolNotSupportedException>(() => { select.WaitAsync(bound).GetAwaiter().GetResult(); });
+                await Assert.ThrowsAsync<ProtocolNotSupportedException>(() => select.WaitAsync(bound));
                 dialer.Dispose();
-                Assert.Throws<P2pProtocolException>(() => { handle.WaitAsync(bound).GetAwaiter().GetResult(); });
+                await Assert.ThrowsAsync<P2pProtocolException>(() => handle.WaitAsync(bound));
             }
             else
             {
-                Assert.Equal(supported, select.WaitAsync(bound).GetAwaiter().GetResult());
-                Assert.Equal(supported, handle.WaitAsync(bound).GetAwaiter().GetResult());
+                Assert.Equal(supported, await select.WaitAsync(bound));
+                Assert.Equal(supported, await handle.WaitAsync(bound));
             }
         }, iter: 200);
 }
