@@ -1,10 +1,10 @@
 using CsCheck;
 using QuDag.P2p.Protocols.Identify;
 using QuDag.P2p.Tests.Support;
+using QuDag.P2p.Upgrade.Multistream;
 
 namespace QuDag.P2p.Tests.Multistream;
 
-using Multistream = QuDag.P2p.Upgrade.Multistream.Multistream;
 
 public class MultistreamPropertyTests
 {
@@ -30,8 +30,8 @@ public class MultistreamPropertyTests
             // pick past the end: the listener supports none of them.
             string? supported = pick < proposals.Count ? proposals[pick] : null;
             var (dialer, listener) = Duplex.CreatePair();
-            var handle = Multistream.HandleAsync(listener, p => p == supported, CancellationToken.None);
-            var select = Multistream.SelectAsync(dialer, proposals, CancellationToken.None);
+            var handle = MultistreamSelect.HandleAsync(listener, p => p == supported, CancellationToken.None);
+            var select = MultistreamSelect.SelectAsync(dialer, proposals, CancellationToken.None);
             var bound = TimeSpan.FromSeconds(10);
             if (supported is null)
             {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using QuDag.P2p.Protocols.Ping;
 using QuDag.P2p.Tests.Support;
 using QuDag.P2p.Transport.Tcp;
+using QuDag.P2p.Upgrade.Multistream;
 
 namespace QuDag.P2p.Tests.Protocols;
 
@@ -34,15 +35,21 @@ public class PingTests
     }
 
     [Fact]
-    public async Task Pings_round_trip_over_loopback_tcp()
+    public async Task Pings_round_trip_over_loopback_tcp_after_multistream_negotiation()
     {
         await using var listener = TcpTransportListener.Listen(new IPEndPoint(IPAddress.Loopback, 0));
         var accept = listener.AcceptAsync(CancellationToken.None).AsTask();
         var client = await TcpTransport.Default.DialAsync(listener.LocalEndPoint, Bound, CancellationToken.None);
         using var accepted = await accept.WaitAsync(Bound);
         await using var serverStream = new NetworkStream(accepted, ownsSocket: false);
-        var handler = PingProtocol.HandleAsync(serverStream, CancellationToken.None);
-        await using (var ping = new PingClient(new NetworkStream(client, ownsSocket: true)))
+        var handler = Task.Run(async () =>
+        {
+            await MultistreamSelect.HandleAsync(serverStream, [PingProtocol.Id], CancellationToken.None);
+            await PingProtocol.HandleAsync(serverStream, CancellationToken.None);
+        });
+        var clientStream = new NetworkStream(client, ownsSocket: true);
+        Assert.Equal(PingProtocol.Id, await MultistreamSelect.SelectAsync(clientStream, [PingProtocol.Id], CancellationToken.None).WaitAsync(Bound));
+        await using (var ping = new PingClient(clientStream))
         {
             for (int i = 0; i < 3; i++)
                 await ping.PingAsync(CancellationToken.None).AsTask().WaitAsync(Bound);

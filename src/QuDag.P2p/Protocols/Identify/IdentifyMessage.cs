@@ -20,7 +20,7 @@ public sealed record IdentifyMessage
     public const int MaxVersionLength = 1024;
 
     /// <summary>The longest protocol id accepted: one that multistream-select could still negotiate.</summary>
-    public const int MaxProtocolIdLength = Upgrade.Multistream.Multistream.MaxMessageLength - 1;
+    public const int MaxProtocolIdLength = Upgrade.Multistream.MultistreamSelect.MaxMessageLength - 1;
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 

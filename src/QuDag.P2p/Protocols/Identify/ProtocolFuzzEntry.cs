@@ -15,9 +15,9 @@ internal static class ProtocolFuzzEntry
     {
         byte[] input = data.ToArray();
         // Both sides run synchronously: the replay stream never waits.
-        try { Multistream.HandleAsync(new ReplayStream(input), static p => p == "/noise", CancellationToken.None).GetAwaiter().GetResult(); }
+        try { MultistreamSelect.HandleAsync(new ReplayStream(input), static p => p == "/noise", CancellationToken.None).GetAwaiter().GetResult(); }
         catch (P2pException) { }
-        try { Multistream.SelectAsync(new ReplayStream(input), Proposals, CancellationToken.None).GetAwaiter().GetResult(); }
+        try { MultistreamSelect.SelectAsync(new ReplayStream(input), Proposals, CancellationToken.None).GetAwaiter().GetResult(); }
         catch (P2pException) { }
     }
 

@@ -49,8 +49,8 @@ internal static class MultistreamMessage
     {
         if (length == 0)
             throw new P2pProtocolException("A multistream-select message is empty.");
-        if (length > Multistream.MaxMessageLength)
-            throw new P2pProtocolException($"A multistream-select message of {length} bytes is longer than the {Multistream.MaxMessageLength} allowed.");
+        if (length > MultistreamSelect.MaxMessageLength)
+            throw new P2pProtocolException($"A multistream-select message of {length} bytes is longer than the {MultistreamSelect.MaxMessageLength} allowed.");
         return (int)length;
     }
 

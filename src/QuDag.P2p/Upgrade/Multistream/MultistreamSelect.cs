@@ -10,7 +10,7 @@ namespace QuDag.P2p.Upgrade.Multistream;
 /// accepts or answers "na". Every read stops exactly at a message's last byte, because the chosen
 /// protocol's bytes follow on the same stream.
 /// </summary>
-public static class Multistream
+public static class MultistreamSelect
 {
     /// <summary>The protocol id of multistream-select itself, sent as the header by both sides.</summary>
     public const string ProtocolId = "/multistream/1.0.0";
@@ -69,6 +69,44 @@ public static class Multistream
             MultistreamMessage.Write(output, protocols[i]);
             await WriteAsync(stream, output, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The optimistic dialer (rust-libp2p's <c>V1Lazy</c>, js-libp2p's lazy select) for a protocol the
+    /// listener is known to speak: writes the header and <paramref name="protocol"/> and returns without
+    /// waiting, so the caller's first data follows in the same round trip. Call
+    /// <see cref="ConfirmLazyAsync"/> before the first read. Should the listener refuse, what the caller
+    /// wrote meanwhile reaches it as garbage and it closes the stream; so use this only where a refusal is
+    /// not expected, such as ping or identify towards a peer whose identify listed the protocol.
+    /// </summary>
+    public static async Task SelectLazyAsync(Stream stream, string protocol, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ValidateProtocolId(protocol, nameof(protocol));
+        var output = new ArrayBufferWriter<byte>(64);
+        MultistreamMessage.Write(output, ProtocolId);
+        MultistreamMessage.Write(output, protocol);
+        await WriteAsync(stream, output, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads the listener's header and its answer to the proposal <see cref="SelectLazyAsync"/> wrote.
+    /// Throws <see cref="ProtocolNotSupportedException"/> for "na" and <see cref="P2pProtocolException"/>
+    /// for anything else unexpected; afterwards the stream carries only the protocol's bytes.
+    /// </summary>
+    public static async Task ConfirmLazyAsync(Stream stream, string protocol, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ValidateProtocolId(protocol, nameof(protocol));
+        string header = await MultistreamMessage.ReadAsync(stream, cancellationToken).ConfigureAwait(false);
+        if (header != ProtocolId)
+            throw new P2pProtocolException($"The listener answered with header '{Printable(header)}' instead of '{ProtocolId}'.");
+        string answer = await MultistreamMessage.ReadAsync(stream, cancellationToken).ConfigureAwait(false);
+        if (answer == NotAvailable)
+            throw new ProtocolNotSupportedException([protocol]);
+        if (answer != protocol)
+            throw new P2pProtocolException($"The listener answered '{Printable(answer)}' to the proposal '{protocol}'.");
+        SetProtocol(stream, protocol);
     }
 
     /// <summary>
