@@ -256,4 +256,18 @@ public class MultistreamTests
             () => MultistreamSelect.ConfirmLazyAsync(dialer, "/ipfs/ping/1.0.0", CancellationToken.None).WaitAsync(Bound));
         Assert.Equal(["/ipfs/ping/1.0.0"], ex.Protocols);
     }
+
+    [Fact]
+    public async Task A_listener_copes_with_input_that_arrives_one_byte_at_a_time()
+    {
+        var (dialer, listener) = Duplex.CreatePair();
+        var handle = MultistreamSelect.HandleAsync(listener, ["/noise"], CancellationToken.None);
+        foreach (byte b in (byte[])[.. Header, .. Message("/tls/1.0.0"), .. Message("/noise"), 0x42])
+        {
+            await dialer.WriteAsync(new[] { b });
+            await dialer.FlushAsync();
+        }
+        Assert.Equal("/noise", await handle.WaitAsync(Bound));
+        Assert.Equal([0x42], await ReadExactlyAsync(listener, 1));
+    }
 }

@@ -1,8 +1,11 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using QuDag.P2p.Identity;
 using QuDag.P2p.Muxing;
 using QuDag.P2p.Protocols.Identify;
 using QuDag.P2p.Tests.Support;
+using QuDag.P2p.Transport.Tcp;
 
 namespace QuDag.P2p.Tests.Protocols;
 
@@ -94,6 +97,21 @@ public class IdentifyTests
         await IdentifyProtocol.WriteAsync(muxed, Sample, CancellationToken.None).WaitAsync(Bound);
         Assert.True(muxed.WriteClosed);
         AssertSameContent(Sample, await IdentifyProtocol.ReadAsync(requester, CancellationToken.None).WaitAsync(Bound));
+    }
+
+    [Fact]
+    public async Task Round_trips_over_loopback_tcp_with_the_responder_shutting_down_its_send_side()
+    {
+        await using var listener = TcpTransportListener.Listen(new IPEndPoint(IPAddress.Loopback, 0));
+        var accept = listener.AcceptAsync(CancellationToken.None).AsTask();
+        using var requester = await TcpTransport.Default.DialAsync(listener.LocalEndPoint, Bound, CancellationToken.None);
+        using var responder = await accept.WaitAsync(Bound);
+        await using var responderStream = new NetworkStream(responder, ownsSocket: false);
+        await IdentifyProtocol.WriteAsync(responderStream, Sample, CancellationToken.None).WaitAsync(Bound);
+        responder.Shutdown(SocketShutdown.Send);   // a plain TCP stream's half-close
+
+        await using var requesterStream = new NetworkStream(requester, ownsSocket: false);
+        AssertSameContent(Sample, await IdentifyProtocol.ReadAsync(requesterStream, CancellationToken.None).WaitAsync(Bound));
     }
 
     [Fact]
