@@ -1,5 +1,4 @@
 using System.Buffers;
-using QuDag.P2p.Encoding;
 using QuDag.P2p.Muxing;
 
 namespace QuDag.P2p.Upgrade.Multistream;
@@ -65,7 +64,7 @@ public static class MultistreamSelect
             if (answer != NotAvailable)
                 throw new P2pProtocolException($"The listener answered '{Printable(answer)}' to the proposal '{protocols[i]}'.");
             if (++i == protocols.Count)
-                throw new ProtocolNotSupportedException(protocols);
+                throw new ProtocolNotSupportedException(protocols.ToArray());
             MultistreamMessage.Write(output, protocols[i]);
             await WriteAsync(stream, output, cancellationToken).ConfigureAwait(false);
         }
