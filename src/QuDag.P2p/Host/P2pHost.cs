@@ -27,6 +27,7 @@ public sealed class P2pHost : IAsyncDisposable
     private readonly NodeIdentity _identity;
     private readonly bool _ownsIdentity;
     private readonly Upgrader _upgrader;
+    private readonly TcpTransport _tcp;
     private readonly IConnectionGater _gater;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, StreamHandler> _handlers = new(StringComparer.Ordinal);
@@ -43,6 +44,7 @@ public sealed class P2pHost : IAsyncDisposable
         _identity = _options.Identity ?? NodeIdentity.Create();
         _gater = _options.Gater ?? AllowAllGater.Instance;
         _time = _options.TimeProvider;
+        _tcp = new TcpTransport(_time);
         var muxers = new IStreamMuxer[] { new YamuxMuxer(_options.Yamux) };
         string[] earlyMuxers = _options.EarlyMuxerNegotiation ? muxers.Select(m => m.ProtocolId).ToArray() : [];
         var security = _options.Security.Select(id => id switch
@@ -115,7 +117,7 @@ public sealed class P2pHost : IAsyncDisposable
 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
         long start = _time.GetTimestamp();
-        var socket = await TcpTransport.DialAsync(endPoint, _options.DialTimeout, linked.Token).ConfigureAwait(false);
+        var socket = await _tcp.DialAsync(endPoint, _options.DialTimeout, linked.Token).ConfigureAwait(false);
         var raw = new NetworkStream(socket, ownsSocket: true);
         var connection = await _upgrader.UpgradeOutboundAsync(raw, socket.LocalEndPoint!, socket.RemoteEndPoint ?? endPoint,
             expectedPeer, start, linked.Token).ConfigureAwait(false);
@@ -212,9 +214,16 @@ public sealed class P2pHost : IAsyncDisposable
         PublicKey = _identity.PublicKey.ToProtobuf(),
         ListenAddrs = _listeners.Keys.SelectMany(l => l.Addresses).Select(a => a.WithoutPeerId().ToBytes()).ToArray(),
         Protocols = Protocols.ToArray(),
-        ObservedAddr = Multiaddr.TryFromEndPoint(connection.RemoteEndPoint, out var observed) ? observed.ToBytes() : null,
+        ObservedAddr = ObservedAddress(connection.RemoteEndPoint),
         ProtocolVersion = _options.ProtocolVersion,
         AgentVersion = _options.AgentVersion,
+    };
+
+    private static byte[]? ObservedAddress(EndPoint remote) => remote switch
+    {
+        IPEndPoint ip => Multiaddr.FromEndPoint(ip).ToBytes(),
+        DnsEndPoint dns => Multiaddr.FromEndPoint(dns).ToBytes(),
+        _ => null,
     };
 
     private Task ServeIdentifyAsync(MuxedStream stream, P2pConnection connection, CancellationToken cancellationToken)

@@ -204,6 +204,24 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
     // ---- bytes ----
 
     /// <summary>
+    /// Reads the binary form; false for anything <see cref="FromBytes"/> refuses (a peer's identify may list
+    /// addresses of transports we do not speak, which are skipped, not errors).
+    /// </summary>
+    public static bool TryFromBytes(ReadOnlySpan<byte> bytes, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Multiaddr? address)
+    {
+        try
+        {
+            address = FromBytes(bytes);
+            return true;
+        }
+        catch (P2pException)
+        {
+            address = null;
+            return false;
+        }
+    }
+
+    /// <summary>
     /// Reads the binary form. Throws <see cref="TransportNotSupportedException"/> for a known protocol this
     /// stack does not speak and <see cref="P2pProtocolException"/> for malformed or unknown input.
     /// </summary>
