@@ -95,8 +95,13 @@ internal sealed class NoiseSymmetricState : IDisposable
     /// <summary>k1, k2 = HKDF(ck, empty, 2): the initiator's sending and the responder's sending cipher.</summary>
     public (NoiseCipherState First, NoiseCipherState Second) Split()
     {
+        // HKDF with zero-length input key material; OpenSSL's one-shot HKDF refuses an empty IKM, so the
+        // extract step (HMAC(ck, empty)) is spelled out and the expand step is the platform's.
+        Span<byte> prk = stackalloc byte[HashSize];
         Span<byte> output = stackalloc byte[2 * HashSize];
-        HKDF.DeriveKey(HashAlgorithmName.SHA256, ReadOnlySpan<byte>.Empty, output, _ck, ReadOnlySpan<byte>.Empty);
+        HMACSHA256.HashData(_ck, ReadOnlySpan<byte>.Empty, prk);
+        HKDF.Expand(HashAlgorithmName.SHA256, prk, output, ReadOnlySpan<byte>.Empty);
+        CryptographicOperations.ZeroMemory(prk);
         var result = (new NoiseCipherState(output[..HashSize]), new NoiseCipherState(output[HashSize..]));
         CryptographicOperations.ZeroMemory(output);
         return result;
