@@ -149,8 +149,9 @@ internal static class Libp2pCertificate
                 _ => throw new P2pProtocolException($"The certificate's signature algorithm {parts.SignatureAlgorithm} is not supported."),
             };
         }
-        catch (CryptographicException ex)
+        catch (Exception ex) when (ex is CryptographicException or PlatformNotSupportedException or ArgumentException)
         {
+            // An SPKI naming an unknown curve surfaces as PlatformNotSupportedException (found by the property test).
             throw new P2pProtocolException("The certificate's key cannot check its own signature.", ex);
         }
         if (!valid)
