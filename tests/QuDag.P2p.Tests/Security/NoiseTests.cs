@@ -246,6 +246,36 @@ public sealed class NoiseTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_zero_byte_read_waits_for_plaintext_without_consuming_it()
+    {
+        using var dialerTransport = new NoiseSecurity(_alice);
+        using var listenerTransport = new NoiseSecurity(_bob);
+        var (left, right) = Duplex.CreatePair();
+        var inbound = listenerTransport.SecureInboundAsync(right, CancellationToken.None);
+        var dialer = await dialerTransport.SecureOutboundAsync(left, null, CancellationToken.None).WaitAsync(Bound);
+        var listener = await inbound.WaitAsync(Bound);
+        await using (dialer.Stream)
+        await using (listener.Stream)
+        {
+            var wait = listener.Stream.ReadAsync(Memory<byte>.Empty).AsTask();
+            Assert.False(wait.IsCompleted);
+            await dialer.Stream.WriteAsync("data"u8.ToArray());
+            Assert.Equal(0, await wait.WaitAsync(Bound));
+            Assert.Equal("data"u8.ToArray(), await ReadExactly(listener.Stream, 4));
+            await dialer.Stream.DisposeAsync();
+            Assert.Equal(0, await listener.Stream.ReadAsync(Memory<byte>.Empty).AsTask().WaitAsync(Bound));
+            Assert.Equal(0, await listener.Stream.ReadAsync(new byte[1]).AsTask().WaitAsync(Bound));
+        }
+    }
+
+    private static async Task<byte[]> ReadExactly(Stream stream, int count)
+    {
+        var buffer = new byte[count];
+        await stream.ReadExactlyAsync(buffer).AsTask().WaitAsync(Bound);
+        return buffer;
+    }
+
     private sealed class BlockingWriteStream(Task gate) : MemoryStream
     {
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)

@@ -135,10 +135,17 @@ public sealed class NoiseSecurity : ISecurityTransport, IDisposable
     private static (NoiseHandshakePayload Payload, PublicKey Key) Authenticate(NoiseHandshakeState handshake, byte[] payloadBytes)
     {
         var payload = NoiseHandshakePayload.Decode(payloadBytes);
-        var key = PublicKey.FromProtobuf(payload.IdentityKey);
-        if (!key.Verify(NoiseHandshakePayload.SignedData(handshake.RemoteStaticKey), payload.IdentitySignature))
-            throw new P2pProtocolException("The remote's identity key did not sign its Noise static key.");
-        return (payload, key);
+        try
+        {
+            var key = PublicKey.FromProtobuf(payload.IdentityKey);
+            if (!key.Verify(NoiseHandshakePayload.SignedData(handshake.RemoteStaticKey), payload.IdentitySignature))
+                throw new P2pProtocolException("The remote's identity key did not sign its Noise static key.");
+            return (payload, key);
+        }
+        catch (System.Security.Cryptography.CryptographicException ex)
+        {
+            throw new P2pProtocolException("The remote's identity key cannot be used.", ex);
+        }
     }
 
     /// <summary>

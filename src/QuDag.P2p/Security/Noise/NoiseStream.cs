@@ -73,17 +73,27 @@ internal sealed class NoiseStream : Stream
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
         => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
+    /// <summary>
+    /// Reads plaintext. A zero-byte read waits, as SslStream's and NetworkStream's do, until plaintext is
+    /// ready (or the end of the stream) without taking any of it.
+    /// </summary>
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (buffer.IsEmpty) return 0;
         EnterRead();
         try
         {
             while (true)
             {
+                if (buffer.IsEmpty && _plainEnd > _plainStart) return 0;
                 int n = TryProduce(buffer.Span);
                 if (n > 0) return n;
                 if (n < 0) continue;
+                if (_readBuffer is null)
+                {
+                    // Nothing is buffered: wait for data with a zero-byte read before renting the 128 KiB
+                    // buffer, so a connection with a read pending and nothing arriving holds no buffer.
+                    await _inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                }
                 int read = await _inner.ReadAsync(PrepareFillMemory(), cancellationToken).ConfigureAwait(false);
                 if (!Filled(read)) return 0;
             }
@@ -98,7 +108,7 @@ internal sealed class NoiseStream : Stream
     /// </summary>
     private int TryProduce(Span<byte> destination)
     {
-        if (_plainEnd > _plainStart)
+        if (_plainEnd > _plainStart && !destination.IsEmpty)
         {
             int n = Math.Min(destination.Length, _plainEnd - _plainStart);
             _readBuffer.AsSpan(_plainStart, n).CopyTo(destination);
@@ -115,7 +125,7 @@ internal sealed class NoiseStream : Stream
         var ciphertext = raw.Slice(2, length);
         int plainLength = length - NoiseCipherState.TagSize;
         _rawStart += 2 + length;
-        if (destination.Length >= plainLength)
+        if (destination.Length >= plainLength && plainLength > 0)
         {
             Decrypt(ciphertext, destination);
             return plainLength > 0 ? plainLength : -1;

@@ -57,10 +57,17 @@ internal static class Libp2pCertificate
             throw new P2pProtocolException("The remote's certificate lacks the libp2p public key extension.");
         VerifySelfSignature(parts);
         var (keyProtobuf, signature) = SignedKey.Decode(extension);
-        var key = PublicKey.FromProtobuf(keyProtobuf);
-        if (!key.Verify(SignedData(parts.SubjectPublicKeyInfo.Span), signature))
-            throw new P2pProtocolException("The libp2p extension's signature does not match the certificate's key.");
-        return key;
+        try
+        {
+            var key = PublicKey.FromProtobuf(keyProtobuf);
+            if (!key.Verify(SignedData(parts.SubjectPublicKeyInfo.Span), signature))
+                throw new P2pProtocolException("The libp2p extension's signature does not match the certificate's key.");
+            return key;
+        }
+        catch (CryptographicException ex)
+        {
+            throw new P2pProtocolException("The libp2p extension's host key cannot be used.", ex);
+        }
     }
 
     internal sealed record Parts(
