@@ -315,6 +315,34 @@ public abstract class SecurityTransportConformance : IDisposable
         left.Dispose();
     }
 
+    [Fact]
+    public async Task A_remote_that_drips_bytes_cannot_hold_the_handshake_past_its_timeout()
+    {
+        var (left, right) = Duplex.CreatePair();
+        var inbound = Create(Bob, TimeSpan.FromMilliseconds(300)).SecureInboundAsync(right, CancellationToken.None);
+        using var stop = new CancellationTokenSource();
+        var drip = Task.Run(async () =>
+        {
+            // An opening each protocol takes as the start of a long message (a TLS handshake record of 64
+            // bytes; a Noise message of 0x1603 bytes), one byte at a time, each well inside any idle timeout.
+            byte[] opening = [0x16, 0x03, 0x01, 0x00, 0x40, .. new byte[64]];
+            try
+            {
+                foreach (byte b in opening)
+                {
+                    await left.WriteAsync(new[] { b }, stop.Token);
+                    await Task.Delay(20, stop.Token);
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException) { }
+        });
+        var error = await Assert.ThrowsAnyAsync<P2pException>(() => inbound.WaitAsync(Bound));
+        Assert.IsType<TimeoutException>(error.InnerException);
+        stop.Cancel();
+        await drip.WaitAsync(Bound);
+        left.Dispose();
+    }
+
     public void Dispose()
     {
         foreach (var owned in _owned) owned.Dispose();
