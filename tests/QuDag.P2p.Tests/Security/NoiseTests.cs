@@ -269,6 +269,23 @@ public sealed class NoiseTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_second_concurrent_read_is_refused_and_reads_after_dispose_say_so()
+    {
+        var (left, right) = Duplex.CreatePair();
+        var key = new byte[32];
+        var stream = new NoiseStream(left, new NoiseCipherState(key), new NoiseCipherState(key));
+        var pending = stream.ReadAsync(new byte[10]).AsTask();
+        Assert.False(pending.IsCompleted);
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => _ = await stream.ReadAsync(new byte[10]));
+        right.Dispose();
+        Assert.Equal(0, await pending.WaitAsync(Bound));
+        await stream.DisposeAsync();
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => _ = await stream.ReadAsync(new byte[10]));
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => _ = await stream.ReadAsync(new byte[10]));
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await stream.WriteAsync(new byte[10]));
+    }
+
     private static async Task<byte[]> ReadExactly(Stream stream, int count)
     {
         var buffer = new byte[count];

@@ -128,7 +128,7 @@ internal sealed class NoiseStream : Stream
         if (destination.Length >= plainLength && plainLength > 0)
         {
             Decrypt(ciphertext, destination);
-            return plainLength > 0 ? plainLength : -1;
+            return plainLength;
         }
         Decrypt(ciphertext, ciphertext);
         _plainStart = _rawStart - length;
@@ -176,7 +176,11 @@ internal sealed class NoiseStream : Stream
     {
         int state = Interlocked.CompareExchange(ref _readState, Busy, Idle);
         if (state == Busy) throw new InvalidOperationException("A read is already in progress on this Noise stream.");
-        ObjectDisposedException.ThrowIf(state == Closed || _disposed, this);
+        if (state == Closed || _disposed)
+        {
+            if (state == Idle) ExitRead(); // hand the read side back so the buffer is released
+            throw new ObjectDisposedException(nameof(NoiseStream));
+        }
     }
 
     private void ExitRead()
