@@ -27,6 +27,7 @@ public sealed class P2pHost : IAsyncDisposable
     private readonly NodeIdentity _identity;
     private readonly bool _ownsIdentity;
     private readonly Upgrader _upgrader;
+    private readonly ISecurityTransport[] _security;
     private readonly TcpTransport _tcp;
     private readonly IConnectionGater _gater;
     private readonly TimeProvider _time;
@@ -46,14 +47,25 @@ public sealed class P2pHost : IAsyncDisposable
         _time = _options.TimeProvider;
         _tcp = new TcpTransport(_time);
         var muxers = new IStreamMuxer[] { new YamuxMuxer(_options.Yamux) };
-        string[] earlyMuxers = _options.EarlyMuxerNegotiation ? muxers.Select(m => m.ProtocolId).ToArray() : [];
-        var security = _options.Security.Select(id => id switch
+        string[] muxerIds = muxers.Select(m => m.ProtocolId).ToArray();
+        _security = _options.Security.Select(id => id switch
         {
-            SecurityProtocols.Noise => (ISecurityTransport)new NoiseSecurity(_identity, earlyMuxers),
-            SecurityProtocols.Tls => new TlsSecurity(_identity, earlyMuxers),
+            SecurityProtocols.Noise => (ISecurityTransport)new NoiseSecurity(_identity, new NoiseSecurityOptions
+            {
+                HandshakeTimeout = _options.UpgradeTimeout,
+                StreamMuxers = muxerIds,
+                NegotiateEarlyMuxer = _options.EarlyMuxerNegotiation,
+            }),
+            SecurityProtocols.Tls => new TlsSecurity(_identity, new TlsSecurityOptions
+            {
+                HandshakeTimeout = _options.UpgradeTimeout,
+                StreamMuxers = muxerIds,
+                NegotiateEarlyMuxer = _options.EarlyMuxerNegotiation,
+                TimeProvider = _time,
+            }),
             _ => throw new ArgumentException($"Unknown security protocol '{id}'; use {SecurityProtocols.Noise} or {SecurityProtocols.Tls}.", nameof(options)),
         }).ToArray();
-        _upgrader = new Upgrader(security, muxers, _gater, _options.UpgradeTimeout, _time);
+        _upgrader = new Upgrader(_security, muxers, _gater, _options.UpgradeTimeout, _time);
         _handlers[PingProtocol.Id] = ServePingAsync;
         _handlers[IdentifyProtocol.Id] = ServeIdentifyAsync;
     }
@@ -418,6 +430,8 @@ public sealed class P2pHost : IAsyncDisposable
             await connection.DisposeAsync().ConfigureAwait(false);
         await Task.WhenAll(_background.Keys).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _stopping.Dispose();
+        foreach (var security in _security.OfType<IDisposable>())
+            security.Dispose();
         if (_ownsIdentity)
             _identity.Dispose();
     }

@@ -22,11 +22,11 @@ public sealed class TlsVectorTests
 
     // These host keys are ECDSA and secp256k1: they verify once PublicKey.Create knows those key types
     // (the identity layer's work in this round); the certificate itself is already read and checked.
-    [Fact(Skip = "needs the ECDSA host key type in PublicKey.Create (identity layer, merged separately)")]
+    [Fact]
     public void Ecdsa_vector_verifies_to_its_published_peer_id()
         => AssertVerifies(EcdsaCertificate, "QmZcrvr3r4S3QvwFdae3c2EWTfo792Y14UpzCZurhmiWeX");
 
-    [Fact(Skip = "needs the secp256k1 host key type in PublicKey.Create (identity layer, merged separately)")]
+    [Fact]
     public void Secp256k1_vector_verifies_to_its_published_peer_id()
         => AssertVerifies(Secp256k1Certificate, "16Uiu2HAm2dSCBFxuge46aEt7U1oejtYuBUZXxASHqmcfVmk4gsbx");
 
