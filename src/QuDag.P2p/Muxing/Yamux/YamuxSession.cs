@@ -37,7 +37,6 @@ public sealed class YamuxSession : IMuxedSession
     private volatile bool _localGoAway;
     private volatile bool _remoteGoAway;
     private TaskCompletionSource? _drained;
-    private Task? _shutdown;
 
     // Reader state (the reader loop only).
     private readonly byte[] _in;
@@ -130,6 +129,9 @@ public sealed class YamuxSession : IMuxedSession
         {
             YamuxStream stream = await _acceptQueue.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             Interlocked.Decrement(ref _backlog);
+            // ACK on accept, as go-yamux does: an opener that caps its unacknowledged streams (256 here,
+            // in go and in rust) then never overruns our backlog of the same size.
+            SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Ack, stream.StreamId, ExtraWindow));
             return stream;
         }
         catch (ChannelClosedException)
@@ -198,7 +200,7 @@ public sealed class YamuxSession : IMuxedSession
         finally
         {
             Terminate(null, goAway: null, discardQueued: cancellationToken.IsCancellationRequested);
-            await _shutdown!.ConfigureAwait(false);
+            await Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
@@ -217,7 +219,7 @@ public sealed class YamuxSession : IMuxedSession
     public async ValueTask DisposeAsync()
     {
         Terminate(null, IsOpen && !_localGoAway ? YamuxGoAwayCode.Normal : null, discardQueued: true);
-        await _shutdown!.ConfigureAwait(false);
+        await Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     /// <summary>Ends the session once: stops the queue (after one last frame), fails everything pending,
@@ -234,7 +236,7 @@ public sealed class YamuxSession : IMuxedSession
         _acceptQueue.Writer.TryComplete();
         foreach ((TaskCompletionSource<TimeSpan> answer, _) in _pings.Values)
             answer.TrySetException(new MuxerClosedException("The yamux session ended before the ping's answer.", error));
-        _shutdown = ShutdownAsync(error);
+        _ = ShutdownAsync(error); // completes Completion; never throws
     }
 
     private async Task ShutdownAsync(Exception? error)
@@ -442,8 +444,6 @@ public sealed class YamuxSession : IMuxedSession
             Interlocked.Increment(ref _streamCount);
             Interlocked.Increment(ref _backlog);
         }
-        // ACK at once (with any window beyond the spec's), so the remote's pending count drops.
-        SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Ack, id, ExtraWindow));
         _acceptQueue.Writer.TryWrite(stream);
         return stream;
     }
