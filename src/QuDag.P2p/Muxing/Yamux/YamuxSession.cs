@@ -234,6 +234,10 @@ public sealed class YamuxSession : IMuxedSession
         foreach (YamuxStream stream in _streams.Values)
             stream.Abort(reset);
         _acceptQueue.Writer.TryComplete();
+        while (_acceptQueue.Reader.TryRead(out _))
+        {
+            // Reset above; nobody may accept them now.
+        }
         foreach ((TaskCompletionSource<TimeSpan> answer, _) in _pings.Values)
             answer.TrySetException(new MuxerClosedException("The yamux session ended before the ping's answer.", error));
         _ = ShutdownAsync(error); // completes Completion; never throws
