@@ -196,6 +196,29 @@ public class YamuxSessionTests
     }
 
     [Theory, MemberData(nameof(Transports))]
+    public async Task Disposing_a_stream_during_a_write_sends_FIN_after_its_last_frame(Transport transport)
+    {
+        await using var pair = await SessionPair.CreateAsync(transport);
+        MuxedStream a = await pair.Dialer.OpenStreamAsync(default);
+        byte[] data = Wait.Pattern(1 << 20, 11);
+        Task writing = a.WriteAsync(data).AsTask();
+        var b = (YamuxStream)await pair.Listener.AcceptStreamAsync(default);
+        await Wait.UntilAsync(() => b.BufferedBytes == YamuxOptions.SpecInitialWindow, "the writer is waiting for credit");
+        Assert.False(writing.IsCompleted);
+
+        a.Dispose(); // from another thread than the pending write
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => writing.WaitAsync(Wait.Long));
+        byte[] received = await Wait.ReadToEndAsync(b); // every byte sent, then FIN (never data after it)
+        Assert.Equal(data.AsSpan(0, received.Length).ToArray(), received);
+        Assert.True(received.Length >= YamuxOptions.SpecInitialWindow);
+        await b.WriteAsync("late"u8.ToArray()); // the dialer drops it and credits it back
+        b.Dispose();
+        await Wait.UntilAsync(() => pair.Dialer.StreamCount == 0 && pair.Listener.StreamCount == 0, "both released the stream");
+        Assert.True(pair.Dialer.IsOpen && pair.Listener.IsOpen);
+        Assert.True(await pair.Dialer.PingAsync(default) > TimeSpan.Zero);
+    }
+
+    [Theory, MemberData(nameof(Transports))]
     public async Task Ping_measures_a_round_trip(Transport transport)
     {
         await using var pair = await SessionPair.CreateAsync(transport);

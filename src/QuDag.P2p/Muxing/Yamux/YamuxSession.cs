@@ -412,10 +412,7 @@ public sealed class YamuxSession : IMuxedSession
         }
         else if (length > 0)
         {
-            if (stream.RemoteClosed)
-                throw new P2pProtocolException($"Yamux data on stream {id} after its FIN.");
-            if (!stream.TryReserve(length))
-                throw new P2pProtocolException($"Yamux stream {id}: the remote sent {length} bytes past the window it was granted.");
+            stream.Reserve(length);
             await DeliverAsync(stream, (int)length).ConfigureAwait(false);
         }
 

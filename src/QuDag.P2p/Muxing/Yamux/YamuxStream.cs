@@ -24,7 +24,8 @@ public sealed class YamuxStream : MuxedStream
 
     // Send side: the reader loop adds credit, the single writer takes it.
     private long _sendCredit = YamuxOptions.SpecInitialWindow;
-    private bool _localClosed;    // FIN sent
+    private bool _localClosed;    // FIN requested (sent, or deferred to the write in flight)
+    private int _writeState;      // Writing | FinRequested | FinSent
 
     private Exception? _resetError;
     private bool _disposed;
@@ -146,70 +147,90 @@ public sealed class YamuxStream : MuxedStream
     /// </summary>
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        // The common case, a write within the window and a queue with room, completes synchronously.
-        while (!buffer.IsEmpty)
+        BeginWrite();
+        bool handedOff = false;
+        try
         {
-            ThrowIfCannotWrite();
-            long credit = Volatile.Read(ref _sendCredit);
-            if (credit <= 0)
-                return WriteSlowAsync(buffer, cancellationToken);
-            int n = (int)Math.Min(Math.Min(buffer.Length, credit), _session.MaxFrameSize);
-            Interlocked.Add(ref _sendCredit, -n);
-            ValueTask queued;
-            try
+            // The common case, a write within the window and a queue with room, completes synchronously.
+            while (!buffer.IsEmpty)
             {
-                queued = _session.Writer.EnqueueDataAsync(new YamuxHeader(YamuxFrameType.Data, YamuxFlags.None, _id, (uint)n), buffer[..n], cancellationToken);
+                ThrowIfCannotWrite();
+                long credit = Volatile.Read(ref _sendCredit);
+                if (credit <= 0)
+                {
+                    handedOff = true;
+                    return WriteSlowAsync(null, 0, buffer, cancellationToken);
+                }
+                int n = (int)Math.Min(Math.Min(buffer.Length, credit), _session.MaxFrameSize);
+                Interlocked.Add(ref _sendCredit, -n);
+                ValueTask queued;
+                try
+                {
+                    queued = _session.Writer.EnqueueDataAsync(new YamuxHeader(YamuxFrameType.Data, YamuxFlags.None, _id, (uint)n), buffer[..n], cancellationToken);
+                }
+                catch
+                {
+                    Interlocked.Add(ref _sendCredit, n);
+                    throw;
+                }
+                buffer = buffer[n..];
+                if (!queued.IsCompletedSuccessfully)
+                {
+                    handedOff = true;
+                    return WriteSlowAsync(queued, n, buffer, cancellationToken);
+                }
             }
-            catch
-            {
-                Interlocked.Add(ref _sendCredit, n);
-                throw;
-            }
-            buffer = buffer[n..];
-            if (!queued.IsCompletedSuccessfully)
-                return FinishQueuedAsync(queued, n, buffer, cancellationToken);
+            return default;
         }
-        return default;
+        finally
+        {
+            if (!handedOff)
+                EndWrite();
+        }
     }
 
-    private async ValueTask FinishQueuedAsync(ValueTask queued, int n, ReadOnlyMemory<byte> rest, CancellationToken cancellationToken)
+    private async ValueTask WriteSlowAsync(ValueTask? queued, int queuedLength, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
     {
         try
         {
-            await queued.ConfigureAwait(false);
+            if (queued is { } pending)
+            {
+                try
+                {
+                    await pending.ConfigureAwait(false);
+                }
+                catch
+                {
+                    Interlocked.Add(ref _sendCredit, queuedLength);
+                    throw;
+                }
+            }
+            while (!buffer.IsEmpty)
+            {
+                ThrowIfCannotWrite();
+                long credit = Volatile.Read(ref _sendCredit);
+                if (credit <= 0)
+                {
+                    await _writable.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                int n = (int)Math.Min(Math.Min(buffer.Length, credit), _session.MaxFrameSize);
+                Interlocked.Add(ref _sendCredit, -n);
+                try
+                {
+                    await _session.Writer.EnqueueDataAsync(new YamuxHeader(YamuxFrameType.Data, YamuxFlags.None, _id, (uint)n), buffer[..n], cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    Interlocked.Add(ref _sendCredit, n);
+                    throw;
+                }
+                buffer = buffer[n..];
+            }
         }
-        catch
+        finally
         {
-            Interlocked.Add(ref _sendCredit, n);
-            throw;
-        }
-        if (!rest.IsEmpty)
-            await WriteSlowAsync(rest, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async ValueTask WriteSlowAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
-    {
-        while (!buffer.IsEmpty)
-        {
-            ThrowIfCannotWrite();
-            long credit = Volatile.Read(ref _sendCredit);
-            if (credit <= 0)
-            {
-                await _writable.WaitAsync(cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-            int n = (int)Math.Min(Math.Min(buffer.Length, credit), _session.MaxFrameSize);
-            Interlocked.Add(ref _sendCredit, -n);
-            try
-            {
-                await _session.Writer.EnqueueDataAsync(new YamuxHeader(YamuxFrameType.Data, YamuxFlags.None, _id, (uint)n), buffer[..n], cancellationToken).ConfigureAwait(false);
-            }
-            catch
-            {
-                Interlocked.Add(ref _sendCredit, n);
-                throw;
-            }
-            buffer = buffer[n..];
+            EndWrite();
         }
     }
 
@@ -219,9 +240,65 @@ public sealed class YamuxStream : MuxedStream
         if (reset is not null)
             throw Reset(reset);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
-        if (Volatile.Read(ref _localClosed))
-            throw new InvalidOperationException("The stream's write side is closed.");
     }
+
+    // A FIN must follow the last Data frame of a write that is in flight when the stream is closed from
+    // another thread (Dispose during a write); this small lock-free state defers it to the writer.
+    private const int Writing = 1, FinRequested = 2, FinSent = 4;
+
+    private void BeginWrite()
+    {
+        while (true)
+        {
+            int state = Volatile.Read(ref _writeState);
+            if ((state & FinRequested) != 0)
+            {
+                ThrowIfCannotWrite();
+                throw new InvalidOperationException("The stream's write side is closed.");
+            }
+            if ((state & Writing) != 0)
+                throw new InvalidOperationException("Only one write may be pending on a stream at a time.");
+            if (Interlocked.CompareExchange(ref _writeState, state | Writing, state) == state)
+                return;
+        }
+    }
+
+    private void EndWrite()
+    {
+        while (true)
+        {
+            int state = Volatile.Read(ref _writeState);
+            bool fin = (state & (FinRequested | FinSent)) == FinRequested;
+            int next = (state & ~Writing) | (fin ? FinSent : 0);
+            if (Interlocked.CompareExchange(ref _writeState, next, state) == state)
+            {
+                if (fin)
+                    SendFin();
+                return;
+            }
+        }
+    }
+
+    /// <summary>Asks for FIN once; sends it now unless a write is in flight (which then sends it).</summary>
+    private void RequestFin()
+    {
+        while (true)
+        {
+            int state = Volatile.Read(ref _writeState);
+            if ((state & FinRequested) != 0)
+                return;
+            bool now = (state & Writing) == 0;
+            int next = state | FinRequested | (now ? FinSent : 0);
+            if (Interlocked.CompareExchange(ref _writeState, next, state) == state)
+            {
+                if (now)
+                    SendFin();
+                return;
+            }
+        }
+    }
+
+    private void SendFin() => _session.SendControl(new YamuxHeader(YamuxFrameType.Data, YamuxFlags.Fin, _id, 0));
 
     /// <summary>Half-closes: queues FIN after everything written so far; reads go on.</summary>
     public override ValueTask CloseWriteAsync(CancellationToken cancellationToken = default)
@@ -238,8 +315,7 @@ public sealed class YamuxStream : MuxedStream
             _localClosed = true;
             release = _remoteClosed;
         }
-        _session.SendControl(new YamuxHeader(YamuxFrameType.Data, YamuxFlags.Fin, _id, 0));
-        _writable.Set();
+        RequestFin();
         if (release)
             Release();
         return default;
@@ -295,7 +371,7 @@ public sealed class YamuxStream : MuxedStream
                 }
             }
             if (sendFin)
-                _session.SendControl(new YamuxHeader(YamuxFrameType.Data, YamuxFlags.Fin, _id, 0));
+                RequestFin();
             if (credit > 0)
                 _session.SendWindowUpdate(_id, (uint)credit);
             WakeAll();
@@ -307,19 +383,21 @@ public sealed class YamuxStream : MuxedStream
 
     // ---- fed by the session's reader loop --------------------------------------------------------------
 
-    /// <summary>Takes <paramref name="length"/> bytes of the remote's credit; false if it overran the window.</summary>
-    internal bool TryReserve(uint length)
+    /// <summary>Takes <paramref name="length"/> bytes of the remote's credit; a protocol error if the remote
+    /// overran the window it was granted or sends after its FIN.</summary>
+    internal void Reserve(uint length)
     {
         lock (_lock)
         {
+            if (_remoteClosed)
+                throw new P2pProtocolException($"Yamux data on stream {_id} after its FIN.");
             if (length > (uint)_receiveCredit)
-                return false;
+                throw new P2pProtocolException($"Yamux stream {_id}: the remote sent {length} bytes past the window it was granted ({_receiveCredit} left).");
             _receiveCredit -= (int)length;
-            return true;
         }
     }
 
-    /// <summary>Data already reserved with <see cref="TryReserve"/>: buffered, or dropped and credited back
+    /// <summary>Data already reserved with <see cref="Reserve"/>: buffered, or dropped and credited back
     /// if the application has let the stream go.</summary>
     internal void Deliver(ReadOnlySpan<byte> data)
     {
@@ -361,12 +439,6 @@ public sealed class YamuxStream : MuxedStream
     {
         if (Interlocked.Exchange(ref _acknowledged, 1) == 0)
             _session.OnOutboundAcknowledged();
-    }
-
-    /// <summary>True if data after it would be a protocol error (a FIN already received).</summary>
-    internal bool RemoteClosed
-    {
-        get { lock (_lock) return _remoteClosed; }
     }
 
     internal void OnRemoteFin()
