@@ -221,13 +221,28 @@ public class YamuxHostilePeerTests
     }
 
     [Fact]
-    public async Task An_unanswered_ping_times_out()
+    public async Task An_unanswered_ping_times_out_on_the_injected_clock()
     {
-        var (session, peer) = Listener(new YamuxOptions { PingTimeout = TimeSpan.FromMilliseconds(50) });
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var (session, peer) = Listener(new YamuxOptions { PingTimeout = TimeSpan.FromSeconds(10), TimeProvider = clock });
         await using var _ = session;
-        await Assert.ThrowsAsync<TimeoutException>(() => session.PingAsync(default).AsTask());
+        Task<TimeSpan> ping = session.PingAsync(default).AsTask();
+        await peer.ReadUntilAsync(f => f.Type == Ping); // sent, never answered
+        Assert.False(ping.IsCompleted);
+        clock.Advance(TimeSpan.FromSeconds(10));
+        await Assert.ThrowsAsync<TimeoutException>(() => ping.WaitAsync(Wait.Long));
         Assert.True(session.IsOpen);
+    }
+
+    [Fact]
+    public async Task A_GoAway_for_a_protocol_error_followed_by_the_end_faults_the_session_with_it()
+    {
+        var (session, peer) = Listener();
+        await peer.SendAsync(GoAway, 0, 0, (uint)YamuxGoAwayCode.ProtocolError);
         await peer.DisposeAsync();
+        var error = await Assert.ThrowsAsync<P2pProtocolException>(() => session.Completion.WaitAsync(Wait.Long));
+        Assert.Contains("GoAway", error.Message);
+        await session.DisposeAsync();
     }
 
     [Fact]

@@ -36,6 +36,8 @@ public sealed class YamuxSession : IMuxedSession
     private int _terminated;
     private volatile bool _localGoAway;
     private volatile bool _remoteGoAway;
+    private long _remoteGoAwayCode = -1;
+    private Exception? _error;
     private TaskCompletionSource? _drained;
 
     // Reader state (the reader loop only).
@@ -71,7 +73,7 @@ public sealed class YamuxSession : IMuxedSession
     public int StreamCount => Volatile.Read(ref _streamCount);
 
     /// <summary>The code of the GoAway the remote sent, if it sent one.</summary>
-    public YamuxGoAwayCode? RemoteGoAwayCode { get; private set; }
+    public YamuxGoAwayCode? RemoteGoAwayCode => Volatile.Read(ref _remoteGoAwayCode) is var code and >= 0 ? (YamuxGoAwayCode)code : null;
 
     // ---- opening and accepting ----------------------------------------------------------------------
 
@@ -154,7 +156,7 @@ public sealed class YamuxSession : IMuxedSession
             ? new MuxerClosedException("The yamux session is closing; no new streams.")
             : new MuxerClosedException("The yamux session has ended.", EndError());
 
-    private Exception? EndError() => Completion.IsFaulted ? Completion.Exception!.InnerException : null;
+    private Exception? EndError() => Volatile.Read(ref _error);
 
     // ---- ping, close, dispose ------------------------------------------------------------------------
 
@@ -228,6 +230,7 @@ public sealed class YamuxSession : IMuxedSession
     {
         if (Interlocked.Exchange(ref _terminated, 1) != 0)
             return;
+        Volatile.Write(ref _error, error);
         Writer.Close(goAway is { } code ? new YamuxHeader(YamuxFrameType.GoAway, YamuxFlags.None, 0, (uint)code) : null, discardQueued);
         _noNewStreams.Cancel();
         var reset = new StreamResetException(error is null ? "The yamux session was closed." : "The yamux session failed: " + error.Message, error);
@@ -247,7 +250,8 @@ public sealed class YamuxSession : IMuxedSession
     {
         try
         {
-            await _writeLoop.WaitAsync(_options.CloseTimeout, _options.TimeProvider).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            // Real time, not the injected clock: this bounds I/O, and a test's frozen clock must not hang disposal.
+            await _writeLoop.WaitAsync(_options.CloseTimeout).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             _stop.Cancel();
             // A connection that ignores cancellation is unblocked by disposing it.
             await Task.WhenAll(_readLoop, _writeLoop).WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -313,8 +317,9 @@ public sealed class YamuxSession : IMuxedSession
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException)
+        catch (Exception e)
         {
+            // The connection failed (or was disposed under us); nothing more can be written.
             Terminate(e, goAway: null, discardQueued: true);
         }
     }
@@ -329,7 +334,13 @@ public sealed class YamuxSession : IMuxedSession
             {
                 if (!await FillAsync(YamuxHeader.Size, atFrameBoundary: true).ConfigureAwait(false))
                 {
-                    Terminate(null, goAway: null, discardQueued: true); // the remote closed the connection
+                    // The remote closed the connection: a clean end, unless its GoAway said why it gave up.
+                    Terminate(RemoteGoAwayCode switch
+                    {
+                        YamuxGoAwayCode.ProtocolError => new P2pProtocolException("The remote ended the yamux session for a protocol error (GoAway 1)."),
+                        YamuxGoAwayCode.InternalError => new MuxerClosedException("The remote ended the yamux session for an internal error (GoAway 2)."),
+                        _ => null,
+                    }, goAway: null, discardQueued: true);
                     return;
                 }
                 YamuxHeader header = YamuxHeader.Read(_in.AsSpan(_inStart, YamuxHeader.Size));
@@ -358,13 +369,18 @@ public sealed class YamuxSession : IMuxedSession
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (Volatile.Read(ref _terminated) != 0 && e is IOException or ObjectDisposedException or MuxerClosedException)
+        catch (Exception) when (Volatile.Read(ref _terminated) != 0)
         {
-            // The session was ended while a read was pending.
+            // The session was ended (and the connection disposed) while a read was pending.
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
         {
-            Terminate(e, goAway: null, discardQueued: true);
+            Terminate(e, goAway: null, discardQueued: true); // the connection failed
+        }
+        catch (Exception e)
+        {
+            // A bug of ours must still end the session (and tell the peer), never leave it half alive.
+            Terminate(e, YamuxGoAwayCode.InternalError, discardQueued: true);
         }
     }
 
@@ -463,7 +479,7 @@ public sealed class YamuxSession : IMuxedSession
 
     private void OnGoAway(YamuxHeader header)
     {
-        RemoteGoAwayCode = (YamuxGoAwayCode)header.Length;
+        Volatile.Write(ref _remoteGoAwayCode, header.Length);
         _remoteGoAway = true;
         _noNewStreams.Cancel();
     }
