@@ -114,9 +114,10 @@ public sealed class YamuxSession : IMuxedSession
             stream = new YamuxStream(this, id, _options.InitialWindow, outbound: true);
             _streams[id] = stream;
             Interlocked.Increment(ref _streamCount);
+            // SYN rides a WindowUpdate that also announces any window beyond the spec's 256 KiB. Queued under
+            // the lock so SYNs leave in id order.
+            SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Syn, id, ExtraWindow));
         }
-        // SYN rides a WindowUpdate that also announces any window beyond the spec's 256 KiB.
-        SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Syn, stream.StreamId, ExtraWindow));
         if (!IsOpen)
         {
             stream.Abort(new StreamResetException("The yamux session ended.", EndError()));
