@@ -317,6 +317,7 @@ public class YamuxSessionTests
         await pair.Dialer.DisposeAsync().AsTask().WaitAsync(Wait.Long);
         Assert.False(pair.Dialer.IsOpen);
         Assert.True(pair.Dialer.Completion.IsCompleted);
+        Assert.True(pair.Dialer.LoopsEnded);
         foreach (Task task in pending)
         {
             Exception? error = await Record.ExceptionAsync(() => task.WaitAsync(Wait.Long));
@@ -329,6 +330,45 @@ public class YamuxSessionTests
         await Assert.ThrowsAsync<MuxerClosedException>(() => pair.Dialer.OpenStreamAsync(default).AsTask());
         await Assert.ThrowsAsync<MuxerClosedException>(() => pair.Dialer.PingAsync(default).AsTask());
         await pair.DisposeAsync();
+        Assert.True(pair.Listener.LoopsEnded);
+    }
+
+    [Fact]
+    public async Task Frames_split_into_tiny_reads_parse_the_same()
+    {
+        var (left, right) = Support.Duplex.CreatePair();
+        await using var dialer = new YamuxSession(new Trickle(left), isInitiator: true);
+        await using var listener = new YamuxSession(new Trickle(right), isInitiator: false);
+        MuxedStream a = await dialer.OpenStreamAsync(default);
+        byte[] data = Wait.Pattern(300_000, 9);
+        Task writing = Task.Run(async () => { await a.WriteAsync(data); await a.CloseWriteAsync(); });
+        MuxedStream b = await listener.AcceptStreamAsync(default);
+        Assert.Equal(data, await Wait.ReadToEndAsync(b).WaitAsync(Wait.Long));
+        await writing;
+    }
+
+    /// <summary>A connection that hands out at most 5 bytes per read, so headers and payloads arrive in pieces.</summary>
+    private sealed class Trickle(Stream inner) : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanWrite => true;
+        public override bool CanSeek => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() => inner.Flush();
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, Math.Min(count, 5));
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer[..Math.Min(buffer.Length, 5)], cancellationToken);
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+                inner.Dispose();
+            base.Dispose(disposing);
+        }
     }
 
     [Fact]

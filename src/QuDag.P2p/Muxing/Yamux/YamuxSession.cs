@@ -64,6 +64,9 @@ public sealed class YamuxSession : IMuxedSession
 
     internal int MaxFrameSize => _options.MaxFrameSize;
 
+    /// <summary>True once the reader and writer loops have both returned (for tests of disposal).</summary>
+    internal bool LoopsEnded => _readLoop.IsCompleted && _writeLoop.IsCompleted;
+
     public bool IsInitiator => _isInitiator;
 
     public Task Completion => _completion.Task;

@@ -489,6 +489,8 @@ public sealed class YamuxStream : MuxedStream
         _session.OnStreamReleased(this);
     }
 
-    private static StreamResetException Reset(Exception error)
-        => error as StreamResetException ?? new StreamResetException("The stream was reset.", error);
+    // A fresh exception per throw: one instance thrown from many awaits would pile up their stack traces.
+    private static StreamResetException Reset(Exception error) => error is StreamResetException reset
+        ? new StreamResetException(reset.Message, reset.InnerException)
+        : new StreamResetException("The stream was reset.", error);
 }
