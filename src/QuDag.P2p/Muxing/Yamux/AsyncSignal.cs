@@ -1,0 +1,85 @@
+using System.Threading.Tasks.Sources;
+
+namespace QuDag.P2p.Muxing.Yamux;
+
+/// <summary>
+/// A reusable auto-reset event for exactly one waiter at a time, with no allocation per wait: a stream's
+/// reader, a stream's writer waiting for window, or the session's writer loop. <see cref="Set"/> is sticky
+/// until the next wait consumes it, so a wake-up between "checked state" and "started waiting" is never lost.
+/// </summary>
+internal sealed class AsyncSignal : IValueTaskSource
+{
+    private readonly Lock _lock = new();
+    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    private CancellationTokenRegistration _registration;
+    private bool _set;
+    private bool _waiting;
+
+    public ValueTask WaitAsync(CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+            return ValueTask.FromCanceled(cancellationToken);
+        lock (_lock)
+        {
+            if (_set)
+            {
+                _set = false;
+                return default;
+            }
+            if (_waiting)
+                throw new InvalidOperationException("Only one read and one write may be pending on a stream at a time.");
+            _core.Reset();
+            _waiting = true;
+            if (cancellationToken.CanBeCanceled)
+            {
+                // Registered under the lock (the lock is re-entrant if the token fires at once), so GetResult
+                // never sees a half-written registration.
+                _registration = cancellationToken.UnsafeRegister(static (state, token) => ((AsyncSignal)state!).Cancel(token), this);
+            }
+            return new ValueTask(this, _core.Version);
+        }
+    }
+
+    public void Set()
+    {
+        lock (_lock)
+        {
+            if (!_waiting)
+            {
+                _set = true;
+                return;
+            }
+            _waiting = false;
+            _core.SetResult(true);
+        }
+    }
+
+    private void Cancel(CancellationToken token)
+    {
+        lock (_lock)
+        {
+            if (!_waiting)
+                return;
+            _waiting = false;
+            _core.SetException(new OperationCanceledException(token));
+        }
+    }
+
+    void IValueTaskSource.GetResult(short token)
+    {
+        CancellationTokenRegistration registration;
+        lock (_lock)
+        {
+            registration = _registration;
+            _registration = default;
+        }
+        // Unregister, not Dispose: Dispose would wait for a callback running on this very path.
+        registration.Unregister();
+        _core.GetResult(token);
+    }
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _core.GetStatus(token);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        => _core.OnCompleted(continuation, state, token, flags);
+}

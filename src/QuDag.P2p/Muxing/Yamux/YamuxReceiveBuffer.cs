@@ -1,0 +1,79 @@
+using System.Buffers;
+
+namespace QuDag.P2p.Muxing.Yamux;
+
+/// <summary>
+/// A stream's received-but-unread bytes: a queue of pooled segments, so an idle stream holds no memory and a
+/// slow reader holds at most its window (the session refuses data past the window before it gets here).
+/// Not thread-safe: the owning stream's lock guards it.
+/// </summary>
+internal struct YamuxReceiveBuffer
+{
+    private const int MinSegment = 16 * 1024;
+
+    private Queue<byte[]>? _segments;
+    private byte[]? _tail;
+    private int _headOffset;
+    private int _tailLength;
+
+    public int Count { get; private set; }
+
+    public void Append(ReadOnlySpan<byte> data)
+    {
+        Count += data.Length;
+        while (!data.IsEmpty)
+        {
+            if (_tail is null || _tailLength == _tail.Length)
+            {
+                _tail = ArrayPool<byte>.Shared.Rent(Math.Max(MinSegment, data.Length));
+                _tailLength = 0;
+                (_segments ??= new Queue<byte[]>(2)).Enqueue(_tail);
+            }
+            int n = Math.Min(data.Length, _tail.Length - _tailLength);
+            data[..n].CopyTo(_tail.AsSpan(_tailLength));
+            _tailLength += n;
+            data = data[n..];
+        }
+    }
+
+    public int Read(Span<byte> destination)
+    {
+        int total = 0;
+        while (!destination.IsEmpty && Count > 0)
+        {
+            byte[] head = _segments!.Peek();
+            int end = ReferenceEquals(head, _tail) ? _tailLength : head.Length;
+            int n = Math.Min(destination.Length, end - _headOffset);
+            head.AsSpan(_headOffset, n).CopyTo(destination);
+            destination = destination[n..];
+            _headOffset += n;
+            Count -= n;
+            total += n;
+            if (_headOffset == end)
+            {
+                _segments.Dequeue();
+                if (ReferenceEquals(head, _tail))
+                    _tail = null;
+                _headOffset = 0;
+                ArrayPool<byte>.Shared.Return(head);
+            }
+        }
+        return total;
+    }
+
+    /// <summary>Drops everything buffered and returns the segments; the count of bytes dropped.</summary>
+    public int Clear()
+    {
+        int dropped = Count;
+        if (_segments is not null)
+        {
+            while (_segments.TryDequeue(out byte[]? segment))
+                ArrayPool<byte>.Shared.Return(segment);
+        }
+        _tail = null;
+        _headOffset = 0;
+        _tailLength = 0;
+        Count = 0;
+        return dropped;
+    }
+}

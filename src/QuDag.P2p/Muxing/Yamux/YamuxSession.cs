@@ -1,0 +1,541 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+
+namespace QuDag.P2p.Muxing.Yamux;
+
+/// <summary>
+/// A yamux session over one duplex stream (in production a Noise or TLS channel). One reader loop parses
+/// frames and feeds the streams; one writer loop (<see cref="YamuxFrameWriter"/>) batches every outbound
+/// frame. The dialer's stream ids are odd, the listener's even. A protocol breach sends GoAway(protocol
+/// error) and ends the session with <see cref="P2pProtocolException"/>; the connection ending (EOF, I/O
+/// error) ends it too; either way every stream is reset and the connection is disposed.
+/// </summary>
+public sealed class YamuxSession : IMuxedSession
+{
+    private const int ReadBufferSize = 64 * 1024;
+
+    private readonly Stream _connection;
+    private readonly YamuxOptions _options;
+    private readonly bool _isInitiator;
+    private readonly ConcurrentDictionary<uint, YamuxStream> _streams = new();
+    private readonly Channel<YamuxStream> _acceptQueue = Channel.CreateUnbounded<YamuxStream>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly ConcurrentDictionary<uint, (TaskCompletionSource<TimeSpan> Answer, long Sent)> _pings = new();
+    private readonly SemaphoreSlim _pendingOutbound;
+    private readonly CancellationTokenSource _stop = new();         // stops both loops
+    private readonly CancellationTokenSource _noNewStreams = new(); // GoAway either way, or the end
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _openLock = new();
+    private readonly Task _readLoop;
+    private readonly Task _writeLoop;
+
+    private long _nextStreamId;
+    private int _streamCount;
+    private int _backlog;
+    private int _pingId;
+    private int _terminated;
+    private volatile bool _localGoAway;
+    private volatile bool _remoteGoAway;
+    private long _remoteGoAwayCode = -1;
+    private Exception? _error;
+    private TaskCompletionSource? _drained;
+
+    // Reader state (the reader loop only).
+    private readonly byte[] _in;
+    private int _inStart;
+    private int _inEnd;
+
+    public YamuxSession(Stream connection, bool isInitiator, YamuxOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        _options = options ?? YamuxOptions.Default;
+        _options.Validate();
+        _connection = connection;
+        _isInitiator = isInitiator;
+        _nextStreamId = isInitiator ? 1 : 2;
+        _pendingOutbound = new SemaphoreSlim(_options.MaxPendingOutboundStreams, _options.MaxPendingOutboundStreams);
+        Writer = new YamuxFrameWriter(_options.MaxOutboundBufferBytes);
+        _in = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
+        _writeLoop = Task.Run(WriteLoopAsync);
+        _readLoop = Task.Run(ReadLoopAsync);
+    }
+
+    internal YamuxFrameWriter Writer { get; }
+
+    internal int MaxFrameSize => _options.MaxFrameSize;
+
+    /// <summary>True once the reader and writer loops have both returned (for tests of disposal).</summary>
+    internal bool LoopsEnded => _readLoop.IsCompleted && _writeLoop.IsCompleted;
+
+    public bool IsInitiator => _isInitiator;
+
+    public Task Completion => _completion.Task;
+
+    public bool IsOpen => Volatile.Read(ref _terminated) == 0;
+
+    public int StreamCount => Volatile.Read(ref _streamCount);
+
+    /// <summary>The code of the GoAway the remote sent, if it sent one.</summary>
+    public YamuxGoAwayCode? RemoteGoAwayCode => Volatile.Read(ref _remoteGoAwayCode) is var code and >= 0 ? (YamuxGoAwayCode)code : null;
+
+    // ---- opening and accepting ----------------------------------------------------------------------
+
+    public async ValueTask<MuxedStream> OpenStreamAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfNoNewStreams();
+        if (!_pendingOutbound.Wait(0))
+        {
+            // The remote has not acknowledged MaxPendingOutboundStreams of ours yet: wait for an ACK.
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _noNewStreams.Token);
+            try
+            {
+                await _pendingOutbound.WaitAsync(linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw NoNewStreams();
+            }
+        }
+        YamuxStream stream;
+        lock (_openLock)
+        {
+            try
+            {
+                ThrowIfNoNewStreams();
+                if (Volatile.Read(ref _streamCount) >= _options.MaxStreams)
+                    throw new P2pException($"The yamux session has {_options.MaxStreams} streams open, its limit.");
+                if (_nextStreamId > uint.MaxValue)
+                    throw new MuxerClosedException("The yamux session ran out of stream ids.");
+            }
+            catch
+            {
+                _pendingOutbound.Release();
+                throw;
+            }
+            uint id = (uint)_nextStreamId;
+            _nextStreamId += 2;
+            stream = new YamuxStream(this, id, _options.InitialWindow, outbound: true);
+            _streams[id] = stream;
+            Interlocked.Increment(ref _streamCount);
+            // SYN rides a WindowUpdate that also announces any window beyond the spec's 256 KiB. Queued under
+            // the lock so SYNs leave in id order.
+            SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Syn, id, ExtraWindow));
+        }
+        if (!IsOpen)
+        {
+            stream.Abort(new StreamResetException("The yamux session ended.", EndError()));
+            throw NoNewStreams();
+        }
+        return stream;
+    }
+
+    public async ValueTask<MuxedStream> AcceptStreamAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            YamuxStream stream = await _acceptQueue.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            Interlocked.Decrement(ref _backlog);
+            // ACK on accept, as go-yamux does: an opener that caps its unacknowledged streams (256 here,
+            // in go and in rust) then never overruns our backlog of the same size.
+            SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Ack, stream.StreamId, ExtraWindow));
+            return stream;
+        }
+        catch (ChannelClosedException)
+        {
+            throw new MuxerClosedException("The yamux session has ended.", EndError());
+        }
+    }
+
+    private uint ExtraWindow => (uint)(_options.InitialWindow - YamuxOptions.SpecInitialWindow);
+
+    private void ThrowIfNoNewStreams()
+    {
+        if (_noNewStreams.IsCancellationRequested)
+            throw NoNewStreams();
+    }
+
+    private MuxerClosedException NoNewStreams() => _remoteGoAway && IsOpen
+        ? new MuxerClosedException($"The remote sent GoAway ({RemoteGoAwayCode}); no new streams.")
+        : _localGoAway && IsOpen
+            ? new MuxerClosedException("The yamux session is closing; no new streams.")
+            : new MuxerClosedException("The yamux session has ended.", EndError());
+
+    private Exception? EndError() => Volatile.Read(ref _error);
+
+    // ---- ping, close, dispose ------------------------------------------------------------------------
+
+    public async ValueTask<TimeSpan> PingAsync(CancellationToken cancellationToken)
+    {
+        if (!IsOpen)
+            throw new MuxerClosedException("The yamux session has ended.", EndError());
+        uint value = (uint)Interlocked.Increment(ref _pingId);
+        var answer = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pings[value] = (answer, _options.TimeProvider.GetTimestamp());
+        try
+        {
+            if (!Writer.TryEnqueueControl(new YamuxHeader(YamuxFrameType.Ping, YamuxFlags.Syn, 0, value)) || !IsOpen)
+                throw new MuxerClosedException("The yamux session has ended.", EndError());
+            return await answer.Task.WaitAsync(_options.PingTimeout, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"The yamux peer did not answer a ping within {_options.PingTimeout}.");
+        }
+        finally
+        {
+            _pings.TryRemove(value, out _);
+        }
+    }
+
+    /// <summary>
+    /// Sends GoAway(normal), refuses new streams, waits until the open streams have finished (both sides
+    /// closed or reset) and then closes the connection. Cancelling ends the wait and disposes the session.
+    /// </summary>
+    public async ValueTask CloseAsync(CancellationToken cancellationToken)
+    {
+        if (IsOpen && !_localGoAway)
+        {
+            _localGoAway = true;
+            _noNewStreams.Cancel();
+            SendControl(new YamuxHeader(YamuxFrameType.GoAway, YamuxFlags.None, 0, (uint)YamuxGoAwayCode.Normal));
+        }
+        try
+        {
+            await WaitDrainedAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Terminate(null, goAway: null, discardQueued: cancellationToken.IsCancellationRequested);
+            await Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private Task WaitDrainedAsync()
+    {
+        lock (_openLock)
+        {
+            if (Volatile.Read(ref _streamCount) == 0 || !IsOpen)
+                return Task.CompletedTask;
+            return (_drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+    }
+
+    /// <summary>Resets every stream, sends GoAway(normal) if the connection still takes it, closes the
+    /// connection and returns once both loops have ended.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Terminate(null, IsOpen && !_localGoAway ? YamuxGoAwayCode.Normal : null, discardQueued: true);
+        await Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    /// <summary>Ends the session once: stops the queue (after one last frame), fails everything pending,
+    /// then, in the background, lets the writer flush briefly, stops the loops and disposes the connection.</summary>
+    private void Terminate(Exception? error, YamuxGoAwayCode? goAway, bool discardQueued)
+    {
+        if (Interlocked.Exchange(ref _terminated, 1) != 0)
+            return;
+        Volatile.Write(ref _error, error);
+        Writer.Close(goAway is { } code ? new YamuxHeader(YamuxFrameType.GoAway, YamuxFlags.None, 0, (uint)code) : null, discardQueued);
+        _noNewStreams.Cancel();
+        var reset = new StreamResetException(error is null ? "The yamux session was closed." : "The yamux session failed: " + error.Message, error);
+        foreach (YamuxStream stream in _streams.Values)
+            stream.Abort(reset);
+        _acceptQueue.Writer.TryComplete();
+        while (_acceptQueue.Reader.TryRead(out _))
+        {
+            // Reset above; nobody may accept them now.
+        }
+        foreach ((TaskCompletionSource<TimeSpan> answer, _) in _pings.Values)
+            answer.TrySetException(new MuxerClosedException("The yamux session ended before the ping's answer.", error));
+        _ = ShutdownAsync(error); // completes Completion; never throws
+    }
+
+    private async Task ShutdownAsync(Exception? error)
+    {
+        try
+        {
+            // Real time, not the injected clock: this bounds I/O, and a test's frozen clock must not hang disposal.
+            await _writeLoop.WaitAsync(_options.CloseTimeout).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            _stop.Cancel();
+            // A connection that ignores cancellation is unblocked by disposing it.
+            await Task.WhenAll(_readLoop, _writeLoop).WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            try
+            {
+                await _connection.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // The connection is going away regardless; a failing dispose changes nothing for us.
+            }
+            await Task.WhenAll(_readLoop, _writeLoop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        finally
+        {
+            Writer.ReleaseBuffers();
+            ArrayPool<byte>.Shared.Return(_in);
+            lock (_openLock)
+                _drained?.TrySetResult();
+            if (error is null)
+                _completion.TrySetResult();
+            else
+                _completion.TrySetException(error);
+        }
+    }
+
+    // ---- called by streams --------------------------------------------------------------------------
+
+    internal void SendControl(YamuxHeader header) => Writer.TryEnqueueControl(header);
+
+    internal void SendWindowUpdate(uint id, uint delta) => Writer.TryEnqueueControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.None, id, delta));
+
+    internal void OnOutboundAcknowledged()
+    {
+        _pendingOutbound.Release();
+    }
+
+    internal void OnStreamReleased(YamuxStream stream)
+    {
+        if (!_streams.TryRemove(new KeyValuePair<uint, YamuxStream>(stream.StreamId, stream)))
+            return;
+        if (Interlocked.Decrement(ref _streamCount) == 0)
+        {
+            TaskCompletionSource? drained;
+            lock (_openLock)
+            {
+                drained = Volatile.Read(ref _streamCount) == 0 ? _drained : null;
+                if (drained is not null)
+                    _drained = null;
+            }
+            drained?.TrySetResult();
+        }
+    }
+
+    // ---- the writer loop ----------------------------------------------------------------------------
+
+    private async Task WriteLoopAsync()
+    {
+        try
+        {
+            await Writer.RunAsync(_connection, _stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            // The connection failed (or was disposed under us); nothing more can be written.
+            Terminate(e, goAway: null, discardQueued: true);
+        }
+    }
+
+    // ---- the reader loop ----------------------------------------------------------------------------
+
+    private async Task ReadLoopAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                if (!await FillAsync(YamuxHeader.Size, atFrameBoundary: true).ConfigureAwait(false))
+                {
+                    // The remote closed the connection: a clean end, unless its GoAway said why it gave up.
+                    Terminate(RemoteGoAwayCode switch
+                    {
+                        YamuxGoAwayCode.ProtocolError => new P2pProtocolException("The remote ended the yamux session for a protocol error (GoAway 1)."),
+                        YamuxGoAwayCode.InternalError => new MuxerClosedException("The remote ended the yamux session for an internal error (GoAway 2)."),
+                        _ => null,
+                    }, goAway: null, discardQueued: true);
+                    return;
+                }
+                YamuxHeader header = YamuxHeader.Read(_in.AsSpan(_inStart, YamuxHeader.Size));
+                _inStart += YamuxHeader.Size;
+                switch (header.Type)
+                {
+                    case YamuxFrameType.Data:
+                    case YamuxFrameType.WindowUpdate:
+                        await OnStreamFrameAsync(header).ConfigureAwait(false);
+                        break;
+                    case YamuxFrameType.Ping:
+                        OnPing(header);
+                        break;
+                    case YamuxFrameType.GoAway:
+                        OnGoAway(header);
+                        break;
+                }
+                if (Writer.ControlBackedUp)
+                    await Writer.WaitForControlRoomAsync(_stop.Token).ConfigureAwait(false);
+            }
+        }
+        catch (P2pProtocolException e)
+        {
+            Terminate(e, YamuxGoAwayCode.ProtocolError, discardQueued: true);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception) when (Volatile.Read(ref _terminated) != 0)
+        {
+            // The session was ended (and the connection disposed) while a read was pending.
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            Terminate(e, goAway: null, discardQueued: true); // the connection failed
+        }
+        catch (Exception e)
+        {
+            // A bug of ours must still end the session (and tell the peer), never leave it half alive.
+            Terminate(e, YamuxGoAwayCode.InternalError, discardQueued: true);
+        }
+    }
+
+    private async ValueTask OnStreamFrameAsync(YamuxHeader header)
+    {
+        uint id = header.StreamId;
+        if (id == 0)
+            throw new P2pProtocolException($"Yamux {header.Type} frame on stream 0.");
+        uint length = header.Type == YamuxFrameType.Data ? header.Length : 0;
+        YamuxFlags flags = header.Flags;
+
+        YamuxStream? stream;
+        if ((flags & YamuxFlags.Syn) != 0)
+        {
+            stream = OnSyn(id);
+        }
+        else if (!_streams.TryGetValue(id, out stream))
+        {
+            // Never opened, or already closed and forgotten: never buffered; data that is more than a
+            // late FIN or RST is answered with RST.
+            if (length > (uint)_options.InitialWindow)
+                throw new P2pProtocolException($"Yamux data frame of {length} bytes for unknown stream {id}, past any window.");
+            if (length > 0 && (flags & YamuxFlags.Rst) == 0)
+                SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, id, 0));
+            await SkipAsync(length).ConfigureAwait(false);
+            return;
+        }
+
+        if (stream is null)
+        {
+            // A SYN we refused (limits or closing): RST was sent, its payload is dropped.
+            if (length > (uint)_options.InitialWindow)
+                throw new P2pProtocolException($"Yamux data frame of {length} bytes past the window.");
+            await SkipAsync(length).ConfigureAwait(false);
+            return;
+        }
+
+        if ((flags & YamuxFlags.Ack) != 0)
+            stream.OnAcknowledged();
+
+        if (header.Type == YamuxFrameType.WindowUpdate)
+        {
+            if (header.Length > 0)
+                stream.AddSendCredit(header.Length);
+        }
+        else if (length > 0)
+        {
+            stream.Reserve(length);
+            await DeliverAsync(stream, (int)length).ConfigureAwait(false);
+        }
+
+        if ((flags & YamuxFlags.Rst) != 0)
+            stream.Abort(new StreamResetException($"Stream {id} was reset by the remote."));
+        else if ((flags & YamuxFlags.Fin) != 0)
+            stream.OnRemoteFin();
+    }
+
+    /// <summary>An inbound SYN: the new stream, or null if refused with RST.</summary>
+    private YamuxStream? OnSyn(uint id)
+    {
+        bool remoteParity = (id & 1) == (_isInitiator ? 0u : 1u);
+        if (!remoteParity)
+            throw new P2pProtocolException($"Yamux SYN for stream {id}, which has our parity.");
+        if (_streams.ContainsKey(id))
+            throw new P2pProtocolException($"Yamux SYN for stream {id}, which is already open.");
+        YamuxStream stream;
+        lock (_openLock)
+        {
+            if (_localGoAway || !IsOpen
+                || Volatile.Read(ref _streamCount) >= _options.MaxStreams
+                || Volatile.Read(ref _backlog) >= _options.AcceptBacklog)
+            {
+                SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, id, 0));
+                return null;
+            }
+            stream = new YamuxStream(this, id, _options.InitialWindow, outbound: false);
+            _streams[id] = stream;
+            Interlocked.Increment(ref _streamCount);
+            Interlocked.Increment(ref _backlog);
+        }
+        _acceptQueue.Writer.TryWrite(stream);
+        return stream;
+    }
+
+    private void OnPing(YamuxHeader header)
+    {
+        if ((header.Flags & YamuxFlags.Syn) != 0)
+        {
+            SendControl(new YamuxHeader(YamuxFrameType.Ping, YamuxFlags.Ack, 0, header.Length));
+        }
+        else if ((header.Flags & YamuxFlags.Ack) != 0 && _pings.TryRemove(header.Length, out var pending))
+        {
+            pending.Answer.TrySetResult(_options.TimeProvider.GetElapsedTime(pending.Sent));
+        }
+    }
+
+    private void OnGoAway(YamuxHeader header)
+    {
+        Volatile.Write(ref _remoteGoAwayCode, header.Length);
+        _remoteGoAway = true;
+        _noNewStreams.Cancel();
+    }
+
+    private async ValueTask DeliverAsync(YamuxStream stream, int length)
+    {
+        while (length > 0)
+        {
+            if (_inEnd == _inStart && !await FillAsync(1, atFrameBoundary: false).ConfigureAwait(false))
+                return;
+            int n = Math.Min(length, _inEnd - _inStart);
+            stream.Deliver(_in.AsSpan(_inStart, n));
+            _inStart += n;
+            length -= n;
+        }
+    }
+
+    private async ValueTask SkipAsync(uint length)
+    {
+        while (length > 0)
+        {
+            if (_inEnd == _inStart)
+                await FillAsync(1, atFrameBoundary: false).ConfigureAwait(false);
+            int n = (int)Math.Min(length, (uint)(_inEnd - _inStart));
+            _inStart += n;
+            length -= (uint)n;
+        }
+    }
+
+    /// <summary>Makes at least <paramref name="count"/> bytes available; false on a clean EOF at a frame
+    /// boundary; an EOF inside a frame is a truncated frame, a protocol error.</summary>
+    private async ValueTask<bool> FillAsync(int count, bool atFrameBoundary)
+    {
+        if (_inEnd - _inStart >= count)
+            return true;
+        if (_inStart > 0)
+        {
+            _in.AsSpan(_inStart, _inEnd - _inStart).CopyTo(_in);
+            _inEnd -= _inStart;
+            _inStart = 0;
+        }
+        while (_inEnd < count)
+        {
+            int read = await _connection.ReadAsync(_in.AsMemory(_inEnd), _stop.Token).ConfigureAwait(false);
+            if (read == 0)
+            {
+                if (atFrameBoundary && _inEnd == 0)
+                    return false;
+                throw new P2pProtocolException("The connection ended inside a yamux frame.");
+            }
+            _inEnd += read;
+        }
+        return true;
+    }
+}
