@@ -84,7 +84,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
         });
         _host.ConnectionOpened += OnHostConnectionOpened;
         _host.SetStreamHandler(PeerConnection.MessageProtocol, ServeMessagesAsync);
-        _requests = new RequestService(_time, options.RequestTimeout, options.RequestQueueCapacity);
+        _requests = new Messaging.RequestService(_time, options.RequestTimeout, options.RequestQueueCapacity);
         _host.SetStreamHandler(Messaging.QuDagRequestCodec.ProtocolId, _requests.ServeAsync);
         _keepAlive = StartKeepAlive();
     }

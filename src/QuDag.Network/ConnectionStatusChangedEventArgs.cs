@@ -17,5 +17,5 @@ public sealed class ConnectionStatusChangedEventArgs(PeerId peerId, ConnectionSt
     public string? Reason { get; } = reason;
 
     /// <inheritdoc/>
-    public override string ToString() => $"{PeerId.Short}: {OldStatus?.ToString() ?? "(new)"} -> {NewStatus}{(Reason is null ? "" : $" ({Reason})")}";
+    public override string ToString() => $"{PeerId.ToShortString()}: {OldStatus?.ToString() ?? "(new)"} -> {NewStatus}{(Reason is null ? "" : $" ({Reason})")}";
 }

@@ -87,7 +87,7 @@ public sealed class ConnectionLimitReachedException(int limit, PeerId? peerId)
     public int Limit { get; } = limit;
 }
 
-/// <summary>No endpoint is known for the peer: add one with <see cref="ConnectionManager.AddPeer"/> or pass it.</summary>
+/// <summary>No endpoint is known for the peer: add one with <see cref="ConnectionManager.AddPeer(PeerId, System.Net.EndPoint)"/> or pass it.</summary>
 public sealed class PeerAddressUnknownException(PeerId peerId)
     : QuDagException($"No endpoint is known for peer {peerId}: add it to the address book or pass one.", peerId);
 

@@ -42,7 +42,7 @@ internal sealed class IdlePool : IDisposable
     {
         var pooled = new Pooled(connection, _time.GetUtcNow(), Interlocked.Increment(ref _sequence));
         if (!_byPeer.TryAdd(connection.RemoteId, pooled))
-            throw new InvalidOperationException($"Peer {connection.RemoteId.Short} already has a pooled connection.");
+            throw new InvalidOperationException($"Peer {connection.RemoteId.ToShortString()} already has a pooled connection.");
         Interlocked.Increment(ref _count);
         // The Pooled object is the key: a stale Remove can never hit a newer entry for the same peer.
         using var entry = _cache.CreateEntry(pooled);

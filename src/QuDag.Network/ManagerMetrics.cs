@@ -35,7 +35,7 @@ internal sealed class ManagerMetrics : IDisposable
         _meter = new Meter(new MeterOptions(MeterName)
         {
             Version = typeof(ManagerMetrics).Assembly.GetName().Version?.ToString(3),
-            Tags = [new("qudag.node", localPeer.Short)],
+            Tags = [new("qudag.node", localPeer.ToString())],
         });
         _meter.CreateObservableUpDownCounter("qudag.connection.count", () =>
         {
