@@ -118,7 +118,7 @@ public class MessagingTests
         listener.InstrumentPublished = (instrument, l) =>
         {
             // Each manager's meter is tagged with its node id; other tests' managers are ignored.
-            if (instrument.Meter.Name == "QuDag.Network" && instrument.Meter.Tags?.Any(t => Equals(t.Value, manager.LocalPeerId.Short)) == true)
+            if (instrument.Meter.Name == "QuDag.Network" && instrument.Meter.Tags?.Any(t => Equals(t.Value, manager.LocalPeerId.ToShortString())) == true)
                 l.EnableMeasurementEvents(instrument);
         };
         void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)

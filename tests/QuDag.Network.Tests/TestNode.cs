@@ -52,7 +52,7 @@ internal static class Wait
     /// accept, before the handshake ends and the peer is adopted, so counting sockets is not enough.
     /// </summary>
     public static Task UntilConnectedAsync(ConnectionManager remote, PeerId peer) =>
-        UntilAsync(() => remote.GetStatusAsync(peer).Result == ConnectionStatus.Connected, $"{remote.LocalPeerId.Short} sees {peer.Short} connected");
+        UntilAsync(() => remote.GetStatusAsync(peer).Result == ConnectionStatus.Connected, $"{remote.LocalPeerId.ToShortString()} sees {peer.ToShortString()} connected");
 
     /// <summary>Completes when the peer reaches <paramref name="status"/> in <paramref name="manager"/>.</summary>
     public static async Task<ConnectionStatusChangedEventArgs> ForStatusAsync(ConnectionManager manager, PeerId peer, ConnectionStatus status,
