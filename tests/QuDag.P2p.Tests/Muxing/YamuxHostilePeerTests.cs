@@ -221,6 +221,31 @@ public class YamuxHostilePeerTests
     }
 
     [Fact]
+    public async Task A_peer_flooding_pings_without_reading_the_answers_stalls_itself_not_our_memory()
+    {
+        var (session, peer) = Listener();
+        using var stop = new CancellationTokenSource();
+        byte[] pings = new byte[12 * 1000]; // 1,000 Ping SYN frames, value 0
+        for (int i = 0; i < 1000; i++)
+        {
+            pings[i * 12 + 1] = Ping;
+            pings[i * 12 + 3] = (byte)Syn;
+        }
+        Task flood = Task.Run(async () =>
+        {
+            for (int i = 0; i < 2000; i++) // 24 MB of pings, far more than any buffer on the way
+                await peer.Stream.WriteAsync(pings, stop.Token);
+        });
+        await Wait.UntilAsync(() => session.Writer.ControlBackedUp, "our reader stopped reading");
+        Assert.False(flood.IsCompleted); // the flood is stuck behind our reader, not in our memory
+        Assert.True(session.Writer.PeakQueuedBytes <= session.Writer.HardLimit + 12, $"queued {session.Writer.PeakQueuedBytes}");
+        Assert.True(session.IsOpen);
+        stop.Cancel();
+        await session.DisposeAsync();
+        await Record.ExceptionAsync(() => flood.WaitAsync(Wait.Long));
+    }
+
+    [Fact]
     public async Task An_unanswered_ping_times_out_on_the_injected_clock()
     {
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();

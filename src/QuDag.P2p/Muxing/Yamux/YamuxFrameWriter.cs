@@ -32,6 +32,12 @@ internal sealed class YamuxFrameWriter
         _spare = ArrayPool<byte>.Shared.Rent(4096);
     }
 
+    /// <summary>The most bytes ever queued at once (what the bound is tested against).</summary>
+    public int PeakQueuedBytes { get; private set; }
+
+    /// <summary>The bound a queue never exceeds by more than one frame: data limit plus the control slack.</summary>
+    public int HardLimit => _limit + ControlSlack;
+
     /// <summary>True while queued control frames exceed the slack: the reader loop should wait for room.</summary>
     public bool ControlBackedUp => Volatile.Read(ref _length) > _limit + ControlSlack;
 
@@ -93,6 +99,8 @@ internal sealed class YamuxFrameWriter
             header.Write(destination);
             payload.CopyTo(destination[YamuxHeader.Size..]);
             _length += size;
+            if (_length > PeakQueuedBytes)
+                PeakQueuedBytes = _length;
             wake = _writerIdle;
             _writerIdle = false;
         }

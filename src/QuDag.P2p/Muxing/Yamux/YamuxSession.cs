@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 
@@ -13,8 +12,6 @@ namespace QuDag.P2p.Muxing.Yamux;
 /// </summary>
 public sealed class YamuxSession : IMuxedSession
 {
-    private const int ReadBufferSize = 64 * 1024;
-
     private readonly Stream _connection;
     private readonly YamuxOptions _options;
     private readonly bool _isInitiator;
@@ -40,10 +37,7 @@ public sealed class YamuxSession : IMuxedSession
     private Exception? _error;
     private TaskCompletionSource? _drained;
 
-    // Reader state (the reader loop only).
-    private readonly byte[] _in;
-    private int _inStart;
-    private int _inEnd;
+    private readonly YamuxFrameReader _reader;
 
     public YamuxSession(Stream connection, bool isInitiator, YamuxOptions? options = null)
     {
@@ -55,7 +49,7 @@ public sealed class YamuxSession : IMuxedSession
         _nextStreamId = isInitiator ? 1 : 2;
         _pendingOutbound = new SemaphoreSlim(_options.MaxPendingOutboundStreams, _options.MaxPendingOutboundStreams);
         Writer = new YamuxFrameWriter(_options.MaxOutboundBufferBytes);
-        _in = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
+        _reader = new YamuxFrameReader(connection);
         _writeLoop = Task.Run(WriteLoopAsync);
         _readLoop = Task.Run(ReadLoopAsync);
     }
@@ -272,7 +266,7 @@ public sealed class YamuxSession : IMuxedSession
         finally
         {
             Writer.ReleaseBuffers();
-            ArrayPool<byte>.Shared.Return(_in);
+            _reader.Dispose();
             lock (_openLock)
                 _drained?.TrySetResult();
             if (error is null)
@@ -336,7 +330,7 @@ public sealed class YamuxSession : IMuxedSession
         {
             while (true)
             {
-                if (!await FillAsync(YamuxHeader.Size, atFrameBoundary: true).ConfigureAwait(false))
+                if (await _reader.ReadHeaderAsync(_stop.Token).ConfigureAwait(false) is not { } header)
                 {
                     // The remote closed the connection: a clean end, unless its GoAway said why it gave up.
                     Terminate(RemoteGoAwayCode switch
@@ -347,8 +341,6 @@ public sealed class YamuxSession : IMuxedSession
                     }, goAway: null, discardQueued: true);
                     return;
                 }
-                YamuxHeader header = YamuxHeader.Read(_in.AsSpan(_inStart, YamuxHeader.Size));
-                _inStart += YamuxHeader.Size;
                 switch (header.Type)
                 {
                     case YamuxFrameType.Data:
@@ -409,7 +401,7 @@ public sealed class YamuxSession : IMuxedSession
                 throw new P2pProtocolException($"Yamux data frame of {length} bytes for unknown stream {id}, past any window.");
             if (length > 0 && (flags & YamuxFlags.Rst) == 0)
                 SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, id, 0));
-            await SkipAsync(length).ConfigureAwait(false);
+            await _reader.SkipAsync(length, _stop.Token).ConfigureAwait(false);
             return;
         }
 
@@ -418,7 +410,7 @@ public sealed class YamuxSession : IMuxedSession
             // A SYN we refused (limits or closing): RST was sent, its payload is dropped.
             if (length > (uint)_options.InitialWindow)
                 throw new P2pProtocolException($"Yamux data frame of {length} bytes past the window.");
-            await SkipAsync(length).ConfigureAwait(false);
+            await _reader.SkipAsync(length, _stop.Token).ConfigureAwait(false);
             return;
         }
 
@@ -433,7 +425,7 @@ public sealed class YamuxSession : IMuxedSession
         else if (length > 0)
         {
             stream.Reserve(length);
-            await DeliverAsync(stream, (int)length).ConfigureAwait(false);
+            await _reader.DeliverAsync(stream, (int)length, _stop.Token).ConfigureAwait(false);
         }
 
         if ((flags & YamuxFlags.Rst) != 0)
@@ -486,56 +478,5 @@ public sealed class YamuxSession : IMuxedSession
         Volatile.Write(ref _remoteGoAwayCode, header.Length);
         _remoteGoAway = true;
         _noNewStreams.Cancel();
-    }
-
-    private async ValueTask DeliverAsync(YamuxStream stream, int length)
-    {
-        while (length > 0)
-        {
-            if (_inEnd == _inStart && !await FillAsync(1, atFrameBoundary: false).ConfigureAwait(false))
-                return;
-            int n = Math.Min(length, _inEnd - _inStart);
-            stream.Deliver(_in.AsSpan(_inStart, n));
-            _inStart += n;
-            length -= n;
-        }
-    }
-
-    private async ValueTask SkipAsync(uint length)
-    {
-        while (length > 0)
-        {
-            if (_inEnd == _inStart)
-                await FillAsync(1, atFrameBoundary: false).ConfigureAwait(false);
-            int n = (int)Math.Min(length, (uint)(_inEnd - _inStart));
-            _inStart += n;
-            length -= (uint)n;
-        }
-    }
-
-    /// <summary>Makes at least <paramref name="count"/> bytes available; false on a clean EOF at a frame
-    /// boundary; an EOF inside a frame is a truncated frame, a protocol error.</summary>
-    private async ValueTask<bool> FillAsync(int count, bool atFrameBoundary)
-    {
-        if (_inEnd - _inStart >= count)
-            return true;
-        if (_inStart > 0)
-        {
-            _in.AsSpan(_inStart, _inEnd - _inStart).CopyTo(_in);
-            _inEnd -= _inStart;
-            _inStart = 0;
-        }
-        while (_inEnd < count)
-        {
-            int read = await _connection.ReadAsync(_in.AsMemory(_inEnd), _stop.Token).ConfigureAwait(false);
-            if (read == 0)
-            {
-                if (atFrameBoundary && _inEnd == 0)
-                    return false;
-                throw new P2pProtocolException("The connection ended inside a yamux frame.");
-            }
-            _inEnd += read;
-        }
-        return true;
     }
 }
