@@ -1,0 +1,64 @@
+using QuDag.P2p.Identity;
+
+namespace QuDag.P2p.Tests.Interop;
+
+/// <summary>How to start a js-libp2p node (tests/interop/node.mjs); each member maps to one flag.</summary>
+public sealed record JsNodeOptions
+{
+    /// <summary>Security protocols in order of preference: "noise", "tls", "noise,tls" or "tls,noise".</summary>
+    public string Security { get; init; } = "noise";
+
+    /// <summary>Multiaddrs to listen on (e.g. /ip4/127.0.0.1/tcp/0); empty makes a dial-only node.</summary>
+    public IReadOnlyList<string> Listen { get; init; } = [];
+
+    /// <summary>The protocolVersion js announces through identify.</summary>
+    public string IdentifyProtocolVersion { get; init; } = "/qudag/1.0.0";
+
+    /// <summary>The agentVersion js announces through identify.</summary>
+    public string Agent { get; init; } = "qudag-interop-js/1.0.0";
+
+    /// <summary>A fixed Ed25519 identity (32-byte seed); null lets js make an ephemeral one.</summary>
+    public byte[]? Ed25519Seed { get; init; }
+
+    /// <summary>How long to wait for the node's "ready" line.</summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>A node listening on an ephemeral loopback TCP port.</summary>
+    public static JsNodeOptions Listener(string security = "noise") =>
+        new() { Security = security, Listen = ["/ip4/127.0.0.1/tcp/0"] };
+
+    /// <summary>A dial-only node.</summary>
+    public static JsNodeOptions Dialer(string security = "noise") => new() { Security = security };
+
+    /// <summary>The libp2p PrivateKey protobuf js takes with --key: Type = Ed25519 (1), Data = seed ‖ public key.</summary>
+    internal string? KeyProtobufHex()
+    {
+        if (Ed25519Seed is null)
+            return null;
+        if (Ed25519Seed.Length != 32)
+            throw new ArgumentException("An Ed25519 seed is 32 bytes.", nameof(Ed25519Seed));
+        using var identity = NodeIdentity.FromEd25519Seed(Ed25519Seed);
+        byte[] protobuf = [0x08, 0x01, 0x12, 0x40, .. Ed25519Seed, .. identity.PublicKey.Data];
+        return Convert.ToHexStringLower(protobuf);
+    }
+
+    internal IEnumerable<string> ToArguments()
+    {
+        yield return "--security";
+        yield return Security;
+        foreach (string address in Listen)
+        {
+            yield return "--listen";
+            yield return address;
+        }
+        yield return "--identify-protocol-version";
+        yield return IdentifyProtocolVersion;
+        yield return "--agent";
+        yield return Agent;
+        if (KeyProtobufHex() is { } key)
+        {
+            yield return "--key";
+            yield return key;
+        }
+    }
+}
