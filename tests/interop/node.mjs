@@ -323,8 +323,12 @@ async function main () {
         err => emit({ id: msg.id ?? null, ok: false, error: `${err.name ?? 'Error'}: ${err.message}` })
       )
   })
-  // The controller went away: do not linger.
+  // The controller went away (stdin closed, or stdout's reader gone): do not linger.
   rl.on('close', () => { void stop(0) })
+  process.stdout.on('error', err => {
+    log(`stdout: ${err.message}`)
+    void stop(0)
+  })
   process.on('SIGTERM', () => { void stop(0) })
   process.on('SIGINT', () => { void stop(0) })
 }

@@ -97,6 +97,9 @@ public sealed class JsNode : IAsyncDisposable
             StandardOutputEncoding = System.Text.Encoding.UTF8,
             StandardErrorEncoding = System.Text.Encoding.UTF8,
         };
+        // Node caches compiled modules here: later starts skip most of the parse and compile of js-libp2p.
+        info.Environment["NODE_COMPILE_CACHE"] = Path.Combine(interopDir, "node_modules", ".cache", "node-compile");
+        info.Environment["DEBUG"] = options.Debug;
         info.ArgumentList.Add(script);
         foreach (string argument in options.ToArguments())
             info.ArgumentList.Add(argument);

@@ -20,6 +20,12 @@ public sealed record JsNodeOptions
     /// <summary>A fixed Ed25519 identity (32-byte seed); null lets js make an ephemeral one.</summary>
     public byte[]? Ed25519Seed { get; init; }
 
+    /// <summary>
+    /// js-libp2p's DEBUG namespaces, logged to stderr (which failure messages include); "libp2p:*:error" by
+    /// default, "libp2p:*" for everything, "" for nothing.
+    /// </summary>
+    public string Debug { get; init; } = "libp2p:*:error";
+
     /// <summary>How long to wait for the node's "ready" line.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(20);
 
