@@ -224,7 +224,8 @@ function parseFlags () {
       listen: { type: 'string', multiple: true, default: [] },
       'identify-protocol-version': { type: 'string', default: '/qudag/1.0.0' },
       agent: { type: 'string', default: 'qudag-interop-js/1.0.0' },
-      key: { type: 'string' }
+      key: { type: 'string' },
+      'connection-monitor': { type: 'string', default: 'log' }
     },
     strict: true
   })
@@ -234,7 +235,9 @@ function parseFlags () {
     throw new Error(`unknown security protocol '${name}' (expected noise, tls or a comma list of them)`)
   })
   if (encrypters.length === 0) throw new Error('--security needs at least one protocol')
-  return { ...values, encrypters }
+  const monitor = values['connection-monitor']
+  if (!['abort', 'log', 'off'].includes(monitor)) throw new Error(`unknown --connection-monitor '${monitor}' (abort, log or off)`)
+  return { ...values, encrypters, monitor }
 }
 
 async function main () {
@@ -249,12 +252,22 @@ async function main () {
     transports: [tcp()],
     connectionEncrypters: flags.encrypters,
     streamMuxers: [yamux({ maxInboundStreams: MAX_STREAMS, maxOutboundStreams: MAX_STREAMS })],
+    // js pings every connection every 10 s with an adaptive timeout learned from past round trips, and by
+    // default aborts the connection when one ping fails; on a loaded machine a burst of streams delays a
+    // ping past that timeout. 'log' keeps the pings (the remote must answer them) but only logs failures.
+    connectionMonitor: {
+      enabled: flags.monitor !== 'off',
+      abortConnectionOnPingFailure: flags.monitor === 'abort'
+    },
     connectionManager: {
       // js accepts 5 inbound connections per second per host by default; tests redial fast.
       inboundConnectionThreshold: 100_000,
       maxIncomingPendingConnections: 1000,
       maxConnections: 10_000,
-      maxParallelDials: 100
+      maxParallelDials: 100,
+      // 10 s by default; a thousand streams negotiating at once on a loaded 2-core machine can take longer.
+      inboundStreamProtocolNegotiationTimeout: 30_000,
+      outboundStreamProtocolNegotiationTimeout: 30_000
     },
     services: {
       // The default ping handler allows 2 inbound streams and times out after 10 s.

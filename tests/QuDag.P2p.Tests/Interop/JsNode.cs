@@ -269,6 +269,7 @@ public sealed class JsNode : IAsyncDisposable
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(StopGrace + AnswerGrace);
         await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
+        await _exited.Task.WaitAsync(cts.Token).ConfigureAwait(false); // stdout drained: HasExited holds
         return _process.ExitCode;
     }
 

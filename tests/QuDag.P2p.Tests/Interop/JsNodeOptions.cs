@@ -21,6 +21,12 @@ public sealed record JsNodeOptions
     public byte[]? Ed25519Seed { get; init; }
 
     /// <summary>
+    /// js's connection monitor (a ping per connection every 10 s): "log" (default) pings and logs failures,
+    /// "abort" closes a connection whose ping fails (js's own default), "off" sends no pings.
+    /// </summary>
+    public string ConnectionMonitor { get; init; } = "log";
+
+    /// <summary>
     /// js-libp2p's DEBUG namespaces, logged to stderr (which failure messages include); "libp2p:*:error" by
     /// default, "libp2p:*" for everything, "" for nothing.
     /// </summary>
@@ -61,6 +67,8 @@ public sealed record JsNodeOptions
         yield return IdentifyProtocolVersion;
         yield return "--agent";
         yield return Agent;
+        yield return "--connection-monitor";
+        yield return ConnectionMonitor;
         if (KeyProtobufHex() is { } key)
         {
             yield return "--key";
