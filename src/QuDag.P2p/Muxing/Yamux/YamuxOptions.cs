@@ -14,8 +14,12 @@ public sealed record YamuxOptions
     /// <summary>Outbound streams the remote has not acknowledged yet; OpenStreamAsync waits for one beyond it.</summary>
     public int MaxPendingOutboundStreams { get; init; } = 256;
 
-    /// <summary>Inbound streams not yet accepted by the application; a SYN beyond it is answered with RST.</summary>
-    public int AcceptBacklog { get; init; } = 256;
+    /// <summary>
+    /// Inbound streams not yet accepted by the application; a SYN beyond it is answered with RST. As large as
+    /// <see cref="MaxStreams"/>: js-libp2p opens streams without waiting for ACKs, so a burst of 1,000 SYNs can
+    /// land in one read before the accept loop runs; memory stays bounded by MaxStreams x the window.
+    /// </summary>
+    public int AcceptBacklog { get; init; } = 1000;
 
     /// <summary>The receive window per stream (at least the spec's 256 KiB; more is announced with the SYN/ACK).
     /// It also bounds what one stream may buffer for a slow reader.</summary>
