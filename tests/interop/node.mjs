@@ -31,8 +31,6 @@ const RESPONSE_MAX = 10 * 1024 * 1024
 // The largest transfer the source protocol agrees to produce, so a bad length cannot run forever.
 const SOURCE_MAX = 1024 * 1024 * 1024
 const CHUNK = 64 * 1024
-// Streams a test may open at once on one connection (the "1,000 streams" tests need headroom).
-const MAX_STREAMS = 4096
 
 // ---------------------------------------------------------------------------------------------
 // The shared pseudo-random stream (C#: InteropData.Generate). Byte i of the stream is byte (i % 4)
@@ -225,7 +223,10 @@ function parseFlags () {
       'identify-protocol-version': { type: 'string', default: '/qudag/1.0.0' },
       agent: { type: 'string', default: 'qudag-interop-js/1.0.0' },
       key: { type: 'string' },
-      'connection-monitor': { type: 'string', default: 'log' }
+      'connection-monitor': { type: 'string', default: 'log' },
+      // Streams a peer may open at once on one connection, per protocol and for yamux as a whole
+      // (js's yamux default is 1,000; the "1,000 streams" tests need headroom).
+      'max-streams': { type: 'string', default: '4096' }
     },
     strict: true
   })
@@ -237,7 +238,9 @@ function parseFlags () {
   if (encrypters.length === 0) throw new Error('--security needs at least one protocol')
   const monitor = values['connection-monitor']
   if (!['abort', 'log', 'off'].includes(monitor)) throw new Error(`unknown --connection-monitor '${monitor}' (abort, log or off)`)
-  return { ...values, encrypters, monitor }
+  const maxStreams = Number(values['max-streams'])
+  if (!Number.isInteger(maxStreams) || maxStreams < 1) throw new Error(`--max-streams must be a positive integer, got '${values['max-streams']}'`)
+  return { ...values, encrypters, monitor, maxStreams }
 }
 
 async function main () {
@@ -251,7 +254,7 @@ async function main () {
     addresses: { listen: flags.listen },
     transports: [tcp()],
     connectionEncrypters: flags.encrypters,
-    streamMuxers: [yamux({ maxInboundStreams: MAX_STREAMS, maxOutboundStreams: MAX_STREAMS })],
+    streamMuxers: [yamux({ maxInboundStreams: flags.maxStreams, maxOutboundStreams: flags.maxStreams })],
     // js pings every connection every 10 s with an adaptive timeout learned from past round trips, and by
     // default aborts the connection when one ping fails; on a loaded machine a burst of streams delays a
     // ping past that timeout. 'log' keeps the pings (the remote must answer them) but only logs failures.
@@ -271,8 +274,9 @@ async function main () {
     },
     services: {
       // The default ping handler allows 2 inbound streams and times out after 10 s.
-      ping: ping({ maxInboundStreams: MAX_STREAMS, maxOutboundStreams: MAX_STREAMS, timeout: 30_000 }),
-      identify: identify({ agentVersion: flags.agent })
+      ping: ping({ maxInboundStreams: flags.maxStreams, maxOutboundStreams: flags.maxStreams, timeout: 30_000 }),
+      // agentVersion comes from nodeInfo.userAgent; protocolVersion is set below.
+      identify: identify()
     }
   })
 
@@ -281,7 +285,7 @@ async function main () {
   // keeping /ipfs/id/1.0.0 is to set the service's host record before it starts.
   node.services.identify.host.protocolVersion = flags['identify-protocol-version']
 
-  const handlerOptions = { maxInboundStreams: MAX_STREAMS, maxOutboundStreams: MAX_STREAMS }
+  const handlerOptions = { maxInboundStreams: flags.maxStreams, maxOutboundStreams: flags.maxStreams }
   await node.handle(PROTOCOL_REQ, handleReq, handlerOptions)
   await node.handle(PROTOCOL_ECHO, handleEcho, handlerOptions)
   await node.handle(PROTOCOL_SINK, handleSink, handlerOptions)

@@ -209,5 +209,13 @@ public sealed class JsHarnessTests(JsPairFixture pair) : IClassFixture<JsPairFix
         Assert.True(a.HasExited);
     }
 
+    [Fact]
+    public async Task A_node_that_cannot_start_fails_the_start_with_its_reason()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var error = await Assert.ThrowsAsync<JsNodeException>(() => JsNode.StartAsync(JsNodeOptions.Listener("quic"), cts.Token));
+        Assert.Contains("unknown security protocol 'quic'", error.Message, StringComparison.Ordinal);
+    }
+
     private static string ExpectedEncryption(string security) => security == "tls" ? "/tls/1.0.0" : "/noise";
 }

