@@ -1,0 +1,252 @@
+using System.Net;
+using System.Net.Sockets;
+using QuDag.P2p.Host;
+using QuDag.P2p.Identity;
+using QuDag.P2p.Muxing;
+using QuDag.P2p.Upgrade;
+
+namespace QuDag.P2p.Tests.Host;
+
+/// <summary>Our node against our node over loopback TCP, in every combination, and the host's own duties.</summary>
+public sealed class HostTests
+{
+    private const string Echo = "/qudag-test/echo/1.0.0";
+
+    public static TheoryData<string, bool> Combinations => new()
+    {
+        { SecurityProtocols.Noise, true },
+        { SecurityProtocols.Noise, false },
+        { SecurityProtocols.Tls, true },
+        { SecurityProtocols.Tls, false },
+    };
+
+    private static P2pHost NewHost(string security, bool earlyMuxer = true, IConnectionGater? gater = null, TimeSpan? upgradeTimeout = null)
+    {
+        var host = new P2pHost(new P2pHostOptions
+        {
+            Security = [security],
+            EarlyMuxerNegotiation = earlyMuxer,
+            Gater = gater,
+            UpgradeTimeout = upgradeTimeout ?? TimeSpan.FromSeconds(10),
+        });
+        host.SetStreamHandler(Echo, async (stream, _, ct) =>
+        {
+            await stream.CopyToAsync(stream, ct);
+            await stream.CloseWriteAsync(ct);
+        });
+        return host;
+    }
+
+    [Theory]
+    [MemberData(nameof(Combinations))]
+    public async Task Two_nodes_connect_ping_identify_and_echo_both_ways(string security, bool earlyMuxer)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await using var a = NewHost(security, earlyMuxer);
+        await using var b = NewHost(security, earlyMuxer);
+        var listener = await b.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0), cts.Token);
+        var inbound = new TaskCompletionSource<P2pConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        b.ConnectionOpened += c => inbound.TrySetResult(c);
+
+        var outbound = await a.DialAsync(listener.Addresses[0], cts.Token);
+        var accepted = await inbound.Task.WaitAsync(cts.Token);
+
+        Assert.Equal(b.LocalPeerId, outbound.RemotePeer);
+        Assert.Equal(a.LocalPeerId, accepted.RemotePeer);
+        Assert.Equal((security, "/yamux/1.0.0"), (outbound.Security, outbound.Muxer));
+        Assert.Equal((security, "/yamux/1.0.0"), (accepted.Security, accepted.Muxer));
+        Assert.Equal((Direction.Outbound, Direction.Inbound), (outbound.Direction, accepted.Direction));
+
+        foreach (var (host, connection, other) in new[] { (a, outbound, b), (b, accepted, a) })
+        {
+            Assert.True(await host.PingAsync(connection, cts.Token) > TimeSpan.Zero);
+            Assert.True(await host.PingAsync(connection, cts.Token) > TimeSpan.Zero); // the same long-lived stream
+            var identify = await host.IdentifyAsync(connection, cts.Token);
+            Assert.True(identify.MatchesPeer(other.LocalPeerId));
+            Assert.Equal("/qudag/1.0.0", identify.ProtocolVersion);
+            Assert.StartsWith("qudag-ps/", identify.AgentVersion);
+            Assert.Contains(Echo, identify.Protocols);
+
+            await using var stream = await connection.OpenStreamAsync(Echo, cts.Token);
+            Assert.Equal(Echo, stream.Protocol);
+            byte[] sent = [.. Enumerable.Range(0, 100_000).Select(i => (byte)(i * 7))];
+            var echoed = ReadAllAsync(stream, cts.Token);
+            await stream.WriteAsync(sent, cts.Token);
+            await stream.CloseWriteAsync(cts.Token);
+            Assert.Equal(sent, await echoed);
+
+            await Assert.ThrowsAsync<ProtocolNotSupportedException>(() => connection.OpenStreamAsync("/nobody/1.0.0", cts.Token));
+        }
+        // The listener announces what a remote dials, and identify told the dialer the same.
+        var listenAddrs = (await a.IdentifyAsync(outbound, cts.Token)).ListenAddrs.Select(x => Multiaddr.FromBytes(x)).ToArray();
+        Assert.Contains(listener.Addresses[0].WithoutPeerId(), listenAddrs);
+    }
+
+    [Fact]
+    public async Task A_dialer_that_offers_only_tls_meets_a_noise_first_listener_on_tls()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await using var a = new P2pHost(new P2pHostOptions { Security = [SecurityProtocols.Tls] });
+        await using var b = new P2pHost(new P2pHostOptions { Security = [SecurityProtocols.Noise, SecurityProtocols.Tls] });
+        var listener = await b.ListenAsync(new IPEndPoint(IPAddress.IPv6Loopback, 0), cts.Token);
+        var connection = await a.DialAsync(listener.Addresses[0], cts.Token);
+        Assert.Equal(SecurityProtocols.Tls, connection.Security);
+        Assert.StartsWith("/ip6/::1/tcp/", listener.Addresses[0].ToString());
+    }
+
+    [Fact]
+    public async Task The_gater_is_asked_at_each_stage_and_a_refusal_stops_the_connection_there()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var dialerGate = new RecordingGater();
+        var listenerGate = new RecordingGater();
+        await using var a = NewHost(SecurityProtocols.Noise, gater: dialerGate);
+        await using var b = NewHost(SecurityProtocols.Noise, gater: listenerGate);
+        var listener = await b.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0), cts.Token);
+
+        // Allowed: every stage is asked once, in order, on the side it belongs to.
+        var ok = await a.DialAsync(listener.Addresses[0], cts.Token);
+        await WaitAsync(() => b.Connections.Count == 1, cts.Token);
+        Assert.Equal(["peer-dial", "addr-dial", "secured:Outbound"], dialerGate.Calls);
+        Assert.Equal(["accept", "secured:Inbound"], listenerGate.Calls);
+        await ok.DisposeAsync();
+        await WaitAsync(() => b.Connections.Count == 0, cts.Token);
+
+        // Refused before a dial: no socket reaches the listener.
+        long accepted = listener.AcceptedCount;
+        dialerGate.Refuse = "peer-dial";
+        await Assert.ThrowsAsync<ConnectionGatedException>(() => a.DialAsync(listener.Addresses[0], cts.Token));
+        dialerGate.Refuse = "addr-dial";
+        await Assert.ThrowsAsync<ConnectionGatedException>(() => a.DialAsync(listener.Addresses[0], cts.Token));
+        Assert.Equal(accepted, listener.AcceptedCount);
+
+        // Refused by the listener at accept, and after security: the listener keeps nothing, the dialer's
+        // connection (if its handshake got that far) ends.
+        dialerGate.Refuse = null;
+        foreach (var stage in new[] { "accept", "secured:Inbound" })
+        {
+            listenerGate.Refuse = stage;
+            try
+            {
+                var refused = await a.DialAsync(listener.Addresses[0], cts.Token);
+                await refused.Completion.WaitAsync(cts.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+            catch (Exception ex) when (ex is P2pException or IOException or SocketException)
+            {
+            }
+            await WaitAsync(() => a.Connections.Count == 0, cts.Token);
+            Assert.Empty(b.Connections);
+        }
+
+        // Our dialer refusing the peer it authenticated.
+        listenerGate.Refuse = null;
+        dialerGate.Refuse = "secured:Outbound";
+        await Assert.ThrowsAsync<ConnectionGatedException>(() => a.DialAsync(listener.Addresses[0], cts.Token));
+        Assert.Empty(a.Connections);
+    }
+
+    [Fact]
+    public async Task A_peer_that_drips_bytes_is_cut_off_at_the_upgrade_deadline()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await using var host = NewHost(SecurityProtocols.Noise, upgradeTimeout: TimeSpan.FromMilliseconds(800));
+        var listener = await host.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0), cts.Token);
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(listener.LocalEndPoint, cts.Token);
+
+        // The start of a valid multistream header, one byte every 100 ms: never idle, never finished.
+        byte[] header = [0x13, .. "/multistream/1.0.0\n"u8];
+        long start = Environment.TickCount64;
+        bool closed = false;
+        var reader = Task.Run(async () =>
+        {
+            var buffer = new byte[256];
+            try
+            {
+                while (await client.ReceiveAsync(buffer, SocketFlags.None, cts.Token) > 0)
+                {
+                }
+            }
+            catch (SocketException)
+            {
+            }
+            closed = true;
+        }, cts.Token);
+        for (int i = 0; !closed && i < 100; i++)
+        {
+            try
+            {
+                await client.SendAsync(header.AsMemory(i % header.Length, 1), SocketFlags.None, cts.Token);
+            }
+            catch (SocketException)
+            {
+                break;
+            }
+            await Task.WhenAny(reader, Task.Delay(100, cts.Token));
+        }
+        await reader.WaitAsync(cts.Token);
+        long elapsed = Environment.TickCount64 - start;
+        Assert.True(closed);
+        Assert.InRange(elapsed, 700, 5_000);
+        Assert.Empty(host.Connections);
+    }
+
+    [Fact]
+    public async Task Disposing_a_host_closes_its_connections_and_stops_its_listeners()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var a = NewHost(SecurityProtocols.Noise);
+        await using var b = NewHost(SecurityProtocols.Noise);
+        var listener = await b.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0), cts.Token);
+        var connection = await a.DialAsync(listener.Addresses[0], cts.Token);
+        var stream = await connection.OpenStreamAsync(Echo, cts.Token);
+        var pending = stream.ReadAsync(new byte[16], cts.Token).AsTask();
+
+        await a.DisposeAsync();
+
+        Assert.False(connection.IsOpen);
+        await Assert.ThrowsAnyAsync<Exception>(() => pending);
+        await WaitAsync(() => b.Connections.Count == 0, cts.Token);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => a.DialAsync(listener.Addresses[0], cts.Token));
+        await Assert.ThrowsAsync<ArgumentException>(() => b.DialAsync(listener.Addresses[0], cts.Token)); // itself
+    }
+
+    private static async Task<byte[]> ReadAllAsync(Stream stream, CancellationToken ct)
+    {
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, ct);
+        return buffer.ToArray();
+    }
+
+    private static async Task WaitAsync(Func<bool> condition, CancellationToken ct)
+    {
+        while (!condition())
+        {
+            ct.ThrowIfCancellationRequested();
+            await Task.Delay(5, ct);
+        }
+    }
+
+    private sealed class RecordingGater : IConnectionGater
+    {
+        private readonly List<string> _calls = [];
+
+        public volatile string? Refuse;
+
+        public string[] Calls { get { lock (_calls) return [.. _calls]; } }
+
+        private bool Record(string stage)
+        {
+            lock (_calls) _calls.Add(stage);
+            return Refuse != stage;
+        }
+
+        public bool InterceptPeerDial(PeerId peer) => Record("peer-dial");
+
+        public bool InterceptAddrDial(PeerId? peer, EndPoint address) => Record("addr-dial");
+
+        public bool InterceptAccept(EndPoint local, EndPoint remote) => Record("accept");
+
+        public bool InterceptSecured(Direction direction, PeerId peer, EndPoint remote) => Record($"secured:{direction}");
+    }
+}
