@@ -171,11 +171,11 @@ public readonly struct PeerId : IEquatable<PeerId>, ISpanFormattable
     /// <summary>The CIDv1 text (peer-id spec): base32 "b" + version 1 + libp2p-key (0x72) + the multihash, "bafz..." or "bafzaa...".</summary>
     public string ToCidString() => _multihash is null ? "" : Cid.FormatLibp2pKey(_multihash);
 
-    /// <summary>A short form for tables: the last 6 characters, as go-libp2p's ShortString keeps.</summary>
+    /// <summary>A short form for tables, as go-libp2p's ShortString: the first 2 and the last 6 characters ("12*8Wn8fj").</summary>
     public string ToShortString()
     {
         string s = ToString();
-        return s.Length <= 10 ? s : "*" + s[^6..];
+        return s.Length <= 10 ? s : $"{s[..2]}*{s[^6..]}";
     }
 
     public string ToString(string? format, IFormatProvider? formatProvider) => format is "S" or "s" ? ToShortString() : ToString();

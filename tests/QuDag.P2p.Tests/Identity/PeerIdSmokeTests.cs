@@ -22,4 +22,12 @@ public class PeerIdSmokeTests
         Assert.True(identity.PublicKey.Verify("hello"u8, signature));
         Assert.False(identity.PublicKey.Verify("hellO"u8, signature));
     }
+
+    [Fact]
+    public void The_short_form_keeps_the_first_2_and_last_6_characters_as_go_libp2p_does()
+    {
+        var id = PeerId.Parse("12D3KooWBmwkafWE2fqfzS96VoTZxT5nQgwPzX4TBkoixS8Wn8fj");
+        Assert.Equal("12*8Wn8fj", id.ToShortString());
+        Assert.Equal("12*8Wn8fj", $"{id:S}");
+    }
 }
