@@ -42,13 +42,23 @@ if (-not $NoBuild) {
 Import-Module $pester -RequiredVersion $pesterVersion -Force
 
 $config = New-PesterConfiguration
-$config.Run.Path = if ($Path) { $Path } else { @($PSScriptRoot, [IO.Path]::Combine($root, 'module/examples/Runbook.Tests.ps1')) }
+$config.Run.Path = if ($Path) { $Path -split ',' | Where-Object { $_ } } else { @($PSScriptRoot, [IO.Path]::Combine($root, 'module/examples/Runbook.Tests.ps1')) }
 $config.Run.PassThru = $true
 $config.Output.Verbosity = $Output
 $config.TestResult.Enabled = $true
 $config.TestResult.OutputFormat = 'NUnitXml'
 $config.TestResult.OutputPath = [IO.Path]::Combine($root, 'TestResults', 'pester.xml')
-$result = Invoke-Pester -Configuration $config
+$result = $null
+try {
+    $result = Invoke-Pester -Configuration $config
+}
+catch {
+    Write-Error -ErrorRecord $_ -ErrorAction Continue
+}
+if ($null -eq $result) {
+    [Console]::WriteLine('Pester: 0 passed, 1 failed')
+    exit 1
+}
 
 $line = "Pester: $($result.PassedCount) passed, $($result.FailedCount) failed"
 if ($result.SkippedCount) { $line += ", $($result.SkippedCount) skipped" }
