@@ -56,7 +56,12 @@ internal static class Errors
         new(new ItemNotFoundException($"The session knows no peer {peerId}."), commandId + "PeerNotFound", ErrorCategory.ObjectNotFound,
             PeerIdArgument.Format(peerId));
 
-    public static ErrorRecord SessionClosed(string commandId, QuDagSession session) =>
-        new(new ObjectDisposedException(session.Name, $"The QuDag session '{session.Name}' was closed; use Get-QuDagSession or New-QuDagSession for an open one."),
-            commandId + "SessionClosed", ErrorCategory.ResourceUnavailable, session);
+    public static ErrorRecord SessionClosed(string commandId, QuDagSession session)
+    {
+        var message = $"The QuDag session '{session.Name}' was closed; use Get-QuDagSession or New-QuDagSession for an open one.";
+        return new(new ObjectDisposedException(session.Name, message), commandId + "SessionClosed", ErrorCategory.ResourceUnavailable, session)
+        {
+            ErrorDetails = new ErrorDetails(message),
+        };
+    }
 }
