@@ -98,11 +98,17 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
         {
             var why = IdentityPath is not null ? "a new identity" : next.PoolTimeout != session.Config.PoolTimeout ? "a new pool timeout" : "turning keepalive on or off";
             var what = $"session {session.Name}: {why} restarts its node; {session.OpenConnections} open connection(s) close, the address book and listeners are kept";
-            if (!ShouldProcess(what, "Restart") || (!Force && !ShouldContinue(what + ". Continue?", "Restart the QuDag session")))
+            if (!ShouldProcess(what, "Restart"))
                 return;
+            // A bad identity file stops the command before the question, and before anything closes.
             NodeIdentity? identity = IdentityPath is null
                 ? null
                 : SessionSettings.LoadOrCreateIdentity(this, IdentityPath, SessionSettings.Plain(IdentityPassword), Force, CommandId);
+            if (!Force && !ShouldContinue(what + ". Continue?", "Restart the QuDag session"))
+            {
+                identity?.Dispose();
+                return;
+            }
             foreach (var endPoint in session.Restart(next, identity, IdentityPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(IdentityPath), keepAddressBook: true))
                 WriteWarning($"Session {session.Name}: could not listen on {endPoint} again after the restart.");
         }
