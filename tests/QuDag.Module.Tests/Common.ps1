@@ -28,15 +28,21 @@ function Clear-TestSessions {
 function Invoke-FreshPwsh([string] $Script, [hashtable] $Environment = @{}) {
     $pwshDll = [Environment]::GetCommandLineArgs()[0]
     $exe = (Get-Process -Id $PID).Path
-    $arguments = if ($pwshDll -like '*.dll') { @($pwshDll) } else { @() }
+    $arguments = @(if ($pwshDll -like '*.dll') { $pwshDll })
     $saved = @{}
     foreach ($key in $Environment.Keys) { $saved[$key] = [Environment]::GetEnvironmentVariable($key); [Environment]::SetEnvironmentVariable($key, $Environment[$key]) }
+    # A scratch working directory: whatever the child writes relative to it stays out of the repository.
+    $scratch = Join-Path ([IO.Path]::GetTempPath()) "qudag-pwsh-$([guid]::NewGuid().ToString('n'))"
+    $null = New-Item -ItemType Directory $scratch
+    Push-Location $scratch
     try {
         $env:NO_COLOR = '1'
         $output = & $exe @arguments -NoProfile -NonInteractive -Command $Script 2>&1 | ForEach-Object { "$_" }
         [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = ($output -join "`n") }
     }
     finally {
+        Pop-Location
+        Remove-Item -Recurse -Force $scratch -ErrorAction Ignore
         foreach ($key in $saved.Keys) { [Environment]::SetEnvironmentVariable($key, $saved[$key]) }
     }
 }
