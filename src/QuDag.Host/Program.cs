@@ -15,6 +15,7 @@ catch (FileNotFoundException ex)
     Console.Error.WriteLine($"qudag-host: {ex.Message}");
     return 2;
 }
+QuDagRunspace.MakeDiscoverable(manifest);
 // Redirected output gets plain text, as a log or a pipe wants it (pwsh honours NO_COLOR).
 if (Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null)
     Environment.SetEnvironmentVariable("NO_COLOR", "1");
