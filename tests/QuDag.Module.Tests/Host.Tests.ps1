@@ -65,6 +65,17 @@ Get-QuDagPeer | Format-Table Status, ShortId -AutoSize | Out-String -Width 80
         $result.Output | Should -Match 'GetQuDagPeerPeerNotFound|knows no peer'
     }
 
+    It 'prompts for -Confirm as pwsh does, and has the interactive prompt''s modules' {
+        $hostDll = Join-Path $RepoRoot 'src/QuDag.Host/bin/Debug/net10.0/qudag-host.dll'
+        $env:QUDAG_MODULE = $Manifest
+        $answered = ('y' | & dotnet $hostDll -NoProfile -Command 'Clear-QuDagPool -Confirm -PassThru; (Get-Module -ListAvailable PSReadLine, Microsoft.PowerShell.ThreadJob).Name' 2>&1) -join "`n"
+        $LASTEXITCODE | Should -Be 0 -Because $answered
+        $answered | Should -Match '\[Y\] Yes'
+        $answered | Should -Not -Match 'Prompting is not supported'
+        $answered | Should -Match 'PSReadLine'
+        $answered | Should -Match 'Microsoft.PowerShell.ThreadJob'
+    }
+
     It 'understands -Help' {
         $result = Invoke-QuDagHost @('-Help')
         $result.ExitCode | Should -Be 0
