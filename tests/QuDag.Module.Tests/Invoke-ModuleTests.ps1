@@ -37,7 +37,7 @@ if (-not (Test-Path $pester)) {
     Invoke-Dotnet restore $pesterProject --nologo -v quiet
 }
 if (-not $NoBuild) {
-    Invoke-Dotnet build ([IO.Path]::Combine($root, 'src/QuDag.Host/QuDag.Host.csproj')) --nologo -v quiet -clp:ErrorsOnly
+    Invoke-Dotnet build ([IO.Path]::Combine($root, 'src/QuDag.Host/QuDag.Host.csproj')) --nologo -v quiet '-clp:ErrorsOnly'
 }
 Import-Module $pester -RequiredVersion $pesterVersion -Force
 
