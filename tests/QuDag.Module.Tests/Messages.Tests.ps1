@@ -35,6 +35,16 @@ Describe 'Messages and pings' {
         $texts[1] | Should -Be '{"op":"ping"}'
     }
 
+    It 'refuses an oversized message in QuDag''s words, without a .NET parameter suffix' {
+        $peer = New-TestPeer
+        Connect-QuDagPeer $peer.PeerId $peer.Endpoint
+        Send-QuDagMessage $peer.PeerId -Message ([byte[]]::new(2MB)) -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'SendQuDagMessageInvalidArgument,*'
+        "$($errs[0])" | Should -BeLike '*exceeds the maximum frame size*'
+        "$($errs[0])" | Should -Not -BeLike "*(Parameter '*"
+    }
+
     It 'answers -Quiet with $true or $false per peer and writes no error' {
         $peer = New-TestPeer
         Connect-QuDagPeer $peer.PeerId $peer.Endpoint
