@@ -48,9 +48,8 @@ public sealed class DependencyLoadContext : AssemblyLoadContext
 
     private static IEnumerable<string> NativeCandidates(string name)
     {
-        var file = Path.HasExtension(name) && !name.EndsWith(".1", StringComparison.Ordinal) ? name : OperatingSystem.IsWindows()
-            ? name + ".dll"
-            : OperatingSystem.IsMacOS() ? name + ".dylib" : name + ".so";
+        var extension = OperatingSystem.IsWindows() ? ".dll" : OperatingSystem.IsMacOS() ? ".dylib" : ".so";
+        var file = name.EndsWith(extension, StringComparison.OrdinalIgnoreCase) ? name : name + extension;
         var native = Path.Combine(s_depsDirectory, "runtimes", RuntimeInformation.RuntimeIdentifier, "native");
         yield return Path.Combine(native, file);
         if (!file.StartsWith("lib", StringComparison.Ordinal) && !OperatingSystem.IsWindows())

@@ -212,8 +212,8 @@ public sealed class QuDagGateRule
     internal QuDagGateRule(ConnectionGater gater, PeerId peer)
     {
         PeerId = PeerIdArgument.Format(peer);
-        Denied = (gater.Denied.TryGetValue(peer, out var denied) ? denied : 0) is var d && d == 0 ? "None" : d.ToString();
-        Allowed = (gater.Allowed.TryGetValue(peer, out var allowed) ? allowed : 0) is var a && a == 0 ? "None" : a.ToString();
+        Denied = gater.Denied.TryGetValue(peer, out var denied) && denied != 0 ? denied.ToString() : "None";
+        Allowed = gater.Allowed.TryGetValue(peer, out var allowed) && allowed != 0 ? allowed.ToString() : "None";
         InboundAllowed = gater.IsAllowed(peer, GateDirection.Inbound);
         OutboundAllowed = gater.IsAllowed(peer, GateDirection.Outbound);
     }
