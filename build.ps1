@@ -1,16 +1,22 @@
 #Requires -Version 7.4
 <#
 .SYNOPSIS
-    Builds, tests, packages or cleans QuDag.PS: a thin front door to dotnet.
+    Builds, tests, packages or cleans QuDag.PS: a thin front door to dotnet, run with `dotnet pwsh ./build.ps1`.
 .DESCRIPTION
-    Build publishes the cmdlet assembly and its dependencies into module/bin, so Import-Module ./QuDag.psd1
-    loads it, and stamps the manifest with the version of Directory.Build.props. Package writes
-    out/QuDag/<version>/, a module folder Import-Module accepts from any path. Test runs the whole suite.
-    Uses only the language, .NET and dotnet, so it also runs in the hosted engine (src/QuDag.Host).
+    Build publishes the cmdlet assembly into module/bin and its dependencies into module/bin/deps (loaded in the
+    module's own AssemblyLoadContext), so Import-Module ./QuDag.psd1 loads it, and stamps the manifest with the
+    version of Directory.Build.props.
+    Test runs every xunit suite (dotnet test QuDag.PS.sln) and then the Pester suites in a fresh `dotnet pwsh`
+    (tests/QuDag.Module.Tests/Invoke-ModuleTests.ps1, NUnit XML in TestResults/pester.xml); it fails when either
+    fails, after running both.
+    Package writes out/QuDag/<version>/, a module folder that Import-Module accepts from any path and that
+    Publish-PSResource publishes to a repository (Install-PSResource QuDag then installs it).
 .EXAMPLE
-    ./build.ps1; Import-Module ./QuDag.psd1
+    dotnet tool restore; dotnet pwsh ./build.ps1; dotnet pwsh -c 'Import-Module ./QuDag.psd1'
 .EXAMPLE
-    ./build.ps1 -Task Package -Configuration Release
+    dotnet pwsh ./build.ps1 -Task Test
+.EXAMPLE
+    dotnet pwsh ./build.ps1 -Task Package -Configuration Release
 #>
 [CmdletBinding()]
 param(
@@ -50,18 +56,31 @@ function Copy-Tree([string] $From, [string] $To) {
 switch ($Task) {
     'Build' {
         Set-ManifestVersion ([IO.Path]::Combine($root, 'QuDag.psd1')) (Get-ProjectVersion)
-        # The project's CopyToModuleBin target fills module/bin (and module/bin/en-US) on every build.
+        # The project's CopyToModuleBin target fills module/bin, module/bin/deps and en-US on every build.
         Invoke-Dotnet build ([IO.Path]::Combine($root, 'src/QuDag.PowerShell/QuDag.PowerShell.csproj')) -c $Configuration --nologo
         [Console]::WriteLine("Built. Import-Module $([IO.Path]::Combine($root, 'QuDag.psd1'))")
     }
     'Test' {
-        Invoke-Dotnet test ([IO.Path]::Combine($root, 'QuDag.PS.sln')) -c $Configuration --nologo
+        # Both suites run even when the first fails, so one run shows every failure.
+        & dotnet test ([IO.Path]::Combine($root, 'QuDag.PS.sln')) -c $Configuration --nologo
+        $xunit = $LASTEXITCODE
+        # The module and the host are built by the solution; the Pester suites run in a fresh pwsh that loads
+        # the module as a user does, never in this process.
+        $pwsh = (Get-Process -Id $PID).Path
+        $pwshArgs = @(if ([Environment]::GetCommandLineArgs()[0] -like '*.dll') { [Environment]::GetCommandLineArgs()[0] })
+        & $pwsh @pwshArgs -NoProfile -NonInteractive -File ([IO.Path]::Combine($root, 'tests/QuDag.Module.Tests/Invoke-ModuleTests.ps1')) -NoBuild
+        $pester = $LASTEXITCODE
+        if ($xunit -ne 0 -or $pester -ne 0) {
+            throw "Tests failed: dotnet test exit code $xunit, Pester exit code $pester."
+        }
+        [Console]::WriteLine('All tests passed: xunit and Pester.')
     }
     'Package' {
         & $PSCommandPath -Task Build -Configuration $Configuration
         $version = Get-ProjectVersion
         $out = [IO.Path]::Combine($root, "out/QuDag/$version")
         if ([IO.Directory]::Exists($out)) { [IO.Directory]::Delete($out, $true) }
+        # bin/ keeps its layout: the cmdlet assembly alone, every dependency (and native library) under bin/deps.
         Copy-Tree ([IO.Path]::Combine($root, 'module/bin')) ([IO.Path]::Combine($out, 'bin'))
         Copy-Tree ([IO.Path]::Combine($root, 'module/en-US')) ([IO.Path]::Combine($out, 'en-US'))
         Copy-Tree ([IO.Path]::Combine($root, 'module/examples')) ([IO.Path]::Combine($out, 'examples'))
@@ -69,13 +88,14 @@ switch ($Task) {
         # The shipping layout has everything beside the manifest.
         $manifest = [IO.File]::ReadAllText([IO.Path]::Combine($root, 'QuDag.psd1')).
             Replace("'module/bin/QuDag.PowerShell.dll'", "'bin/QuDag.PowerShell.dll'").
-            Replace("'module/QuDag.Format.ps1xml'", "'QuDag.Format.ps1xml'")
+            Replace("'module/QuDag.Format.ps1xml'", "'QuDag.Format.ps1xml'").
+            Replace('# Development layout: build.ps1 -Task Build fills module/bin; -Task Package writes the shipping layout.', '# Shipping layout, written by build.ps1 -Task Package.')
         [IO.File]::WriteAllText([IO.Path]::Combine($out, 'QuDag.psd1'), $manifest)
         [Console]::WriteLine("Packaged $out")
     }
     'Clean' {
         Invoke-Dotnet clean ([IO.Path]::Combine($root, 'QuDag.PS.sln')) -c $Configuration --nologo
-        foreach ($dir in 'module/bin', 'out') {
+        foreach ($dir in 'module/bin', 'out', 'en-US', 'TestResults') {
             $path = [IO.Path]::Combine($root, $dir)
             if ([IO.Directory]::Exists($path)) { [IO.Directory]::Delete($path, $true) }
         }

@@ -5,8 +5,8 @@
     Starts two local nodes (alice and bob, each a session with its own identity and a listener), connects to
     both from this runspace's default session, sends and receives messages, pings, disconnects into the idle
     pool and reconnects from it, then prints the peer table and the metrics.
-    Run it with pwsh (./build.ps1; ./module/examples/quickstart.ps1) or with the embedded host:
-    dotnet run --project src/QuDag.Host -- -File module/examples/quickstart.ps1
+    Run it with pwsh (dotnet pwsh ./build.ps1; dotnet pwsh ./module/examples/quickstart.ps1) or with the
+    embedded host: dotnet run --project src/QuDag.Host -- -File module/examples/quickstart.ps1
 #>
 #Requires -Version 7.4
 $ErrorActionPreference = 'Stop'
@@ -15,7 +15,7 @@ if (-not (Get-Module QuDag)) { Import-Module ([IO.Path]::Combine($PSScriptRoot, 
 $alice = New-QuDagSession -Name alice
 $bob = New-QuDagSession -Name bob
 try {
-    # Each embedded peer listens on a free loopback port; PeerId is the SHA-256 of its public key.
+    # Each embedded peer listens on a free loopback port; PeerId (a string) is the SHA-256 of its public key.
     $peers = @(
         Start-QuDagListener -Session $alice
         Start-QuDagListener -Session $bob
@@ -30,8 +30,8 @@ try {
     '== Messages'
     Send-QuDagMessage -PeerId $peers[0].PeerId -Message 'hello alice' -Count 3
     Send-QuDagMessage -PeerId $peers[1].PeerId -Message 'hello bob'
-    Receive-QuDagMessage -Session $alice -Count 3 -Timeout 00:00:10 | Out-Default
-    Receive-QuDagMessage -Session $bob -Timeout 00:00:10 | Out-Default
+    Receive-QuDagMessage -Session $alice -Count 3 -TimeoutSeconds 10 | Out-Default
+    Receive-QuDagMessage -Session $bob -TimeoutSeconds 10 | Out-Default
 
     '== Ping round trips'
     Test-QuDagPeer -PeerId $peers.PeerId -Count 3 | Out-Default
@@ -52,6 +52,5 @@ try {
     Get-QuDagMetrics | Out-Default
 }
 finally {
-    $alice.Dispose()
-    $bob.Dispose()
+    Remove-QuDagSession $alice, $bob
 }

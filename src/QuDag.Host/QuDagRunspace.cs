@@ -24,6 +24,44 @@ public static class QuDagRunspace
         throw new FileNotFoundException("QuDag.psd1 was not found above the host or the current directory; set QUDAG_MODULE to its path.");
     }
 
+    /// <summary>
+    /// Puts the module on this process's PSModulePath, so runspaces the host did not make (Start-ThreadJob,
+    /// ForEach-Object -Parallel) import it by name as they would an installed module. A development manifest's
+    /// folder is not named QuDag, so a per-user folder holds a QuDag link to it.
+    /// </summary>
+    public static void MakeDiscoverable(string manifest)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(manifest))!;
+        string root;
+        if (string.Equals(Path.GetFileName(folder), "QuDag", StringComparison.OrdinalIgnoreCase))
+        {
+            root = Path.GetDirectoryName(folder)!;
+        }
+        else
+        {
+            var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(folder)))[..16];
+            root = Path.Combine(Path.GetTempPath(), $"qudag-host-{Environment.UserName}", key);
+            var link = Path.Combine(root, "QuDag");
+            try
+            {
+                Directory.CreateDirectory(root);
+                if (!Directory.Exists(link))
+                    Directory.CreateSymbolicLink(link, folder);
+            }
+            catch (IOException) when (Directory.Exists(link))
+            {
+                // Another host made it first.
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return; // thread jobs then need Import-Module by path, as in pwsh
+            }
+        }
+        var current = Environment.GetEnvironmentVariable("PSModulePath");
+        if (current?.Split(Path.PathSeparator).Contains(root) != true)
+            Environment.SetEnvironmentVariable("PSModulePath", string.IsNullOrEmpty(current) ? root : root + Path.PathSeparator + current);
+    }
+
     /// <summary>Creates and opens a runspace on <paramref name="host"/> with the module imported and plain-text output.</summary>
     public static Runspace Open(PSHost host, string? manifest = null, bool plainText = true)
     {

@@ -3,7 +3,10 @@ using QuDag.Network;
 
 namespace QuDag.PowerShell;
 
-/// <summary>Maps the core's typed exceptions to error records: id <c>&lt;Cmdlet&gt;&lt;Problem&gt;</c> and a fitting category.</summary>
+/// <summary>
+/// Maps exceptions to error records: id <c>&lt;Cmdlet&gt;&lt;Problem&gt;</c>, a fitting category, and a message
+/// that says what happened in the user's terms (never a bare .NET message with a "(Parameter 'x')" suffix).
+/// </summary>
 internal static class Errors
 {
     public static ErrorRecord From(Exception exception, string commandId, object? target)
@@ -12,6 +15,9 @@ internal static class Errors
             exception = aggregate.InnerExceptions[0];
         var (problem, category) = exception switch
         {
+            QuDagArgumentException { Problem: "PeerNotFound" } => ("PeerNotFound", ErrorCategory.ObjectNotFound),
+            QuDagArgumentException { Problem: "NameNotResolved" } => ("NameNotResolved", ErrorCategory.ObjectNotFound),
+            QuDagArgumentException known => (known.Problem, ErrorCategory.InvalidArgument),
             ConnectionLimitReachedException => ("LimitReached", ErrorCategory.LimitsExceeded),
             PeerIdentityMismatchException => ("IdentityMismatch", ErrorCategory.AuthenticationError),
             PeerCircuitOpenException => ("CircuitOpen", ErrorCategory.ResourceUnavailable),
@@ -30,9 +36,32 @@ internal static class Errors
             IOException => ("ConnectionFailed", ErrorCategory.ConnectionError),
             _ => ("Failed", ErrorCategory.NotSpecified),
         };
-        return new ErrorRecord(exception, commandId + problem, category, target);
+        var record = new ErrorRecord(exception, commandId + problem, category, target);
+        if (Message(exception) is { } message && message != exception.Message)
+            record.ErrorDetails = new ErrorDetails(message);
+        return record;
     }
 
+    /// <summary>The text a user reads for <paramref name="exception"/>.</summary>
+    public static string? Message(Exception exception) => exception switch
+    {
+        PeerIdentityMismatchException m =>
+            $"Identity mismatch at {AddressArgument.Format(m.EndPoint)}: expected peer {m.Expected}, but the remote authenticated as {m.Actual}.",
+        ObjectDisposedException d => $"The QuDag session '{d.ObjectName}' was closed; use Get-QuDagSession or New-QuDagSession for an open one.",
+        ArgumentException { ParamName: { } name } a => a.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal),
+        _ => null,
+    };
+
     public static ErrorRecord PeerNotFound(string commandId, PeerId peerId) =>
-        new(new ItemNotFoundException($"The session knows no peer {peerId}."), commandId + "PeerNotFound", ErrorCategory.ObjectNotFound, peerId);
+        new(new ItemNotFoundException($"The session knows no peer {peerId}."), commandId + "PeerNotFound", ErrorCategory.ObjectNotFound,
+            PeerIdArgument.Format(peerId));
+
+    public static ErrorRecord SessionClosed(string commandId, QuDagSession session)
+    {
+        var message = $"The QuDag session '{session.Name}' was closed; use Get-QuDagSession or New-QuDagSession for an open one.";
+        return new(new ObjectDisposedException(session.Name, message), commandId + "SessionClosed", ErrorCategory.ResourceUnavailable, session)
+        {
+            ErrorDetails = new ErrorDetails(message),
+        };
+    }
 }

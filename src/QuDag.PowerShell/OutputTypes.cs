@@ -1,8 +1,97 @@
-using System.Net;
 using System.Text;
 using QuDag.Network;
 
 namespace QuDag.PowerShell;
+
+// Output objects are made for pipes: ids and addresses as full strings, statuses as names, durations as *Ms
+// numbers. What ConvertTo-Json, Export-Csv or Export-Clixml writes reads back into Connect-QuDagPeer (PeerId,
+// Endpoint by property name), and no core type leaks into a cmdlet's signature (the core lives in the module's
+// own load context).
+
+/// <summary>A peer the session knows, as Get-QuDagPeer and Connect-QuDagPeer -PassThru write it.</summary>
+public sealed class QuDagPeer
+{
+    internal QuDagPeer(PeerInfo info)
+    {
+        PeerId = PeerIdArgument.Format(info.PeerId);
+        ShortId = info.PeerId.Short;
+        Status = info.Status?.ToString() ?? "Known";
+        Endpoint = AddressArgument.Format(info.Endpoint);
+        LastError = info.LastError;
+        Pooled = info.Pooled;
+        Inbound = info.Inbound;
+        LatencyMs = Ms(info.Latency);
+        HandshakeMs = Ms(info.HandshakeTime);
+        IdleMs = Ms(info.IdleTime);
+        LastChange = info.LastChange;
+        Circuit = info.CircuitState.ToString();
+        ConsecutiveFailures = info.ConsecutiveFailures;
+        CircuitOpenUntil = info.CircuitOpenUntil;
+        AutoReconnect = info.AutoReconnect;
+        Reconnecting = info.Reconnecting;
+        ReconnectFailures = info.ReconnectFailures;
+        ReconnectDelayMs = Ms(info.ReconnectDelay);
+    }
+
+    /// <summary>The full peer id.</summary>
+    public string PeerId { get; }
+
+    /// <summary>The first 16 characters, as tables show it; -PeerId accepts it when it is unambiguous.</summary>
+    public string ShortId { get; }
+
+    /// <summary>Connected, Connecting, Disconnected, Failed, or Known (an address book entry never dialed).</summary>
+    public string Status { get; }
+
+    /// <summary>Where the peer is (host:port).</summary>
+    public string? Endpoint { get; }
+
+    /// <summary>Why the last connect or connection failed.</summary>
+    public string? LastError { get; }
+
+    /// <summary>True while its connection waits in the idle pool.</summary>
+    public bool Pooled { get; }
+
+    /// <summary>True when the peer dialed us.</summary>
+    public bool? Inbound { get; }
+
+    /// <summary>The last measured round trip, in milliseconds.</summary>
+    public double? LatencyMs { get; }
+
+    /// <summary>How long the connection's handshake took, in milliseconds.</summary>
+    public double? HandshakeMs { get; }
+
+    /// <summary>How long a pooled connection has been idle, in milliseconds.</summary>
+    public double? IdleMs { get; }
+
+    /// <summary>When the status last changed.</summary>
+    public DateTimeOffset? LastChange { get; }
+
+    /// <summary>The circuit breaker: Closed, Open or HalfOpen.</summary>
+    public string Circuit { get; }
+
+    /// <summary>Failed dials in a row.</summary>
+    public int ConsecutiveFailures { get; }
+
+    /// <summary>Until when an open circuit fails connects fast.</summary>
+    public DateTimeOffset? CircuitOpenUntil { get; }
+
+    /// <summary>Whether a lost connection is redialed.</summary>
+    public bool AutoReconnect { get; }
+
+    /// <summary>True while a redial is pending.</summary>
+    public bool Reconnecting { get; }
+
+    /// <summary>Failed redials since the connection was lost.</summary>
+    public int ReconnectFailures { get; }
+
+    /// <summary>The wait before the next redial, in milliseconds.</summary>
+    public double? ReconnectDelayMs { get; }
+
+    internal static double? Ms(TimeSpan? span) => span is { } s ? Math.Round(s.TotalMilliseconds, 3) : null;
+
+    /// <inheritdoc/>
+    public override string ToString() => PeerId;
+}
 
 /// <summary>A listener started by Start-QuDagListener: where to reach this node, and as whom.</summary>
 public sealed class QuDagListener
@@ -11,13 +100,15 @@ public sealed class QuDagListener
     {
         Session = session;
         Listener = listener;
+        PeerId = session.PeerId;
+        Endpoint = AddressArgument.Format(listener.LocalEndPoint)!;
     }
 
     /// <summary>The node's peer id: what a dialer must expect.</summary>
-    public PeerId PeerId => Session.PeerId;
+    public string PeerId { get; }
 
-    /// <summary>The bound endpoint.</summary>
-    public IPEndPoint Endpoint => Listener.LocalEndPoint;
+    /// <summary>The bound endpoint (host:port).</summary>
+    public string Endpoint { get; }
 
     /// <summary>TCP connections accepted so far.</summary>
     public long AcceptedCount => Listener.AcceptedCount;
@@ -31,7 +122,7 @@ public sealed class QuDagListener
     internal PeerListener Listener { get; }
 
     /// <inheritdoc/>
-    public override string ToString() => $"{PeerId} {Endpoint}";
+    public override string ToString() => $"{PeerId}@{Endpoint}";
 }
 
 /// <summary>A message received by Receive-QuDagMessage.</summary>
@@ -39,13 +130,13 @@ public sealed class QuDagMessage
 {
     internal QuDagMessage(PeerMessage message)
     {
-        PeerId = message.PeerId;
+        PeerId = PeerIdArgument.Format(message.PeerId);
         Bytes = message.Payload.ToArray();
         ReceivedAt = message.ReceivedAt;
     }
 
     /// <summary>The authenticated sender.</summary>
-    public PeerId PeerId { get; }
+    public string PeerId { get; }
 
     /// <summary>The payload decoded as UTF-8.</summary>
     public string Text => Encoding.UTF8.GetString(Bytes);
@@ -64,39 +155,152 @@ public sealed class QuDagMessage
 }
 
 /// <summary>One ping round trip measured by Test-QuDagPeer.</summary>
-/// <param name="PeerId">The peer pinged.</param>
-/// <param name="Sequence">1 for the first ping of the call.</param>
-/// <param name="RoundTrip">The measured PING/PONG round trip.</param>
-public sealed record QuDagPingResult(PeerId PeerId, int Sequence, TimeSpan RoundTrip)
+public sealed class QuDagPingResult
 {
-    /// <summary>The round trip in milliseconds.</summary>
-    public double LatencyMs => RoundTrip.TotalMilliseconds;
+    internal QuDagPingResult(PeerId peer, int sequence, TimeSpan roundTrip)
+    {
+        PeerId = PeerIdArgument.Format(peer);
+        Sequence = sequence;
+        LatencyMs = Math.Round(roundTrip.TotalMilliseconds, 3);
+    }
+
+    /// <summary>The peer pinged.</summary>
+    public string PeerId { get; }
+
+    /// <summary>1 for the first ping of the call.</summary>
+    public int Sequence { get; }
+
+    /// <summary>The PING/PONG round trip in milliseconds.</summary>
+    public double LatencyMs { get; }
+}
+
+/// <summary>An idle pooled connection, as Get-QuDagPool writes it.</summary>
+public sealed class QuDagPooledConnection
+{
+    internal QuDagPooledConnection(PooledConnectionInfo info)
+    {
+        PeerId = PeerIdArgument.Format(info.PeerId);
+        Endpoint = AddressArgument.Format(info.EndPoint);
+        Inbound = info.Inbound;
+        IdleSince = info.IdleSince;
+        IdleMs = Math.Round(info.IdleTime.TotalMilliseconds, 3);
+        ExpiresInMs = Math.Round(info.ExpiresIn.TotalMilliseconds, 3);
+    }
+
+    /// <summary>The peer.</summary>
+    public string PeerId { get; }
+
+    /// <summary>The remote endpoint.</summary>
+    public string? Endpoint { get; }
+
+    /// <summary>True when the peer dialed us.</summary>
+    public bool Inbound { get; }
+
+    /// <summary>When it entered the pool.</summary>
+    public DateTimeOffset IdleSince { get; }
+
+    /// <summary>Idle time so far, in milliseconds.</summary>
+    public double IdleMs { get; }
+
+    /// <summary>Time left before the pool closes it, in milliseconds.</summary>
+    public double ExpiresInMs { get; }
 }
 
 /// <summary>A peer's entry in the session's connection gater, written by Block- and Unblock-QuDagPeer -PassThru.</summary>
 public sealed class QuDagGateRule
 {
+    internal QuDagGateRule(ConnectionGater gater, PeerId peer)
+    {
+        PeerId = PeerIdArgument.Format(peer);
+        Denied = gater.Denied.TryGetValue(peer, out var denied) && denied != 0 ? denied.ToString() : "None";
+        Allowed = gater.Allowed.TryGetValue(peer, out var allowed) && allowed != 0 ? allowed.ToString() : "None";
+        InboundAllowed = gater.IsAllowed(peer, GateDirection.Inbound);
+        OutboundAllowed = gater.IsAllowed(peer, GateDirection.Outbound);
+    }
+
     /// <summary>The peer.</summary>
-    public PeerId PeerId { get; init; }
+    public string PeerId { get; }
 
-    /// <summary>Directions the peer is on the deny list for (none: 0).</summary>
-    public GateDirection Denied { get; init; }
+    /// <summary>Directions the peer is on the deny list for: None, Inbound, Outbound or Both.</summary>
+    public string Denied { get; }
 
-    /// <summary>Directions the peer is on the allow list for (none: 0).</summary>
-    public GateDirection Allowed { get; init; }
+    /// <summary>Directions the peer is on the allow list for: None, Inbound, Outbound or Both.</summary>
+    public string Allowed { get; }
 
     /// <summary>Whether the gater admits the peer inbound now.</summary>
-    public bool InboundAllowed { get; init; }
+    public bool InboundAllowed { get; }
 
     /// <summary>Whether the gater admits the peer outbound now.</summary>
-    public bool OutboundAllowed { get; init; }
+    public bool OutboundAllowed { get; }
+}
 
-    internal static QuDagGateRule Of(ConnectionGater gater, PeerId peer) => new()
+/// <summary>The session's metrics, as Get-QuDagMetrics writes them: counts, and durations in milliseconds.</summary>
+public sealed class QuDagMetrics
+{
+    internal QuDagMetrics(NetworkMetrics m)
     {
-        PeerId = peer,
-        Denied = gater.Denied.TryGetValue(peer, out var denied) ? denied : 0,
-        Allowed = gater.Allowed.TryGetValue(peer, out var allowed) ? allowed : 0,
-        InboundAllowed = gater.IsAllowed(peer, GateDirection.Inbound),
-        OutboundAllowed = gater.IsAllowed(peer, GateDirection.Outbound),
-    };
+        MessagesPerSecond = Math.Round(m.MessagesPerSecond, 3);
+        Connections = m.Connections;
+        OpenConnections = m.OpenConnections;
+        MaxConnections = m.MaxConnections;
+        IdleConnections = m.IdleConnections;
+        TrackedPeers = m.TrackedPeers;
+        AvgLatencyMs = Math.Round(m.AvgLatency.TotalMilliseconds, 3);
+        LatencyP50Ms = Math.Round(m.LatencyP50.TotalMilliseconds, 3);
+        LatencyP95Ms = Math.Round(m.LatencyP95.TotalMilliseconds, 3);
+        LatencyP99Ms = Math.Round(m.LatencyP99.TotalMilliseconds, 3);
+        AvgHandshakeMs = Math.Round(m.AvgHandshakeTime.TotalMilliseconds, 3);
+        PingCount = m.PingCount;
+        MessagesSent = m.MessagesSent;
+        MessagesReceived = m.MessagesReceived;
+        BytesSent = m.BytesSent;
+        BytesReceived = m.BytesReceived;
+        MemoryUsage = m.MemoryUsage;
+        PoolHits = m.PoolHits;
+        PoolMisses = m.PoolMisses;
+        PoolExpirations = m.PoolExpirations;
+        FailedConnects = m.FailedConnects;
+        FailedInbound = m.FailedInbound;
+        KeepAliveFailures = m.KeepAliveFailures;
+        Reconnects = m.Reconnects;
+        ReconnectAttempts = m.ReconnectAttempts;
+        OpenCircuits = m.OpenCircuits;
+        CircuitRejections = m.CircuitRejections;
+        DeniedInbound = m.DeniedInbound;
+        DeniedOutbound = m.DeniedOutbound;
+        RateWindowMs = Math.Round(m.RateWindow.TotalMilliseconds, 3);
+    }
+
+#pragma warning disable CS1591 // each name says what it counts; about_QuDag explains them
+    public double MessagesPerSecond { get; }
+    public int Connections { get; }
+    public int OpenConnections { get; }
+    public int MaxConnections { get; }
+    public int IdleConnections { get; }
+    public int TrackedPeers { get; }
+    public double AvgLatencyMs { get; }
+    public double LatencyP50Ms { get; }
+    public double LatencyP95Ms { get; }
+    public double LatencyP99Ms { get; }
+    public double AvgHandshakeMs { get; }
+    public long PingCount { get; }
+    public long MessagesSent { get; }
+    public long MessagesReceived { get; }
+    public long BytesSent { get; }
+    public long BytesReceived { get; }
+    public long MemoryUsage { get; }
+    public long PoolHits { get; }
+    public long PoolMisses { get; }
+    public long PoolExpirations { get; }
+    public long FailedConnects { get; }
+    public long FailedInbound { get; }
+    public long KeepAliveFailures { get; }
+    public long Reconnects { get; }
+    public long ReconnectAttempts { get; }
+    public int OpenCircuits { get; }
+    public long CircuitRejections { get; }
+    public long DeniedInbound { get; }
+    public long DeniedOutbound { get; }
+    public double RateWindowMs { get; }
+#pragma warning restore CS1591
 }

@@ -23,7 +23,7 @@ public sealed class PeerIdCompleter : IArgumentCompleter
             var id = peer.PeerId.ToString();
             if (id.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
                 yield return new CompletionResult(id, peer.PeerId.Short, CompletionResultType.ParameterValue,
-                    $"{peer.PeerId.Short} {peer.Status?.ToString() ?? "known"} {peer.Endpoint}");
+                    $"{peer.PeerId.Short} {peer.Status?.ToString() ?? "Known"} {AddressArgument.Format(peer.Endpoint)}");
         }
     }
 }

@@ -29,10 +29,7 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
                 return _resolved;
             var session = Session ?? SessionRegistry.GetDefault(Runspace.DefaultRunspace);
             if (session.IsDisposed)
-            {
-                ThrowTerminatingError(new ErrorRecord(new ObjectDisposedException(session.Name, $"The QuDag session '{session.Name}' was closed."),
-                    $"{CommandId}SessionClosed", ErrorCategory.ResourceUnavailable, session));
-            }
+                ThrowTerminatingError(Errors.SessionClosed(CommandId, session));
             return _resolved = session;
         }
     }
@@ -69,18 +66,41 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
     /// <summary>Writes a non-terminating error for one item; the pipeline goes on.</summary>
     protected void WriteError(Exception exception, object? target) => WriteError(Errors.From(exception, CommandId, target));
 
-    /// <summary>True when the session knows <paramref name="peer"/>; otherwise writes the ObjectNotFound error for it.</summary>
-    protected bool IsKnownPeer(QuDag.Network.PeerId peer)
-    {
-        if (CurrentSession.Manager.GetPeer(peer) is not null)
-            return true;
-        WriteError(Errors.PeerNotFound(CommandId, peer));
-        return false;
-    }
-
     /// <summary>Writes a non-terminating error with an explicit id suffix and category.</summary>
     protected void WriteError(Exception exception, string problem, ErrorCategory category, object? target) =>
         WriteError(new ErrorRecord(exception, CommandId + problem, category, target));
+
+    /// <summary>
+    /// The peer a -PeerId string names (a full id, or a short id the session knows), or null after writing an error
+    /// that says what is wrong with it; the pipeline goes on.
+    /// </summary>
+    protected QuDag.Network.PeerId? ResolvePeer(string text)
+    {
+        try
+        {
+            return PeerIdArgument.Resolve(text, CurrentSession);
+        }
+        catch (QuDagArgumentException ex)
+        {
+            WriteError(ex, text);
+            return null;
+        }
+    }
+
+    /// <summary>The peer a -PeerId string names when the session knows it; otherwise writes the error and returns null.</summary>
+    protected QuDag.Network.PeerId? ResolveKnownPeer(string text)
+    {
+        if (ResolvePeer(text) is not { } peer)
+            return null;
+        if (CurrentSession.Manager.GetPeer(peer) is not null)
+            return peer;
+        WriteError(Errors.PeerNotFound(CommandId, peer));
+        return null;
+    }
+
+    /// <summary>The peer as output objects carry it.</summary>
+    protected QuDagPeer? DescribePeer(QuDag.Network.PeerId peer) =>
+        CurrentSession.Manager.GetPeer(peer) is { } info ? new QuDagPeer(info) : null;
 
     /// <inheritdoc/>
     protected override void StopProcessing() => _stopping.Cancel();

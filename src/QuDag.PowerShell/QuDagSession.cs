@@ -12,114 +12,160 @@ public sealed class QuDagSession : IDisposable
     private static int s_nextId;
     // Messages set aside by a filtered receive, in arrival order; guarded by its own lock.
     private readonly List<PeerMessage> _stash = [];
+    private readonly Lock _reconfigure = new();
     private ConnectionManager _manager;
     private NodeIdentity _identity;
-    private ResilienceSettings _resilience;
+    private SessionConfig _config;
 
-    internal QuDagSession(string? name, int maxConnections, TimeSpan poolTimeout, NodeIdentity identity, string? identityPath, bool isDefault,
-        ResilienceSettings? resilience = null)
+    internal QuDagSession(string name, SessionConfig config, NodeIdentity identity, string? identityPath, bool isDefault)
     {
-        _resilience = resilience ?? new ResilienceSettings();
+        _config = config;
         Id = Interlocked.Increment(ref s_nextId);
-        Name = name ?? (isDefault ? "Default" : $"Session{Id}");
+        Name = name;
         IsDefault = isDefault;
         _identity = identity;
         IdentityPath = identityPath;
-        _manager = CreateManager(maxConnections, poolTimeout, identity);
+        _manager = CreateManager(config, identity);
         CreatedAt = DateTimeOffset.Now;
     }
+
+    internal static int PeekNextId() => Volatile.Read(ref s_nextId) + 1;
 
     /// <summary>A number unique in this process.</summary>
     public int Id { get; }
 
-    /// <summary>A name for display.</summary>
+    /// <summary>A name unique in its runspace.</summary>
     public string Name { get; }
 
     /// <summary>True for the runspace's default session.</summary>
     public bool IsDefault { get; }
 
-    /// <summary>This node's peer id.</summary>
-    public PeerId PeerId => _identity.PeerId;
+    /// <summary>This node's full peer id.</summary>
+    public string PeerId => PeerIdArgument.Format(_identity.PeerId);
 
     /// <summary>The limit on open connections.</summary>
-    public int MaxConnections => _manager.MaxConnections;
+    public int MaxConnections => _config.MaxConnections;
 
-    /// <summary>How long idle connections wait in the pool.</summary>
-    public TimeSpan PoolTimeout => _manager.PoolTimeout;
+    /// <summary>How long idle connections wait in the pool, in seconds.</summary>
+    public int PoolTimeoutSeconds => (int)_config.PoolTimeout.TotalSeconds;
+
+    /// <summary>How long a connect may take before it fails, in seconds.</summary>
+    public int ConnectTimeoutSeconds => (int)_config.ConnectTimeout.TotalSeconds;
+
+    /// <summary>A silent connection gets a keepalive PING after this many seconds (0: keepalive off).</summary>
+    public int KeepAliveSeconds => (int)_config.KeepAliveInterval.TotalSeconds;
+
+    /// <summary>An unanswered keepalive PING fails the connection after this many seconds.</summary>
+    public int KeepAliveTimeoutSeconds => (int)_config.KeepAliveTimeout.TotalSeconds;
+
+    /// <summary>Whether lost connections are redialed for every peer (Connect-QuDagPeer -AutoReconnect sets it per peer).</summary>
+    public bool AutoReconnect => _config.AutoReconnect;
+
+    /// <summary>Consecutive failed dials that open a peer's circuit breaker (0: off).</summary>
+    public int CircuitBreakerThreshold => _config.CircuitBreakerThreshold;
+
+    /// <summary>How long an open circuit fails connects fast, in seconds.</summary>
+    public int CircuitBreakerSeconds => (int)_config.CircuitBreakerDuration.TotalSeconds;
 
     /// <summary>The file the identity was loaded from, if any.</summary>
     public string? IdentityPath { get; private set; }
 
-    /// <summary>Endpoints this session accepts connections on.</summary>
-    public IPEndPoint[] Listeners => _manager.Listeners.Select(l => l.LocalEndPoint).ToArray();
+    /// <summary>Endpoints this session accepts connections on (host:port).</summary>
+    public string[] Listeners => IsDisposed ? [] : _manager.Listeners.Select(l => AddressArgument.Format(l.LocalEndPoint)!).ToArray();
 
     /// <summary>Open sockets right now.</summary>
-    public int OpenConnections => _manager.OpenConnections;
+    public int OpenConnections => IsDisposed ? 0 : _manager.OpenConnections;
+
+    /// <summary>Peers in the session's address book.</summary>
+    public int KnownPeers => IsDisposed ? 0 : _manager.GetPeers().Count;
 
     /// <summary>When the session was created.</summary>
     public DateTimeOffset CreatedAt { get; }
 
-    /// <summary>True once disposed.</summary>
+    /// <summary>True once closed (Remove-QuDagSession, Remove-Module, runspace close).</summary>
     public bool IsDisposed { get; private set; }
 
     /// <summary>The connection manager, for scripts that want the .NET API.</summary>
     public ConnectionManager Manager => IsDisposed ? throw new ObjectDisposedException(Name, $"The QuDag session '{Name}' was closed.") : _manager;
 
-    internal ResilienceSettings Resilience => _resilience;
-
-    /// <summary>Keepalive interval: a silent connection gets a PING after this long (zero: keepalive off).</summary>
-    public TimeSpan KeepAliveInterval => _resilience.KeepAliveInterval;
-
-    /// <summary>Keepalive timeout: an unanswered PING fails the connection after this long.</summary>
-    public TimeSpan KeepAliveTimeout => _resilience.KeepAliveTimeout;
-
-    /// <summary>Whether lost connections are redialed for every peer (Connect-QuDagPeer -AutoReconnect sets it per peer).</summary>
-    public bool AutoReconnect => _resilience.AutoReconnect;
-
-    /// <summary>Consecutive failed dials that open a peer's circuit breaker (0: off).</summary>
-    public int CircuitBreakerThreshold => _resilience.CircuitBreakerThreshold;
-
-    /// <summary>How long an open circuit fails connects fast.</summary>
-    public TimeSpan CircuitBreakerDuration => _resilience.CircuitBreakerDuration;
-
     /// <summary>The allow and deny lists (Block-QuDagPeer, Unblock-QuDagPeer); they survive Set-QuDagSession.</summary>
     public ConnectionGater Gater { get; } = new();
 
-    private ConnectionManager CreateManager(int maxConnections, TimeSpan poolTimeout, NodeIdentity identity)
+    internal SessionConfig Config => _config;
+
+    internal QuDag.Network.PeerId LocalPeerId => _identity.PeerId;
+
+    private ConnectionManager CreateManager(SessionConfig config, NodeIdentity identity)
     {
-        var options = _resilience.ToOptions();
-        options.MaxConnections = maxConnections;
-        options.PoolTimeout = poolTimeout;
+        var options = config.ToOptions();
         options.Identity = identity;
         options.Gater = Gater;
         return new ConnectionManager(options);
     }
 
-    /// <summary>Replaces the manager with a new one (closing every connection), keeping or replacing the identity.</summary>
-    internal void Reconfigure(int maxConnections, TimeSpan poolTimeout, NodeIdentity? identity, string? identityPath, ResilienceSettings? resilience = null)
+    /// <summary>Takes new settings in place: connections, listeners and the address book stay.</summary>
+    internal void Apply(SessionConfig next)
     {
-        var old = _manager;
-        var oldIdentity = _identity;
-        if (resilience is not null)
-            _resilience = resilience;
-        _manager = CreateManager(maxConnections, poolTimeout, identity ?? _identity);
-        if (identity is not null)
+        lock (_reconfigure)
         {
-            _identity = identity;
-            IdentityPath = identityPath;
+            next.ApplyTo(Manager.Options);
+            _config = next;
         }
-        lock (_stash)
-            _stash.Clear();
-        old.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        if (!ReferenceEquals(oldIdentity, _identity))
-            oldIdentity.Dispose();
+    }
+
+    /// <summary>
+    /// Starts a new manager with <paramref name="next"/> (and a new identity when given): every connection closes.
+    /// With <paramref name="keepAddressBook"/> the peers' endpoints, their auto-reconnect choice and the listeners'
+    /// endpoints carry over; otherwise the session starts empty (Reset-QuDagSession). Returns listener endpoints
+    /// that could not be bound again.
+    /// </summary>
+    internal IReadOnlyList<string> Restart(SessionConfig next, NodeIdentity? identity, string? identityPath, bool keepAddressBook)
+    {
+        lock (_reconfigure)
+        {
+            var old = Manager;
+            var oldIdentity = _identity;
+            var peers = keepAddressBook ? old.GetPeers().Where(p => p.Endpoint is not null).ToArray() : [];
+            var listeners = keepAddressBook ? old.Listeners.Select(l => l.LocalEndPoint).ToArray() : [];
+            old.DisposeAsync().AsTask().GetAwaiter().GetResult(); // frees the listeners' ports before they bind again
+            _config = next;
+            if (identity is not null)
+            {
+                _identity = identity;
+                IdentityPath = identityPath;
+            }
+            _manager = CreateManager(next, _identity);
+            lock (_stash)
+                _stash.Clear();
+            foreach (var peer in peers)
+            {
+                _manager.AddPeer(peer.PeerId, peer.Endpoint!);
+                if (peer.AutoReconnect && !next.AutoReconnect)
+                    _manager.SetAutoReconnect(peer.PeerId, true);
+            }
+            var failed = new List<string>();
+            foreach (var endPoint in listeners)
+            {
+                try
+                {
+                    _manager.ListenAsync(endPoint).GetAwaiter().GetResult();
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    failed.Add(endPoint.ToString());
+                }
+            }
+            if (!ReferenceEquals(oldIdentity, _identity))
+                oldIdentity.Dispose();
+            return failed;
+        }
     }
 
     /// <summary>
     /// The next message, from <paramref name="from"/> if given. Messages from other peers that arrive meanwhile
     /// are kept for later receives, so filtering loses nothing.
     /// </summary>
-    internal async Task<PeerMessage> ReceiveAsync(PeerId? from, CancellationToken cancellationToken)
+    internal async Task<PeerMessage> ReceiveAsync(QuDag.Network.PeerId? from, CancellationToken cancellationToken)
     {
         lock (_stash)
         {
@@ -144,13 +190,16 @@ public sealed class QuDagSession : IDisposable
     /// <summary>Closes every connection and listener, and forgets every peer.</summary>
     public void Dispose()
     {
-        if (IsDisposed)
-            return;
-        IsDisposed = true;
-        _manager.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _identity.Dispose();
+        lock (_reconfigure)
+        {
+            if (IsDisposed)
+                return;
+            IsDisposed = true;
+            _manager.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            _identity.Dispose();
+        }
     }
 
     /// <inheritdoc/>
-    public override string ToString() => $"{Name} ({PeerId.Short})";
+    public override string ToString() => $"{Name} ({_identity.PeerId.Short})";
 }

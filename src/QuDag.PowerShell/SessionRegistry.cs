@@ -7,13 +7,10 @@ namespace QuDag.PowerShell;
 
 /// <summary>
 /// The sessions of each runspace: a default one created on first use with the seed's defaults, and those
-/// made with New-QuDagSession. Closing the runspace or removing the module disposes them all.
+/// made with New-QuDagSession, by unique name. Closing the runspace or removing the module disposes them all.
 /// </summary>
 internal static class SessionRegistry
 {
-    public const int DefaultMaxConnections = 100;
-    public static readonly TimeSpan DefaultPoolTimeout = ConnectionManagerOptions.DefaultPoolTimeout;
-
     private static readonly ConditionalWeakTable<Runspace, RunspaceSessions> s_byRunspace = new();
 
     private sealed class RunspaceSessions
@@ -36,21 +33,48 @@ internal static class SessionRegistry
         {
             if (sessions.Default is { IsDisposed: false } existing)
                 return existing;
-            var created = new QuDagSession(null, DefaultMaxConnections, DefaultPoolTimeout, NodeIdentity.Create(), null, isDefault: true);
+            sessions.All.RemoveAll(s => s.IsDisposed);
+            var name = "Default";
+            for (var n = 2; sessions.All.Any(s => s.Name.Equals(name, StringComparison.OrdinalIgnoreCase)); n++)
+                name = $"Default{n}";
+            var created = new QuDagSession(name, new SessionConfig(), NodeIdentity.Create(), null, isDefault: true);
             sessions.Default = created;
             sessions.All.Add(created);
             return created;
         }
     }
 
-    public static QuDagSession Create(Runspace runspace, string? name, int maxConnections, TimeSpan poolTimeout, NodeIdentity identity, string? identityPath,
-        ResilienceSettings resilience)
+    /// <summary>A new session, or null when <paramref name="name"/> is taken by an open session of the runspace.</summary>
+    public static QuDagSession? Create(Runspace runspace, string? name, SessionConfig config, NodeIdentity identity, string? identityPath)
     {
-        var session = new QuDagSession(name, maxConnections, poolTimeout, identity, identityPath, isDefault: false, resilience);
         var sessions = For(runspace);
         lock (sessions)
+        {
+            sessions.All.RemoveAll(s => s.IsDisposed);
+            if (name is not null && sessions.All.Any(s => s.Name.Equals(name, StringComparison.OrdinalIgnoreCase)))
+                return null;
+            name ??= UniqueName(sessions);
+            var session = new QuDagSession(name, config, identity, identityPath, isDefault: false);
             sessions.All.Add(session);
-        return session;
+            return session;
+        }
+    }
+
+    private static string UniqueName(RunspaceSessions sessions)
+    {
+        for (var n = QuDagSession.PeekNextId(); ; n++)
+        {
+            var name = $"Session{n}";
+            if (!sessions.All.Any(s => s.Name.Equals(name, StringComparison.OrdinalIgnoreCase)))
+                return name;
+        }
+    }
+
+    public static bool IsNameTaken(Runspace runspace, string name)
+    {
+        var sessions = For(runspace);
+        lock (sessions)
+            return sessions.All.Any(s => !s.IsDisposed && s.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
     }
 
     public static IReadOnlyList<QuDagSession> List(Runspace runspace)
@@ -61,6 +85,19 @@ internal static class SessionRegistry
             sessions.All.RemoveAll(s => s.IsDisposed);
             return sessions.All.ToArray();
         }
+    }
+
+    /// <summary>Closes one session and forgets it; the next use of the default creates a new one.</summary>
+    public static void Remove(Runspace runspace, QuDagSession session)
+    {
+        var sessions = For(runspace);
+        lock (sessions)
+        {
+            sessions.All.Remove(session);
+            if (ReferenceEquals(sessions.Default, session))
+                sessions.Default = null;
+        }
+        session.Dispose();
     }
 
     /// <summary>Disposes every session of the runspace.</summary>

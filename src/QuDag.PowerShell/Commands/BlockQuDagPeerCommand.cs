@@ -11,14 +11,15 @@ namespace QuDag.PowerShell.Commands;
 [OutputType(typeof(QuDagGateRule))]
 public sealed class BlockQuDagPeerCommand : QuDagCmdlet
 {
-    /// <summary>The peers to deny (or to allow, with -AllowOnly).</summary>
+    /// <summary>The peers to deny (or to allow, with -AllowOnly): full ids, or short ids the session knows.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(PeerIdCompleter))]
-    public PeerId[] PeerId { get; set; } = [];
+    public string[] PeerId { get; set; } = [];
 
-    /// <summary>Which connections the rule covers. Default Both.</summary>
+    /// <summary>Which connections the rule covers: Inbound, Outbound or Both (the default).</summary>
     [Parameter]
-    public GateDirection Direction { get; set; } = GateDirection.Both;
+    [ValidateSet("Inbound", "Outbound", "Both", IgnoreCase = true)]
+    public string Direction { get; set; } = "Both";
 
     /// <summary>Allow these peers instead, and from then on only peers on the allow list in that direction.</summary>
     [Parameter]
@@ -32,17 +33,20 @@ public sealed class BlockQuDagPeerCommand : QuDagCmdlet
     protected override void ProcessRecord()
     {
         var gater = CurrentSession.Gater;
-        foreach (var peer in PeerId)
+        var direction = Enum.Parse<GateDirection>(Direction, ignoreCase: true);
+        foreach (var text in PeerId)
         {
-            var action = AllowOnly ? $"Allow only listed peers, {Direction}" : $"Deny, {Direction}";
+            if (ResolvePeer(text) is not { } peer)
+                continue;
+            var action = AllowOnly ? $"Allow only listed peers, {direction}" : $"Deny, {direction}";
             if (!ShouldProcess($"peer {peer.Short}", action))
                 continue;
             if (AllowOnly)
-                gater.Allow(peer, Direction);
+                gater.Allow(peer, direction);
             else
-                gater.Deny(peer, Direction);
+                gater.Deny(peer, direction);
             if (PassThru)
-                WriteObject(QuDagGateRule.Of(gater, peer));
+                WriteObject(new QuDagGateRule(gater, peer));
         }
     }
 }

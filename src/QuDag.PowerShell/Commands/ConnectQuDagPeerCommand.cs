@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Management.Automation;
 using System.Net;
 using QuDag.Network;
@@ -9,22 +10,32 @@ namespace QuDag.PowerShell.Commands;
 /// progress; a live pooled connection is reused without a new handshake.
 /// </summary>
 [Cmdlet(VerbsCommunications.Connect, "QuDagPeer", SupportsShouldProcess = true)]
-[OutputType(typeof(PeerInfo))]
+[OutputType(typeof(QuDagPeer))]
 public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
 {
-    private readonly List<(PeerId Peer, Task Task)> _inFlight = [];
+    private readonly List<InFlight> _inFlight = [];
     private int _started;
     private int _finished;
 
-    /// <summary>The peers to connect to: ids, hex strings, or objects with a PeerId property.</summary>
+    private sealed record InFlight(QuDag.Network.PeerId Peer, string Text, EndPoint? EndPoint, Task Task, CancellationTokenSource Deadline,
+        string How, Stopwatch Clock);
+
+    /// <summary>The peers to connect to: full ids, short ids the session knows, or objects with a PeerId property.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(PeerIdCompleter))]
-    public PeerId[] PeerId { get; set; } = [];
+    public string[] PeerId { get; set; } = [];
 
     /// <summary>Where the peer listens (host:port); also recorded in the address book. Omit to use the address book.</summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
-    [EndpointTransformation]
-    public EndPoint? Endpoint { get; set; }
+    [Alias("Address")]
+    public string? Endpoint { get; set; }
+
+    /// <summary>How long each connect may take, in seconds; the session's connect timeout applies too.</summary>
+    [Parameter]
+    [Alias("ConnectTimeout", "TimeoutSeconds")]
+    [Seconds]
+    [ValidateRange(1, int.MaxValue)]
+    public int ConnectTimeoutSeconds { get; set; }
 
     /// <summary>How many connects run at once. Default 32.</summary>
     [Parameter]
@@ -43,17 +54,40 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
     protected override void ProcessRecord()
     {
         var manager = CurrentSession.Manager;
-        foreach (var peer in PeerId)
+        EndPoint? endPoint = null;
+        if (Endpoint is { Length: > 0 } text)
         {
-            var target = Endpoint?.ToString() ?? manager.GetEndPoint(peer)?.ToString() ?? "address book";
+            try
+            {
+                endPoint = Await(AddressArgument.ResolveAsync(AddressArgument.Parse(text), StopToken));
+            }
+            catch (QuDagArgumentException ex)
+            {
+                foreach (var peerText in PeerId)
+                    WriteError(ex, peerText);
+                return;
+            }
+        }
+        foreach (var given in PeerId)
+        {
+            if (ResolvePeer(given) is not { } peer)
+                continue;
+            var target = AddressArgument.Format(endPoint ?? manager.GetEndPoint(peer)) ?? "its address book entry";
             if (!ShouldProcess($"peer {peer.Short} at {target}", "Connect"))
                 continue;
             while (_inFlight.Count >= ThrottleLimit)
                 Drain(waitForOne: true);
             if (MyInvocation.BoundParameters.ContainsKey(nameof(AutoReconnect))) // -AutoReconnect:$false turns it off
                 manager.SetAutoReconnect(peer, AutoReconnect.IsPresent);
-            var task = Endpoint is null ? manager.ConnectAsync(peer, StopToken) : manager.ConnectAsync(peer, Endpoint, StopToken);
-            _inFlight.Add((peer, task));
+            var before = manager.GetPeer(peer);
+            var how = before?.Status == ConnectionStatus.Connected ? "already connected"
+                : before?.Pooled == true ? "reused a pooled connection"
+                : "dialed";
+            var deadline = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
+            if (ConnectTimeoutSeconds > 0)
+                deadline.CancelAfter(TimeSpan.FromSeconds(ConnectTimeoutSeconds));
+            var task = endPoint is null ? manager.ConnectAsync(peer, deadline.Token) : manager.ConnectAsync(peer, endPoint, deadline.Token);
+            _inFlight.Add(new InFlight(peer, given, endPoint, task, deadline, how, Stopwatch.StartNew()));
             _started++;
             Drain(waitForOne: false);
         }
@@ -75,17 +109,38 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
             Await(Task.WhenAny(_inFlight.Select(f => f.Task)));
         for (var i = 0; i < _inFlight.Count; i++)
         {
-            var (peer, task) = _inFlight[i];
-            if (!task.IsCompleted)
+            var flight = _inFlight[i];
+            if (!flight.Task.IsCompleted)
                 continue;
             _inFlight.RemoveAt(i--);
             _finished++;
-            if (task.IsCanceled && StopToken.IsCancellationRequested)
-                throw new PipelineStoppedException();
-            if (task.Exception is { } error)
-                WriteError(error.InnerException ?? error, peer);
-            else if (PassThru)
-                WriteObject(CurrentSession.Manager.GetPeer(peer));
+            using (flight.Deadline)
+            {
+                if (flight.Task.IsCanceled && StopToken.IsCancellationRequested)
+                    throw new PipelineStoppedException();
+                if (flight.Task.IsCanceled)
+                {
+                    WriteError(new TimeoutException($"No connection to peer {flight.Peer} within -ConnectTimeoutSeconds {ConnectTimeoutSeconds}."),
+                        "Timeout", ErrorCategory.OperationTimeout, flight.Text);
+                }
+                else if (flight.Task.Exception is { } error)
+                {
+                    var cause = error.InnerException ?? error;
+                    // A connect the gater refused still teaches the session where the peer is.
+                    if (cause is PeerDeniedException && flight.EndPoint is not null)
+                        CurrentSession.Manager.AddPeer(flight.Peer, flight.EndPoint);
+                    WriteError(cause, flight.Text);
+                }
+                else
+                {
+                    var info = DescribePeer(flight.Peer);
+                    WriteVerbose(flight.How == "dialed"
+                        ? $"Peer {flight.Peer.Short}: dialed {info?.Endpoint}, handshake {info?.HandshakeMs:0.###} ms, connected in {flight.Clock.Elapsed.TotalMilliseconds:0.###} ms."
+                        : $"Peer {flight.Peer.Short}: {flight.How} ({info?.Endpoint}), no handshake, {flight.Clock.Elapsed.TotalMilliseconds:0.###} ms.");
+                    if (PassThru && info is not null)
+                        WriteObject(info);
+                }
+            }
         }
         if (_started > 1)
         {

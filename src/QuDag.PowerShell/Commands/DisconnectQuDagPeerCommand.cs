@@ -1,17 +1,16 @@
 using System.Management.Automation;
-using QuDag.Network;
 
 namespace QuDag.PowerShell.Commands;
 
 /// <summary>Disconnects peers: the live connection waits in the idle pool for reuse; -Force closes it.</summary>
 [Cmdlet(VerbsCommunications.Disconnect, "QuDagPeer", SupportsShouldProcess = true)]
-[OutputType(typeof(PeerInfo))]
+[OutputType(typeof(QuDagPeer))]
 public sealed class DisconnectQuDagPeerCommand : QuDagCmdlet
 {
-    /// <summary>The peers to disconnect.</summary>
+    /// <summary>The peers to disconnect: full ids, short ids, or objects with a PeerId property.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(PeerIdCompleter))]
-    public PeerId[] PeerId { get; set; } = [];
+    public string[] PeerId { get; set; } = [];
 
     /// <summary>Close the connection (and any pooled one) instead of pooling it.</summary>
     [Parameter]
@@ -25,9 +24,9 @@ public sealed class DisconnectQuDagPeerCommand : QuDagCmdlet
     protected override void ProcessRecord()
     {
         var manager = CurrentSession.Manager;
-        foreach (var peer in PeerId)
+        foreach (var text in PeerId)
         {
-            if (!IsKnownPeer(peer))
+            if (ResolveKnownPeer(text) is not { } peer)
                 continue;
             if (!ShouldProcess($"peer {peer.Short}", Force ? "Disconnect and close" : "Disconnect to the idle pool"))
                 continue;
@@ -35,11 +34,11 @@ public sealed class DisconnectQuDagPeerCommand : QuDagCmdlet
             {
                 Await(manager.DisconnectAsync(peer, Force, StopToken));
                 if (PassThru)
-                    WriteObject(manager.GetPeer(peer));
+                    WriteObject(DescribePeer(peer));
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not PipelineStoppedException)
             {
-                WriteError(ex, peer);
+                WriteError(ex, text);
             }
         }
     }

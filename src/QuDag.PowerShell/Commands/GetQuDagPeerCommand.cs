@@ -5,17 +5,19 @@ namespace QuDag.PowerShell.Commands;
 
 /// <summary>Lists the peers the session knows, with status, endpoint, latency and pool state.</summary>
 [Cmdlet(VerbsCommon.Get, "QuDagPeer")]
-[OutputType(typeof(PeerInfo))]
+[OutputType(typeof(QuDagPeer))]
 public sealed class GetQuDagPeerCommand : QuDagCmdlet
 {
-    /// <summary>Only these peers; an unknown one is an error.</summary>
+    /// <summary>Only these peers: full ids, short ids, or wildcard patterns ('ab12*'); an unknown id is an error, a pattern that matches nothing is not.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(PeerIdCompleter))]
-    public PeerId[]? PeerId { get; set; }
+    [SupportsWildcards]
+    public string[]? PeerId { get; set; }
 
     /// <summary>Only peers with one of these statuses.</summary>
     [Parameter]
-    public ConnectionStatus[]? Status { get; set; }
+    [ValidateSet("Connected", "Connecting", "Disconnected", "Failed", "Known", IgnoreCase = true)]
+    public string[]? Status { get; set; }
 
     /// <inheritdoc/>
     protected override void ProcessRecord()
@@ -29,19 +31,25 @@ public sealed class GetQuDagPeerCommand : QuDagCmdlet
         else
         {
             var found = new List<PeerInfo>();
-            foreach (var id in PeerId)
+            foreach (var text in PeerId)
             {
-                if (manager.GetPeer(id) is { } peer)
+                if (PeerIdArgument.IsPattern(text))
+                {
+                    var pattern = new WildcardPattern(text.Trim(), WildcardOptions.IgnoreCase);
+                    found.AddRange(manager.GetPeers().Where(p => pattern.IsMatch(p.PeerId.ToString())));
+                }
+                else if (ResolveKnownPeer(text) is { } id && manager.GetPeer(id) is { } peer)
+                {
                     found.Add(peer);
-                else
-                    WriteError(Errors.PeerNotFound(CommandId, id));
+                }
             }
-            peers = found;
+            peers = found.DistinctBy(p => p.PeerId);
         }
         foreach (var peer in peers)
         {
-            if (Status is null || (peer.Status is { } s && Status.Contains(s)))
-                WriteObject(peer);
+            var shown = new QuDagPeer(peer);
+            if (Status is null || Status.Contains(shown.Status, StringComparer.OrdinalIgnoreCase))
+                WriteObject(shown);
         }
     }
 }

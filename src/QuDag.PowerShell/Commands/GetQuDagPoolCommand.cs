@@ -1,13 +1,13 @@
 using System.Management.Automation;
-using QuDag.Network;
 
 namespace QuDag.PowerShell.Commands;
 
 /// <summary>Lists the idle pooled connections, longest idle first. Listing does not extend their expiry.</summary>
 [Cmdlet(VerbsCommon.Get, "QuDagPool")]
-[OutputType(typeof(PooledConnectionInfo))]
+[OutputType(typeof(QuDagPooledConnection))]
 public sealed class GetQuDagPoolCommand : QuDagCmdlet
 {
     /// <inheritdoc/>
-    protected override void EndProcessing() => WriteObject(CurrentSession.Manager.GetPooledConnections(), enumerateCollection: true);
+    protected override void EndProcessing() =>
+        WriteObject(CurrentSession.Manager.GetPooledConnections().Select(c => new QuDagPooledConnection(c)), enumerateCollection: true);
 }

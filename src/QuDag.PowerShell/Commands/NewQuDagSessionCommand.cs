@@ -13,20 +13,61 @@ namespace QuDag.PowerShell.Commands;
 [OutputType(typeof(QuDagSession))]
 public sealed class NewQuDagSessionCommand : PSCmdlet
 {
-    /// <summary>A display name.</summary>
+    /// <summary>A name, unique among the runspace's open sessions.</summary>
     [Parameter(Position = 0)]
+    [ValidateNotNullOrEmpty]
     public string? Name { get; set; }
 
     /// <summary>The limit on open connections. Default 100.</summary>
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
-    public int MaxConnections { get; set; } = SessionRegistry.DefaultMaxConnections;
+    public int MaxConnections { get; set; }
 
-    /// <summary>How long idle connections wait in the pool. Default 5 minutes.</summary>
+    /// <summary>How long idle connections wait in the pool, in seconds. Default 300.</summary>
     [Parameter]
-    public TimeSpan PoolTimeout { get; set; } = SessionRegistry.DefaultPoolTimeout;
+    [Alias("PoolTimeout")]
+    [Seconds]
+    [ValidateRange(1, int.MaxValue)]
+    public int PoolTimeoutSeconds { get; set; }
 
-    /// <summary>An identity file (PKCS#12) to load, or to create when it does not exist.</summary>
+    /// <summary>How long a connect (TCP and handshake) may take, in seconds. Default 10.</summary>
+    [Parameter]
+    [Alias("ConnectTimeout", "HandshakeTimeoutSeconds")]
+    [Seconds]
+    [ValidateRange(1, int.MaxValue)]
+    public int ConnectTimeoutSeconds { get; set; }
+
+    /// <summary>A connection silent this many seconds gets a keepalive PING; 0 turns keepalive off. Default 15.</summary>
+    [Parameter]
+    [Alias("KeepAlive", "KeepAliveInterval")]
+    [Seconds]
+    [ValidateRange(0, int.MaxValue)]
+    public int KeepAliveSeconds { get; set; }
+
+    /// <summary>A keepalive PING unanswered this many seconds fails the connection. Default 20.</summary>
+    [Parameter]
+    [Alias("KeepAliveTimeout")]
+    [Seconds]
+    [ValidateRange(1, int.MaxValue)]
+    public int KeepAliveTimeoutSeconds { get; set; }
+
+    /// <summary>Redial every peer whose connection is lost, with exponential backoff (5 s to 5 minutes) and jitter.</summary>
+    [Parameter]
+    public SwitchParameter AutoReconnect { get; set; }
+
+    /// <summary>Consecutive failed dials that open a peer's circuit breaker; 0 turns it off. Default 5.</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int CircuitBreakerThreshold { get; set; }
+
+    /// <summary>How long an open circuit makes connects to its peer fail fast, in seconds. Default 60.</summary>
+    [Parameter]
+    [Alias("CircuitBreakerDuration")]
+    [Seconds]
+    [ValidateRange(1, int.MaxValue)]
+    public int CircuitBreakerSeconds { get; set; }
+
+    /// <summary>An identity file (PKCS#12) to load, or to create (owner-only) when it does not exist.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? IdentityPath { get; set; }
@@ -35,36 +76,32 @@ public sealed class NewQuDagSessionCommand : PSCmdlet
     [Parameter]
     public SecureString? IdentityPassword { get; set; }
 
-    /// <summary>A connection silent this long gets a keepalive PING; zero turns keepalive off. Default 15 s.</summary>
+    /// <summary>Use an identity file even when group or others can read it.</summary>
     [Parameter]
-    public TimeSpan KeepAliveInterval { get; set; }
-
-    /// <summary>A keepalive PING unanswered this long fails the connection. Default 20 s.</summary>
-    [Parameter]
-    public TimeSpan KeepAliveTimeout { get; set; }
-
-    /// <summary>Redial every peer whose connection is lost, with exponential backoff (5 s to 5 minutes) and jitter.</summary>
-    [Parameter]
-    public SwitchParameter AutoReconnect { get; set; }
-
-    /// <summary>Consecutive failed dials that open a peer's circuit breaker; 0 turns it off. Default 5.</summary>
-    [Parameter]
-    public int CircuitBreakerThreshold { get; set; }
-
-    /// <summary>How long an open circuit makes connects to its peer fail fast. Default 60 s.</summary>
-    [Parameter]
-    public TimeSpan CircuitBreakerDuration { get; set; }
+    public SwitchParameter Force { get; set; }
 
     /// <inheritdoc/>
     protected override void EndProcessing()
     {
-        SessionSettings.CheckPoolTimeout(this, PoolTimeout, "NewQuDagSession");
-        var resilience = SessionSettings.Resilience(this, new ResilienceSettings(), "NewQuDagSession");
+        const string commandId = "NewQuDagSession";
+        var config = SessionSettings.Merge(this, new SessionConfig(), commandId);
+        if (Name is not null && SessionRegistry.IsNameTaken(Runspace.DefaultRunspace, Name))
+        {
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException($"A session named '{Name}' is open in this runspace; names are unique (Get-QuDagSession -Name {Name})."),
+                commandId + "NameInUse", ErrorCategory.ResourceExists, Name));
+        }
         if (!ShouldProcess(Name ?? "new session", "Create a QuDag session"))
             return;
         var identity = IdentityPath is null
             ? NodeIdentity.Create()
-            : SessionSettings.LoadOrCreateIdentity(this, IdentityPath, SessionSettings.Plain(IdentityPassword), "NewQuDagSession");
-        WriteObject(SessionRegistry.Create(Runspace.DefaultRunspace, Name, MaxConnections, PoolTimeout, identity, IdentityPath, resilience));
+            : SessionSettings.LoadOrCreateIdentity(this, IdentityPath, SessionSettings.Plain(IdentityPassword), Force, commandId);
+        var session = SessionRegistry.Create(Runspace.DefaultRunspace, Name, config, identity, IdentityPath);
+        if (session is null)
+        {
+            identity.Dispose();
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException($"A session named '{Name}' is open in this runspace."),
+                commandId + "NameInUse", ErrorCategory.ResourceExists, Name));
+        }
+        WriteObject(session);
     }
 }

@@ -1,9 +1,8 @@
 using System.Management.Automation;
-using QuDag.Network;
 
 namespace QuDag.PowerShell.Commands;
 
-/// <summary>Receives messages, from any peer or from one; waits for them, up to -Timeout.</summary>
+/// <summary>Receives messages, from any peer or from one; waits for them, up to -TimeoutSeconds.</summary>
 [Cmdlet(VerbsCommunications.Receive, "QuDagMessage")]
 [OutputType(typeof(QuDagMessage))]
 public sealed class ReceiveQuDagMessageCommand : QuDagCmdlet
@@ -11,33 +10,47 @@ public sealed class ReceiveQuDagMessageCommand : QuDagCmdlet
     /// <summary>Only messages from this peer; others stay queued for later calls.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(PeerIdCompleter))]
-    public PeerId? PeerId { get; set; }
+    public string? PeerId { get; set; }
 
     /// <summary>How many messages to receive. Default 1.</summary>
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
     public int Count { get; set; } = 1;
 
-    /// <summary>How long to wait in all; forever when omitted.</summary>
+    /// <summary>How long to wait in all, in seconds; forever when omitted.</summary>
     [Parameter]
-    public TimeSpan? Timeout { get; set; }
+    [Alias("Timeout")]
+    [Seconds]
+    [ValidateRange(1, int.MaxValue)]
+    public int TimeoutSeconds { get; set; }
 
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
-        using var deadline = Timeout is { } t ? new CancellationTokenSource(t) : new CancellationTokenSource();
+        QuDag.Network.PeerId? from = null;
+        if (PeerId is not null)
+        {
+            if (ResolvePeer(PeerId) is not { } peer)
+                return;
+            from = peer;
+        }
+        using var deadline = TimeoutSeconds > 0 ? new CancellationTokenSource(TimeSpan.FromSeconds(TimeoutSeconds)) : new CancellationTokenSource();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(StopToken, deadline.Token);
         for (var i = 0; i < Count; i++)
         {
             try
             {
-                WriteObject(new QuDagMessage(Await(CurrentSession.ReceiveAsync(PeerId, linked.Token))));
+                WriteObject(new QuDagMessage(Await(CurrentSession.ReceiveAsync(from, linked.Token))));
             }
             catch (OperationCanceledException) when (deadline.IsCancellationRequested)
             {
-                WriteError(new TimeoutException($"Received {i} of {Count} messages within {Timeout}."),
+                WriteError(new TimeoutException($"Received {i} of {Count} messages within {TimeoutSeconds} s."),
                     "Timeout", ErrorCategory.OperationTimeout, PeerId);
                 return;
+            }
+            catch (ObjectDisposedException ex)
+            {
+                ThrowTerminatingError(Errors.From(ex, CommandId, CurrentSession));
             }
         }
     }

@@ -20,7 +20,7 @@ public sealed class ResetQuDagSessionCommand : QuDagCmdlet
         var session = CurrentSession;
         if (!ShouldProcess($"session {session.Name} ({session.OpenConnections} open connections)", "Reset"))
             return;
-        session.Reconfigure(session.MaxConnections, session.PoolTimeout, null, null);
+        session.Restart(session.Config, null, null, keepAddressBook: false);
         if (PassThru)
             WriteObject(session);
     }

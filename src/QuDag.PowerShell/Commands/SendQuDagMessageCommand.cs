@@ -1,20 +1,22 @@
+using System.Collections;
 using System.Management.Automation;
 using System.Text;
-using QuDag.Network;
 
 namespace QuDag.PowerShell.Commands;
 
-/// <summary>Sends a message (a string as UTF-8, or bytes) to connected peers.</summary>
+/// <summary>Sends a message to connected peers: a string as UTF-8, bytes as they are, any other object as its JSON.</summary>
 [Cmdlet(VerbsCommunications.Send, "QuDagMessage", SupportsShouldProcess = true)]
-[OutputType(typeof(PeerInfo))]
+[OutputType(typeof(QuDagPeer))]
 public sealed class SendQuDagMessageCommand : QuDagCmdlet
 {
+    private static readonly ScriptBlock s_toJson = ScriptBlock.Create("param($o) ConvertTo-Json -InputObject $o -Depth 16 -Compress");
+
     /// <summary>The peers to send to; each must be connected.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(PeerIdCompleter))]
-    public PeerId[] PeerId { get; set; } = [];
+    public string[] PeerId { get; set; } = [];
 
-    /// <summary>The message: a string (sent as UTF-8) or a byte array.</summary>
+    /// <summary>The message: a string (UTF-8), a byte array, or any other object (sent as compact JSON).</summary>
     [Parameter(Mandatory = true, Position = 1)]
     [ValidateNotNull]
     public object Message { get; set; } = "";
@@ -28,19 +30,16 @@ public sealed class SendQuDagMessageCommand : QuDagCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    private byte[]? _payload;
+
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
-        var payload = (Message is PSObject pso ? pso.BaseObject : Message) switch
-        {
-            byte[] bytes => bytes,
-            object[] items when items.All(i => (i is PSObject p ? p.BaseObject : i) is byte) => items.Select(i => (byte)(i is PSObject p ? p.BaseObject : i)).ToArray(),
-            var other => Encoding.UTF8.GetBytes(LanguagePrimitives.ConvertTo<string>(other)),
-        };
+        var payload = _payload ??= Encode(Message);
         var manager = CurrentSession.Manager;
-        foreach (var peer in PeerId)
+        foreach (var text in PeerId)
         {
-            if (!IsKnownPeer(peer))
+            if (ResolveKnownPeer(text) is not { } peer)
                 continue;
             if (!ShouldProcess($"peer {peer.Short}", $"Send {payload.Length} bytes x {Count}"))
                 continue;
@@ -49,12 +48,37 @@ public sealed class SendQuDagMessageCommand : QuDagCmdlet
                 for (var i = 0; i < Count; i++)
                     Await(manager.SendAsync(peer, payload, StopToken));
                 if (PassThru)
-                    WriteObject(manager.GetPeer(peer));
+                    WriteObject(DescribePeer(peer));
             }
             catch (Exception ex) when (ex is not PipelineStoppedException)
             {
-                WriteError(ex, peer);
+                WriteError(ex, text);
             }
         }
+    }
+
+    private byte[] Encode(object message)
+    {
+        var value = message is PSObject pso && pso.BaseObject is not PSCustomObject ? pso.BaseObject : message;
+        switch (value)
+        {
+            case string s:
+                return Encoding.UTF8.GetBytes(s);
+            case char c:
+                return Encoding.UTF8.GetBytes(c.ToString());
+            case byte[] bytes:
+                return bytes;
+            case object[] items when items.Length > 0 && items.All(i => (i is PSObject p ? p.BaseObject : i) is byte):
+                return items.Select(i => (byte)(i is PSObject p ? p.BaseObject : i)).ToArray();
+        }
+        var json = SessionState.InvokeCommand.InvokeScript(false, s_toJson, null, message);
+        var text = json.Count == 1 ? json[0]?.BaseObject as string : null;
+        if (text is null)
+        {
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException($"A {value.GetType().Name} cannot be sent: give a string, bytes, or an object ConvertTo-Json accepts."),
+                CommandId + "InvalidMessage", ErrorCategory.InvalidArgument, message));
+        }
+        WriteVerbose($"Sending the {(value is IDictionary ? "hashtable" : value.GetType().Name)} as JSON: {text}");
+        return Encoding.UTF8.GetBytes(text!);
     }
 }

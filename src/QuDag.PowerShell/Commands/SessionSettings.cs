@@ -4,79 +4,110 @@ using QuDag.Network;
 
 namespace QuDag.PowerShell.Commands;
 
-/// <summary>The settings New- and Set-QuDagSession share: the pool timeout check and the identity file.</summary>
+/// <summary>The settings New- and Set-QuDagSession share: parameters to <see cref="SessionConfig"/>, and the identity file.</summary>
 internal static class SessionSettings
 {
-    /// <summary>Stops the command when <paramref name="poolTimeout"/> is negative.</summary>
-    public static void CheckPoolTimeout(PSCmdlet cmdlet, TimeSpan? poolTimeout, string commandId)
+    // Parameter name -> core option name, for messages that name what the user typed.
+    private static readonly Dictionary<string, string> s_parameterOf = new()
     {
-        if (poolTimeout < TimeSpan.Zero)
-        {
-            cmdlet.ThrowTerminatingError(new ErrorRecord(
-                new ArgumentOutOfRangeException("PoolTimeout", poolTimeout, "PoolTimeout cannot be negative."),
-                commandId + "InvalidPoolTimeout", ErrorCategory.InvalidArgument, poolTimeout));
-        }
-    }
+        [nameof(ConnectionManagerOptions.MaxConnections)] = "MaxConnections",
+        [nameof(ConnectionManagerOptions.PoolTimeout)] = "PoolTimeoutSeconds",
+        [nameof(ConnectionManagerOptions.HandshakeTimeout)] = "ConnectTimeoutSeconds",
+        [nameof(ConnectionManagerOptions.KeepAliveInterval)] = "KeepAliveSeconds",
+        [nameof(ConnectionManagerOptions.KeepAliveTimeout)] = "KeepAliveTimeoutSeconds",
+        [nameof(ConnectionManagerOptions.CircuitBreakerFailureThreshold)] = "CircuitBreakerThreshold",
+        [nameof(ConnectionManagerOptions.CircuitBreakerBreakDuration)] = "CircuitBreakerSeconds",
+    };
 
     /// <summary>
-    /// <paramref name="basis"/> with the resilience parameters the user gave, checked by the core's own validation so
-    /// that a bad value stops the command with an InvalidArgument error instead of breaking the session later.
+    /// <paramref name="basis"/> with the settings the user gave, checked by the core's own validation so that a bad
+    /// combination stops the command with an InvalidArgument error instead of breaking the session later.
     /// </summary>
-    public static ResilienceSettings Resilience(PSCmdlet cmdlet, ResilienceSettings basis, string commandId)
+    public static SessionConfig Merge(PSCmdlet cmdlet, SessionConfig basis, string commandId)
     {
         var bound = cmdlet.MyInvocation.BoundParameters;
-        T Get<T>(string name, T current) => bound.TryGetValue(name, out var value) ? (T)LanguagePrimitives.ConvertTo(value, typeof(T)) : current;
-        var settings = basis with
+        TimeSpan Seconds(string name, TimeSpan current) => bound.TryGetValue(name, out var v) ? TimeSpan.FromSeconds(Convert.ToInt32(v)) : current;
+        var config = basis with
         {
-            KeepAliveInterval = Get("KeepAliveInterval", basis.KeepAliveInterval),
-            KeepAliveTimeout = Get("KeepAliveTimeout", basis.KeepAliveTimeout),
-            AutoReconnect = Get("AutoReconnect", basis.AutoReconnect),
-            CircuitBreakerThreshold = Get("CircuitBreakerThreshold", basis.CircuitBreakerThreshold),
-            CircuitBreakerDuration = Get("CircuitBreakerDuration", basis.CircuitBreakerDuration),
+            MaxConnections = bound.TryGetValue("MaxConnections", out var max) ? Convert.ToInt32(max) : basis.MaxConnections,
+            PoolTimeout = Seconds("PoolTimeoutSeconds", basis.PoolTimeout),
+            ConnectTimeout = Seconds("ConnectTimeoutSeconds", basis.ConnectTimeout),
+            KeepAliveInterval = Seconds("KeepAliveSeconds", basis.KeepAliveInterval),
+            KeepAliveTimeout = Seconds("KeepAliveTimeoutSeconds", basis.KeepAliveTimeout),
+            AutoReconnect = bound.TryGetValue("AutoReconnect", out var auto) ? ((SwitchParameter)auto).IsPresent : basis.AutoReconnect,
+            CircuitBreakerThreshold = bound.TryGetValue("CircuitBreakerThreshold", out var threshold) ? Convert.ToInt32(threshold) : basis.CircuitBreakerThreshold,
+            CircuitBreakerDuration = Seconds("CircuitBreakerSeconds", basis.CircuitBreakerDuration),
         };
         try
         {
-            settings.ToOptions().Validate();
+            config.ToOptions().Validate();
         }
         catch (ArgumentException ex)
         {
-            // Name the cmdlet's parameter, not the core's option.
-            var parameter = ex.ParamName switch
-            {
-                nameof(ConnectionManagerOptions.CircuitBreakerFailureThreshold) => "CircuitBreakerThreshold",
-                nameof(ConnectionManagerOptions.CircuitBreakerBreakDuration) => "CircuitBreakerDuration",
-                var name => name,
-            };
-            var message = ex is ArgumentOutOfRangeException { ActualValue: var value }
-                ? $"-{parameter} {value}: {ex.Message.Split(" (Parameter")[0].Replace(ex.ParamName ?? "", parameter, StringComparison.Ordinal)}"
-                : ex.Message;
-            cmdlet.ThrowTerminatingError(new ErrorRecord(new ArgumentException(message, parameter, ex), commandId + "InvalidSetting",
-                ErrorCategory.InvalidArgument, parameter));
+            var parameter = ex.ParamName is { } name && s_parameterOf.TryGetValue(name, out var p) ? p : ex.ParamName ?? "settings";
+            var reason = Errors.Message(ex) ?? ex.Message;
+            if (ex.ParamName is { } option)
+                reason = reason.Replace(option, parameter, StringComparison.Ordinal);
+            var value = bound.TryGetValue(parameter, out var given) ? $" {given}" : "";
+            cmdlet.ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-{parameter}{value}: {reason.Split(Environment.NewLine)[0]}", ex),
+                commandId + "InvalidSetting", ErrorCategory.InvalidArgument, parameter));
         }
-        return settings;
+        return config;
     }
 
     /// <summary>The plain text of an optional password.</summary>
     public static string? Plain(SecureString? secure) =>
         secure is null ? null : new System.Net.NetworkCredential(string.Empty, secure).Password;
 
-    /// <summary>Loads the identity at <paramref name="path"/>, or creates one there (owner-only) when the file does not exist.</summary>
-    public static NodeIdentity LoadOrCreateIdentity(PSCmdlet cmdlet, string path, string? password, string commandId)
+    /// <summary>
+    /// Loads the identity at <paramref name="path"/>, or creates one there (owner-only) when the file does not exist.
+    /// A file group or others may read is refused unless <paramref name="force"/>, as ssh refuses such a key.
+    /// </summary>
+    public static NodeIdentity LoadOrCreateIdentity(PSCmdlet cmdlet, string path, string? password, bool force, string commandId)
     {
         var full = cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+        string? problem = null;
+        var category = ErrorCategory.InvalidData;
+        var id = "InvalidIdentityFile";
         try
         {
-            if (File.Exists(full))
+            if (!File.Exists(full))
+            {
+                var created = NodeIdentity.Create();
+                created.Save(full, password);
+                return created;
+            }
+            if (!OperatingSystem.IsWindows() && !force)
+            {
+                var mode = File.GetUnixFileMode(full);
+                const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+                    | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+                if ((mode & others) != 0)
+                {
+                    cmdlet.ThrowTerminatingError(new ErrorRecord(new UnauthorizedAccessException(
+                            $"The identity file '{full}' is accessible by group or others (mode {Convert.ToString((int)mode, 8)}); " +
+                            $"a private key must be owner-only. Fix it with: chmod 600 '{full}' (or pass -Force to use it anyway)."),
+                        commandId + "IdentityFilePermissions", ErrorCategory.PermissionDenied, full));
+                }
+            }
+            if (new FileInfo(full).Length == 0)
+                problem = "the file is empty";
+            else
                 return NodeIdentity.Load(full, password);
-            var identity = NodeIdentity.Create();
-            identity.Save(full, password);
-            return identity;
         }
-        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        catch (UnauthorizedAccessException ex)
         {
-            cmdlet.ThrowTerminatingError(new ErrorRecord(ex, commandId + "InvalidIdentityFile",
-                ex is UnauthorizedAccessException ? ErrorCategory.PermissionDenied : ErrorCategory.InvalidData, full));
-            throw; // unreachable: ThrowTerminatingError throws
+            problem = $"access denied ({ex.Message})";
+            category = ErrorCategory.PermissionDenied;
         }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            problem = password is null
+                ? "it is not a PKCS#12 identity, or it needs -IdentityPassword"
+                : "it is not a PKCS#12 identity, or the password does not open it";
+        }
+        cmdlet.ThrowTerminatingError(new ErrorRecord(new InvalidDataException($"Cannot use the identity file '{full}': {problem}."),
+            commandId + id, category, full));
+        throw new InvalidOperationException(); // unreachable: ThrowTerminatingError throws
     }
 }

@@ -5,17 +5,18 @@ namespace QuDag.PowerShell.Commands;
 
 /// <summary>Records a peer's status and notifies subscribers (the seed's update_status); the socket is untouched.</summary>
 [Cmdlet(VerbsCommon.Set, "QuDagPeerStatus", SupportsShouldProcess = true)]
-[OutputType(typeof(PeerInfo))]
+[OutputType(typeof(QuDagPeer))]
 public sealed class SetQuDagPeerStatusCommand : QuDagCmdlet
 {
-    /// <summary>The peers whose status to set.</summary>
+    /// <summary>The peers whose status to set: full ids (a new one joins the address book), or short ids the session knows.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(PeerIdCompleter))]
-    public PeerId[] PeerId { get; set; } = [];
+    public string[] PeerId { get; set; } = [];
 
     /// <summary>The status to record.</summary>
     [Parameter(Mandatory = true, Position = 1)]
-    public ConnectionStatus Status { get; set; }
+    [ValidateSet("Connected", "Connecting", "Disconnected", "Failed", IgnoreCase = true)]
+    public string Status { get; set; } = "";
 
     /// <summary>Why (kept as the peer's last error when the status is Failed).</summary>
     [Parameter]
@@ -29,13 +30,16 @@ public sealed class SetQuDagPeerStatusCommand : QuDagCmdlet
     protected override void ProcessRecord()
     {
         var manager = CurrentSession.Manager;
-        foreach (var peer in PeerId)
+        var status = Enum.Parse<ConnectionStatus>(Status, ignoreCase: true);
+        foreach (var text in PeerId)
         {
-            if (!ShouldProcess($"peer {peer.Short}", $"Set status to {Status}"))
+            if (ResolvePeer(text) is not { } peer)
                 continue;
-            Await(manager.UpdateStatusAsync(peer, Status, Reason));
+            if (!ShouldProcess($"peer {peer.Short}", $"Set status to {status}"))
+                continue;
+            Await(manager.UpdateStatusAsync(peer, status, Reason));
             if (PassThru)
-                WriteObject(manager.GetPeer(peer));
+                WriteObject(DescribePeer(peer));
         }
     }
 }

@@ -5,23 +5,65 @@ using QuDag.Network;
 namespace QuDag.PowerShell.Commands;
 
 /// <summary>
-/// Changes a session's limit, pool timeout or identity. The connection manager is rebuilt, so every
-/// connection and listener of the session is closed.
+/// Changes a session's settings. Limits, timeouts, keepalive, reconnect and breaker settings apply in place:
+/// connections, listeners and the address book stay. A new identity, a new pool timeout, or turning keepalive
+/// on or off needs a restart of the session's node: it asks first (high impact; -Force skips the question),
+/// then closes every connection and keeps the address book and the listeners' endpoints.
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "QuDagSession", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(QuDagSession))]
 public sealed class SetQuDagSessionCommand : QuDagCmdlet
 {
-    /// <summary>The new limit on open connections.</summary>
+    /// <summary>The new limit on open connections; lowering it closes nothing already open.</summary>
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
-    public int? MaxConnections { get; set; }
+    public int MaxConnections { get; set; }
 
-    /// <summary>The new pool timeout.</summary>
+    /// <summary>The new pool timeout, in seconds (needs a restart).</summary>
     [Parameter]
-    public TimeSpan? PoolTimeout { get; set; }
+    [Alias("PoolTimeout")]
+    [Seconds]
+    [ValidateRange(1, int.MaxValue)]
+    public int PoolTimeoutSeconds { get; set; }
 
-    /// <summary>An identity file (PKCS#12) to load, or to create when it does not exist.</summary>
+    /// <summary>How long a connect (TCP and handshake) may take, in seconds.</summary>
+    [Parameter]
+    [Alias("ConnectTimeout", "HandshakeTimeoutSeconds")]
+    [Seconds]
+    [ValidateRange(1, int.MaxValue)]
+    public int ConnectTimeoutSeconds { get; set; }
+
+    /// <summary>A connection silent this many seconds gets a keepalive PING; 0 turns keepalive off (on/off needs a restart).</summary>
+    [Parameter]
+    [Alias("KeepAlive", "KeepAliveInterval")]
+    [Seconds]
+    [ValidateRange(0, int.MaxValue)]
+    public int KeepAliveSeconds { get; set; }
+
+    /// <summary>A keepalive PING unanswered this many seconds fails the connection.</summary>
+    [Parameter]
+    [Alias("KeepAliveTimeout")]
+    [Seconds]
+    [ValidateRange(1, int.MaxValue)]
+    public int KeepAliveTimeoutSeconds { get; set; }
+
+    /// <summary>Redial every peer whose connection is lost; -AutoReconnect:$false turns it off.</summary>
+    [Parameter]
+    public SwitchParameter AutoReconnect { get; set; }
+
+    /// <summary>Consecutive failed dials that open a peer's circuit breaker; 0 turns it off.</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int CircuitBreakerThreshold { get; set; }
+
+    /// <summary>How long an open circuit makes connects to its peer fail fast, in seconds.</summary>
+    [Parameter]
+    [Alias("CircuitBreakerDuration")]
+    [Seconds]
+    [ValidateRange(1, int.MaxValue)]
+    public int CircuitBreakerSeconds { get; set; }
+
+    /// <summary>An identity file (PKCS#12) to load, or to create when it does not exist (needs a restart).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? IdentityPath { get; set; }
@@ -30,25 +72,9 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
     [Parameter]
     public SecureString? IdentityPassword { get; set; }
 
-    /// <summary>A connection silent this long gets a keepalive PING; zero turns keepalive off. </summary>
+    /// <summary>Restart without asking when a change needs it; use an identity file group or others can read.</summary>
     [Parameter]
-    public TimeSpan KeepAliveInterval { get; set; }
-
-    /// <summary>A keepalive PING unanswered this long fails the connection.</summary>
-    [Parameter]
-    public TimeSpan KeepAliveTimeout { get; set; }
-
-    /// <summary>Redial every peer whose connection is lost; -AutoReconnect:$false turns it off.</summary>
-    [Parameter]
-    public SwitchParameter AutoReconnect { get; set; }
-
-    /// <summary>Consecutive failed dials that open a peer's circuit breaker; 0 turns it off.</summary>
-    [Parameter]
-    public int CircuitBreakerThreshold { get; set; }
-
-    /// <summary>How long an open circuit makes connects to its peer fail fast.</summary>
-    [Parameter]
-    public TimeSpan CircuitBreakerDuration { get; set; }
+    public SwitchParameter Force { get; set; }
 
     /// <summary>Writes the session after the change.</summary>
     [Parameter]
@@ -58,14 +84,34 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
     protected override void EndProcessing()
     {
         var session = CurrentSession;
-        SessionSettings.CheckPoolTimeout(this, PoolTimeout, CommandId);
-        var resilience = SessionSettings.Resilience(this, session.Resilience, CommandId);
-        if (!ShouldProcess($"session {session.Name} ({session.OpenConnections} open connections will close)", "Reconfigure"))
-            return;
-        NodeIdentity? identity = IdentityPath is null
-            ? null
-            : SessionSettings.LoadOrCreateIdentity(this, IdentityPath, SessionSettings.Plain(IdentityPassword), CommandId);
-        session.Reconfigure(MaxConnections ?? session.MaxConnections, PoolTimeout ?? session.PoolTimeout, identity, IdentityPath, resilience);
+        var next = SessionSettings.Merge(this, session.Config, CommandId);
+        var restart = IdentityPath is not null || !session.Config.CanApplyInPlace(next);
+        if (!restart)
+        {
+            if (ShouldProcess($"session {session.Name}", "Change settings in place"))
+            {
+                session.Apply(next);
+                WriteVerbose($"Session {session.Name}: settings applied in place; {session.OpenConnections} open connection(s) kept.");
+            }
+        }
+        else
+        {
+            var why = IdentityPath is not null ? "a new identity" : next.PoolTimeout != session.Config.PoolTimeout ? "a new pool timeout" : "turning keepalive on or off";
+            var what = $"session {session.Name}: {why} restarts its node; {session.OpenConnections} open connection(s) close, the address book and listeners are kept";
+            if (!ShouldProcess(what, "Restart"))
+                return;
+            // A bad identity file stops the command before the question, and before anything closes.
+            NodeIdentity? identity = IdentityPath is null
+                ? null
+                : SessionSettings.LoadOrCreateIdentity(this, IdentityPath, SessionSettings.Plain(IdentityPassword), Force, CommandId);
+            if (!Force && !ShouldContinue(what + ". Continue?", "Restart the QuDag session"))
+            {
+                identity?.Dispose();
+                return;
+            }
+            foreach (var endPoint in session.Restart(next, identity, IdentityPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(IdentityPath), keepAddressBook: true))
+                WriteWarning($"Session {session.Name}: could not listen on {endPoint} again after the restart.");
+        }
         if (PassThru)
             WriteObject(session);
     }

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using System.Net;
+using System.Net.Sockets;
 
 namespace QuDag.PowerShell.Commands;
 
@@ -8,7 +9,7 @@ namespace QuDag.PowerShell.Commands;
 [OutputType(typeof(QuDagListener))]
 public sealed class StartQuDagListenerCommand : QuDagCmdlet
 {
-    /// <summary>The address to bind. Default 127.0.0.1 (loopback only).</summary>
+    /// <summary>The address or host name to bind (localhost, 0.0.0.0, ::1, ...). Default 127.0.0.1 (loopback only).</summary>
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
     public string Address { get; set; } = "127.0.0.1";
@@ -21,10 +22,14 @@ public sealed class StartQuDagListenerCommand : QuDagCmdlet
     /// <inheritdoc/>
     protected override void EndProcessing()
     {
-        if (!IPAddress.TryParse(Address, out var address))
+        IPAddress address;
+        try
         {
-            ThrowTerminatingError(new ErrorRecord(new ArgumentException($"'{Address}' is not an IP address."),
-                CommandId + "InvalidAddress", ErrorCategory.InvalidArgument, Address));
+            address = Await(AddressArgument.ResolveHostAsync(Address, StopToken));
+        }
+        catch (QuDagArgumentException ex)
+        {
+            ThrowTerminatingError(Errors.From(ex, CommandId, Address));
             return;
         }
         var endPoint = new IPEndPoint(address, Port);
@@ -35,9 +40,16 @@ public sealed class StartQuDagListenerCommand : QuDagCmdlet
             var listener = Await(CurrentSession.Manager.ListenAsync(endPoint, StopToken));
             WriteObject(new QuDagListener(CurrentSession, listener));
         }
-        catch (System.Net.Sockets.SocketException ex)
+        catch (SocketException ex)
         {
-            ThrowTerminatingError(new ErrorRecord(ex, CommandId + "BindFailed", ErrorCategory.ResourceUnavailable, endPoint));
+            var (problem, message) = ex.SocketErrorCode switch
+            {
+                SocketError.AddressAlreadyInUse => ("AddressInUse", $"Cannot listen on {endPoint}: the address is already in use (another listener has port {Port})."),
+                SocketError.AddressNotAvailable => ("AddressNotAvailable", $"Cannot listen on {endPoint}: this machine has no such address."),
+                SocketError.AccessDenied => ("AccessDenied", $"Cannot listen on {endPoint}: permission denied (ports below 1024 need privileges)."),
+                _ => ("BindFailed", $"Cannot listen on {endPoint}: {ex.SocketErrorCode}."),
+            };
+            ThrowTerminatingError(new ErrorRecord(new IOException(message, ex), CommandId + problem, ErrorCategory.ResourceUnavailable, endPoint.ToString()));
         }
     }
 }

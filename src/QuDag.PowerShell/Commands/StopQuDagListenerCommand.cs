@@ -23,7 +23,8 @@ public sealed class StopQuDagListenerCommand : QuDagCmdlet
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
-        var listeners = CurrentSession.Manager.Listeners;
+        var session = CurrentSession;
+        var listeners = session.Manager.Listeners;
         var targets = ParameterSetName switch
         {
             "Listener" => Listener.Select(l => l.Listener).ToArray(),
@@ -42,7 +43,7 @@ public sealed class StopQuDagListenerCommand : QuDagCmdlet
                 continue;
             Await(listener.DisposeAsync().AsTask());
             if (PassThru)
-                WriteObject(new QuDagListener(CurrentSession, listener));
+                WriteObject(new QuDagListener(session, listener));
         }
     }
 }

@@ -8,14 +8,15 @@ namespace QuDag.PowerShell.Commands;
 [OutputType(typeof(QuDagGateRule))]
 public sealed class UnblockQuDagPeerCommand : QuDagCmdlet
 {
-    /// <summary>The peers to take off the list.</summary>
+    /// <summary>The peers to take off the list: full ids, or short ids the session knows.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(PeerIdCompleter))]
-    public PeerId[] PeerId { get; set; } = [];
+    public string[] PeerId { get; set; } = [];
 
-    /// <summary>Which directions to lift. Default Both.</summary>
+    /// <summary>Which directions to lift: Inbound, Outbound or Both (the default).</summary>
     [Parameter]
-    public GateDirection Direction { get; set; } = GateDirection.Both;
+    [ValidateSet("Inbound", "Outbound", "Both", IgnoreCase = true)]
+    public string Direction { get; set; } = "Both";
 
     /// <summary>Take the peers off the allow list instead of the deny list.</summary>
     [Parameter]
@@ -29,16 +30,19 @@ public sealed class UnblockQuDagPeerCommand : QuDagCmdlet
     protected override void ProcessRecord()
     {
         var gater = CurrentSession.Gater;
-        foreach (var peer in PeerId)
+        var direction = Enum.Parse<GateDirection>(Direction, ignoreCase: true);
+        foreach (var text in PeerId)
         {
-            if (!ShouldProcess($"peer {peer.Short}", AllowOnly ? $"Remove from the allow list, {Direction}" : $"Remove from the deny list, {Direction}"))
+            if (ResolvePeer(text) is not { } peer)
+                continue;
+            if (!ShouldProcess($"peer {peer.Short}", AllowOnly ? $"Remove from the allow list, {direction}" : $"Remove from the deny list, {direction}"))
                 continue;
             if (AllowOnly)
-                gater.RemoveAllow(peer, Direction);
+                gater.RemoveAllow(peer, direction);
             else
-                gater.RemoveDeny(peer, Direction);
+                gater.RemoveDeny(peer, direction);
             if (PassThru)
-                WriteObject(QuDagGateRule.Of(gater, peer));
+                WriteObject(new QuDagGateRule(gater, peer));
         }
     }
 }

@@ -3,54 +3,61 @@ using QuDag.Network;
 
 namespace QuDag.PowerShell.Commands;
 
-/// <summary>Waits until peers reach a status; Ctrl+C stops the wait at once.</summary>
+/// <summary>Waits until known peers reach a status; an unknown peer is an error at once; Ctrl+C stops the wait.</summary>
 [Cmdlet(VerbsLifecycle.Wait, "QuDagPeer")]
-[OutputType(typeof(PeerInfo))]
+[OutputType(typeof(QuDagPeer))]
 public sealed class WaitQuDagPeerCommand : QuDagCmdlet
 {
-    /// <summary>The peers to wait for.</summary>
+    /// <summary>The peers to wait for: full ids, short ids, or objects with a PeerId property.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(PeerIdCompleter))]
-    public PeerId[] PeerId { get; set; } = [];
+    public string[] PeerId { get; set; } = [];
 
     /// <summary>The status to wait for. Default Connected.</summary>
     [Parameter(Position = 1)]
-    public ConnectionStatus Status { get; set; } = ConnectionStatus.Connected;
+    [ValidateSet("Connected", "Connecting", "Disconnected", "Failed", IgnoreCase = true)]
+    public string Status { get; set; } = nameof(ConnectionStatus.Connected);
 
-    /// <summary>How long to wait for each peer; forever when omitted.</summary>
+    /// <summary>How long to wait for each peer, in seconds; forever when omitted.</summary>
     [Parameter]
-    public TimeSpan? Timeout { get; set; }
+    [Alias("Timeout")]
+    [Seconds]
+    [ValidateRange(1, int.MaxValue)]
+    public int TimeoutSeconds { get; set; }
 
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
         var manager = CurrentSession.Manager;
-        foreach (var peer in PeerId)
+        var status = Enum.Parse<ConnectionStatus>(Status, ignoreCase: true);
+        foreach (var text in PeerId)
         {
+            if (ResolveKnownPeer(text) is not { } peer)
+                continue;
             var reached = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
             using (manager.Subscribe(peer, e =>
             {
-                if (e.NewStatus == Status)
+                if (e.NewStatus == status)
                     reached.TrySetResult(true);
             }))
             {
                 // Subscribe first, then read: a change between the two cannot be missed.
-                if (manager.GetStatusAsync(peer).Result != Status)
+                if (manager.GetPeer(peer)?.Status != status)
                 {
-                    var wait = Timeout is { } timeout ? reached.Task.WaitAsync(timeout) : reached.Task;
+                    var wait = TimeoutSeconds > 0 ? reached.Task.WaitAsync(TimeSpan.FromSeconds(TimeoutSeconds)) : reached.Task;
                     try
                     {
                         Await(wait);
                     }
                     catch (TimeoutException ex)
                     {
-                        WriteError(new TimeoutException($"Peer {peer.Short} did not reach {Status} within {Timeout}.", ex),
-                            "Timeout", ErrorCategory.OperationTimeout, peer);
+                        WriteError(new TimeoutException($"Peer {peer.Short} did not reach {status} within {TimeoutSeconds} s.", ex),
+                            "Timeout", ErrorCategory.OperationTimeout, text);
                         continue;
                     }
                 }
             }
-            WriteObject(manager.GetPeer(peer));
+            WriteObject(DescribePeer(peer));
         }
     }
 }

@@ -1,0 +1,61 @@
+# Dot-sourced by every suite's BeforeAll: imports QuDag.psd1 as a user does and defines small helpers.
+$script:RepoRoot = [IO.Path]::GetFullPath([IO.Path]::Combine($PSScriptRoot, '../..'))
+$script:Manifest = [IO.Path]::Combine($RepoRoot, 'QuDag.psd1')
+Import-Module $Manifest -Force
+$PSStyle.OutputRendering = 'PlainText'
+
+# A separate node with a listener: what a runbook's code dials as a production peer.
+function New-TestPeer([string] $Name) {
+    $session = if ($Name) { New-QuDagSession -Name $Name } else { New-QuDagSession }
+    Start-QuDagListener -Session $session
+}
+
+# Waits for a condition with a bounded timeout (never a bare sleep).
+function Wait-Until([scriptblock] $Condition, [int] $TimeoutSeconds = 10, [string] $Because = 'the condition') {
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+    while (-not (& $Condition)) {
+        if ([DateTime]::UtcNow -gt $deadline) { throw "Timed out after $TimeoutSeconds s waiting for $Because." }
+        [Threading.Thread]::Sleep(10)
+    }
+}
+
+# Closes every session of this runspace, the default one included (the next command starts a new default).
+function Clear-TestSessions {
+    Get-QuDagSession -All | Remove-QuDagSession -Confirm:$false
+}
+
+# Runs script text in a fresh pwsh process (the same pwsh as this one) and returns exit code and output.
+function Invoke-FreshPwsh([string] $Script, [hashtable] $Environment = @{}) {
+    $pwshDll = [Environment]::GetCommandLineArgs()[0]
+    $exe = (Get-Process -Id $PID).Path
+    $arguments = @(if ($pwshDll -like '*.dll') { $pwshDll })
+    $saved = @{}
+    foreach ($key in $Environment.Keys) { $saved[$key] = [Environment]::GetEnvironmentVariable($key); [Environment]::SetEnvironmentVariable($key, $Environment[$key]) }
+    # A scratch working directory: whatever the child writes relative to it stays out of the repository.
+    $scratch = Join-Path ([IO.Path]::GetTempPath()) "qudag-pwsh-$([guid]::NewGuid().ToString('n'))"
+    $null = New-Item -ItemType Directory $scratch
+    Push-Location $scratch
+    try {
+        $env:NO_COLOR = '1'
+        $output = & $exe @arguments -NoProfile -NonInteractive -Command $Script 2>&1 | ForEach-Object { "$_" }
+        [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = ($output -join "`n") }
+    }
+    finally {
+        Pop-Location
+        Remove-Item -Recurse -Force $scratch -ErrorAction Ignore
+        foreach ($key in $saved.Keys) { [Environment]::SetEnvironmentVariable($key, $saved[$key]) }
+    }
+}
+
+# The embedded host (src/QuDag.Host), built by the test runner.
+function Invoke-QuDagHost([string[]] $Arguments) {
+    $hostDll = [IO.Path]::Combine($RepoRoot, 'src/QuDag.Host/bin/Debug/net10.0/qudag-host.dll')
+    $env:QUDAG_MODULE = $Manifest
+    $output = & dotnet $hostDll @Arguments 2>&1 | ForEach-Object { "$_" }
+    [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = ($output -join "`n") }
+}
+
+# Sockets this process holds open (Linux), to prove sessions close theirs.
+function Get-OpenSocketCount {
+    @(Get-ChildItem /proc/self/fd -ErrorAction Ignore | Where-Object { $_.LinkTarget -like 'socket:*' }).Count
+}

@@ -1,0 +1,180 @@
+# Connect-, Disconnect-QuDagPeer and the pool: the happy path, pipelines, limits, errors users meet.
+BeforeAll { . $PSScriptRoot/Common.ps1 }
+Describe 'Connect, disconnect and the pool' {
+    AfterEach { Clear-TestSessions }
+
+    It 'connects, sends, pings, pools and reconnects from the pool end to end' {
+        $alice = New-QuDagSession -Name alice
+        $peers = @((Start-QuDagListener -Session $alice), (New-TestPeer bob))
+
+        $connected = $peers | Connect-QuDagPeer -PassThru
+        $connected.Count | Should -Be 2
+        $connected.Status | Should -Be @('Connected', 'Connected')
+
+        Send-QuDagMessage -PeerId $peers[0].PeerId -Message 'hello' -Count 2
+        Send-QuDagMessage $peers[0].PeerId -Message ([byte[]](1, 2, 3))
+        $messages = Receive-QuDagMessage -Session $alice -Count 3 -TimeoutSeconds 10
+        $messages[0..1].Text | Should -Be @('hello', 'hello')
+        $messages[2].Bytes | Should -Be @(1, 2, 3)
+        $messages[0].PeerId | Should -Be (Get-QuDagSession).PeerId
+
+        $pings = Test-QuDagPeer -PeerId $peers.PeerId -Count 3
+        $pings.Count | Should -Be 6
+        $pings | ForEach-Object { $_.LatencyMs | Should -BeGreaterThan 0 }
+
+        $peers | Disconnect-QuDagPeer
+        @(Get-QuDagPool).Count | Should -Be 2
+        (Get-QuDagPeer).Status | Should -Be @('Disconnected', 'Disconnected')
+
+        $peers | Connect-QuDagPeer
+        $peers.AcceptedCount | Should -Be @(1, 1) # served from the pool, no new TCP connection
+
+        Disconnect-QuDagPeer $peers[1].PeerId
+        Clear-QuDagPool -PassThru -Confirm:$false | Should -Be 1
+
+        $metrics = Get-QuDagMetrics
+        $metrics.Connections | Should -Be 1
+        $metrics.MessagesSent | Should -Be 3
+        $metrics.PingCount | Should -Be 6
+        $metrics.PoolHits | Should -Be 2
+        $metrics.AvgLatencyMs | Should -BeGreaterThan 0
+    }
+
+    It 'binds Import-Csv rows by property name and id strings by value' {
+        $peers = 1..3 | ForEach-Object { New-TestPeer }
+        $csv = Join-Path $TestDrive 'peers.csv'
+        $peers | Select-Object PeerId, Endpoint | Export-Csv $csv
+        $connected = Import-Csv $csv | Connect-QuDagPeer -ThrottleLimit 2 -PassThru
+        $connected.Count | Should -Be 3
+
+        @($peers | ForEach-Object { $_.PeerId.ToString() } | Get-QuDagPeer).Count | Should -Be 3
+
+        Get-QuDagPeer | Where-Object Status -EQ Connected | Disconnect-QuDagPeer
+        @(Get-QuDagPool).Count | Should -Be 3
+        @(Get-QuDagPeer -Status Disconnected).Count | Should -Be 3
+    }
+
+    It 'reports a bad PeerId in a CSV row with what is wrong, and connects the other rows' {
+        $good = New-TestPeer
+        $rows = @(
+            [pscustomobject]@{ PeerId = 'not-a-peer'; Endpoint = $good.Endpoint }
+            [pscustomobject]@{ PeerId = 'abc123'; Endpoint = $good.Endpoint }
+            [pscustomobject]@{ PeerId = $good.PeerId; Endpoint = $good.Endpoint }
+        )
+        $out = $rows | Connect-QuDagPeer -PassThru -ErrorVariable errs -ErrorAction SilentlyContinue
+        @($out).Count | Should -Be 1
+        $errs.Count | Should -Be 2
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'ConnectQuDagPeerInvalidPeerId,*'
+        $errs[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        "$($errs[0])" | Should -BeLike "*'not-a-peer' is not a peer id: character 1 ('n') is not a hex digit*"
+        "$($errs[1])" | Should -BeLike "*'abc123'*"
+        "$($errs[1])" | Should -Not -BeLike '*did not contain the information required to bind*'
+    }
+
+    It 'changes nothing under -WhatIf' {
+        $peer = New-TestPeer
+        Connect-QuDagPeer $peer.PeerId $peer.Endpoint -WhatIf
+        Get-QuDagPeer | Should -BeNullOrEmpty
+        $peer.AcceptedCount | Should -Be 0
+
+        Connect-QuDagPeer $peer.PeerId $peer.Endpoint
+        Disconnect-QuDagPeer $peer.PeerId -WhatIf
+        Set-QuDagPeerStatus $peer.PeerId Failed -WhatIf
+        Send-QuDagMessage $peer.PeerId 'x' -WhatIf
+        (Get-QuDagPeer).Status | Should -Be 'Connected'
+        (Get-QuDagMetrics).MessagesSent | Should -Be 0
+
+        Disconnect-QuDagPeer $peer.PeerId
+        Clear-QuDagPool -WhatIf
+        Reset-QuDagSession -WhatIf
+        Stop-QuDagListener -Session $peer.Session -WhatIf
+        @(Get-QuDagPool).Count | Should -Be 1
+        $peer.IsListening | Should -BeTrue
+    }
+
+    It 'reports an unknown peer as ObjectNotFound with its id, and the pipeline goes on' {
+        $peers = 1..2 | ForEach-Object { New-TestPeer }
+        $peers | Connect-QuDagPeer
+        $unknown = 'a' * 64
+        $out = $unknown, $peers[0].PeerId, $peers[1].PeerId | Disconnect-QuDagPeer -PassThru -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -Be 'DisconnectQuDagPeerPeerNotFound,QuDag.PowerShell.Commands.DisconnectQuDagPeerCommand'
+        $errs[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $errs[0].TargetObject | Should -Be $unknown
+        @($out).Count | Should -Be 2
+
+        Get-QuDagPeer -PeerId $unknown -ErrorVariable e1 -ErrorAction SilentlyContinue
+        Test-QuDagPeer -PeerId $unknown -ErrorVariable e2 -ErrorAction SilentlyContinue
+        Send-QuDagMessage -PeerId $unknown -Message x -ErrorVariable e3 -ErrorAction SilentlyContinue
+        ($e1 + $e2 + $e3).FullyQualifiedErrorId | ForEach-Object { $_.Split(',')[0] } |
+            Should -Be @('GetQuDagPeerPeerNotFound', 'TestQuDagPeerPeerNotFound', 'SendQuDagMessagePeerNotFound')
+    }
+
+    It 'says what is wrong with a bad endpoint' {
+        Connect-QuDagPeer -PeerId ('b' * 64) -Endpoint 'nowhere' -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'ConnectQuDagPeerInvalidAddress,*'
+        "$($errs[0])" | Should -BeLike "*'nowhere' is not an endpoint*"
+    }
+
+    It 'says "name not resolved: <host>" for a host that does not resolve' {
+        Connect-QuDagPeer -PeerId ('b' * 64) -Endpoint 'no-such-host.invalid:9000' -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'ConnectQuDagPeerNameNotResolved,*'
+        $errs[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        "$($errs[0])" | Should -Be 'name not resolved: no-such-host.invalid'
+    }
+
+    It 'gives LimitsExceeded at the limit and ObjectNotFound without an address' {
+        $peers = 1..2 | ForEach-Object { New-TestPeer }
+        $small = New-QuDagSession -MaxConnections 1
+        $out = $peers | Connect-QuDagPeer -Session $small -ThrottleLimit 1 -PassThru -ErrorVariable errs -ErrorAction SilentlyContinue
+        @($out).Count | Should -Be 1
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'ConnectQuDagPeerLimitReached,*'
+        $errs[0].CategoryInfo.Category | Should -Be 'LimitsExceeded'
+        $errs[0].TargetObject | Should -Be $peers[1].PeerId
+
+        Connect-QuDagPeer -PeerId ('c' * 64) -ErrorVariable errs2 -ErrorAction SilentlyContinue
+        $errs2[0].FullyQualifiedErrorId | Should -BeLike 'ConnectQuDagPeerAddressUnknown,*'
+    }
+
+    It 'prints both full ids when a peer answers as another' {
+        $peers = 1..2 | ForEach-Object { New-TestPeer }
+        Connect-QuDagPeer -PeerId $peers[0].PeerId -Endpoint $peers[1].Endpoint -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'ConnectQuDagPeerIdentityMismatch,*'
+        $errs[0].CategoryInfo.Category | Should -Be 'AuthenticationError'
+        "$($errs[0])" | Should -BeLike "*expected peer $($peers[0].PeerId), but the remote authenticated as $($peers[1].PeerId)*"
+    }
+
+    It 'fails a connect that exceeds -ConnectTimeoutSeconds, and the bare number means seconds' {
+        # A TCP listener that accepts and never speaks: the handshake can only time out.
+        $silent = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+        $silent.Start()
+        try {
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            Connect-QuDagPeer -PeerId ('d' * 64) -Endpoint "127.0.0.1:$($silent.LocalEndpoint.Port)" -ConnectTimeoutSeconds 1 -ErrorVariable errs -ErrorAction SilentlyContinue
+            $clock.Stop()
+            $errs.Count | Should -Be 1
+            $errs[0].FullyQualifiedErrorId | Should -BeLike 'ConnectQuDagPeerTimeout,*'
+            $errs[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
+            $clock.Elapsed.TotalSeconds | Should -BeGreaterOrEqual 0.9 # 1 s, not 1 tick
+            $clock.Elapsed.TotalSeconds | Should -BeLessThan 9 # and not the session's 10 s
+        }
+        finally { $silent.Stop() }
+    }
+
+    It 'refuses a zero or negative -ConnectTimeoutSeconds at parameter binding' {
+        { Connect-QuDagPeer ('d' * 64) '127.0.0.1:1' -ConnectTimeoutSeconds 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,QuDag.PowerShell.Commands.ConnectQuDagPeerCommand'
+        { Connect-QuDagPeer ('d' * 64) '127.0.0.1:1' -ConnectTimeoutSeconds -5 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,QuDag.PowerShell.Commands.ConnectQuDagPeerCommand'
+    }
+
+    It 'says with -Verbose whether it dialed (with the handshake time) or reused the pool' {
+        $peer = New-TestPeer
+        $dialed = Connect-QuDagPeer $peer.PeerId $peer.Endpoint -Verbose 4>&1 | Where-Object { $_ -is [Management.Automation.VerboseRecord] }
+        "$($dialed[-1])" | Should -Match "dialed 127\.0\.0\.1:$($peer.Endpoint.Split(':')[-1]), handshake [\d.]+ ms"
+        Disconnect-QuDagPeer $peer.PeerId
+        $pooled = Connect-QuDagPeer $peer.PeerId -Verbose 4>&1 | Where-Object { $_ -is [Management.Automation.VerboseRecord] }
+        "$($pooled[-1])" | Should -Match 'reused a pooled connection'
+    }
+}

@@ -1,0 +1,72 @@
+# The module as a whole: manifest, exports, help for every cmdlet and parameter, about_QuDag.
+BeforeDiscovery {
+    $expected = @(
+        'Connect-QuDagPeer', 'Disconnect-QuDagPeer', 'Set-QuDagPeerStatus', 'Get-QuDagPeer', 'Wait-QuDagPeer',
+        'Get-QuDagMetrics', 'Start-QuDagListener', 'Stop-QuDagListener', 'Send-QuDagMessage', 'Receive-QuDagMessage',
+        'Test-QuDagPeer', 'Get-QuDagPool', 'Clear-QuDagPool', 'Block-QuDagPeer', 'Unblock-QuDagPeer', 'Get-QuDagSession',
+        'New-QuDagSession', 'Set-QuDagSession', 'Reset-QuDagSession', 'Remove-QuDagSession'
+    )
+}
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+    $script:Common = [Management.Automation.PSCmdlet]::CommonParameters + [Management.Automation.PSCmdlet]::OptionalCommonParameters
+}
+
+Describe 'The module' -ForEach @(@{ Cmdlets = $expected }) {
+    It 'has a valid manifest that exports exactly the cmdlets and carries the one version' {
+        $manifest = Test-ModuleManifest -Path $Manifest
+        $version = ([xml](Get-Content -Raw (Join-Path $RepoRoot 'Directory.Build.props'))).Project.PropertyGroup.Version | Where-Object { $_ }
+        "$($manifest.Version)" | Should -Be "$version".Trim()
+        (Get-Command -Module QuDag).Name | Sort-Object | Should -Be ($Cmdlets | Sort-Object)
+        (Get-Module QuDag).ExportedFunctions.Keys | Should -BeNullOrEmpty
+        (Get-Module QuDag).ExportedAliases.Keys | Should -BeNullOrEmpty
+        Join-Path $RepoRoot 'module/bin/System.Management.Automation.dll' | Should -Not -Exist
+    }
+
+    It 'declares the output of <_>, takes -Session, and takes peers and endpoints as strings' -ForEach $Cmdlets {
+        $command = Get-Command $_
+        $command.OutputType | Should -Not -BeNullOrEmpty
+        if ($_ -notin 'New-QuDagSession', 'Remove-QuDagSession') { $command.Parameters.Keys | Should -Contain 'Session' }
+        foreach ($name in 'PeerId', 'Endpoint') {
+            if ($command.Parameters[$name]) { $command.Parameters[$name].ParameterType | Should -BeIn @([string], [string[]]) }
+        }
+        foreach ($p in $command.Parameters.Values | Where-Object { $_.Name -like '*Timeout*' -or $_.Name -like '*Seconds' -or $_.Name -like 'KeepAlive*' }) {
+            $p.Name | Should -BeLike '*Seconds'
+            $p.ParameterType | Should -Be ([int])
+        }
+    }
+
+    It 'documents <_> with a synopsis, examples and every parameter (Get-Help -Full)' -ForEach $Cmdlets {
+        $help = Get-Help $_ -Full
+        $help.Synopsis.Trim() | Should -Not -BeLike "$_*"
+        $help.Synopsis.Trim() | Should -Not -BeNullOrEmpty
+        @($help.examples.example).Count | Should -BeGreaterThan 0
+        $documented = @($help.parameters.parameter.name)
+        $declared = (Get-Command $_).Parameters.Keys | Where-Object { $_ -notin $Common }
+        foreach ($p in $declared) { $documented | Should -Contain $p }
+        $documented | Where-Object { $_ -notin $declared } | Should -BeNullOrEmpty # nothing stale
+        (Get-Help $_ -Full | Out-String) | Should -Not -Match 'QuDag\.Network\.|-Timeout 00:|as ticks|PeerInfo'
+    }
+
+    It 'explains the model in about_QuDag' {
+        $about = Get-Help about_QuDag | Out-String
+        $about | Should -Match 'pool'
+        $about | Should -Match 'MaxConnections'
+        $about | Should -Match 'Remove-QuDagSession'
+        $about | Should -Match 'TimeoutSeconds'
+    }
+
+    It 'has a runbook example that calls only commands that exist' {
+        $path = Join-Path $RepoRoot 'module/examples/Runbook.Tests.ps1'
+        $tokens = $errors = $null
+        $ast = [Management.Automation.Language.Parser]::ParseFile($path, [ref] $tokens, [ref] $errors)
+        $errors | Should -BeNullOrEmpty
+        $defined = $ast.FindAll({ $args[0] -is [Management.Automation.Language.FunctionDefinitionAst] }, $true).Name
+        $called = $ast.FindAll({ $args[0] -is [Management.Automation.Language.CommandAst] }, $true) | ForEach-Object { $_.GetCommandName() } | Where-Object { $_ } | Sort-Object -Unique
+        $pester = 'BeforeAll', 'AfterAll', 'BeforeEach', 'AfterEach', 'Describe', 'Context', 'It', 'Should', 'Mock'
+        foreach ($name in $called | Where-Object { $_ -notin $pester -and $_ -notin $defined }) {
+            Get-Command $name -ErrorAction Ignore | Should -Not -BeNullOrEmpty -Because "'$name' is called by the runbook"
+        }
+        $called | Should -Contain 'Start-QuDagListener'
+    }
+}

@@ -1,0 +1,76 @@
+# Send-, Receive-QuDagMessage and Test-QuDagPeer.
+BeforeAll { . $PSScriptRoot/Common.ps1 }
+
+Describe 'Messages and pings' {
+    AfterEach { Clear-TestSessions }
+
+    It 'keeps other peers'' messages in order when a receive filters by peer' {
+        $alice = New-QuDagSession -Name alice
+        $to = Start-QuDagListener -Session $alice
+        $senders = 1..3 | ForEach-Object { $s = New-QuDagSession; Connect-QuDagPeer $to.PeerId $to.Endpoint -Session $s; $s }
+        $n = 0
+        foreach ($step in @(@(0, 'a1'), @(1, 'b1'), @(0, 'a2'), @(2, 'c1'))) {
+            Send-QuDagMessage -Session $senders[$step[0]] -PeerId $to.PeerId -Message $step[1]
+            $n++
+            Wait-Until { (Get-QuDagMetrics -Session $alice).MessagesReceived -ge $n } -Because "message $n"
+        }
+        $received = @(
+            Receive-QuDagMessage -Session $alice -PeerId $senders[2].PeerId -TimeoutSeconds 10
+            Receive-QuDagMessage -Session $alice -PeerId $senders[1].PeerId -TimeoutSeconds 10
+            Receive-QuDagMessage -Session $alice -Count 2 -TimeoutSeconds 10
+        )
+        $received.Text | Should -Be @('c1', 'b1', 'a1', 'a2')
+    }
+
+    It 'sends a non-string object as its JSON, never its type name' {
+        $bob = New-QuDagSession -Name bob
+        $to = Start-QuDagListener -Session $bob
+        Connect-QuDagPeer $to.PeerId $to.Endpoint
+        Send-QuDagMessage $to.PeerId -Message @{ op = 'announce'; n = 2 }
+        Send-QuDagMessage $to.PeerId -Message ([pscustomobject]@{ op = 'ping' })
+        $texts = (Receive-QuDagMessage -Session $bob -Count 2 -TimeoutSeconds 10).Text
+        $texts[0] | Should -Not -BeLike '*Hashtable*'
+        ($texts[0] | ConvertFrom-Json).op | Should -Be 'announce'
+        ($texts[0] | ConvertFrom-Json).n | Should -Be 2
+        $texts[1] | Should -Be '{"op":"ping"}'
+    }
+
+    It 'refuses an oversized message in QuDag''s words, without a .NET parameter suffix' {
+        $peer = New-TestPeer
+        Connect-QuDagPeer $peer.PeerId $peer.Endpoint
+        Send-QuDagMessage $peer.PeerId -Message ([byte[]]::new(2MB)) -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'SendQuDagMessageInvalidArgument,*'
+        "$($errs[0])" | Should -BeLike '*exceeds the maximum frame size*'
+        "$($errs[0])" | Should -Not -BeLike "*(Parameter '*"
+    }
+
+    It 'answers -Quiet with $true or $false per peer and writes no error' {
+        $peer = New-TestPeer
+        Connect-QuDagPeer $peer.PeerId $peer.Endpoint
+        $answers = Test-QuDagPeer -Quiet $peer.PeerId, ('e' * 64), 'garbage' -ErrorVariable errs
+        $answers | Should -Be @($true, $false, $false)
+        $errs.Count | Should -Be 0
+    }
+
+    It 'times out a receive after -TimeoutSeconds and says how many arrived' {
+        Receive-QuDagMessage -Count 2 -TimeoutSeconds 1 -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'ReceiveQuDagMessageTimeout,*'
+        "$($errs[0])" | Should -Be 'Received 0 of 2 messages within 1 s.'
+    }
+
+    It 'stops a receive promptly (Ctrl+C)' {
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$Manifest'; Receive-QuDagMessage")
+            $async = $ps.BeginInvoke()
+            Wait-Until { $ps.InvocationStateInfo.State -eq 'Running' } -Because 'the receive to start'
+            [Threading.Thread]::Sleep(200)
+            $async.IsCompleted | Should -BeFalse
+            $stop = $ps.BeginStop($null, $null)
+            $stop.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds(10)) | Should -BeTrue
+            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+        }
+        finally { $ps.Dispose() }
+    }
+}

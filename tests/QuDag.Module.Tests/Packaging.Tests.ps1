@@ -1,0 +1,112 @@
+# Isolation (the module's own load context, native libsodium) and packaging (Publish-/Install-PSResource), each in a
+# fresh pwsh so that nothing this test process loaded can help or hide a failure.
+BeforeAll { . $PSScriptRoot/Common.ps1 }
+
+Describe 'Dependency isolation' {
+    It 'imports QuDag after another version of a shared dependency is loaded, and both work' {
+        $polly = Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages/polly.core/8.4.2/lib/net8.0/Polly.Core.dll'
+        if ($env:NUGET_PACKAGES) { $polly = Join-Path $env:NUGET_PACKAGES 'polly.core/8.4.2/lib/net8.0/Polly.Core.dll' }
+        $polly | Should -Exist -Because 'Pester.proj restores Polly.Core 8.4.2 as a fixture'
+        $result = Invoke-FreshPwsh @"
+`$ErrorActionPreference = 'Stop'
+Add-Type -Path '$polly'
+Import-Module '$Manifest'
+# QuDag's circuit breaker runs on its own Polly: three refused dials open it.
+`$closed = [Net.Sockets.Socket]::new([Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Tcp)
+`$closed.Bind([Net.IPEndPoint]::new([Net.IPAddress]::Loopback, 0))
+`$s = New-QuDagSession -CircuitBreakerThreshold 2 -CircuitBreakerSeconds 600
+1..3 | ForEach-Object { Connect-QuDagPeer ('e' * 64) "`$(`$closed.LocalEndPoint)" -Session `$s -ErrorAction SilentlyContinue }
+'circuit=' + (Get-QuDagPeer ('e' * 64) -Session `$s).Circuit
+# The script's own Polly 8.4.2 still works.
+`$pipeline = [Polly.ResiliencePipelineBuilder]::new().Build()
+'script=' + `$pipeline.Execute[int]([Func[int]] { 42 })
+foreach (`$a in [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'Polly.Core' }) {
+    'polly=' + [Runtime.Loader.AssemblyLoadContext]::GetLoadContext(`$a).Name + ' ' + [Diagnostics.FileVersionInfo]::GetVersionInfo(`$a.Location).FileVersion
+}
+"@
+        $result.ExitCode | Should -Be 0 -Because $result.Output
+        $result.Output | Should -Match 'circuit=Open'
+        $result.Output | Should -Match 'script=42'
+        $result.Output | Should -Match 'polly=Default 8\.4\.2'
+        $result.Output | Should -Match 'polly=QuDag 8\.9\.1'
+    }
+
+    It 'loads NSec and native libsodium through the module''s load context' {
+        $deps = Join-Path $RepoRoot 'module/bin/deps'
+        $result = Invoke-FreshPwsh @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$Manifest'
+Add-Type -IgnoreWarnings -ReferencedAssemblies '$deps/NSec.Cryptography.dll' -TypeDefinition @'
+public static class NSecProbe {
+    public static bool SignAndVerify() {
+        var algorithm = NSec.Cryptography.SignatureAlgorithm.Ed25519;
+        using var key = NSec.Cryptography.Key.Create(algorithm);
+        var data = new byte[] { 1, 2, 3 };
+        var signature = algorithm.Sign(key, data);
+        return algorithm.Verify(key.PublicKey, data, signature) && !algorithm.Verify(key.PublicKey, new byte[] { 1, 2, 4 }, signature);
+    }
+}
+'@
+'verified=' + [NSecProbe]::SignAndVerify()
+`$nsec = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'NSec.Cryptography' }
+'context=' + [Runtime.Loader.AssemblyLoadContext]::GetLoadContext(`$nsec).Name
+"@
+        $result.ExitCode | Should -Be 0 -Because $result.Output
+        $result.Output | Should -Match 'verified=True'
+        $result.Output | Should -Match 'context=QuDag'
+    }
+
+    It 'keeps every dependency out of the module folder''s root' {
+        (Get-ChildItem (Join-Path $RepoRoot 'module/bin') -Filter *.dll).Name | Should -Be 'QuDag.PowerShell.dll'
+        Join-Path $RepoRoot "module/bin/deps/runtimes/$([Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier)/native" | Should -Exist
+    }
+}
+
+Describe 'Packaging' {
+    BeforeAll {
+        $build = & (Get-Process -Id $PID).Path @(if ([Environment]::GetCommandLineArgs()[0] -like '*.dll') { [Environment]::GetCommandLineArgs()[0] }) -NoProfile -NonInteractive -File (Join-Path $RepoRoot 'build.ps1') -Task Package 2>&1
+        if ($LASTEXITCODE -ne 0) { throw "build.ps1 -Task Package failed: $build" }
+        $version = (Import-PowerShellDataFile $Manifest).ModuleVersion
+        $script:packaged = Join-Path $RepoRoot "out/QuDag/$version"
+        # A temporary home: the repository registration and the CurrentUser scope land there, never in the user's folders.
+        $script:tempHome = Join-Path $TestDrive 'home'
+        $script:isolated = @{
+            HOME = $tempHome; XDG_DATA_HOME = "$tempHome/.local/share"; XDG_CONFIG_HOME = "$tempHome/.config"; XDG_CACHE_HOME = "$tempHome/.cache"
+            PSModulePath = $null
+        }
+        $script:repo = Join-Path $TestDrive 'repo'
+        # .NET gives no application-data folder that does not exist yet, and PSResourceGet then writes to the current directory.
+        $null = New-Item -ItemType Directory $repo, "$tempHome/.local/share", "$tempHome/.config", "$tempHome/.cache"
+    }
+
+    It 'publishes to a local file repository and installs from it with PSResourceGet' {
+        $result = Invoke-FreshPwsh -Environment $isolated @"
+`$ErrorActionPreference = 'Stop'
+Register-PSResourceRepository -Name QuDagLocal -Uri '$repo' -Trusted
+Publish-PSResource -Path '$packaged' -Repository QuDagLocal
+Install-PSResource -Name QuDag -Repository QuDagLocal -Scope CurrentUser -TrustRepository
+'installed=' + (Get-Module QuDag -ListAvailable).ModuleBase
+"@
+        $result.ExitCode | Should -Be 0 -Because $result.Output
+        Get-ChildItem $repo -Filter 'QuDag.*.nupkg' | Should -Not -BeNullOrEmpty
+        $result.Output | Should -Match ([regex]::Escape("installed=$tempHome/"))
+    }
+
+    It 'imports the installed module by name, and thread jobs and -Parallel find it' {
+        $result = Invoke-FreshPwsh -Environment $isolated @"
+`$ErrorActionPreference = 'Stop'
+Import-Module QuDag
+'base=' + (Get-Module QuDag).ModuleBase
+`$session = Get-QuDagSession
+`$peer = Start-QuDagListener -Session (New-QuDagSession -Name remote)
+'job=' + (Start-ThreadJob { `$p = `$using:peer; Connect-QuDagPeer `$p.PeerId `$p.Endpoint -Session `$using:session -PassThru | ForEach-Object Status } | Receive-Job -Wait -AutoRemoveJob)
+'parallel=' + ((1..2 | ForEach-Object -Parallel { (Get-QuDagPeer -Session `$using:session).Status }) -join ',')
+'about=' + [bool](Get-Help about_QuDag | Out-String | Select-String 'MaxConnections')
+"@
+        $result.ExitCode | Should -Be 0 -Because $result.Output
+        $result.Output | Should -Match ([regex]::Escape("base=$tempHome/"))
+        $result.Output | Should -Match 'job=Connected'
+        $result.Output | Should -Match 'parallel=Connected,Connected'
+        $result.Output | Should -Match 'about=True'
+    }
+}

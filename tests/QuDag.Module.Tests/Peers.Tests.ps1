@@ -1,0 +1,92 @@
+# Get-QuDagPeer, Set-QuDagPeerStatus, Wait-QuDagPeer: statuses, short ids, wildcards, completion, stopping a wait.
+BeforeAll { . $PSScriptRoot/Common.ps1 }
+
+Describe 'Peers, statuses and waits' {
+    AfterEach { Clear-TestSessions }
+
+    It 'sets a status with a reason and waits for a status' {
+        $peers = 1..2 | ForEach-Object { New-TestPeer }
+        $set = Set-QuDagPeerStatus -PeerId $peers[0].PeerId -Status Failed -Reason 'maintenance' -PassThru
+        $set.Status | Should -Be 'Failed'
+        $set.LastError | Should -Be 'maintenance'
+
+        Connect-QuDagPeer $peers[0].PeerId $peers[0].Endpoint
+        $waited = Wait-QuDagPeer -PeerId $peers[0].PeerId -Status Connected -TimeoutSeconds 10
+        $waited.PeerId | Should -Be $peers[0].PeerId
+    }
+
+    It 'times out a wait after -TimeoutSeconds (a bare number is seconds)' {
+        $peer = New-TestPeer
+        Set-QuDagPeerStatus $peer.PeerId Disconnected
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        Wait-QuDagPeer -PeerId $peer.PeerId -Status Connected -Timeout 1 -ErrorVariable errs -ErrorAction SilentlyContinue
+        $clock.Elapsed.TotalSeconds | Should -BeGreaterOrEqual 0.9
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'WaitQuDagPeerTimeout,*'
+        $errs[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
+    }
+
+    It 'accepts a TimeSpan where it reads well and refuses zero' {
+        $peer = New-TestPeer
+        Set-QuDagPeerStatus $peer.PeerId Disconnected
+        Wait-QuDagPeer $peer.PeerId -TimeoutSeconds (New-TimeSpan -Seconds 1) -ErrorVariable errs -ErrorAction SilentlyContinue
+        "$($errs[0])" | Should -BeLike '*within 1 s*'
+        { Wait-QuDagPeer $peer.PeerId -TimeoutSeconds 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+    }
+
+    It 'says at once that a peer is unknown instead of waiting' {
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        Wait-QuDagPeer -PeerId ('d' * 64) -ErrorVariable errs -ErrorAction SilentlyContinue
+        $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'WaitQuDagPeerPeerNotFound,*'
+    }
+
+    It 'takes the short id of the tables when it is unambiguous' {
+        $peer = New-TestPeer
+        Connect-QuDagPeer $peer.PeerId $peer.Endpoint
+        $short = $peer.PeerId.Substring(0, 16)
+        (Get-QuDagPeer -PeerId $short).PeerId | Should -Be $peer.PeerId
+        (Test-QuDagPeer $short -Count 1).PeerId | Should -Be $peer.PeerId
+        Disconnect-QuDagPeer $short -PassThru | ForEach-Object Status | Should -Be 'Disconnected'
+    }
+
+    It 'refuses an ambiguous short id and says why' {
+        Set-QuDagPeerStatus ('ab' * 32) Disconnected
+        Set-QuDagPeerStatus (('ab' * 31) + 'cd') Disconnected
+        Get-QuDagPeer -PeerId 'abab' -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'GetQuDagPeerAmbiguousPeerId,*'
+        "$($errs[0])" | Should -BeLike "*matches more than one known peer*"
+    }
+
+    It 'filters with wildcards and by status' {
+        Set-QuDagPeerStatus ('ab' * 32) Failed
+        Set-QuDagPeerStatus ('cd' * 32) Disconnected
+        (Get-QuDagPeer 'ab*').PeerId | Should -Be ('ab' * 32)
+        @(Get-QuDagPeer '*').Count | Should -Be 2
+        Get-QuDagPeer 'ff*' | Should -BeNullOrEmpty # a pattern that matches nothing is no error
+        (Get-QuDagPeer -Status Failed).PeerId | Should -Be ('ab' * 32)
+        (Get-QuDagPeer | Where-Object Status -EQ 'Disconnected').PeerId | Should -Be ('cd' * 32)
+    }
+
+    It 'completes known peer ids with TabExpansion2' {
+        $peer = New-TestPeer
+        Connect-QuDagPeer $peer.PeerId $peer.Endpoint
+        $line = "Get-QuDagPeer -PeerId $($peer.PeerId.Substring(0, 3))"
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be @($peer.PeerId)
+    }
+
+    It 'stops a wait promptly (Ctrl+C)' {
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$Manifest'; Set-QuDagPeerStatus ('d' * 64) Disconnected; Wait-QuDagPeer -PeerId ('d' * 64) -Status Connected")
+            $async = $ps.BeginInvoke()
+            Wait-Until { $ps.InvocationStateInfo.State -eq 'Running' -and (Get-OpenSocketCount) -ge 0 } -Because 'the wait to start'
+            [Threading.Thread]::Sleep(200) # let it reach the wait; a stop earlier would pass too
+            $async.IsCompleted | Should -BeFalse
+            $stop = $ps.BeginStop($null, $null)
+            $stop.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds(10)) | Should -BeTrue
+            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+        }
+        finally { $ps.Dispose() }
+    }
+}

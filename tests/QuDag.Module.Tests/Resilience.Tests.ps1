@@ -1,0 +1,74 @@
+# Block-/Unblock-QuDagPeer, the circuit breaker, keepalive and reconnect, as an operator drives them.
+BeforeAll { . $PSScriptRoot/Common.ps1 }
+
+Describe 'Gater and resilience' {
+    AfterEach { Clear-TestSessions }
+
+    It 'fails a blocked peer with the Denied id, records its endpoint, and lets it connect once unblocked' {
+        $peer = New-TestPeer
+        $rule = Block-QuDagPeer $peer.PeerId -Direction Outbound -PassThru
+        $rule.GetType().FullName | Should -Be 'QuDag.PowerShell.QuDagGateRule'
+        $rule.OutboundAllowed | Should -BeFalse
+        $rule.InboundAllowed | Should -BeTrue
+        $rule.Denied | Should -Be 'Outbound'
+
+        Connect-QuDagPeer $peer.PeerId $peer.Endpoint -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -Be 'ConnectQuDagPeerDenied,QuDag.PowerShell.Commands.ConnectQuDagPeerCommand'
+        $errs[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
+        (Get-QuDagMetrics).DeniedOutbound | Should -Be 1
+        (Get-QuDagPeer $peer.PeerId).Endpoint | Should -Be $peer.Endpoint # the refused connect still recorded where the peer is
+
+        $peer.PeerId | Unblock-QuDagPeer
+        Connect-QuDagPeer $peer.PeerId # from the address book
+        (Get-QuDagPeer $peer.PeerId).Status | Should -Be 'Connected'
+    }
+
+    It 'refuses an inbound-blocked peer in the handshake, and the block survives Set-QuDagSession' {
+        $node = New-QuDagSession -Name node
+        $listener = Start-QuDagListener -Session $node
+        $intruder = New-QuDagSession -Name intruder
+        Block-QuDagPeer $intruder.PeerId -Direction Inbound -Session $node
+        Set-QuDagSession -Session $node -MaxConnections 50 -PoolTimeoutSeconds 60 -Force # a restart keeps the gater
+        Connect-QuDagPeer $node.PeerId $listener.Endpoint -Session $intruder -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId.Split(',')[0] | Should -BeIn @('ConnectQuDagPeerAuthenticationFailed', 'ConnectQuDagPeerConnectionFailed')
+        Wait-Until { (Get-QuDagMetrics -Session $node).DeniedInbound -eq 1 } -Because 'the node to count the refusal'
+    }
+
+    It 'opens a circuit after repeated failures, shows it, and fails fast with CircuitOpen' {
+        # A port bound but not listening refuses every dial at once, and nothing else can take it meanwhile.
+        $closed = [Net.Sockets.Socket]::new([Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Tcp)
+        try {
+            $closed.Bind([Net.IPEndPoint]::new([Net.IPAddress]::Loopback, 0))
+            $peer = [pscustomobject]@{ PeerId = (New-QuDagSession).PeerId; Endpoint = "$($closed.LocalEndPoint)" }
+            $breaker = New-QuDagSession -Name breaker -CircuitBreakerThreshold 3 -CircuitBreakerSeconds 600 -KeepAliveSeconds 0
+            $errs = @()
+            1..4 | ForEach-Object { Connect-QuDagPeer $peer.PeerId $peer.Endpoint -Session $breaker -ErrorVariable +errs -ErrorAction SilentlyContinue }
+            $errs.FullyQualifiedErrorId | ForEach-Object { $_.Split(',')[0] } |
+                Should -Be @('ConnectQuDagPeerUnreachable', 'ConnectQuDagPeerUnreachable', 'ConnectQuDagPeerUnreachable', 'ConnectQuDagPeerCircuitOpen')
+            $errs[3].CategoryInfo.Category | Should -Be 'ResourceUnavailable'
+            $info = Get-QuDagPeer $peer.PeerId -Session $breaker
+            $info.Circuit | Should -Be 'Open'
+            $info.ConsecutiveFailures | Should -Be 3
+            (Get-QuDagPeer -Session $breaker | Out-String -Width 80) | Should -Match 'circuit open'
+            (Get-QuDagMetrics -Session $breaker | Out-String) | Should -Match 'OpenCircuits\s+: 1'
+        }
+        finally { $closed.Dispose() }
+    }
+
+    It 'brings a peer back with Connect-QuDagPeer -AutoReconnect after the remote drops it' {
+        $remote = New-QuDagSession
+        $peer = Start-QuDagListener -Session $remote
+        Connect-QuDagPeer $peer.PeerId $peer.Endpoint -AutoReconnect
+        $me = (Get-QuDagSession).PeerId
+        $null = Wait-QuDagPeer $me -Status Connected -Session $remote -TimeoutSeconds 10
+        Disconnect-QuDagPeer $me -Force -Session $remote
+        Wait-Until { (Get-QuDagMetrics).Reconnects -eq 1 } -TimeoutSeconds 15 -Because 'the reconnect'
+        $info = Get-QuDagPeer $peer.PeerId
+        $info.AutoReconnect | Should -BeTrue
+        $info.Status | Should -Be 'Connected'
+        Connect-QuDagPeer $peer.PeerId -AutoReconnect:$false
+        (Get-QuDagPeer $peer.PeerId).AutoReconnect | Should -BeFalse
+    }
+}

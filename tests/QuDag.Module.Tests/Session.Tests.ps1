@@ -1,0 +1,152 @@
+# New-, Get-, Set-, Reset-, Remove-QuDagSession and the lifetime of sessions.
+BeforeAll { . $PSScriptRoot/Common.ps1 }
+
+Describe 'Sessions' {
+    AfterEach { Clear-TestSessions }
+
+    It 'creates, lists and finds sessions by unique -Name and by -Id' {
+        $n = New-QuDagSession -Name extra -MaxConnections 7 -PoolTimeoutSeconds 60
+        @(Get-QuDagSession -All).Count | Should -Be 2
+        (Get-QuDagSession -Name extra).Id | Should -Be $n.Id
+        (Get-QuDagSession -Name ext*).Name | Should -Be 'extra'
+        (Get-QuDagSession -Id $n.Id).Name | Should -Be 'extra'
+        { New-QuDagSession -Name EXTRA } | Should -Throw -ErrorId 'NewQuDagSessionNameInUse,QuDag.PowerShell.Commands.NewQuDagSessionCommand'
+        Get-QuDagSession -Name missing -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'GetQuDagSessionNotFound,*'
+    }
+
+    It 'takes durations as seconds: a bare number, a TimeSpan or hh:mm:ss' {
+        (New-QuDagSession -PoolTimeout 5).PoolTimeoutSeconds | Should -Be 5
+        (New-QuDagSession -PoolTimeout '5').PoolTimeoutSeconds | Should -Be 5
+        (New-QuDagSession -PoolTimeoutSeconds (New-TimeSpan -Minutes 2)).PoolTimeoutSeconds | Should -Be 120
+        (New-QuDagSession -KeepAlive '00:00:30').KeepAliveSeconds | Should -Be 30
+        $s = New-QuDagSession -KeepAliveSeconds 5 -KeepAliveTimeoutSeconds 7 -ConnectTimeoutSeconds 3 -CircuitBreakerSeconds 90 -AutoReconnect
+        $s.Manager.Options.KeepAliveInterval | Should -Be ([timespan]::FromSeconds(5))
+        $s.Manager.Options.HandshakeTimeout | Should -Be ([timespan]::FromSeconds(3))
+        $s.CircuitBreakerSeconds | Should -Be 90
+        $s.AutoReconnect | Should -BeTrue
+    }
+
+    It 'refuses zero, negative and fractional durations at parameter binding' {
+        { New-QuDagSession -PoolTimeoutSeconds 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+        { New-QuDagSession -PoolTimeout -1 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+        { New-QuDagSession -KeepAliveTimeoutSeconds -3 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+        { New-QuDagSession -PoolTimeout ([timespan]::FromMilliseconds(500)) } | Should -Throw -ErrorId 'ParameterArgumentTransformationError,*'
+        { Set-QuDagSession -PoolTimeoutSeconds -1 -Force } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+    }
+
+    It 'validates settings together with a message naming the parameter' {
+        { New-QuDagSession -CircuitBreakerThreshold 1 } |
+            Should -Throw -ErrorId 'NewQuDagSessionInvalidSetting,QuDag.PowerShell.Commands.NewQuDagSessionCommand' -ExpectedMessage '-CircuitBreakerThreshold 1:*'
+        try { New-QuDagSession -CircuitBreakerThreshold 1 } catch { $e = $_ }
+        $e.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $e.TargetObject | Should -Be 'CircuitBreakerThreshold'
+        "$e" | Should -Not -BeLike "*(Parameter '*"
+    }
+
+    It 'applies limits and timeouts in place, keeping connections and the address book' {
+        $peers = 1..2 | ForEach-Object { New-TestPeer }
+        $peers | Connect-QuDagPeer
+        $s = Get-QuDagSession
+        $manager = $s.Manager
+        Set-QuDagSession -MaxConnections 200 -ConnectTimeoutSeconds 4 -KeepAliveSeconds 9 -AutoReconnect -CircuitBreakerThreshold 0
+        $s.Manager | Should -Be $manager # the same node, not a rebuilt one
+        $s.MaxConnections | Should -Be 200
+        $manager.MaxConnections | Should -Be 200
+        $manager.Options.HandshakeTimeout | Should -Be ([timespan]::FromSeconds(4))
+        $manager.Options.KeepAliveInterval | Should -Be ([timespan]::FromSeconds(9))
+        $s.AutoReconnect | Should -BeTrue
+        (Get-QuDagPeer).Status | Should -Be @('Connected', 'Connected')
+        $s.OpenConnections | Should -Be 2
+        $peers.AcceptedCount | Should -Be @(1, 1)
+    }
+
+    It 'asks before a change that needs a restart, and keeps the address book and listeners through it' {
+        $peer = New-TestPeer
+        Connect-QuDagPeer $peer.PeerId $peer.Endpoint
+        $s = Get-QuDagSession
+        $mine = Start-QuDagListener
+        $id = $s.PeerId
+        Set-QuDagSession -PoolTimeoutSeconds 30 -WhatIf
+        $s.PoolTimeoutSeconds | Should -Be 300
+        Set-QuDagSession -PoolTimeoutSeconds 30 -Force -PassThru | ForEach-Object PoolTimeoutSeconds | Should -Be 30
+        $s.PeerId | Should -Be $id
+        (Get-QuDagPeer $peer.PeerId).Endpoint | Should -Be $peer.Endpoint # the address book survived
+        $s.Listeners | Should -Be @($mine.Endpoint)
+        Connect-QuDagPeer $peer.PeerId # dials from the kept address book
+        (Get-QuDagPeer $peer.PeerId).Status | Should -Be 'Connected'
+        (Get-Command Set-QuDagSession).Parameters.Keys | Should -Contain 'Force'
+    }
+
+    It 'loads a new identity with -IdentityPath, and the same file gives the same identity' {
+        $n = New-QuDagSession -Name idtest
+        $path = Join-Path $TestDrive 'node.pfx'
+        $changed = Set-QuDagSession -Session $n -MaxConnections 3 -IdentityPath $path -PassThru -Force
+        $changed.MaxConnections | Should -Be 3
+        $changed.PoolTimeoutSeconds | Should -Be 300
+        Test-Path $path | Should -BeTrue
+        (New-QuDagSession -IdentityPath $path).PeerId | Should -Be $changed.PeerId
+    }
+
+    It 'resets a session to empty' {
+        $n = New-QuDagSession
+        Set-QuDagPeerStatus -PeerId ('ab' * 32) -Status Connected -Session $n
+        Reset-QuDagSession -Session $n -Confirm:$false
+        Get-QuDagPeer -Session $n | Should -BeNullOrEmpty
+    }
+
+    It 'removes sessions by object, -Name and -Id, and a new default replaces a removed one' {
+        $a = New-QuDagSession -Name a
+        $b = New-QuDagSession -Name b
+        $c = New-QuDagSession -Name c
+        $a | Remove-QuDagSession
+        Remove-QuDagSession -Name b
+        Remove-QuDagSession -Id $c.Id
+        $a.IsDisposed, $b.IsDisposed, $c.IsDisposed | Should -Be @($true, $true, $true)
+        (Get-QuDagSession -All).Name | Should -Not -Contain 'a'
+        $default = Get-QuDagSession
+        Remove-QuDagSession $default
+        (Get-QuDagSession).PeerId | Should -Not -Be $default.PeerId
+    }
+
+    It 'says SessionClosed for a closed session, also in a thread job' {
+        $n = New-QuDagSession
+        $n.Dispose()
+        $e = $null
+        try { Get-QuDagPeer -Session $n } catch { $e = $_ }
+        $e.FullyQualifiedErrorId | Should -BeLike 'GetQuDagPeerSessionClosed,*'
+        "$e" | Should -Be "The QuDag session '$($n.Name)' was closed; use Get-QuDagSession or New-QuDagSession for an open one."
+        $job = Start-ThreadJob { param($s) Import-Module $using:Manifest; try { Send-QuDagMessage -Session $s ('a' * 64) 'x' } catch { $_.FullyQualifiedErrorId; "$_" } } -ArgumentList $n
+        $id, $text = $job | Wait-Job -Timeout 30 | Receive-Job
+        Remove-Job $job -Force
+        $id | Should -BeLike 'SendQuDagMessageSessionClosed,*'
+        $text | Should -Not -BeLike '*Cannot access a disposed object*' 
+    }
+
+    It 'gives two runspaces separate default sessions' {
+        $other = [powershell]::Create()
+        try {
+            $otherId = $other.AddScript("Import-Module '$Manifest'; (Get-QuDagSession).PeerId").Invoke()[0]
+            $mine = (Get-QuDagSession).PeerId
+            $otherId | Should -Not -Be $mine
+            (Get-QuDagSession).PeerId | Should -Be $mine
+        }
+        finally { $other.Dispose() }
+    }
+
+    It 'closes every socket of a runspace''s sessions on Remove-Module and on runspace close' {
+        $before = Get-OpenSocketCount
+        $ps = [powershell]::Create()
+        $null = $ps.AddScript("Import-Module '$Manifest'; `$p = Start-QuDagListener -Session (New-QuDagSession); Connect-QuDagPeer `$p.PeerId `$p.Endpoint; Start-QuDagListener | Out-Null").Invoke()
+        (Get-OpenSocketCount) | Should -BeGreaterOrEqual ($before + 4) # two listeners, both ends of one connection
+        $ps.Commands.Clear()
+        $null = $ps.AddScript('Remove-Module QuDag').Invoke()
+        Wait-Until { (Get-OpenSocketCount) -eq $before } -Because 'Remove-Module to close the sockets'
+        $ps.Commands.Clear()
+        $null = $ps.AddScript("Import-Module '$Manifest'; `$p = Start-QuDagListener -Session (New-QuDagSession); Connect-QuDagPeer `$p.PeerId `$p.Endpoint").Invoke()
+        (Get-OpenSocketCount) | Should -BeGreaterOrEqual ($before + 3)
+        $ps.Runspace.Dispose()
+        $ps.Dispose()
+        Wait-Until { (Get-OpenSocketCount) -eq $before } -Because 'closing the runspace to close the sockets'
+    }
+}
