@@ -14,7 +14,7 @@ public sealed class QuDagPeer
     internal QuDagPeer(PeerInfo info)
     {
         PeerId = PeerIdArgument.Format(info.PeerId);
-        ShortId = info.PeerId.Short;
+        ShortId = info.PeerId.ToShortString();
         Status = info.Status?.ToString() ?? "Known";
         Endpoint = AddressArgument.Format(info.Endpoint);
         LastError = info.LastError;

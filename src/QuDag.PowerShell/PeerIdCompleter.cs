@@ -22,8 +22,8 @@ public sealed class PeerIdCompleter : IArgumentCompleter
         {
             var id = peer.PeerId.ToString();
             if (id.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
-                yield return new CompletionResult(id, peer.PeerId.Short, CompletionResultType.ParameterValue,
-                    $"{peer.PeerId.Short} {peer.Status?.ToString() ?? "Known"} {AddressArgument.Format(peer.Endpoint)}");
+                yield return new CompletionResult(id, peer.PeerId.ToShortString(), CompletionResultType.ParameterValue,
+                    $"{peer.PeerId.ToShortString()} {peer.Status?.ToString() ?? "Known"} {AddressArgument.Format(peer.Endpoint)}");
         }
     }
 }

@@ -74,7 +74,7 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
     /// The peer a -PeerId string names (a full id, or a short id the session knows), or null after writing an error
     /// that says what is wrong with it; the pipeline goes on.
     /// </summary>
-    protected QuDag.Network.PeerId? ResolvePeer(string text)
+    protected PeerId? ResolvePeer(string text)
     {
         try
         {
@@ -88,7 +88,7 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>The peer a -PeerId string names when the session knows it; otherwise writes the error and returns null.</summary>
-    protected QuDag.Network.PeerId? ResolveKnownPeer(string text)
+    protected PeerId? ResolveKnownPeer(string text)
     {
         if (ResolvePeer(text) is not { } peer)
             return null;
@@ -99,7 +99,7 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>The peer as output objects carry it.</summary>
-    protected QuDagPeer? DescribePeer(QuDag.Network.PeerId peer) =>
+    protected QuDagPeer? DescribePeer(PeerId peer) =>
         CurrentSession.Manager.GetPeer(peer) is { } info ? new QuDagPeer(info) : null;
 
     /// <inheritdoc/>

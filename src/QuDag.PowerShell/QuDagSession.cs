@@ -93,7 +93,7 @@ public sealed class QuDagSession : IDisposable
 
     internal SessionConfig Config => _config;
 
-    internal QuDag.Network.PeerId LocalPeerId => _identity.PeerId;
+    internal PeerId LocalPeerId => _identity.PeerId;
 
     private ConnectionManager CreateManager(SessionConfig config, NodeIdentity identity)
     {
@@ -165,7 +165,7 @@ public sealed class QuDagSession : IDisposable
     /// The next message, from <paramref name="from"/> if given. Messages from other peers that arrive meanwhile
     /// are kept for later receives, so filtering loses nothing.
     /// </summary>
-    internal async Task<PeerMessage> ReceiveAsync(QuDag.Network.PeerId? from, CancellationToken cancellationToken)
+    internal async Task<PeerMessage> ReceiveAsync(PeerId? from, CancellationToken cancellationToken)
     {
         lock (_stash)
         {
@@ -201,5 +201,5 @@ public sealed class QuDagSession : IDisposable
     }
 
     /// <inheritdoc/>
-    public override string ToString() => $"{Name} ({_identity.PeerId.Short})";
+    public override string ToString() => $"{Name} ({_identity.PeerId.ToShortString()})";
 }

@@ -39,7 +39,7 @@ public sealed class BlockQuDagPeerCommand : QuDagCmdlet
             if (ResolvePeer(text) is not { } peer)
                 continue;
             var action = AllowOnly ? $"Allow only listed peers, {direction}" : $"Deny, {direction}";
-            if (!ShouldProcess($"peer {peer.Short}", action))
+            if (!ShouldProcess($"peer {peer.ToShortString()}", action))
                 continue;
             if (AllowOnly)
                 gater.Allow(peer, direction);

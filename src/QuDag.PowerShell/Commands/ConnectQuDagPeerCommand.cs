@@ -17,7 +17,7 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
     private int _started;
     private int _finished;
 
-    private sealed record InFlight(QuDag.Network.PeerId Peer, string Text, EndPoint? EndPoint, Task Task, CancellationTokenSource Deadline,
+    private sealed record InFlight(PeerId Peer, string Text, EndPoint? EndPoint, Task Task, CancellationTokenSource Deadline,
         string How, Stopwatch Clock);
 
     /// <summary>The peers to connect to: full ids, short ids the session knows, or objects with a PeerId property.</summary>
@@ -73,7 +73,7 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
             if (ResolvePeer(given) is not { } peer)
                 continue;
             var target = AddressArgument.Format(endPoint ?? manager.GetEndPoint(peer)) ?? "its address book entry";
-            if (!ShouldProcess($"peer {peer.Short} at {target}", "Connect"))
+            if (!ShouldProcess($"peer {peer.ToShortString()} at {target}", "Connect"))
                 continue;
             while (_inFlight.Count >= ThrottleLimit)
                 Drain(waitForOne: true);
@@ -135,8 +135,8 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
                 {
                     var info = DescribePeer(flight.Peer);
                     WriteVerbose(flight.How == "dialed"
-                        ? $"Peer {flight.Peer.Short}: dialed {info?.Endpoint}, handshake {info?.HandshakeMs:0.###} ms, connected in {flight.Clock.Elapsed.TotalMilliseconds:0.###} ms."
-                        : $"Peer {flight.Peer.Short}: {flight.How} ({info?.Endpoint}), no handshake, {flight.Clock.Elapsed.TotalMilliseconds:0.###} ms.");
+                        ? $"Peer {flight.Peer.ToShortString()}: dialed {info?.Endpoint}, handshake {info?.HandshakeMs:0.###} ms, connected in {flight.Clock.Elapsed.TotalMilliseconds:0.###} ms."
+                        : $"Peer {flight.Peer.ToShortString()}: {flight.How} ({info?.Endpoint}), no handshake, {flight.Clock.Elapsed.TotalMilliseconds:0.###} ms.");
                     if (PassThru && info is not null)
                         WriteObject(info);
                 }

@@ -28,7 +28,7 @@ public sealed class DisconnectQuDagPeerCommand : QuDagCmdlet
         {
             if (ResolveKnownPeer(text) is not { } peer)
                 continue;
-            if (!ShouldProcess($"peer {peer.Short}", Force ? "Disconnect and close" : "Disconnect to the idle pool"))
+            if (!ShouldProcess($"peer {peer.ToShortString()}", Force ? "Disconnect and close" : "Disconnect to the idle pool"))
                 continue;
             try
             {

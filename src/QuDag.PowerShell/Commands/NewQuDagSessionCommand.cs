@@ -72,10 +72,6 @@ public sealed class NewQuDagSessionCommand : PSCmdlet
     [ValidateNotNullOrEmpty]
     public string? IdentityPath { get; set; }
 
-    /// <summary>The identity file's password.</summary>
-    [Parameter]
-    public SecureString? IdentityPassword { get; set; }
-
     /// <summary>Use an identity file even when group or others can read it.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
@@ -94,7 +90,7 @@ public sealed class NewQuDagSessionCommand : PSCmdlet
             return;
         var identity = IdentityPath is null
             ? NodeIdentity.Create()
-            : SessionSettings.LoadOrCreateIdentity(this, IdentityPath, SessionSettings.Plain(IdentityPassword), Force, commandId);
+            : SessionSettings.LoadOrCreateIdentity(this, IdentityPath, Force, commandId);
         var session = SessionRegistry.Create(Runspace.DefaultRunspace, Name, config, identity, IdentityPath);
         if (session is null)
         {

@@ -27,7 +27,7 @@ public sealed class ReceiveQuDagMessageCommand : QuDagCmdlet
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
-        QuDag.Network.PeerId? from = null;
+        PeerId? from = null;
         if (PeerId is not null)
         {
             if (ResolvePeer(PeerId) is not { } peer)

@@ -41,7 +41,7 @@ public sealed class SendQuDagMessageCommand : QuDagCmdlet
         {
             if (ResolveKnownPeer(text) is not { } peer)
                 continue;
-            if (!ShouldProcess($"peer {peer.Short}", $"Send {payload.Length} bytes x {Count}"))
+            if (!ShouldProcess($"peer {peer.ToShortString()}", $"Send {payload.Length} bytes x {Count}"))
                 continue;
             try
             {

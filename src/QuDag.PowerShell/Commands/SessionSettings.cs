@@ -60,10 +60,11 @@ internal static class SessionSettings
         secure is null ? null : new System.Net.NetworkCredential(string.Empty, secure).Password;
 
     /// <summary>
-    /// Loads the identity at <paramref name="path"/>, or creates one there (owner-only) when the file does not exist.
-    /// A file group or others may read is refused unless <paramref name="force"/>, as ssh refuses such a key.
+    /// Loads the node key at <paramref name="path"/> (the libp2p protobuf private key, as rust-libp2p writes it), or
+    /// creates one there (owner-only) when the file does not exist. A file group or others may read is refused
+    /// unless <paramref name="force"/>, as ssh refuses such a key.
     /// </summary>
-    public static NodeIdentity LoadOrCreateIdentity(PSCmdlet cmdlet, string path, string? password, bool force, string commandId)
+    public static NodeIdentity LoadOrCreateIdentity(PSCmdlet cmdlet, string path, bool force, string commandId)
     {
         var full = cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
         string? problem = null;
@@ -74,39 +75,31 @@ internal static class SessionSettings
             if (!File.Exists(full))
             {
                 var created = NodeIdentity.Create();
-                created.Save(full, password);
+                created.Save(full);
                 return created;
             }
-            if (!OperatingSystem.IsWindows() && !force)
-            {
-                var mode = File.GetUnixFileMode(full);
-                const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
-                    | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
-                if ((mode & others) != 0)
-                {
-                    cmdlet.ThrowTerminatingError(new ErrorRecord(new UnauthorizedAccessException(
-                            $"The identity file '{full}' is accessible by group or others (mode {Convert.ToString((int)mode, 8)}); " +
-                            $"a private key must be owner-only. Fix it with: chmod 600 '{full}' (or pass -Force to use it anyway)."),
-                        commandId + "IdentityFilePermissions", ErrorCategory.PermissionDenied, full));
-                }
-            }
-            if (new FileInfo(full).Length == 0)
-                problem = "the file is empty";
-            else
-                return NodeIdentity.Load(full, password);
+            return NodeIdentity.Load(full, allowInsecurePermissions: force);
+        }
+        catch (InvalidIdentityFileException ex) when (ex.Message.Contains("chmod", StringComparison.Ordinal))
+        {
+            cmdlet.ThrowTerminatingError(new ErrorRecord(new UnauthorizedAccessException(
+                    $"{ex.Message} (or pass -Force to use it anyway)"),
+                commandId + "IdentityFilePermissions", ErrorCategory.PermissionDenied, full));
+        }
+        catch (InvalidIdentityFileException ex)
+        {
+            problem = ex.Message;
         }
         catch (UnauthorizedAccessException ex)
         {
             problem = $"access denied ({ex.Message})";
             category = ErrorCategory.PermissionDenied;
         }
-        catch (Exception ex) when (ex is InvalidDataException or IOException or System.Security.Cryptography.CryptographicException or ArgumentException)
+        catch (IOException ex)
         {
-            problem = password is null
-                ? "it is not a PKCS#12 identity, or it needs -IdentityPassword"
-                : "it is not a PKCS#12 identity, or the password does not open it";
+            problem = ex.Message;
         }
-        cmdlet.ThrowTerminatingError(new ErrorRecord(new InvalidDataException($"Cannot use the identity file '{full}': {problem}."),
+        cmdlet.ThrowTerminatingError(new ErrorRecord(new InvalidDataException($"Cannot use the identity file '{full}': {problem?.TrimEnd('.')}."),
             commandId + id, category, full));
         throw new InvalidOperationException(); // unreachable: ThrowTerminatingError throws
     }

@@ -35,7 +35,7 @@ public sealed class SetQuDagPeerStatusCommand : QuDagCmdlet
         {
             if (ResolvePeer(text) is not { } peer)
                 continue;
-            if (!ShouldProcess($"peer {peer.Short}", $"Set status to {status}"))
+            if (!ShouldProcess($"peer {peer.ToShortString()}", $"Set status to {status}"))
                 continue;
             Await(manager.UpdateStatusAsync(peer, status, Reason));
             if (PassThru)

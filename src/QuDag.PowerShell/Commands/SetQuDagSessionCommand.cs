@@ -68,10 +68,6 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
     [ValidateNotNullOrEmpty]
     public string? IdentityPath { get; set; }
 
-    /// <summary>The identity file's password.</summary>
-    [Parameter]
-    public SecureString? IdentityPassword { get; set; }
-
     /// <summary>Restart without asking when a change needs it; use an identity file group or others can read.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
@@ -103,7 +99,7 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
             // A bad identity file stops the command before the question, and before anything closes.
             NodeIdentity? identity = IdentityPath is null
                 ? null
-                : SessionSettings.LoadOrCreateIdentity(this, IdentityPath, SessionSettings.Plain(IdentityPassword), Force, CommandId);
+                : SessionSettings.LoadOrCreateIdentity(this, IdentityPath, Force, CommandId);
             if (!Force && !ShouldContinue(what + ". Continue?", "Restart the QuDag session"))
             {
                 identity?.Dispose();

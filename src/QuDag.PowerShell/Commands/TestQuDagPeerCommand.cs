@@ -28,7 +28,7 @@ public sealed class TestQuDagPeerCommand : QuDagCmdlet
         var count = Quiet && !MyInvocation.BoundParameters.ContainsKey(nameof(Count)) ? 1 : Count;
         foreach (var text in PeerId)
         {
-            QuDag.Network.PeerId? resolved;
+            PeerId? resolved;
             if (Quiet)
             {
                 resolved = PeerIdArgument.TryResolveQuietly(text, CurrentSession);

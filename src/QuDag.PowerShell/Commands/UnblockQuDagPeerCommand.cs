@@ -35,7 +35,7 @@ public sealed class UnblockQuDagPeerCommand : QuDagCmdlet
         {
             if (ResolvePeer(text) is not { } peer)
                 continue;
-            if (!ShouldProcess($"peer {peer.Short}", AllowOnly ? $"Remove from the allow list, {direction}" : $"Remove from the deny list, {direction}"))
+            if (!ShouldProcess($"peer {peer.ToShortString()}", AllowOnly ? $"Remove from the allow list, {direction}" : $"Remove from the deny list, {direction}"))
                 continue;
             if (AllowOnly)
                 gater.RemoveAllow(peer, direction);

@@ -51,7 +51,7 @@ public sealed class WaitQuDagPeerCommand : QuDagCmdlet
                     }
                     catch (TimeoutException ex)
                     {
-                        WriteError(new TimeoutException($"Peer {peer.Short} did not reach {status} within {TimeoutSeconds} s.", ex),
+                        WriteError(new TimeoutException($"Peer {peer.ToShortString()} did not reach {status} within {TimeoutSeconds} s.", ex),
                             "Timeout", ErrorCategory.OperationTimeout, text);
                         continue;
                     }
