@@ -31,12 +31,44 @@ public sealed class QuDagPeer
         Reconnecting = info.Reconnecting;
         ReconnectFailures = info.ReconnectFailures;
         ReconnectDelayMs = Ms(info.ReconnectDelay);
+        Address = AddressArgument.FormatMultiaddr(info.Endpoint, info.PeerId);
+        Security = info.Security;
+        Muxer = info.Muxer;
+        AgentVersion = info.AgentVersion;
+        ProtocolVersion = info.ProtocolVersion;
+        Protocols = [.. info.Protocols];
+        Addresses = [.. info.ListenAddresses.Select(a => a.WithPeerId(info.PeerId).ToString())];
+        ObservedAddress = info.ObservedAddress?.ToString();
     }
+
+    /// <summary>Where the peer is, as a multiaddr ending in /p2p/&lt;id&gt;: what Connect-QuDagPeer -Address takes.</summary>
+    public string? Address { get; }
+
+    /// <summary>The security protocol of the live or pooled connection: /noise or /tls/1.0.0.</summary>
+    public string? Security { get; }
+
+    /// <summary>The stream muxer of the live or pooled connection: /yamux/1.0.0.</summary>
+    public string? Muxer { get; }
+
+    /// <summary>The peer's software, as its identify said (rust-libp2p/..., qudag-ps/...).</summary>
+    public string? AgentVersion { get; }
+
+    /// <summary>The peer's network protocol, as its identify said (/qudag/1.0.0 for QuDAG).</summary>
+    public string? ProtocolVersion { get; }
+
+    /// <summary>The protocols the peer serves, as its identify said.</summary>
+    public string[] Protocols { get; }
+
+    /// <summary>The addresses the peer listens on, as its identify said, each ending in /p2p/&lt;id&gt;.</summary>
+    public string[] Addresses { get; }
+
+    /// <summary>Our address as the peer sees it.</summary>
+    public string? ObservedAddress { get; }
 
     /// <summary>The full peer id.</summary>
     public string PeerId { get; }
 
-    /// <summary>The first 16 characters, as tables show it; -PeerId accepts it when it is unambiguous.</summary>
+    /// <summary>The short form tables show (12*Wn8fj, as go-libp2p); -PeerId accepts it when it is unambiguous.</summary>
     public string ShortId { get; }
 
     /// <summary>Connected, Connecting, Disconnected, Failed, or Known (an address book entry never dialed).</summary>
@@ -102,10 +134,18 @@ public sealed class QuDagListener
         Listener = listener;
         PeerId = session.PeerId;
         Endpoint = AddressArgument.Format(listener.LocalEndPoint)!;
+        Addresses = [.. listener.Addresses.Select(a => a.ToString())];
+        Address = Addresses.Length > 0 ? Addresses[0] : AddressArgument.FormatMultiaddr(listener.LocalEndPoint, QuDag.P2p.Identity.PeerId.Parse(PeerId))!;
     }
 
     /// <summary>The node's peer id: what a dialer must expect.</summary>
     public string PeerId { get; }
+
+    /// <summary>The multiaddr to dial, ending in /p2p/&lt;id&gt;: Connect-QuDagPeer -Address takes it as it is.</summary>
+    public string Address { get; }
+
+    /// <summary>Every multiaddr this listener is reached at (one per local address for a wildcard bind).</summary>
+    public string[] Addresses { get; }
 
     /// <summary>The bound endpoint (host:port).</summary>
     public string Endpoint { get; }
@@ -122,7 +162,7 @@ public sealed class QuDagListener
     internal PeerListener Listener { get; }
 
     /// <inheritdoc/>
-    public override string ToString() => $"{PeerId}@{Endpoint}";
+    public override string ToString() => Address;
 }
 
 /// <summary>A message received by Receive-QuDagMessage.</summary>

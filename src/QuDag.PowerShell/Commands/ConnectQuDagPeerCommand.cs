@@ -20,15 +20,21 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
     private sealed record InFlight(PeerId Peer, string Text, EndPoint? EndPoint, Task Task, CancellationTokenSource Deadline,
         string How, Stopwatch Clock);
 
-    /// <summary>The peers to connect to: full ids, short ids the session knows, or objects with a PeerId property.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    /// <summary>
+    /// The peers to connect to: full ids, short ids the session knows, objects with a PeerId property, or whole
+    /// multiaddrs ending in /p2p/&lt;id&gt;. May be omitted when -Address names the peer.
+    /// </summary>
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(PeerIdCompleter))]
     public string[] PeerId { get; set; } = [];
 
-    /// <summary>Where the peer listens (host:port); also recorded in the address book. Omit to use the address book.</summary>
+    /// <summary>
+    /// Where the peer listens: a multiaddr (/ip4/10.0.0.5/tcp/4001/p2p/12D3KooW..., /dns4/name/tcp/4001) or host:port;
+    /// also recorded in the address book. Omit to use the address book.
+    /// </summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
-    [Alias("Address")]
-    public string? Endpoint { get; set; }
+    [Alias("Endpoint")]
+    public string? Address { get; set; }
 
     /// <summary>How long each connect may take, in seconds; the session's connect timeout applies too.</summary>
     [Parameter]
@@ -55,23 +61,45 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
     {
         var manager = CurrentSession.Manager;
         EndPoint? endPoint = null;
-        if (Endpoint is { Length: > 0 } text)
+        PeerId? named = null;
+        // A multiaddr given where a peer id goes ("/ip4/.../p2p/12D3KooW..." | Connect-QuDagPeer) is an address.
+        var given = PeerId.Where(p => !AddressArgument.IsMultiaddr(p)).ToList();
+        var addressText = Address is { Length: > 0 } ? Address : PeerId.FirstOrDefault(AddressArgument.IsMultiaddr);
+        if (addressText is not null)
         {
             try
             {
-                endPoint = Await(AddressArgument.ResolveAsync(AddressArgument.Parse(text), StopToken));
+                var parsed = AddressArgument.ParseAddress(addressText);
+                named = parsed.PeerId;
+                endPoint = Await(AddressArgument.ResolveAsync(parsed.EndPoint, StopToken));
             }
             catch (QuDagArgumentException ex)
             {
-                foreach (var peerText in PeerId)
-                    WriteError(ex, peerText);
+                WriteError(ex, addressText);
                 return;
             }
         }
-        foreach (var given in PeerId)
+        if (given.Count == 0)
         {
-            if (ResolvePeer(given) is not { } peer)
+            if (named is not { } only)
+            {
+                WriteError(new QuDagArgumentException("PeerIdRequired",
+                    $"Name the peer: pass -PeerId, or an -Address that ends in /p2p/<peer id>{(addressText is null ? "" : $" (got '{addressText}')")}."),
+                    addressText ?? "");
+                return;
+            }
+            given.Add(only.ToString());
+        }
+        foreach (var text in given)
+        {
+            if (ResolvePeer(text) is not { } peer)
                 continue;
+            if (named is { } expected && expected != peer)
+            {
+                WriteError(new QuDagArgumentException("AddressPeerMismatch",
+                    $"The address {addressText} names peer {expected}, but -PeerId is {peer}: drop one of them, or make them agree."), text);
+                continue;
+            }
             var target = AddressArgument.Format(endPoint ?? manager.GetEndPoint(peer)) ?? "its address book entry";
             if (!ShouldProcess($"peer {peer.ToShortString()} at {target}", "Connect"))
                 continue;
@@ -87,7 +115,7 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
             if (ConnectTimeoutSeconds > 0)
                 deadline.CancelAfter(TimeSpan.FromSeconds(ConnectTimeoutSeconds));
             var task = endPoint is null ? manager.ConnectAsync(peer, deadline.Token) : manager.ConnectAsync(peer, endPoint, deadline.Token);
-            _inFlight.Add(new InFlight(peer, given, endPoint, task, deadline, how, Stopwatch.StartNew()));
+            _inFlight.Add(new InFlight(peer, text, endPoint, task, deadline, how, Stopwatch.StartNew()));
             _started++;
             Drain(waitForOne: false);
         }
