@@ -12,14 +12,15 @@ namespace QuDag.PowerShell;
 /// </summary>
 public static class AddressArgument
 {
+    // Internal: a public type with a core field would make pwsh load the core before the module routes it to bin/deps.
     /// <summary>An address a user gave: where to dial, and the peer a multiaddr's /p2p part names.</summary>
-    public readonly record struct Parsed(EndPoint EndPoint, PeerId? PeerId);
+    internal readonly record struct Parsed(EndPoint EndPoint, PeerId? PeerId);
 
     /// <summary>True when <paramref name="text"/> is written as a multiaddr.</summary>
     public static bool IsMultiaddr(string? text) => text?.TrimStart().StartsWith('/') == true;
 
     /// <summary>The endpoint, and the peer a multiaddr names, in <paramref name="text"/>.</summary>
-    public static Parsed ParseAddress(string? text)
+    internal static Parsed ParseAddress(string? text)
     {
         var trimmed = (text ?? "").Trim();
         if (!IsMultiaddr(trimmed))
@@ -44,7 +45,7 @@ public static class AddressArgument
     }
 
     /// <summary>The multiaddr text of an endpoint, ending in /p2p/&lt;id&gt; when the peer is given.</summary>
-    public static string? FormatMultiaddr(EndPoint? endPoint, PeerId? peer = null)
+    internal static string? FormatMultiaddr(EndPoint? endPoint, PeerId? peer = null)
     {
         Multiaddr? address = endPoint switch
         {
