@@ -8,7 +8,9 @@ namespace QuDag.Network;
 /// <see cref="Meter"/> named <c>QuDag.Network</c>, so dotnet-counters and OpenTelemetry read them directly.
 /// Observable instruments read the same fields, so the hot paths pay nothing for the meter. Names, units and
 /// attributes follow the OpenTelemetry semantic conventions where one exists (<c>network.io.direction</c>,
-/// <c>error.type</c>, durations in seconds), so exporters map them to Prometheus names without surprises.
+/// <c>error.type</c>, durations in seconds), so exporters map them to Prometheus names without surprises. Gauges of
+/// things are plural nouns (<c>qudag.connections</c>, not <c>qudag.connection.count</c>): Prometheus reserves the
+/// <c>_count</c> suffix for histograms and summaries, and <c>promtool check metrics</c> rejects it elsewhere.
 /// </summary>
 internal sealed class ManagerMetrics : IDisposable
 {
@@ -52,14 +54,14 @@ internal sealed class ManagerMetrics : IDisposable
             Version = typeof(ManagerMetrics).Assembly.GetName().Version?.ToString(3),
             Tags = [new("qudag.node", localPeer.Short), new(PeerIdTag, localPeer.ToString())],
         });
-        _meter.CreateObservableUpDownCounter("qudag.connection.count", () =>
+        _meter.CreateObservableUpDownCounter("qudag.connections", () =>
         {
             var c = counts();
             return new[] { new Measurement<int>(c.Active, new KeyValuePair<string, object?>("state", "active")),
                            new Measurement<int>(c.Idle, new KeyValuePair<string, object?>("state", "idle")) };
         }, "{connection}", "Open connections by state.");
         _meter.CreateObservableUpDownCounter("qudag.connection.max", () => counts().Max, "{connection}", "The limit on open connections.");
-        _meter.CreateObservableUpDownCounter("qudag.peer.count", () => counts().Peers, "{peer}", "Tracked peers.");
+        _meter.CreateObservableUpDownCounter("qudag.peers", () => counts().Peers, "{peer}", "Tracked peers.");
         _meter.CreateObservableCounter("qudag.messages", () => new[]
         {
             new Measurement<long>(Volatile.Read(ref MessagesSent), new KeyValuePair<string, object?>("network.io.direction", "transmit")),
