@@ -10,11 +10,12 @@ namespace QuDag.Telemetry;
 /// Renders a report as one HTML file: styles inline, charts as inline SVG drawn by ScottPlot, no script and no link
 /// to anything, so it opens anywhere without a network and prints as it shows.
 /// </summary>
-internal sealed class ReportBuilder(ReportData data, QuDagReportOptions options)
+internal sealed partial class ReportBuilder(ReportData data, QuDagReportOptions options)
 {
     private const int ChartWidth = 1100, ChartHeight = 340;
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
     private readonly StringBuilder _html = new();
+    private int _charts;
 
     public string Render()
     {
@@ -80,8 +81,19 @@ internal sealed class ReportBuilder(ReportData data, QuDagReportOptions options)
             _html.Append("<p class=\"empty\">").Append(E(empty ?? "")).Append("</p>\n");
             return;
         }
-        _html.Append("<figure class=\"chart\">").Append(plot.GetSvgXml(ChartWidth, ChartHeight)).Append("</figure>\n");
+        var svg = UniqueIds(plot.GetSvgXml(ChartWidth, ChartHeight), $"c{++_charts}-");
+        _html.Append("<figure class=\"chart\">").Append(svg).Append("</figure>\n");
     }
+
+    /// <summary>
+    /// Every chart's SVG names its clip paths cl_1, cl_2, ...: inline in one page, a chart would clip with another's
+    /// paths (ids are per document). Prefixing the ids and their references keeps each chart to its own.
+    /// </summary>
+    private static string UniqueIds(string svg, string prefix) =>
+        SvgIdReference().Replace(svg, m => m.Groups["lead"].Value + prefix + m.Groups["id"].Value);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<lead>\bid=""|url\(#|href=""#)(?<id>[A-Za-z_][\w.-]*)")]
+    private static partial System.Text.RegularExpressions.Regex SvgIdReference();
 
     private Plot? LatencyHistogram()
     {
