@@ -1,5 +1,6 @@
 using System.Net;
 using QuDag.Network;
+using QuDag.Telemetry;
 
 namespace QuDag.PowerShell;
 
@@ -82,6 +83,36 @@ public sealed class QuDagSession : IDisposable
     /// <summary>How long an open circuit fails connects fast.</summary>
     public TimeSpan CircuitBreakerDuration => _resilience.CircuitBreakerDuration;
 
+    /// <summary>What the session's metrics are exported to (Start-QuDagMetricsExporter); null when nothing.</summary>
+    public MetricsExporter? MetricsExporter => Volatile.Read(ref _exporter);
+
+    private MetricsExporter? _exporter;
+
+    /// <summary>Starts exporting; the session stops it when it closes and restarts it when its manager is replaced.</summary>
+    internal MetricsExporter StartExporter(QuDagExporterOptions options)
+    {
+        if (MetricsExporter is { } running)
+            throw AlreadyExporting(running);
+        var exporter = QuDagTelemetry.StartExporter(Manager, options);
+        if (Interlocked.CompareExchange(ref _exporter, exporter, null) is { } raced)
+        {
+            exporter.Dispose();
+            throw AlreadyExporting(raced);
+        }
+        return exporter;
+    }
+
+    private InvalidOperationException AlreadyExporting(MetricsExporter running) =>
+        new($"The session '{Name}' already exports its metrics ({running}): Stop-QuDagMetricsExporter first.");
+
+    /// <summary>Stops the exporter, if one runs; returns it.</summary>
+    internal MetricsExporter? StopExporter()
+    {
+        var exporter = Interlocked.Exchange(ref _exporter, null);
+        exporter?.Dispose();
+        return exporter;
+    }
+
     /// <summary>The allow and deny lists (Block-QuDagPeer, Unblock-QuDagPeer); they survive Set-QuDagSession.</summary>
     public ConnectionGater Gater { get; } = new();
 
@@ -110,6 +141,18 @@ public sealed class QuDagSession : IDisposable
         }
         lock (_stash)
             _stash.Clear();
+        // The exporter reads the old manager's meter: move it to the new one, with the same settings.
+        if (StopExporter() is { } exporter)
+        {
+            try
+            {
+                StartExporter(exporter.Options);
+            }
+            catch (MetricsExporterException)
+            {
+                // Its port was taken meanwhile: the session shows no exporter, and Start-QuDagMetricsExporter says why.
+            }
+        }
         old.DisposeAsync().AsTask().GetAwaiter().GetResult();
         if (!ReferenceEquals(oldIdentity, _identity))
             oldIdentity.Dispose();
@@ -147,6 +190,7 @@ public sealed class QuDagSession : IDisposable
         if (IsDisposed)
             return;
         IsDisposed = true;
+        StopExporter();
         _manager.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _identity.Dispose();
     }

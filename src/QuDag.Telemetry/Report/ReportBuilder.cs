@@ -114,8 +114,13 @@ internal sealed partial class ReportBuilder(ReportData data, QuDagReportOptions 
             bar.LineWidth = 0;
         }
         plot.Axes.Margins(bottom: 0);
+        CountAxis(plot);
         return plot;
     }
+
+    /// <summary>Counts are whole: no 0.5 ticks on a count axis.</summary>
+    private static void CountAxis(Plot plot) =>
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
 
     private Plot? RoundTripsOverTime()
     {
@@ -163,6 +168,7 @@ internal sealed partial class ReportBuilder(ReportData data, QuDagReportOptions 
         bars.ValueLabelStyle.FontSize = 14;
         plot.Axes.Bottom.SetTicks(Enumerable.Range(0, items.Count).Select(i => (double)i).ToArray(), items.Select(i => i.Label).ToArray());
         plot.Axes.Margins(bottom: 0, top: 0.2);
+        CountAxis(plot);
         return plot;
     }
 
