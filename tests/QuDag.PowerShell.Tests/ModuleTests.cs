@@ -18,6 +18,7 @@ public sealed class ModuleTests : IDisposable
         "Get-QuDagMetrics", "Start-QuDagListener", "Stop-QuDagListener", "Send-QuDagMessage", "Receive-QuDagMessage",
         "Test-QuDagPeer", "Get-QuDagPool", "Clear-QuDagPool", "Block-QuDagPeer", "Unblock-QuDagPeer", "Get-QuDagSession",
         "New-QuDagSession", "Set-QuDagSession", "Reset-QuDagSession",
+        "Start-QuDagMetricsExporter", "Stop-QuDagMetricsExporter", "Watch-QuDagMetrics", "Export-QuDagReport",
     ];
 
     [Fact]
