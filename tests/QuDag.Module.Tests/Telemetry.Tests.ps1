@@ -79,6 +79,22 @@ Describe 'Start-QuDagMetricsExporter' {
         Test-PortFree $port | Should -BeTrue
     }
 
+    It 'follows its session to the new connection manager after Set-QuDagSession' {
+        $port = Get-FreePort
+        $moved = New-QuDagSession -Name moved
+        try {
+            Start-QuDagMetricsExporter -Session $moved -Prometheus -Port $port | Out-Null
+            Set-QuDagSession -Session $moved -MaxConnections 42 -Confirm:$false
+            $exporter = (Get-QuDagSession -Session $moved).MetricsExporter
+            $exporter.PrometheusEndpoint | Should -Be "http://127.0.0.1:$port/metrics"
+            $scrape = [Net.Http.HttpClient]::new().GetStringAsync($exporter.PrometheusEndpoint).GetAwaiter().GetResult()
+            $scrape | Should -Match 'qudag_connection_max\{[^}]*\} 42'
+        }
+        finally {
+            $moved.Dispose()
+        }
+    }
+
     It 'stops with its session' {
         $port = Get-FreePort
         $short = New-QuDagSession -Name short-lived
