@@ -114,6 +114,8 @@ internal sealed partial class ReportBuilder(ReportData data, QuDagReportOptions 
             bar.LineWidth = 0;
         }
         plot.Axes.Margins(bottom: 0);
+        // A round trip is never negative: the axis starts one bin left of the first bar, or at zero.
+        plot.Axes.SetLimitsX(Math.Max(0, min - histogram.FirstBinSize), max + histogram.FirstBinSize);
         CountAxis(plot);
         return plot;
     }
