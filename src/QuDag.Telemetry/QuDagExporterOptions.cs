@@ -41,7 +41,8 @@ public sealed class PrometheusEndpointOptions
 
     /// <summary>
     /// The address to bind. Default 127.0.0.1: metrics name peers and addresses, so they stay on this machine unless
-    /// <see cref="AllowNonLoopback"/> says otherwise. <see cref="IPAddress.Any"/> binds every IPv4 interface.
+    /// <see cref="AllowNonLoopback"/> says otherwise. <see cref="IPAddress.Any"/> binds every IPv4 interface. IPv6
+    /// addresses work on Windows only: elsewhere .NET's HttpListener, which the exporter uses, takes no IPv6 literal.
     /// </summary>
     public IPAddress ListenAddress { get; set; } = IPAddress.Loopback;
 
@@ -59,6 +60,11 @@ public sealed class PrometheusEndpointOptions
         if (Port is < 1 or > 65535)
             throw new ArgumentOutOfRangeException(nameof(Port), Port, "Port must be 1..65535.");
         ArgumentNullException.ThrowIfNull(ListenAddress);
+        // .NET's managed HttpListener (Linux, macOS) refuses IPv6 literals in its prefixes; HTTP.sys (Windows) takes them.
+        if (ListenAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !OperatingSystem.IsWindows())
+            throw new ArgumentException(
+                $"The Prometheus endpoint binds IPv4 addresses on this platform, not {ListenAddress}: use 127.0.0.1 (or 0.0.0.0 with AllowNonLoopback).",
+                nameof(ListenAddress));
         if (!IPAddress.IsLoopback(ListenAddress) && !AllowNonLoopback)
             throw new ArgumentException(
                 $"Binding {ListenAddress} exposes the metrics beyond this machine; set AllowNonLoopback (-AllowRemote) to mean it.", nameof(ListenAddress));
