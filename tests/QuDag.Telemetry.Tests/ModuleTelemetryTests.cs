@@ -96,7 +96,7 @@ public sealed class ModuleTelemetryTests
             await External.UntilAsync(() => Task.FromResult(File.Exists(exitFile) && File.ReadAllText(exitFile).Trim().Length > 0 ? "" : null),
                 "the host to exit after Ctrl+C", TimeSpan.FromSeconds(20));
             // Stopped by Ctrl+C: the endless watch ended the script there (the host reports a stopped script as exit 0).
-            var after = (await External.RunAsync(tmux, ["capture-pane", "-p", "-t", name])).Output;
+            var after = (await External.RunAsync(tmux, ["-L", Socket, "capture-pane", "-p", "-t", name])).Output;
             Assert.DoesNotContain("NOT-REACHED", after);
         }
         finally
@@ -111,7 +111,7 @@ public sealed class ModuleTelemetryTests
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
-            last = (await External.RunAsync(tmux, ["capture-pane", "-p", "-t", name])).Output;
+            last = (await External.RunAsync(tmux, ["-L", Socket, "capture-pane", "-p", "-t", name])).Output;
             if (condition(last))
                 return last;
             await Task.Delay(200);
@@ -120,9 +120,12 @@ public sealed class ModuleTelemetryTests
         return last;
     }
 
+    // A server of our own (-L): the machine's default tmux server may be someone else's, with their sessions.
+    private static readonly string Socket = $"qudag-test-{Environment.ProcessId}";
+
     private static async Task Tmux(string tmux, params string[] args)
     {
-        var (exit, _, error) = await External.RunAsync(tmux, args);
+        var (exit, _, error) = await External.RunAsync(tmux, ["-L", Socket, .. args]);
         Assert.True(exit == 0 || args[0] == "kill-session", $"tmux {string.Join(' ', args)} exited {exit}: {error}");
     }
 
