@@ -32,7 +32,7 @@ public sealed class OtlpExportTests
             while (export is null)
             {
                 var remaining = deadline - DateTime.UtcNow;
-                Assert.True(remaining > TimeSpan.Zero, "No OTLP export with the node's metrics arrived within 20 s.");
+                Assert.True(remaining > TimeSpan.Zero, "No OTLP export with the node's four pings arrived within 20 s.");
                 var context = await collector.GetContextAsync().WaitAsync(remaining);
                 using var body = new MemoryStream();
                 await context.Request.InputStream.CopyToAsync(body);
@@ -42,7 +42,9 @@ public sealed class OtlpExportTests
                 context.Response.StatusCode = 200;
                 context.Response.ContentType = "application/x-protobuf";
                 context.Response.Close();
-                export = OtlpReader.Read(body.ToArray()).FirstOrDefault(e => e.Metrics.Any(m => m.Name == "qudag.ping.duration"));
+                // Exports are cumulative and may fire between pings: wait for the one that has seen all four.
+                export = OtlpReader.Read(body.ToArray()).FirstOrDefault(e =>
+                    e.Metrics.Any(m => m.Name == "qudag.ping.duration" && m.Points.Any(p => p.Count == 4)));
             }
         }
         finally
