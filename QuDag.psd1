@@ -15,7 +15,8 @@
         'Get-QuDagMetrics', 'Start-QuDagListener', 'Stop-QuDagListener',
         'Send-QuDagMessage', 'Receive-QuDagMessage', 'Test-QuDagPeer',
         'Get-QuDagPool', 'Clear-QuDagPool', 'Block-QuDagPeer', 'Unblock-QuDagPeer',
-        'Get-QuDagSession', 'New-QuDagSession', 'Set-QuDagSession', 'Reset-QuDagSession', 'Remove-QuDagSession'
+        'Get-QuDagSession', 'New-QuDagSession', 'Set-QuDagSession', 'Reset-QuDagSession', 'Remove-QuDagSession',
+        'Start-QuDagMetricsExporter', 'Stop-QuDagMetricsExporter', 'Watch-QuDagMetrics', 'Export-QuDagReport'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

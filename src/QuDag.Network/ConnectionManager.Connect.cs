@@ -38,7 +38,7 @@ public sealed partial class ConnectionManager
         {
             if (!_gater.IsAllowed(peerId, GateDirection.Outbound))
             {
-                Interlocked.Increment(ref _metrics.FailedConnects);
+                _metrics.RecordFailure(inbound: false, FailureReason.Denied);
                 Interlocked.Increment(ref _metrics.DeniedOutbound);
                 throw new PeerDeniedException(peerId);
             }
@@ -89,7 +89,7 @@ public sealed partial class ConnectionManager
         }
         catch (ConnectionLimitReachedException ex)
         {
-            Interlocked.Increment(ref _metrics.FailedConnects);
+            _metrics.RecordFailure(inbound: false, FailureReason.LimitReached);
             SetStatus(entry, ConnectionStatus.Failed, ex.Message);
             throw;
         }
@@ -108,7 +108,7 @@ public sealed partial class ConnectionManager
         catch (Exception ex)
         {
             Interlocked.Decrement(ref _open);
-            Interlocked.Increment(ref _metrics.FailedConnects);
+            _metrics.RecordFailure(inbound: false, _disposing.IsCancellationRequested ? FailureReason.Cancelled : FailureReasons.Of(ex));
             if (_disposing.IsCancellationRequested)
             {
                 SetStatus(entry, ConnectionStatus.Failed, "the manager was disposed");
@@ -131,7 +131,7 @@ public sealed partial class ConnectionManager
         if (!_gater.IsAllowed(entry.Id, GateDirection.Outbound))
         {
             await connection.CloseAsync("refused by the connection gater").ConfigureAwait(false);
-            Interlocked.Increment(ref _metrics.FailedConnects);
+            _metrics.RecordFailure(inbound: false, FailureReason.Denied);
             Interlocked.Increment(ref _metrics.DeniedOutbound);
             SetStatus(entry, ConnectionStatus.Disconnected, "refused by the connection gater");
             throw new PeerDeniedException(entry.Id);
@@ -142,7 +142,7 @@ public sealed partial class ConnectionManager
     /// <summary>Counts a connect the open circuit refused and describes it.</summary>
     private PeerCircuitOpenException CircuitOpen(PeerEntry entry, Exception? inner)
     {
-        Interlocked.Increment(ref _metrics.FailedConnects);
+        _metrics.RecordFailure(inbound: false, FailureReason.CircuitOpen);
         Interlocked.Increment(ref _metrics.CircuitRejections);
         // The status stays Failed and the last error stays the real cause; the breaker only says "not now".
         SetStatus(entry, ConnectionStatus.Failed, null);
@@ -246,7 +246,7 @@ public sealed partial class ConnectionManager
             }
             catch (ConnectionLimitReachedException)
             {
-                Interlocked.Increment(ref _metrics.FailedInbound);
+                _metrics.RecordFailure(inbound: true, FailureReason.LimitReached);
                 await connection.AbortAsync("refused: the connection limit is reached").ConfigureAwait(false);
                 return;
             }

@@ -30,6 +30,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
     private readonly IdlePool _pool;
     private readonly Channel<PeerMessage> _inbox;
     private readonly ManagerMetrics _metrics;
+    private readonly ConnectionEventLog _events = new();
     private readonly CancellationTokenSource _disposing = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConnectionGater _gater; // captured: replacing Options.Gater later must not leave a handler behind
@@ -224,6 +225,8 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
             entry.LastError = reason;
         if (old == status && !recorded)
             return;
+        if (!recorded)
+            _events.Add(new ConnectionEvent(_time.GetUtcNow(), entry.Id, old, status, reason));
         var handler = StatusChanged;
         var subscribers = entry.Subscribers;
         if (handler is null && subscribers.Length == 0)
@@ -288,7 +291,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
     void IConnectionOwner.OnOpened(PeerConnection connection)
     {
         _connections.TryAdd(connection, 0);
-        _metrics.RecordHandshake(connection.HandshakeTime);
+        _metrics.RecordHandshake(connection.HandshakeTime, connection.Inbound);
     }
 
     void IConnectionOwner.OnClosed(PeerConnection connection, CloseInfo info)
@@ -334,7 +337,10 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
     {
         _metrics.RecordPing(roundTrip);
         if (_peers.TryGetValue(connection.RemoteId, out var entry))
+        {
             Volatile.Write(ref entry.LastRoundTripTicks, Math.Max(roundTrip.Ticks, 1));
+            RecordRoundTrip(entry, roundTrip);
+        }
     }
 
     private void OnPoolExpired(PeerConnection connection)

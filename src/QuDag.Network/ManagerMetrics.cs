@@ -6,21 +6,38 @@ namespace QuDag.Network;
 /// <summary>
 /// The manager's counters (plain interlocked fields, no locks) and their publication through a
 /// <see cref="Meter"/> named <c>QuDag.Network</c>, so dotnet-counters and OpenTelemetry read them directly.
-/// Observable instruments read the same fields, so the hot paths pay nothing for the meter.
+/// Observable instruments read the same fields, so the hot paths pay nothing for the meter. Names, units and
+/// attributes follow the OpenTelemetry semantic conventions where one exists (<c>network.io.direction</c>,
+/// <c>error.type</c>, durations in seconds), so exporters map them to Prometheus names without surprises. Gauges of
+/// things are plural nouns (<c>qudag.connections</c>, not <c>qudag.connection.count</c>): Prometheus reserves the
+/// <c>_count</c> suffix for histograms and summaries, and <c>promtool check metrics</c> rejects it elsewhere.
 /// </summary>
 internal sealed class ManagerMetrics : IDisposable
 {
     public const string MeterName = "QuDag.Network";
 
+    /// <summary>The meter tag with the node's full peer id: what tells two managers' meters apart in one process.</summary>
+    public const string PeerIdTag = "qudag.peer.id";
+
     // Estimates behind NetworkMetrics.MemoryUsage, measured on the reference machine (docs/PROTOCOL.md).
     internal const int BytesPerPeer = 200;
     internal const int BytesPerConnection = 4 * 1024;
+
+    // Bucket bounds for round trips and handshakes, in seconds: loopback pings take tens of microseconds and WAN
+    // handshakes hundreds of milliseconds, so OpenTelemetry's default bounds (made for milliseconds) would put
+    // every sample in the first bucket.
+    private static readonly double[] s_durationBounds =
+        [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
     public long MessagesSent, MessagesReceived, BytesSent, BytesReceived;
     public long PoolHits, PoolMisses, PoolExpirations, FailedConnects, FailedInbound;
     public long QueuedBytes;
     public long KeepAliveFailures, Reconnects, ReconnectAttempts, CircuitRejections, DeniedInbound, DeniedOutbound;
     public int OpenCircuits;
+
+    // Failures by reason, beside the totals above: RecordFailure adds to both, so they always sum to the totals.
+    private readonly long[] _outboundFailures = new long[FailureReasons.Count];
+    private readonly long[] _inboundFailures = new long[FailureReasons.Count];
 
     public readonly RateWindow Messages;
     public readonly LatencyHistogram Ping = new();
@@ -35,25 +52,25 @@ internal sealed class ManagerMetrics : IDisposable
         _meter = new Meter(new MeterOptions(MeterName)
         {
             Version = typeof(ManagerMetrics).Assembly.GetName().Version?.ToString(3),
-            Tags = [new("qudag.node", localPeer.ToString())],
+            Tags = [new("qudag.node", localPeer.ToShortString()), new(PeerIdTag, localPeer.ToString())],
         });
-        _meter.CreateObservableUpDownCounter("qudag.connection.count", () =>
+        _meter.CreateObservableUpDownCounter("qudag.connections", () =>
         {
             var c = counts();
             return new[] { new Measurement<int>(c.Active, new KeyValuePair<string, object?>("state", "active")),
                            new Measurement<int>(c.Idle, new KeyValuePair<string, object?>("state", "idle")) };
         }, "{connection}", "Open connections by state.");
         _meter.CreateObservableUpDownCounter("qudag.connection.max", () => counts().Max, "{connection}", "The limit on open connections.");
-        _meter.CreateObservableUpDownCounter("qudag.peer.count", () => counts().Peers, "{peer}", "Tracked peers.");
+        _meter.CreateObservableUpDownCounter("qudag.peers", () => counts().Peers, "{peer}", "Tracked peers.");
         _meter.CreateObservableCounter("qudag.messages", () => new[]
         {
-            new Measurement<long>(Volatile.Read(ref MessagesSent), new KeyValuePair<string, object?>("direction", "sent")),
-            new Measurement<long>(Volatile.Read(ref MessagesReceived), new KeyValuePair<string, object?>("direction", "received")),
+            new Measurement<long>(Volatile.Read(ref MessagesSent), new KeyValuePair<string, object?>("network.io.direction", "transmit")),
+            new Measurement<long>(Volatile.Read(ref MessagesReceived), new KeyValuePair<string, object?>("network.io.direction", "receive")),
         }, "{message}", "DATA messages.");
-        _meter.CreateObservableCounter("qudag.bytes", () => new[]
+        _meter.CreateObservableCounter("qudag.network.io", () => new[]
         {
-            new Measurement<long>(Volatile.Read(ref BytesSent), new KeyValuePair<string, object?>("direction", "sent")),
-            new Measurement<long>(Volatile.Read(ref BytesReceived), new KeyValuePair<string, object?>("direction", "received")),
+            new Measurement<long>(Volatile.Read(ref BytesSent), new KeyValuePair<string, object?>("network.io.direction", "transmit")),
+            new Measurement<long>(Volatile.Read(ref BytesReceived), new KeyValuePair<string, object?>("network.io.direction", "receive")),
         }, "By", "DATA payload bytes.");
         _meter.CreateObservableCounter("qudag.pool.requests", () => new[]
         {
@@ -62,11 +79,8 @@ internal sealed class ManagerMetrics : IDisposable
         }, "{request}", "Connects served from the idle pool (hit) or dialed (miss).");
         _meter.CreateObservableCounter("qudag.pool.expirations", () => Volatile.Read(ref PoolExpirations), "{connection}",
             "Idle connections closed by the pool timeout.");
-        _meter.CreateObservableCounter("qudag.connection.failures", () => new[]
-        {
-            new Measurement<long>(Volatile.Read(ref FailedConnects), new KeyValuePair<string, object?>("direction", "outbound")),
-            new Measurement<long>(Volatile.Read(ref FailedInbound), new KeyValuePair<string, object?>("direction", "inbound")),
-        }, "{connection}", "Connections that failed before they were established.");
+        _meter.CreateObservableCounter("qudag.connection.failures", ObserveFailures, "{connection}",
+            "Connections that failed before they were established, by direction and error.type.");
         _meter.CreateObservableCounter("qudag.connection.denied", () => new[]
         {
             new Measurement<long>(Volatile.Read(ref DeniedOutbound), new KeyValuePair<string, object?>("direction", "outbound")),
@@ -80,9 +94,40 @@ internal sealed class ManagerMetrics : IDisposable
             "Peers whose circuit breaker is open or half-open.");
         _meter.CreateObservableCounter("qudag.circuit.rejections", () => Volatile.Read(ref CircuitRejections), "{connect}",
             "Connects failed fast by an open circuit breaker.");
-        _meter.CreateObservableGauge("qudag.messages.rate", () => Messages.PerSecond(), "{message}/s", "DATA messages per second over the rate window.");
-        _pingDuration = _meter.CreateHistogram<double>("qudag.ping.duration", "s", "Ping round trips.");
-        _handshakeDuration = _meter.CreateHistogram<double>("qudag.handshake.duration", "s", "TCP + TLS + HELLO.");
+        _meter.CreateObservableGauge("qudag.message.rate", () => Messages.PerSecond(), "{message}/s", "DATA messages per second over the rate window.");
+        var advice = new InstrumentAdvice<double> { HistogramBucketBoundaries = s_durationBounds };
+        _pingDuration = _meter.CreateHistogram("qudag.ping.duration", "s", "Ping round trips.", tags: null, advice);
+        _handshakeDuration = _meter.CreateHistogram("qudag.connection.handshake.duration", "s",
+            "Time to establish a connection (dial or accept through the handshake), by direction.", tags: null, advice);
+    }
+
+    private IEnumerable<Measurement<long>> ObserveFailures()
+    {
+        var list = new List<Measurement<long>>(2 * FailureReasons.Count);
+        for (var i = 0; i < FailureReasons.Count; i++)
+        {
+            // A reason never seen is left out, so a scrape lists what happened, not every possible cause.
+            if (Volatile.Read(ref _outboundFailures[i]) is > 0 and var outbound)
+                list.Add(new(outbound, new("direction", "outbound"), new("error.type", FailureReasons.Names[i])));
+            if (Volatile.Read(ref _inboundFailures[i]) is > 0 and var inbound)
+                list.Add(new(inbound, new("direction", "inbound"), new("error.type", FailureReasons.Names[i])));
+        }
+        return list;
+    }
+
+    /// <summary>Counts a connection that failed before it was established, in its total and under its reason.</summary>
+    public void RecordFailure(bool inbound, FailureReason reason)
+    {
+        if (inbound)
+        {
+            Interlocked.Increment(ref _inboundFailures[(int)reason]);
+            Interlocked.Increment(ref FailedInbound);
+        }
+        else
+        {
+            Interlocked.Increment(ref _outboundFailures[(int)reason]);
+            Interlocked.Increment(ref FailedConnects);
+        }
     }
 
     public void RecordPing(TimeSpan roundTrip)
@@ -91,10 +136,10 @@ internal sealed class ManagerMetrics : IDisposable
         _pingDuration.Record(roundTrip.TotalSeconds);
     }
 
-    public void RecordHandshake(TimeSpan duration)
+    public void RecordHandshake(TimeSpan duration, bool inbound)
     {
         Handshake.Record(duration);
-        _handshakeDuration.Record(duration.TotalSeconds);
+        _handshakeDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("direction", inbound ? "inbound" : "outbound"));
     }
 
     public void RecordSent(int bytes)

@@ -57,6 +57,9 @@ internal sealed class PeerEntry(PeerId id)
     /// <summary>Ticks of the last ping round trip (0: none yet); a long so reads are never torn.</summary>
     public long LastRoundTripTicks;
 
+    /// <summary>The last ping round trips (ConnectionManager.GetRoundTrips); made at the first ping.</summary>
+    public RoundTripHistory? RoundTrips;
+
     public ConnectionStatus? Status
     {
         get

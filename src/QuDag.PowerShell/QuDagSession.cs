@@ -1,5 +1,6 @@
 using System.Net;
 using QuDag.Network;
+using QuDag.Telemetry;
 
 namespace QuDag.PowerShell;
 
@@ -88,6 +89,36 @@ public sealed class QuDagSession : IDisposable
     /// <summary>The connection manager, for scripts that want the .NET API.</summary>
     public ConnectionManager Manager => IsDisposed ? throw new ObjectDisposedException(Name, $"The QuDag session '{Name}' was closed.") : _manager;
 
+    /// <summary>What the session's metrics are exported to (Start-QuDagMetricsExporter); null when nothing.</summary>
+    public MetricsExporter? MetricsExporter => Volatile.Read(ref _exporter);
+
+    private MetricsExporter? _exporter;
+
+    /// <summary>Starts exporting; the session stops it when it closes and restarts it when its manager is replaced.</summary>
+    internal MetricsExporter StartExporter(QuDagExporterOptions options)
+    {
+        if (MetricsExporter is { } running)
+            throw AlreadyExporting(running);
+        var exporter = QuDagTelemetry.StartExporter(Manager, options);
+        if (Interlocked.CompareExchange(ref _exporter, exporter, null) is { } raced)
+        {
+            exporter.Dispose();
+            throw AlreadyExporting(raced);
+        }
+        return exporter;
+    }
+
+    private InvalidOperationException AlreadyExporting(MetricsExporter running) =>
+        new($"The session '{Name}' already exports its metrics ({running}): Stop-QuDagMetricsExporter first.");
+
+    /// <summary>Stops the exporter, if one runs; returns it.</summary>
+    internal MetricsExporter? StopExporter()
+    {
+        var exporter = Interlocked.Exchange(ref _exporter, null);
+        exporter?.Dispose();
+        return exporter;
+    }
+
     /// <summary>The allow and deny lists (Block-QuDagPeer, Unblock-QuDagPeer); they survive Set-QuDagSession.</summary>
     public ConnectionGater Gater { get; } = new();
 
@@ -150,9 +181,21 @@ public sealed class QuDagSession : IDisposable
                 {
                     _manager.ListenAsync(endPoint).GetAwaiter().GetResult();
                 }
-                catch (System.Net.Sockets.SocketException)
+                catch (Exception ex) when (ex is System.Net.Sockets.SocketException || ex.InnerException is System.Net.Sockets.SocketException)
                 {
                     failed.Add(endPoint.ToString());
+                }
+            }
+            // The exporter read the old manager's meter: move it to the new one, with the same settings.
+            if (StopExporter() is { } exporter)
+            {
+                try
+                {
+                    StartExporter(exporter.Options);
+                }
+                catch (MetricsExporterException)
+                {
+                    // Its port was taken meanwhile: the session shows no exporter, and Start-QuDagMetricsExporter says why.
                 }
             }
             if (!ReferenceEquals(oldIdentity, _identity))
@@ -195,6 +238,7 @@ public sealed class QuDagSession : IDisposable
             if (IsDisposed)
                 return;
             IsDisposed = true;
+            StopExporter();
             _manager.DisposeAsync().AsTask().GetAwaiter().GetResult();
             _identity.Dispose();
         }

@@ -137,12 +137,13 @@ public class MessagingTests
         await manager.PingAsync(peer.Id);
         listener.RecordObservableInstruments();
 
-        Assert.Equal(1, seen["qudag.connection.count[active]"]);
-        Assert.Equal(0, seen["qudag.connection.count[idle]"]);
+        Assert.Equal(1, seen["qudag.connections[active]"]);
+        Assert.Equal(0, seen["qudag.connections[idle]"]);
         Assert.Equal(10, seen["qudag.connection.max"]);
-        Assert.Equal(1, seen["qudag.messages[sent]"]);
+        Assert.Equal(1, seen["qudag.messages[transmit]"]);
         Assert.Equal(1, seen["qudag.pool.requests[miss]"]);
         Assert.Equal(1, seen["qudag.ping.duration"]);
-        Assert.Equal(1, seen["qudag.handshake.duration"]);
+        Assert.Equal(1, seen["qudag.connection.handshake.duration[outbound]"]);
+        Assert.Equal(10, seen["qudag.network.io[transmit]"]);
     }
 }
