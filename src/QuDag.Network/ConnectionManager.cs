@@ -84,6 +84,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
             IdentifyOnConnect = options.IdentifyPeers,
         });
         _host.ConnectionOpened += OnHostConnectionOpened;
+        _host.InboundUpgradeFailed += (_, error) => _metrics.RecordFailure(inbound: true, FailureReasons.Of(error));
         _host.SetStreamHandler(PeerConnection.MessageProtocol, ServeMessagesAsync);
         _requests = new Messaging.RequestService(_time, options.RequestTimeout, options.RequestQueueCapacity);
         _host.SetStreamHandler(Messaging.QuDagRequestCodec.ProtocolId, _requests.ServeAsync);

@@ -44,6 +44,11 @@ internal static class FailureReasons
         System.Net.Sockets.SocketException => FailureReason.Unreachable,
         System.Security.Authentication.AuthenticationException => FailureReason.Authentication,
         QuDagProtocolException => FailureReason.Protocol,
+        // Failures of an inbound upgrade come straight from the libp2p stack.
+        QuDag.P2p.ConnectionGatedException => FailureReason.Denied,
+        QuDag.P2p.ProtocolNotSupportedException => FailureReason.Protocol,
+        QuDag.P2p.P2pProtocolException => FailureReason.Authentication,
+        IOException => FailureReason.Closed,
         _ => FailureReason.Other,
     };
 }

@@ -94,6 +94,12 @@ public sealed class P2pHost : IAsyncDisposable
     /// </summary>
     public event Action<P2pConnection>? ConnectionOpened;
 
+    /// <summary>
+    /// Raised when an inbound socket did not become a connection: refused by the gater, a failed or timed-out
+    /// handshake, garbage. The socket is already closed; the handler only counts or logs.
+    /// </summary>
+    public event Action<EndPoint, Exception>? InboundUpgradeFailed;
+
     /// <summary>Raised once per connection when it has ended, for whatever reason.</summary>
     public event Action<P2pConnection>? ConnectionClosed;
 
@@ -289,13 +295,15 @@ public sealed class P2pHost : IAsyncDisposable
     private async Task UpgradeInboundAsync(Socket socket, SemaphoreSlim pending)
     {
         long start = _time.GetTimestamp();
+        EndPoint remote = new IPEndPoint(IPAddress.None, 0);
         try
         {
             var local = socket.LocalEndPoint!;
-            var remote = socket.RemoteEndPoint!;
+            remote = socket.RemoteEndPoint!;
             if (!_gater.InterceptAccept(local, remote))
             {
                 socket.Dispose();
+                ReportInboundFailure(remote, new ConnectionGatedException($"The gater refused the inbound connection from {remote}."));
                 return;
             }
             var raw = new NetworkStream(socket, ownsSocket: true);
@@ -306,11 +314,24 @@ public sealed class P2pHost : IAsyncDisposable
         {
             // A failed inbound upgrade concerns only that socket (already closed by the upgrader).
             socket.Dispose();
-            Trace.TraceInformation("QuDag.P2p: inbound upgrade failed: {0}", ex.Message);
+            if (!_stopping.IsCancellationRequested)
+                ReportInboundFailure(remote, ex);
         }
         finally
         {
             pending.Release();
+        }
+    }
+
+    private void ReportInboundFailure(EndPoint remote, Exception error)
+    {
+        try
+        {
+            InboundUpgradeFailed?.Invoke(remote, error);
+        }
+        catch (Exception ex)
+        {
+            Trace.TraceWarning("QuDag.P2p: an InboundUpgradeFailed handler threw: {0}", ex);
         }
     }
 
