@@ -61,6 +61,20 @@ public sealed partial class ConnectionManager
     public bool TryReceiveRequest([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Messaging.IncomingRequest? request)
         => _requests.TryReceive(out request);
 
+    /// <summary>
+    /// Waits until the peer's active connection has answered identify (asked on every new connection) and
+    /// returns what the manager then knows of the peer; identify's data is on <see cref="PeerInfo"/>.
+    /// </summary>
+    /// <exception cref="PeerNotConnectedException">The peer has no active connection.</exception>
+    public async Task<PeerInfo> IdentifyAsync(PeerId peerId, CancellationToken cancellationToken = default)
+    {
+        var connection = ActiveConnection(peerId);
+        var identify = await _host.IdentifyAsync(connection.Connection, cancellationToken).ConfigureAwait(false);
+        var entry = GetOrAddEntry(peerId);
+        Volatile.Write(ref entry.Identify, identify);
+        return Describe(entry);
+    }
+
     /// <summary>Measures a PING/PONG round trip over the peer's active connection; it feeds the latency metrics.</summary>
     /// <exception cref="PeerNotConnectedException">The peer has no active connection, or it closed during the ping.</exception>
     public async Task<TimeSpan> PingAsync(PeerId peerId, CancellationToken cancellationToken = default)

@@ -130,6 +130,24 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
             WriteProgress(new ProgressRecord(1, "Connecting to QuDAG peers", "Done") { RecordType = ProgressRecordType.Completed });
     }
 
+    /// <summary>
+    /// Identify is asked on every new connection and answers within a round trip: -PassThru waits for it (at most
+    /// 2 s) so the objects written already carry the peer's agent, protocols and addresses.
+    /// </summary>
+    private void AwaitIdentify(PeerId peer)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
+        bounded.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            Await(CurrentSession.Manager.IdentifyAsync(peer, bounded.Token));
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException)
+        {
+            WriteVerbose($"Peer {peer.ToShortString()} did not answer identify: {ex.Message}");
+        }
+    }
+
     /// <summary>Reports finished connects on the pipeline thread, where output and errors must be written.</summary>
     private void Drain(bool waitForOne)
     {
@@ -161,6 +179,8 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
                 }
                 else
                 {
+                    if (PassThru)
+                        AwaitIdentify(flight.Peer);
                     var info = DescribePeer(flight.Peer);
                     WriteVerbose(flight.How == "dialed"
                         ? $"Peer {flight.Peer.ToShortString()}: dialed {info?.Endpoint}, handshake {info?.HandshakeMs:0.###} ms, connected in {flight.Clock.Elapsed.TotalMilliseconds:0.###} ms."
