@@ -174,6 +174,26 @@ Describe 'Requests' {
         $errs[1].FullyQualifiedErrorId | Should -BeLike 'InvokeQuDagRequestInvalidPeerId,*'
     }
 
+    It 'writes ProtocolNotSupported for a libp2p peer that does not serve /qudag/req/1.0.0' {
+        # A bare libp2p host of the module's own core (ping and identify only), from the module's load context.
+        $context = [Runtime.Loader.AssemblyLoadContext]::GetLoadContext((Get-QuDagSession).Manager.GetType().Assembly)
+        $hostType = ($context.Assemblies | Where-Object { $_.GetName().Name -eq 'QuDag.P2p' }).GetType('QuDag.P2p.Host.P2pHost', $true)
+        $bare = [Activator]::CreateInstance($hostType, @($null))
+        try {
+            $listener = $bare.ListenAsync([Net.IPEndPoint]::new([Net.IPAddress]::Loopback, 0), [Threading.CancellationToken]::None).GetAwaiter().GetResult()
+            $peerId = $bare.LocalPeerId.ToString()
+            Connect-QuDagPeer $peerId "127.0.0.1:$($listener.LocalEndPoint.Port)"
+            Invoke-QuDagRequest $peerId -Payload 'anyone?' -ErrorVariable errs -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+
+            $errs.Count | Should -Be 1
+            $errs[0].FullyQualifiedErrorId | Should -BeLike 'InvokeQuDagRequestProtocolNotSupported,*'
+            $errs[0].CategoryInfo.Category | Should -Be 'ProtocolError'
+            "$($errs[0])" | Should -BeLike '*does not speak /qudag/req/1.0.0*'
+            $errs[0].TargetObject | Should -Be $peerId
+        }
+        finally { $bare.DisposeAsync().AsTask().GetAwaiter().GetResult() }
+    }
+
     It 'keeps other peers'' requests queued when a receive filters by peer' {
         $server = New-QuDagSession
         $listener = Start-QuDagListener -Session $server
