@@ -6,8 +6,8 @@ namespace QuDag.PowerShell.Commands;
 
 /// <summary>
 /// Changes a session's settings. Limits, timeouts, keepalive, reconnect and breaker settings apply in place:
-/// connections, listeners and the address book stay. A new identity, a new pool or request timeout, or turning keepalive
-/// on or off needs a restart of the session's node: it asks first (high impact; -Force skips the question),
+/// connections, listeners and the address book stay. A new identity, a new pool or request timeout, or turning
+/// keepalive on or off needs a restart of the session's node: it asks first (high impact; -Force skips the question),
 /// then closes every connection and keeps the address book and the listeners' endpoints.
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "QuDagSession", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
@@ -63,7 +63,7 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int CircuitBreakerSeconds { get; set; }
 
-    /// <summary>How long a request (Invoke-QuDagRequest) waits for its answer, and an inbound one for ours, in seconds. (needs a restart)</summary>
+    /// <summary>How long a request (Invoke-QuDagRequest) waits for its answer, and an inbound one for ours, in seconds (needs a restart).</summary>
     [Parameter]
     [Alias("RequestTimeout")]
     [Seconds]
