@@ -29,6 +29,8 @@ internal static class Errors
             PeerConnectException => ("ConnectionFailed", ErrorCategory.ConnectionError),
             PeerAddressUnknownException => ("AddressUnknown", ErrorCategory.ObjectNotFound),
             PeerNotConnectedException => ("NotConnected", ErrorCategory.ConnectionError),
+            PeerProtocolNotSupportedException => ("ProtocolNotSupported", ErrorCategory.ProtocolError),
+            RequestTimeoutException => ("Timeout", ErrorCategory.OperationTimeout),
             QuDagProtocolException => ("ProtocolError", ErrorCategory.ProtocolError),
             TimeoutException => ("Timeout", ErrorCategory.OperationTimeout),
             ObjectDisposedException => ("SessionClosed", ErrorCategory.ResourceUnavailable),

@@ -68,6 +68,9 @@ public sealed class QuDagSession : IDisposable
     /// <summary>How long an open circuit fails connects fast, in seconds.</summary>
     public int CircuitBreakerSeconds => (int)_config.CircuitBreakerDuration.TotalSeconds;
 
+    /// <summary>How long a request on /qudag/req/1.0.0 waits for its answer, and an inbound one for ours, in seconds.</summary>
+    public int RequestTimeoutSeconds => (int)_config.RequestTimeout.TotalSeconds;
+
     /// <summary>The file the identity was loaded from, if any.</summary>
     public string? IdentityPath { get; private set; }
 

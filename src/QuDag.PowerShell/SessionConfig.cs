@@ -23,6 +23,8 @@ internal sealed record SessionConfig
 
     public TimeSpan CircuitBreakerDuration { get; init; } = Defaults.CircuitBreakerBreakDuration;
 
+    public TimeSpan RequestTimeout { get; init; } = Defaults.RequestTimeout;
+
     /// <summary>Options carrying these settings; the caller adds identity and gater.</summary>
     public ConnectionManagerOptions ToOptions() => new()
     {
@@ -34,15 +36,18 @@ internal sealed record SessionConfig
         AutoReconnect = AutoReconnect,
         CircuitBreakerFailureThreshold = CircuitBreakerThreshold,
         CircuitBreakerBreakDuration = CircuitBreakerDuration,
+        RequestTimeout = RequestTimeout,
     };
 
     /// <summary>
     /// Whether a running manager can take <paramref name="next"/> in place. The core reads the limit, handshake
     /// timeout, keepalive interval/timeout, reconnect and breaker settings from its options on every use; the pool
-    /// timeout is fixed in its idle pool and the keepalive timer exists only when keepalive was on at start.
+    /// timeout is fixed in its idle pool, the request timeout in its request service, and the keepalive timer
+    /// exists only when keepalive was on at start.
     /// </summary>
     public bool CanApplyInPlace(SessionConfig next) =>
-        next.PoolTimeout == PoolTimeout && (next.KeepAliveInterval > TimeSpan.Zero) == (KeepAliveInterval > TimeSpan.Zero);
+        next.PoolTimeout == PoolTimeout && next.RequestTimeout == RequestTimeout
+        && (next.KeepAliveInterval > TimeSpan.Zero) == (KeepAliveInterval > TimeSpan.Zero);
 
     /// <summary>Writes these settings into a running manager's options (see <see cref="CanApplyInPlace"/>).</summary>
     public void ApplyTo(ConnectionManagerOptions live)

@@ -3,7 +3,7 @@ BeforeDiscovery {
     $expected = @(
         'Connect-QuDagPeer', 'Disconnect-QuDagPeer', 'Set-QuDagPeerStatus', 'Get-QuDagPeer', 'Wait-QuDagPeer',
         'Get-QuDagMetrics', 'Start-QuDagListener', 'Stop-QuDagListener', 'Send-QuDagMessage', 'Receive-QuDagMessage',
-        'Test-QuDagPeer', 'Get-QuDagPool', 'Clear-QuDagPool', 'Block-QuDagPeer', 'Unblock-QuDagPeer', 'Get-QuDagSession',
+        'Test-QuDagPeer', 'Invoke-QuDagRequest', 'Receive-QuDagRequest', 'Send-QuDagResponse', 'Get-QuDagPool', 'Clear-QuDagPool', 'Block-QuDagPeer', 'Unblock-QuDagPeer', 'Get-QuDagSession',
         'New-QuDagSession', 'Set-QuDagSession', 'Reset-QuDagSession', 'Remove-QuDagSession'
     )
 }

@@ -67,6 +67,13 @@ public sealed class NewQuDagSessionCommand : PSCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int CircuitBreakerSeconds { get; set; }
 
+    /// <summary>How long a request (Invoke-QuDagRequest) waits for its answer, and an inbound one for ours, in seconds. Default 10.</summary>
+    [Parameter]
+    [Alias("RequestTimeout")]
+    [Seconds]
+    [ValidateRange(1, int.MaxValue)]
+    public int RequestTimeoutSeconds { get; set; }
+
     /// <summary>An identity file (PKCS#12) to load, or to create (owner-only) when it does not exist.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]

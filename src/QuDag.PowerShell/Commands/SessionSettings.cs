@@ -17,6 +17,7 @@ internal static class SessionSettings
         [nameof(ConnectionManagerOptions.KeepAliveTimeout)] = "KeepAliveTimeoutSeconds",
         [nameof(ConnectionManagerOptions.CircuitBreakerFailureThreshold)] = "CircuitBreakerThreshold",
         [nameof(ConnectionManagerOptions.CircuitBreakerBreakDuration)] = "CircuitBreakerSeconds",
+        [nameof(ConnectionManagerOptions.RequestTimeout)] = "RequestTimeoutSeconds",
     };
 
     /// <summary>
@@ -37,6 +38,7 @@ internal static class SessionSettings
             AutoReconnect = bound.TryGetValue("AutoReconnect", out var auto) ? ((SwitchParameter)auto).IsPresent : basis.AutoReconnect,
             CircuitBreakerThreshold = bound.TryGetValue("CircuitBreakerThreshold", out var threshold) ? Convert.ToInt32(threshold) : basis.CircuitBreakerThreshold,
             CircuitBreakerDuration = Seconds("CircuitBreakerSeconds", basis.CircuitBreakerDuration),
+            RequestTimeout = Seconds("RequestTimeoutSeconds", basis.RequestTimeout),
         };
         try
         {

@@ -6,8 +6,8 @@ namespace QuDag.PowerShell.Commands;
 
 /// <summary>
 /// Changes a session's settings. Limits, timeouts, keepalive, reconnect and breaker settings apply in place:
-/// connections, listeners and the address book stay. A new identity, a new pool timeout, or turning keepalive
-/// on or off needs a restart of the session's node: it asks first (high impact; -Force skips the question),
+/// connections, listeners and the address book stay. A new identity, a new pool or request timeout, or turning
+/// keepalive on or off needs a restart of the session's node: it asks first (high impact; -Force skips the question),
 /// then closes every connection and keeps the address book and the listeners' endpoints.
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "QuDagSession", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
@@ -63,6 +63,13 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int CircuitBreakerSeconds { get; set; }
 
+    /// <summary>How long a request (Invoke-QuDagRequest) waits for its answer, and an inbound one for ours, in seconds (needs a restart).</summary>
+    [Parameter]
+    [Alias("RequestTimeout")]
+    [Seconds]
+    [ValidateRange(1, int.MaxValue)]
+    public int RequestTimeoutSeconds { get; set; }
+
     /// <summary>An identity file (PKCS#12) to load, or to create when it does not exist (needs a restart).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -92,7 +99,10 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
         }
         else
         {
-            var why = IdentityPath is not null ? "a new identity" : next.PoolTimeout != session.Config.PoolTimeout ? "a new pool timeout" : "turning keepalive on or off";
+            var why = IdentityPath is not null ? "a new identity"
+                : next.PoolTimeout != session.Config.PoolTimeout ? "a new pool timeout"
+                : next.RequestTimeout != session.Config.RequestTimeout ? "a new request timeout"
+                : "turning keepalive on or off";
             var what = $"session {session.Name}: {why} restarts its node; {session.OpenConnections} open connection(s) close, the address book and listeners are kept";
             if (!ShouldProcess(what, "Restart"))
                 return;
