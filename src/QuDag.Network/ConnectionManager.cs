@@ -86,7 +86,12 @@ public sealed partial class ConnectionManager : IAsyncDisposable, IConnectionOwn
         _host.ConnectionOpened += OnHostConnectionOpened;
         _host.InboundUpgradeFailed += (_, error) => _metrics.RecordFailure(inbound: true, FailureReasons.Of(error));
         _host.SetStreamHandler(PeerConnection.MessageProtocol, ServeMessagesAsync);
-        _requests = new Messaging.RequestService(_time, options.RequestTimeout, options.RequestQueueCapacity);
+        _requests = new Messaging.RequestService(_time, () => _options.RequestTimeout, options.RequestQueueCapacity,
+            (request, response) =>
+            {
+                _metrics.RecordReceived(request);
+                _metrics.RecordSent(response);
+            });
         _host.SetStreamHandler(Messaging.QuDagRequestCodec.ProtocolId, _requests.ServeAsync);
         _keepAlive = StartKeepAlive();
     }

@@ -41,12 +41,12 @@ internal sealed record SessionConfig
 
     /// <summary>
     /// Whether a running manager can take <paramref name="next"/> in place. The core reads the limit, handshake
-    /// timeout, keepalive interval/timeout, reconnect and breaker settings from its options on every use; the pool
-    /// timeout is fixed in its idle pool, the request timeout in its request service, and the keepalive timer
-    /// exists only when keepalive was on at start.
+    /// timeout, keepalive interval/timeout, reconnect, breaker and request-timeout settings from its options on
+    /// every use; the pool timeout is fixed in its idle pool, and the keepalive timer exists only when keepalive
+    /// was on at start.
     /// </summary>
     public bool CanApplyInPlace(SessionConfig next) =>
-        next.PoolTimeout == PoolTimeout && next.RequestTimeout == RequestTimeout
+        next.PoolTimeout == PoolTimeout
         && (next.KeepAliveInterval > TimeSpan.Zero) == (KeepAliveInterval > TimeSpan.Zero);
 
     /// <summary>Writes these settings into a running manager's options (see <see cref="CanApplyInPlace"/>).</summary>
@@ -59,5 +59,6 @@ internal sealed record SessionConfig
         live.AutoReconnect = AutoReconnect;
         live.CircuitBreakerFailureThreshold = CircuitBreakerThreshold;
         live.CircuitBreakerBreakDuration = CircuitBreakerDuration;
+        live.RequestTimeout = RequestTimeout;
     }
 }

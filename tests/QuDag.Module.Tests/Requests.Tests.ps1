@@ -149,8 +149,13 @@ Describe 'Requests' {
         "$($callErrs[0])" | Should -BeLike '*did not answer within 1 s*'
     }
 
-    It 'changes the request timeout with Set-QuDagSession, which restarts the node' {
-        $session = Set-QuDagSession -RequestTimeoutSeconds 3 -Force -PassThru
+    It 'changes the request timeout with Set-QuDagSession in place: the node and its connections stay' {
+        $peer = New-TestPeer
+        Connect-QuDagPeer $peer.PeerId $peer.Endpoint
+        $before = (Get-QuDagSession).Manager
+        $session = Set-QuDagSession -RequestTimeoutSeconds 3 -PassThru
+        [object]::ReferenceEquals($before, $session.Manager) | Should -BeTrue
+        (Get-QuDagPeer -PeerId $peer.PeerId).Status | Should -Be 'Connected'
         $session.RequestTimeoutSeconds | Should -Be 3
         $session.Manager.Options.RequestTimeout | Should -Be ([timespan]::FromSeconds(3))
         (New-QuDagSession).RequestTimeoutSeconds | Should -Be 10

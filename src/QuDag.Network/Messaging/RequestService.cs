@@ -14,14 +14,20 @@ internal sealed class RequestService : IAsyncDisposable
 {
     private readonly Channel<IncomingRequest> _queue;
     private readonly TimeProvider _time;
-    private readonly TimeSpan _timeout;
+    private readonly Func<TimeSpan> _timeout;
+    private readonly Action<int, int>? _served;
     private readonly CancellationTokenSource _stopping = new();
     private long _nextId;
 
-    public RequestService(TimeProvider time, TimeSpan timeout, int queueCapacity)
+    /// <param name="time">The clock of latencies and timestamps.</param>
+    /// <param name="timeout">Read on every request, so a changed setting applies at once.</param>
+    /// <param name="queueCapacity">Inbound requests kept for a caller that pulls.</param>
+    /// <param name="served">Told the request and response sizes of every request this node answered.</param>
+    public RequestService(TimeProvider time, Func<TimeSpan> timeout, int queueCapacity, Action<int, int>? served = null)
     {
         _time = time;
         _timeout = timeout;
+        _served = served;
         _queue = Channel.CreateBounded<IncomingRequest>(new BoundedChannelOptions(queueCapacity) { FullMode = BoundedChannelFullMode.Wait });
     }
 
@@ -38,8 +44,9 @@ internal sealed class RequestService : IAsyncDisposable
             throw new ArgumentException($"A request payload of {payload.Length} bytes exceeds the protocol's 1 MiB cap.", nameof(payload));
         requestId ??= Interlocked.Increment(ref _nextId).ToString(System.Globalization.CultureInfo.InvariantCulture);
         long start = _time.GetTimestamp();
+        var limit = _timeout();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
-        timeout.CancelAfter(_timeout);
+        timeout.CancelAfter(limit);
         MuxedStream stream;
         try
         {
@@ -64,7 +71,13 @@ internal sealed class RequestService : IAsyncDisposable
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !_stopping.IsCancellationRequested)
             {
                 stream.Reset();
-                throw new RequestTimeoutException(connection.RemotePeer, requestId, _timeout);
+                throw new RequestTimeoutException(connection.RemotePeer, requestId, limit);
+            }
+            catch (OperationCanceledException)
+            {
+                // Abandoned by the caller: a reset tells the responder at once, where a close would read as a request.
+                stream.Reset();
+                throw;
             }
             catch (IOException ex)
             {
@@ -93,7 +106,7 @@ internal sealed class RequestService : IAsyncDisposable
     public async Task ServeAsync(MuxedStream stream, P2pConnection connection, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
-        timeout.CancelAfter(_timeout);
+        timeout.CancelAfter(_timeout());
         IncomingRequest request;
         try
         {
@@ -137,9 +150,20 @@ internal sealed class RequestService : IAsyncDisposable
             stream.Reset();
             return;
         }
-        await stream.WriteAsync(QuDagRequestCodec.Encode(request.RequestId, response), timeout.Token).ConfigureAwait(false);
-        await stream.CloseWriteAsync(timeout.Token).ConfigureAwait(false);
+        try
+        {
+            await stream.WriteAsync(QuDagRequestCodec.Encode(request.RequestId, response), timeout.Token).ConfigureAwait(false);
+            await stream.CloseWriteAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or MuxerClosedException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The asker gave up or went away before the answer was written: nothing more to do for it.
+            Interlocked.Increment(ref Refused);
+            stream.Reset();
+            return;
+        }
         Interlocked.Increment(ref Served);
+        _served?.Invoke(request.Payload.Length, response.Length);
     }
 
     public ValueTask DisposeAsync()
