@@ -12,8 +12,8 @@ internal static class PayloadArgument
 {
     private static readonly ScriptBlock s_toJson = ScriptBlock.Create("param($o) ConvertTo-Json -InputObject $o -Depth 16 -Compress");
 
-    /// <summary>The bytes; a value ConvertTo-Json cannot write stops the command with <c>&lt;Cmdlet&gt;InvalidPayload</c>.</summary>
-    public static byte[] Encode(PSCmdlet cmdlet, object payload, string commandId)
+    /// <summary>The bytes; a value ConvertTo-Json cannot write stops the command with <c>&lt;Cmdlet&gt;&lt;problem&gt;</c>.</summary>
+    public static byte[] Encode(PSCmdlet cmdlet, object payload, string commandId, string problem = "InvalidPayload")
     {
         var value = payload is PSObject pso && pso.BaseObject is not PSCustomObject ? pso.BaseObject : payload;
         switch (value)
@@ -33,7 +33,7 @@ internal static class PayloadArgument
         {
             cmdlet.ThrowTerminatingError(new ErrorRecord(
                 new ArgumentException($"A {value.GetType().Name} cannot be sent: give a string, bytes, or an object ConvertTo-Json accepts."),
-                commandId + "InvalidPayload", ErrorCategory.InvalidArgument, payload));
+                commandId + problem, ErrorCategory.InvalidArgument, payload));
         }
         cmdlet.WriteVerbose($"Sending the {(value is IDictionary ? "hashtable" : value.GetType().Name)} as JSON: {text}");
         return Encoding.UTF8.GetBytes(text!);

@@ -35,7 +35,7 @@ public sealed class SendQuDagMessageCommand : QuDagCmdlet
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
-        var payload = _payload ??= Encode(Message);
+        var payload = _payload ??= PayloadArgument.Encode(this, Message, CommandId, "InvalidMessage");
         var manager = CurrentSession.Manager;
         foreach (var text in PeerId)
         {
@@ -55,30 +55,5 @@ public sealed class SendQuDagMessageCommand : QuDagCmdlet
                 WriteError(ex, text);
             }
         }
-    }
-
-    private byte[] Encode(object message)
-    {
-        var value = message is PSObject pso && pso.BaseObject is not PSCustomObject ? pso.BaseObject : message;
-        switch (value)
-        {
-            case string s:
-                return Encoding.UTF8.GetBytes(s);
-            case char c:
-                return Encoding.UTF8.GetBytes(c.ToString());
-            case byte[] bytes:
-                return bytes;
-            case object[] items when items.Length > 0 && items.All(i => (i is PSObject p ? p.BaseObject : i) is byte):
-                return items.Select(i => (byte)(i is PSObject p ? p.BaseObject : i)).ToArray();
-        }
-        var json = SessionState.InvokeCommand.InvokeScript(false, s_toJson, null, message);
-        var text = json.Count == 1 ? json[0]?.BaseObject as string : null;
-        if (text is null)
-        {
-            ThrowTerminatingError(new ErrorRecord(new ArgumentException($"A {value.GetType().Name} cannot be sent: give a string, bytes, or an object ConvertTo-Json accepts."),
-                CommandId + "InvalidMessage", ErrorCategory.InvalidArgument, message));
-        }
-        WriteVerbose($"Sending the {(value is IDictionary ? "hashtable" : value.GetType().Name)} as JSON: {text}");
-        return Encoding.UTF8.GetBytes(text!);
     }
 }
