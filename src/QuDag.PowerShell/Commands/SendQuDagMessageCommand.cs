@@ -1,6 +1,4 @@
-using System.Collections;
 using System.Management.Automation;
-using System.Text;
 
 namespace QuDag.PowerShell.Commands;
 
@@ -9,7 +7,6 @@ namespace QuDag.PowerShell.Commands;
 [OutputType(typeof(QuDagPeer))]
 public sealed class SendQuDagMessageCommand : QuDagCmdlet
 {
-    private static readonly ScriptBlock s_toJson = ScriptBlock.Create("param($o) ConvertTo-Json -InputObject $o -Depth 16 -Compress");
 
     /// <summary>The peers to send to; each must be connected.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
