@@ -29,6 +29,7 @@ internal sealed class PeerConnection
     private long _lastReceived;     // clock timestamp of the last message or pong
     private long _keepAlivePingAt;  // when the unanswered keepalive ping went out; 0: none outstanding
     private int _delivering;        // inbound streams waiting for room in the receive queue
+    private int _receiving;         // 1 while the remote's message stream is being read
     private int _closing;
     private int _slot;              // 0: holds no slot yet, 1: holds one, 2: released (closed)
     private CloseInfo? _closeInfo;
@@ -88,9 +89,10 @@ internal sealed class PeerConnection
         if (!IsOpen)
             throw new PeerNotConnectedException(RemoteId);
         await _sendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        MuxedStream? stream = null;
         try
         {
-            var stream = _sendStream ??= await OpenMessageStreamAsync(cancellationToken).ConfigureAwait(false);
+            stream = _sendStream ??= await OpenMessageStreamAsync(cancellationToken).ConfigureAwait(false);
             int header = Varint.SizeOf((ulong)payload.Length);
             byte[] frame = ArrayPool<byte>.Shared.Rent(header + payload.Length);
             try
@@ -104,6 +106,16 @@ internal sealed class PeerConnection
                 ArrayPool<byte>.Shared.Return(frame);
             }
         }
+        catch (Exception ex) when (stream is not null)
+        {
+            // Part of the message may be on the wire already (yamux writes in window-sized frames), and a reset
+            // stream never recovers: drop it, so the next message starts on a fresh stream at a message boundary.
+            stream.Reset();
+            _sendStream = null;
+            if (ex is IOException or MuxerClosedException or ObjectDisposedException)
+                throw new PeerNotConnectedException(RemoteId);
+            throw;
+        }
         catch (Exception ex) when (ex is IOException or MuxerClosedException or ObjectDisposedException)
         {
             throw new PeerNotConnectedException(RemoteId);
@@ -116,18 +128,48 @@ internal sealed class PeerConnection
 
     private async Task<MuxedStream> OpenMessageStreamAsync(CancellationToken cancellationToken)
     {
+        // Bounded: a peer that accepts the stream and never answers multistream must not hold every send to it.
+        using var negotiation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        negotiation.CancelAfter(NegotiationTimeout);
         try
         {
-            return await Connection.OpenStreamAsync(MessageProtocol, cancellationToken).ConfigureAwait(false);
+            return await Connection.OpenStreamAsync(MessageProtocol, negotiation.Token).ConfigureAwait(false);
         }
         catch (ProtocolNotSupportedException)
         {
             throw new PeerProtocolNotSupportedException(RemoteId, MessageProtocol);
         }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new QuDagProtocolException($"Peer {RemoteId} did not agree on {MessageProtocol} within {NegotiationTimeout.TotalSeconds:0} s.", RemoteId);
+        }
     }
 
-    /// <summary>Reads the remote's message stream until it ends, handing each message to the owner.</summary>
+    /// <summary>How long the remote may take to accept our message stream.</summary>
+    private static readonly TimeSpan NegotiationTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Reads the remote's message stream until it ends, handing each message to the owner. One inbound message
+    /// stream per connection: another one is reset, so a peer cannot multiply the buffers it makes us hold.
+    /// </summary>
     public async Task ReceiveMessagesAsync(MuxedStream stream, CancellationToken cancellationToken)
+    {
+        if (Interlocked.CompareExchange(ref _receiving, 1, 0) != 0)
+        {
+            stream.Reset();
+            return;
+        }
+        try
+        {
+            await ReceiveCoreAsync(stream, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _receiving, 0);
+        }
+    }
+
+    private async Task ReceiveCoreAsync(MuxedStream stream, CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
         var reader = new MessageReader(stream, _maxFrameSize);
@@ -267,10 +309,14 @@ internal sealed class PeerConnection
 
     public override string ToString() => $"{RemoteId.ToShortString()} {(Inbound ? "<-" : "->")} {RemoteEndPoint}";
 
-    /// <summary>Reads uvarint-length-prefixed messages from a stream through one pooled buffer.</summary>
+    /// <summary>
+    /// Reads uvarint-length-prefixed messages from a stream. The buffer grows only as bytes arrive (a declared
+    /// length alone allocates nothing) and shrinks back after a large message, so an idle stream holds 16 KiB.
+    /// </summary>
     private sealed class MessageReader(Stream stream, int maxMessageSize)
     {
-        private byte[] _buffer = new byte[16 * 1024];
+        private const int InitialSize = 16 * 1024;
+        private byte[] _buffer = new byte[InitialSize];
         private int _start;
         private int _end;
 
@@ -289,22 +335,25 @@ internal sealed class PeerConnection
                     {
                         byte[] payload = available.Slice(consumed, (int)length).ToArray();
                         _start += total;
+                        if (_start == _end && _buffer.Length > InitialSize)
+                        {
+                            _buffer = new byte[InitialSize];
+                            _start = _end = 0;
+                        }
                         return payload;
                     }
-                    if (_buffer.Length < total)
-                    {
-                        var larger = new byte[Math.Max(total, _buffer.Length * 2)];
-                        available.CopyTo(larger);
-                        _buffer = larger;
-                        _end -= _start;
-                        _start = 0;
-                    }
                 }
-                if (_start > 0 && (_end == _buffer.Length || _start == _end))
+                if (_start > 0)
                 {
                     _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
                     _end -= _start;
                     _start = 0;
+                }
+                if (_end == _buffer.Length)
+                {
+                    // Full of a message's bytes that did arrive: double, never past the message itself.
+                    int need = consumed > 0 ? consumed + (int)length : _buffer.Length + 1;
+                    Array.Resize(ref _buffer, Math.Min(need, _buffer.Length * 2));
                 }
                 int read = await stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
                 if (read == 0)

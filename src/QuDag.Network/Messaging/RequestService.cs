@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using QuDag.P2p;
 using QuDag.P2p.Muxing;
@@ -40,9 +41,11 @@ internal sealed class RequestService : IAsyncDisposable
     /// <summary>Sends a request on an open connection and awaits the response.</summary>
     public async Task<QuDagResponse> SendAsync(P2pConnection connection, ReadOnlyMemory<byte> payload, string? requestId, CancellationToken cancellationToken)
     {
-        if (payload.Length > QuDagRequestCodec.MaxRequestSize - 64)
-            throw new ArgumentException($"A request payload of {payload.Length} bytes exceeds the protocol's 1 MiB cap.", nameof(payload));
         requestId ??= Interlocked.Increment(ref _nextId).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // The cap is on the encoded body: serde's array of uints spends 2 bytes on every payload byte of 24 or more.
+        byte[] body = QuDagRequestCodec.Encode(requestId, payload.Span);
+        if (body.Length > QuDagRequestCodec.MaxRequestSize)
+            throw new ArgumentException($"The request encodes to {body.Length} bytes, over the protocol's 1 MiB cap (a payload byte of 24 or more takes two).", nameof(payload));
         long start = _time.GetTimestamp();
         var limit = _timeout();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
@@ -56,16 +59,20 @@ internal sealed class RequestService : IAsyncDisposable
         {
             throw new PeerProtocolNotSupportedException(connection.RemotePeer, QuDagRequestCodec.ProtocolId);
         }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !_stopping.IsCancellationRequested)
+        {
+            throw new RequestTimeoutException(connection.RemotePeer, requestId, limit);
+        }
         await using (stream.ConfigureAwait(false))
         {
             try
             {
-                await stream.WriteAsync(QuDagRequestCodec.Encode(requestId, payload.Span), timeout.Token).ConfigureAwait(false);
+                await stream.WriteAsync(body, timeout.Token).ConfigureAwait(false);
                 await stream.CloseWriteAsync(timeout.Token).ConfigureAwait(false);
-                byte[] body = await QuDagRequestCodec.ReadToEndAsync(stream, QuDagRequestCodec.MaxResponseSize, timeout.Token).ConfigureAwait(false);
-                if (body.Length == 0)
+                byte[] answer = await QuDagRequestCodec.ReadToEndAsync(stream, QuDagRequestCodec.MaxResponseSize, timeout.Token).ConfigureAwait(false);
+                if (answer.Length == 0)
                     throw new QuDagProtocolException($"Peer {connection.RemotePeer} closed request '{requestId}' without a response.", connection.RemotePeer);
-                var (id, response) = QuDagRequestCodec.Decode(body);
+                var (id, response) = QuDagRequestCodec.Decode(answer);
                 return new QuDagResponse(connection.RemotePeer, id, response, _time.GetElapsedTime(start));
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !_stopping.IsCancellationRequested)
@@ -102,8 +109,36 @@ internal sealed class RequestService : IAsyncDisposable
     /// <summary>Takes a queued request if one waits.</summary>
     public bool TryReceive(out IncomingRequest? request) => _queue.Reader.TryRead(out request);
 
-    /// <summary>The host's handler for inbound <c>/qudag/req/1.0.0</c> streams.</summary>
+    /// <summary>Inbound requests served at once per connection, as rust-libp2p's request-response limits them.</summary>
+    public const int MaxConcurrentPerConnection = 32;
+
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<P2pConnection, StrongBox<int>> _inFlight = new();
+
+    /// <summary>
+    /// The host's handler for inbound <c>/qudag/req/1.0.0</c> streams. At most <see cref="MaxConcurrentPerConnection"/>
+    /// per connection: each may buffer up to 1 MiB, so a peer opening a thousand of them is reset, not served.
+    /// </summary>
     public async Task ServeAsync(MuxedStream stream, P2pConnection connection, CancellationToken cancellationToken)
+    {
+        var count = _inFlight.GetValue(connection, static _ => new StrongBox<int>());
+        if (Interlocked.Increment(ref count.Value) > MaxConcurrentPerConnection)
+        {
+            Interlocked.Decrement(ref count.Value);
+            Interlocked.Increment(ref Refused);
+            stream.Reset();
+            return;
+        }
+        try
+        {
+            await ServeCoreAsync(stream, connection, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref count.Value);
+        }
+    }
+
+    private async Task ServeCoreAsync(MuxedStream stream, P2pConnection connection, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
         timeout.CancelAfter(_timeout());
@@ -144,7 +179,8 @@ internal sealed class RequestService : IAsyncDisposable
         {
             response = null;
         }
-        if (response is null || response.Length > QuDagRequestCodec.MaxResponseSize - 64 || timeout.IsCancellationRequested)
+        byte[]? encoded = response is null ? null : QuDagRequestCodec.Encode(request.RequestId, response);
+        if (encoded is null || encoded.Length > QuDagRequestCodec.MaxResponseSize || timeout.IsCancellationRequested)
         {
             Interlocked.Increment(ref Refused);
             stream.Reset();
@@ -152,7 +188,7 @@ internal sealed class RequestService : IAsyncDisposable
         }
         try
         {
-            await stream.WriteAsync(QuDagRequestCodec.Encode(request.RequestId, response), timeout.Token).ConfigureAwait(false);
+            await stream.WriteAsync(encoded, timeout.Token).ConfigureAwait(false);
             await stream.CloseWriteAsync(timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or MuxerClosedException or OperationCanceledException or ObjectDisposedException)
@@ -163,7 +199,7 @@ internal sealed class RequestService : IAsyncDisposable
             return;
         }
         Interlocked.Increment(ref Served);
-        _served?.Invoke(request.Payload.Length, response.Length);
+        _served?.Invoke(request.Payload.Length, response!.Length);
     }
 
     public ValueTask DisposeAsync()

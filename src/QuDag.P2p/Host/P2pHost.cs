@@ -175,21 +175,35 @@ public sealed class P2pHost : IAsyncDisposable
         await state.PingLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (state.Ping is null)
+            // A cached stream may be gone without our knowing: js-libp2p aborts every inbound ping stream 10 s after
+            // it opened, go resets one idle for 60 s, and a ping we abandoned leaves ours out of step. One failure on a
+            // cached stream is therefore retried once on a fresh stream; only a fresh stream's failure counts.
+            for (int attempt = 0; ; attempt++)
             {
-                var stream = await connection.OpenStreamAsync(PingProtocol.Id, cancellationToken).ConfigureAwait(false);
-                state.Ping = new PingClient(stream, _time);
-            }
-            try
-            {
-                return await state.Ping.PingAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                // The stream is unusable after a failed or abandoned round; the next ping opens a fresh one.
-                await state.Ping.DisposeAsync().ConfigureAwait(false);
-                state.Ping = null;
-                throw;
+                bool fresh = state.Ping is null;
+                if (fresh)
+                {
+                    var stream = await connection.OpenStreamAsync(PingProtocol.Id, cancellationToken).ConfigureAwait(false);
+                    state.Ping = new PingClient(stream, _time);
+                }
+                try
+                {
+                    return await state.Ping!.PingAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    await state.Ping!.DisposeAsync().ConfigureAwait(false);
+                    state.Ping = null;
+                    if (fresh || attempt > 0 || !connection.IsOpen)
+                        throw;
+                }
+                catch (OperationCanceledException)
+                {
+                    // Abandoned mid-round: the stream is out of step, the next ping opens a fresh one.
+                    await state.Ping!.DisposeAsync().ConfigureAwait(false);
+                    state.Ping = null;
+                    throw;
+                }
             }
         }
         finally
@@ -206,6 +220,12 @@ public sealed class P2pHost : IAsyncDisposable
     {
         var state = StateOf(connection);
         var task = state.Identify ?? InterlockedInit(ref state.Identify, () => RequestIdentifyAsync(connection));
+        // A failed identify (a slow peer, a timeout) is asked again, not cached for the connection's life.
+        if (task.IsFaulted || task.IsCanceled)
+        {
+            var retry = RequestIdentifyAsync(connection);
+            task = Interlocked.CompareExchange(ref state.Identify, retry, task) == task ? retry : state.Identify!;
+        }
         return task.WaitAsync(cancellationToken);
     }
 
@@ -255,12 +275,13 @@ public sealed class P2pHost : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(connection);
         return _connections.TryGetValue(connection, out var state)
             ? state
-            : throw new InvalidOperationException($"The connection with {connection.RemotePeer} is closed or not this host's.");
+            : throw new MuxerClosedException($"The connection with {connection.RemotePeer} is closed or not this host's.");
     }
 
     private async Task AcceptLoopAsync(P2pListener listener, TcpTransportListener tcp)
     {
         using var pending = new SemaphoreSlim(_options.MaxPendingInboundUpgrades);
+        int failures = 0;
         try
         {
             while (!_stopping.IsCancellationRequested)
@@ -270,6 +291,17 @@ public sealed class P2pHost : IAsyncDisposable
                 try
                 {
                     socket = await tcp.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                    failures = 0;
+                }
+                catch (P2pException ex) when (!_stopping.IsCancellationRequested)
+                {
+                    // Transient (out of file descriptors, buffers, memory under a burst): the listener stays, and
+                    // tries again after a backoff instead of leaving a bound socket that nobody accepts on.
+                    pending.Release();
+                    Trace.TraceWarning("QuDag.P2p: accept failed on {0}: {1}", listener.LocalEndPoint, ex.Message);
+                    var backoff = TimeSpan.FromMilliseconds(Math.Min(1000, 100 << Math.Min(failures++, 4)));
+                    await Task.Delay(backoff, _time, _stopping.Token).ConfigureAwait(false);
+                    continue;
                 }
                 catch
                 {

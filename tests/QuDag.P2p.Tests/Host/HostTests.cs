@@ -192,6 +192,40 @@ public sealed class HostTests
     }
 
     [Fact]
+    public async Task A_ping_stream_the_remote_dropped_is_replaced_and_the_ping_still_answers()
+    {
+        // As js-libp2p does 10 s after a ping stream opened: serve one round, then reset the stream at the next one.
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await using var a = NewHost(SecurityProtocols.Noise);
+        await using var b = NewHost(SecurityProtocols.Noise);
+        int streams = 0;
+        b.SetStreamHandler(QuDag.P2p.Protocols.Ping.PingProtocol.Id, async (stream, _, ct) =>
+        {
+            Interlocked.Increment(ref streams);
+            byte[] payload = new byte[32];
+            await stream.ReadExactlyAsync(payload, ct);
+            await stream.WriteAsync(payload, ct);
+            await stream.ReadExactlyAsync(payload, ct);
+            stream.Reset();
+        });
+        var listener = await b.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0), cts.Token);
+        var connection = await a.DialAsync(listener.Addresses[0], cts.Token);
+
+        for (int i = 0; i < 3; i++)
+            Assert.True(await a.PingAsync(connection, cts.Token) > TimeSpan.Zero);
+        Assert.Equal(3, Volatile.Read(ref streams)); // each ping after the first found its stream dropped and took a fresh one
+
+        // A ping abandoned mid-round leaves its stream out of step: the next ping does not inherit that.
+        using (var cancelled = new CancellationTokenSource())
+        {
+            cancelled.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => a.PingAsync(connection, cancelled.Token));
+        }
+        Assert.True(await a.PingAsync(connection, cts.Token) > TimeSpan.Zero);
+        Assert.True(connection.IsOpen);
+    }
+
+    [Fact]
     public async Task Disposing_a_host_closes_its_connections_and_stops_its_listeners()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));

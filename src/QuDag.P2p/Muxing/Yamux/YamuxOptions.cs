@@ -8,8 +8,9 @@ public sealed record YamuxOptions
 
     public static YamuxOptions Default { get; } = new();
 
-    /// <summary>Open streams per session (both directions); an inbound SYN beyond it is answered with RST.</summary>
-    public int MaxStreams { get; init; } = 1000;
+    /// <summary>Open streams per session (both directions); an inbound SYN beyond it is answered with RST.
+    /// 1,024: an application's 1,000 streams (js-libp2p's own limit) plus the protocol streams beside them (ping, identify).</summary>
+    public int MaxStreams { get; init; } = 1024;
 
     /// <summary>Outbound streams the remote has not acknowledged yet; OpenStreamAsync waits for one beyond it.</summary>
     public int MaxPendingOutboundStreams { get; init; } = 256;
@@ -19,7 +20,7 @@ public sealed record YamuxOptions
     /// <see cref="MaxStreams"/>: js-libp2p opens streams without waiting for ACKs, so a burst of 1,000 SYNs can
     /// land in one read before the accept loop runs; memory stays bounded by MaxStreams x the window.
     /// </summary>
-    public int AcceptBacklog { get; init; } = 1000;
+    public int AcceptBacklog { get; init; } = 1024;
 
     /// <summary>The receive window per stream (at least the spec's 256 KiB; more is announced with the SYN/ACK).
     /// It also bounds what one stream may buffer for a slow reader.</summary>
