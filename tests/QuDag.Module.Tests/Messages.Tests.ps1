@@ -41,15 +41,15 @@ Describe 'Messages and pings' {
         Send-QuDagMessage $peer.PeerId -Message ([byte[]]::new(2MB)) -ErrorVariable errs -ErrorAction SilentlyContinue
         $errs.Count | Should -Be 1
         $errs[0].FullyQualifiedErrorId | Should -BeLike 'SendQuDagMessageInvalidArgument,*'
-        "$($errs[0])" | Should -BeLike '*exceeds the maximum frame size*'
+        "$($errs[0])" | Should -Be 'A message of 2097152 bytes exceeds the maximum message size of 1048576 bytes.'
         "$($errs[0])" | Should -Not -BeLike "*(Parameter '*"
     }
 
     It 'answers -Quiet with $true or $false per peer and writes no error' {
         $peer = New-TestPeer
         Connect-QuDagPeer $peer.PeerId $peer.Endpoint
-        $answers = Test-QuDagPeer -Quiet $peer.PeerId, ('e' * 64), 'garbage' -ErrorVariable errs
-        $answers | Should -Be @($true, $false, $false)
+        $answers = Test-QuDagPeer -Quiet $peer.PeerId, (New-TestPeerId), 'garbage', ('e' * 64) -ErrorVariable errs
+        $answers | Should -Be @($true, $false, $false, $false) # connected, unknown, a bad short id, not an id
         $errs.Count | Should -Be 0
     }
 

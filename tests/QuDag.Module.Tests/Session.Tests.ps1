@@ -117,7 +117,7 @@ Describe 'Sessions' {
         try { Get-QuDagPeer -Session $n } catch { $e = $_ }
         $e.FullyQualifiedErrorId | Should -BeLike 'GetQuDagPeerSessionClosed,*'
         "$e" | Should -Be "The QuDag session '$($n.Name)' was closed; use Get-QuDagSession or New-QuDagSession for an open one."
-        $job = Start-ThreadJob { param($s) Import-Module $using:Manifest; try { Send-QuDagMessage -Session $s ('a' * 64) 'x' } catch { $_.FullyQualifiedErrorId; "$_" } } -ArgumentList $n
+        $job = Start-ThreadJob { param($s) Import-Module $using:Manifest; try { Send-QuDagMessage -Session $s '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA' 'x' } catch { $_.FullyQualifiedErrorId; "$_" } } -ArgumentList $n
         $id, $text = $job | Wait-Job -Timeout 30 | Receive-Job
         Remove-Job $job -Force
         $id | Should -BeLike 'SendQuDagMessageSessionClosed,*'
