@@ -4,7 +4,8 @@ BeforeDiscovery {
         'Connect-QuDagPeer', 'Disconnect-QuDagPeer', 'Set-QuDagPeerStatus', 'Get-QuDagPeer', 'Wait-QuDagPeer',
         'Get-QuDagMetrics', 'Start-QuDagListener', 'Stop-QuDagListener', 'Send-QuDagMessage', 'Receive-QuDagMessage',
         'Test-QuDagPeer', 'Get-QuDagPool', 'Clear-QuDagPool', 'Block-QuDagPeer', 'Unblock-QuDagPeer', 'Get-QuDagSession',
-        'New-QuDagSession', 'Set-QuDagSession', 'Reset-QuDagSession', 'Remove-QuDagSession'
+        'New-QuDagSession', 'Set-QuDagSession', 'Reset-QuDagSession', 'Remove-QuDagSession',
+        'Start-QuDagMetricsExporter', 'Stop-QuDagMetricsExporter', 'Watch-QuDagMetrics', 'Export-QuDagReport'
     )
 }
 BeforeAll {
@@ -27,7 +28,7 @@ Describe 'The module' -ForEach @(@{ Cmdlets = $expected }) {
         $command = Get-Command $_
         $command.OutputType | Should -Not -BeNullOrEmpty
         if ($_ -notin 'New-QuDagSession', 'Remove-QuDagSession') { $command.Parameters.Keys | Should -Contain 'Session' }
-        foreach ($name in 'PeerId', 'Endpoint') {
+        foreach ($name in 'PeerId', 'Endpoint', 'Address') {
             if ($command.Parameters[$name]) { $command.Parameters[$name].ParameterType | Should -BeIn @([string], [string[]]) }
         }
         foreach ($p in $command.Parameters.Values | Where-Object { $_.Name -like '*Timeout*' -or $_.Name -like '*Seconds' -or $_.Name -like 'KeepAlive*' }) {
@@ -45,7 +46,7 @@ Describe 'The module' -ForEach @(@{ Cmdlets = $expected }) {
         $declared = (Get-Command $_).Parameters.Keys | Where-Object { $_ -notin $Common }
         foreach ($p in $declared) { $documented | Should -Contain $p }
         $documented | Where-Object { $_ -notin $declared } | Should -BeNullOrEmpty # nothing stale
-        (Get-Help $_ -Full | Out-String) | Should -Not -Match 'QuDag\.Network\.|-Timeout 00:|as ticks|PeerInfo'
+        (Get-Help $_ -Full | Out-String) | Should -Not -Match 'QuDag\.Network\.|-Timeout 00:|as ticks|PeerInfo|PKCS|IdentityPassword|HELLO|PING/PONG|[0-9a-f]{64}|\.pfx'
     }
 
     It 'explains the model in about_QuDag' {
@@ -54,6 +55,11 @@ Describe 'The module' -ForEach @(@{ Cmdlets = $expected }) {
         $about | Should -Match 'MaxConnections'
         $about | Should -Match 'Remove-QuDagSession'
         $about | Should -Match 'TimeoutSeconds'
+        # The libp2p model: ids, multiaddrs, the security and muxer protocols, identify, the key file.
+        foreach ($term in '12D3KooW', '/ip4/127.0.0.1/tcp/', '/p2p/', '/noise', '/tls/1.0.0', '/yamux/1.0.0', '/ipfs/ping/1.0.0', '/ipfs/id/1.0.0', 'AgentVersion', 'chmod 600') {
+            $about | Should -Match ([regex]::Escape($term)) -Because "about_QuDag explains $term"
+        }
+        $about | Should -Not -Match 'PKCS|HELLO|SHA-256 hex|IdentityPassword|64 hex'
     }
 
     It 'has a runbook example that calls only commands that exist' {
