@@ -42,6 +42,10 @@ Get-QuDagPeer | Format-Table Status, ShortId -AutoSize | Out-String -Width 80
         $result.ExitCode | Should -Be 0 -Because $result.Output
         $result.Output | Should -Match 'Status\s+PeerId\s+Endpoint'
         $result.Output | Should -Match '1, 1 \(1 each'
+        $result.Output | Should -Match 'AgentVersion\s+: qudag-ps/'
+        $result.Output | Should -Match 'ProtocolVersion\s+: /qudag/1\.0\.0'
+        $result.Output | Should -Match 'Muxer\s+: /yamux/1\.0\.0'
+        $result.Output | Should -Match 'Security\s+: /(noise|tls/1\.0\.0)'
     }
 
     It 'follows pwsh''s exit codes: <case>' -ForEach @(
