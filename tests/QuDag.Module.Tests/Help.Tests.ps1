@@ -46,7 +46,9 @@ Describe 'The module' -ForEach @(@{ Cmdlets = $expected }) {
         $declared = (Get-Command $_).Parameters.Keys | Where-Object { $_ -notin $Common }
         foreach ($p in $declared) { $documented | Should -Contain $p }
         $documented | Where-Object { $_ -notin $declared } | Should -BeNullOrEmpty # nothing stale
-        (Get-Help $_ -Full | Out-String) | Should -Not -Match 'QuDag\.Network\.|-Timeout 00:|as ticks|PeerInfo|PKCS|IdentityPassword|HELLO|PING/PONG|[0-9a-f]{64}|\.pfx'
+        (Get-Help $_ -Full | Out-String) | Should -Not -Match 'QuDag\.Network\.|-Timeout 00:|as ticks|PeerInfo|\.pfx|\.p12'
+        # Nothing of the retired wire: HELLO/PING frames, PKCS#12 identities, 64-hex ids (case matters: 'hello' is fine).
+        (Get-Help $_ -Full | Out-String) | Should -Not -MatchExactly 'PKCS|IdentityPassword|HELLO|PING|PONG|\b[0-9a-f]{64}\b'
     }
 
     It 'explains the model in about_QuDag' {
@@ -59,7 +61,7 @@ Describe 'The module' -ForEach @(@{ Cmdlets = $expected }) {
         foreach ($term in '12D3KooW', '/ip4/127.0.0.1/tcp/', '/p2p/', '/noise', '/tls/1.0.0', '/yamux/1.0.0', '/ipfs/ping/1.0.0', '/ipfs/id/1.0.0', 'AgentVersion', 'chmod 600') {
             $about | Should -Match ([regex]::Escape($term)) -Because "about_QuDag explains $term"
         }
-        $about | Should -Not -Match 'PKCS|HELLO|SHA-256 hex|IdentityPassword|64 hex'
+        $about | Should -Not -MatchExactly 'PKCS|HELLO|PING|SHA-256 hash|IdentityPassword|64\s+hexadecimal|DATA frame|\.p12'
     }
 
     It 'has a runbook example that calls only commands that exist' {
