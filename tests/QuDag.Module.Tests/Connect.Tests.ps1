@@ -71,7 +71,7 @@ Describe 'Connect, disconnect and the pool' {
         "$($errs[1])" | Should -Not -BeLike '*did not contain the information required to bind*'
     }
 
-    It 'dials a multiaddr that ends in /p2p/<id> without -PeerId, given as -Address or piped' {
+    It 'dials a multiaddr that ends in /p2p and the peer id without -PeerId, given as -Address or piped' {
         $peers = 1..2 | ForEach-Object { New-TestPeer }
         $peers[0].Address | Should -Be "/ip4/127.0.0.1/tcp/$($peers[0].Endpoint.Split(':')[-1])/p2p/$($peers[0].PeerId)"
         $one = Connect-QuDagPeer -Address $peers[0].Address -PassThru
@@ -174,7 +174,7 @@ Describe 'Connect, disconnect and the pool' {
         Get-QuDagPeer | Should -BeNullOrEmpty
     }
 
-    It 'says "name not resolved: <host>" for a host that does not resolve' {
+    It 'says "name not resolved: " and the host for a host that does not resolve' {
         Connect-QuDagPeer -PeerId (New-TestPeerId) -Endpoint 'no-such-host.invalid:9000' -ErrorVariable errs -ErrorAction SilentlyContinue
         $errs.Count | Should -Be 1
         $errs[0].FullyQualifiedErrorId | Should -BeLike 'ConnectQuDagPeerNameNotResolved,*'
