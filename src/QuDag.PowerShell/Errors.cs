@@ -29,6 +29,7 @@ internal static class Errors
             PeerConnectException => ("ConnectionFailed", ErrorCategory.ConnectionError),
             PeerAddressUnknownException => ("AddressUnknown", ErrorCategory.ObjectNotFound),
             PeerNotConnectedException => ("NotConnected", ErrorCategory.ConnectionError),
+            // A libp2p peer that is not QuDag.PS (rust, go, js) refuses /qudag-ps/msg/1.0.0: say so, not "Failed".
             PeerProtocolNotSupportedException => ("ProtocolNotSupported", ErrorCategory.ProtocolError),
             RequestTimeoutException => ("Timeout", ErrorCategory.OperationTimeout),
             QuDagProtocolException => ("ProtocolError", ErrorCategory.ProtocolError),

@@ -10,6 +10,12 @@ function New-TestPeer([string] $Name) {
     Start-QuDagListener -Session $session
 }
 
+# A valid libp2p peer id no session knows (a fresh Ed25519 identity's "12D3KooW..."), for unknown-peer cases.
+function New-TestPeerId {
+    $throwaway = New-QuDagSession
+    try { $throwaway.PeerId } finally { Remove-QuDagSession $throwaway -Confirm:$false }
+}
+
 # Waits for a condition with a bounded timeout (never a bare sleep).
 function Wait-Until([scriptblock] $Condition, [int] $TimeoutSeconds = 10, [string] $Because = 'the condition') {
     $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)

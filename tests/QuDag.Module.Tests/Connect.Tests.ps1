@@ -66,9 +66,59 @@ Describe 'Connect, disconnect and the pool' {
         $errs.Count | Should -Be 2
         $errs[0].FullyQualifiedErrorId | Should -BeLike 'ConnectQuDagPeerInvalidPeerId,*'
         $errs[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
-        "$($errs[0])" | Should -BeLike "*'not-a-peer' is not a peer id: character 1 ('n') is not a hex digit*"
-        "$($errs[1])" | Should -BeLike "*'abc123'*"
+        "$($errs[0])" | Should -BeLike "*'not-a-peer' is not a peer id: character 4 ('-') is not base58; a peer id looks like 12D3KooW...*"
+        "$($errs[1])" | Should -BeLike "*'abc123'*" # base58 but no full id: a short id that matches no known peer
         "$($errs[1])" | Should -Not -BeLike '*did not contain the information required to bind*'
+    }
+
+    It 'dials a multiaddr that ends in /p2p and the peer id without -PeerId, given as -Address or piped' {
+        $peers = 1..2 | ForEach-Object { New-TestPeer }
+        $peers[0].Address | Should -Be "/ip4/127.0.0.1/tcp/$($peers[0].Endpoint.Split(':')[-1])/p2p/$($peers[0].PeerId)"
+        $one = Connect-QuDagPeer -Address $peers[0].Address -PassThru
+        $one.PeerId | Should -Be $peers[0].PeerId
+        $one.Status | Should -Be 'Connected'
+        $one.Address | Should -Be $peers[0].Address
+        $one.Endpoint | Should -Be $peers[0].Endpoint
+        $two = $peers[1].Address | Connect-QuDagPeer -PassThru # a multiaddr where a peer id goes is an address
+        $two.PeerId | Should -Be $peers[1].PeerId
+        $two.Status | Should -Be 'Connected'
+        # host:port still works, and -Endpoint is the same parameter as -Address.
+        (Get-Command Connect-QuDagPeer).Parameters['Address'].Aliases | Should -Contain 'Endpoint'
+    }
+
+    It 'shows the security, the muxer and, shortly after the connect, the peer''s identify data' {
+        $peer = New-TestPeer
+        $me = Get-QuDagSession
+        Connect-QuDagPeer -Address $peer.Address
+        $info = Get-QuDagPeer $peer.PeerId
+        $info.Security | Should -BeIn @('/noise', '/tls/1.0.0')
+        $info.Muxer | Should -Be '/yamux/1.0.0'
+        # Identify runs on its own stream after the connect: wait for it, bounded.
+        Wait-Until { (Get-QuDagPeer $peer.PeerId).AgentVersion } -Because 'the identify response'
+        $info = Get-QuDagPeer $peer.PeerId
+        $info.AgentVersion | Should -BeLike 'qudag-ps/*'
+        $info.ProtocolVersion | Should -Be '/qudag/1.0.0'
+        $info.Protocols | Should -Contain '/ipfs/ping/1.0.0'
+        $info.Protocols | Should -Contain '/ipfs/id/1.0.0'
+        $info.Protocols | Should -Contain '/qudag-ps/msg/1.0.0'
+        $info.Addresses | Should -Contain $peer.Address
+        $info.Addresses | ForEach-Object { $_ | Should -BeLike "*/p2p/$($peer.PeerId)" }
+        $info.ObservedAddress | Should -Match '^/ip4/127\.0\.0\.1/tcp/\d+$'
+        # The other side learned ours the same way, and knows the peer dialed it.
+        Wait-Until { (Get-QuDagPeer $me.PeerId -Session $peer.Session).AgentVersion } -Because 'the remote''s identify of us'
+        $back = Get-QuDagPeer $me.PeerId -Session $peer.Session
+        $back.Inbound | Should -BeTrue
+        $back.ProtocolVersion | Should -Be '/qudag/1.0.0'
+        $back.Security | Should -Be $info.Security
+    }
+
+    It 'refuses a -PeerId that contradicts the /p2p part of -Address, and dials nothing' {
+        $peers = 1..2 | ForEach-Object { New-TestPeer }
+        Connect-QuDagPeer -PeerId $peers[1].PeerId -Address $peers[0].Address -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'ConnectQuDagPeerAddressPeerMismatch,*'
+        "$($errs[0])" | Should -BeLike "*names peer $($peers[0].PeerId), but -PeerId is $($peers[1].PeerId)*"
+        $peers.AcceptedCount | Should -Be @(0, 0)
     }
 
     It 'changes nothing under -WhatIf' {
@@ -95,7 +145,7 @@ Describe 'Connect, disconnect and the pool' {
     It 'reports an unknown peer as ObjectNotFound with its id, and the pipeline goes on' {
         $peers = 1..2 | ForEach-Object { New-TestPeer }
         $peers | Connect-QuDagPeer
-        $unknown = 'a' * 64
+        $unknown = New-TestPeerId
         $out = $unknown, $peers[0].PeerId, $peers[1].PeerId | Disconnect-QuDagPeer -PassThru -ErrorVariable errs -ErrorAction SilentlyContinue
         $errs.Count | Should -Be 1
         $errs[0].FullyQualifiedErrorId | Should -Be 'DisconnectQuDagPeerPeerNotFound,QuDag.PowerShell.Commands.DisconnectQuDagPeerCommand'
@@ -110,14 +160,22 @@ Describe 'Connect, disconnect and the pool' {
             Should -Be @('GetQuDagPeerPeerNotFound', 'TestQuDagPeerPeerNotFound', 'SendQuDagMessagePeerNotFound')
     }
 
-    It 'says what is wrong with a bad endpoint' {
-        Connect-QuDagPeer -PeerId ('b' * 64) -Endpoint 'nowhere' -ErrorVariable errs -ErrorAction SilentlyContinue
+    It 'says what is wrong with a bad address' {
+        $id = New-TestPeerId
+        Connect-QuDagPeer -PeerId $id -Endpoint 'nowhere' -ErrorVariable errs -ErrorAction SilentlyContinue
         $errs[0].FullyQualifiedErrorId | Should -BeLike 'ConnectQuDagPeerInvalidAddress,*'
-        "$($errs[0])" | Should -BeLike "*'nowhere' is not an endpoint*"
+        "$($errs[0])" | Should -BeLike "*'nowhere' is not an address: use a multiaddr such as /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW..., or host:port*"
+        Connect-QuDagPeer -PeerId $id -Address '/ip4/127.0.0.1/tcp/notaport' -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'ConnectQuDagPeerInvalidAddress,*'
+        "$($errs[0])" | Should -BeLike "*'/ip4/127.0.0.1/tcp/notaport' is not a multiaddr*"
+        Connect-QuDagPeer -Address '/ip4/127.0.0.1/tcp/4001' -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'ConnectQuDagPeerPeerIdRequired,*'
+        "$($errs[0])" | Should -BeLike '*ends in /p2p/<peer id>*'
+        Get-QuDagPeer | Should -BeNullOrEmpty
     }
 
-    It 'says "name not resolved: <host>" for a host that does not resolve' {
-        Connect-QuDagPeer -PeerId ('b' * 64) -Endpoint 'no-such-host.invalid:9000' -ErrorVariable errs -ErrorAction SilentlyContinue
+    It 'says "name not resolved: " and the host for a host that does not resolve' {
+        Connect-QuDagPeer -PeerId (New-TestPeerId) -Endpoint 'no-such-host.invalid:9000' -ErrorVariable errs -ErrorAction SilentlyContinue
         $errs.Count | Should -Be 1
         $errs[0].FullyQualifiedErrorId | Should -BeLike 'ConnectQuDagPeerNameNotResolved,*'
         $errs[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
@@ -134,7 +192,7 @@ Describe 'Connect, disconnect and the pool' {
         $errs[0].CategoryInfo.Category | Should -Be 'LimitsExceeded'
         $errs[0].TargetObject | Should -Be $peers[1].PeerId
 
-        Connect-QuDagPeer -PeerId ('c' * 64) -ErrorVariable errs2 -ErrorAction SilentlyContinue
+        Connect-QuDagPeer -PeerId (New-TestPeerId) -ErrorVariable errs2 -ErrorAction SilentlyContinue
         $errs2[0].FullyQualifiedErrorId | Should -BeLike 'ConnectQuDagPeerAddressUnknown,*'
     }
 
@@ -153,7 +211,7 @@ Describe 'Connect, disconnect and the pool' {
         $silent.Start()
         try {
             $clock = [Diagnostics.Stopwatch]::StartNew()
-            Connect-QuDagPeer -PeerId ('d' * 64) -Endpoint "127.0.0.1:$($silent.LocalEndpoint.Port)" -ConnectTimeoutSeconds 1 -ErrorVariable errs -ErrorAction SilentlyContinue
+            Connect-QuDagPeer -PeerId (New-TestPeerId) -Endpoint "127.0.0.1:$($silent.LocalEndpoint.Port)" -ConnectTimeoutSeconds 1 -ErrorVariable errs -ErrorAction SilentlyContinue
             $clock.Stop()
             $errs.Count | Should -Be 1
             $errs[0].FullyQualifiedErrorId | Should -BeLike 'ConnectQuDagPeerTimeout,*'
@@ -165,8 +223,9 @@ Describe 'Connect, disconnect and the pool' {
     }
 
     It 'refuses a zero or negative -ConnectTimeoutSeconds at parameter binding' {
-        { Connect-QuDagPeer ('d' * 64) '127.0.0.1:1' -ConnectTimeoutSeconds 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,QuDag.PowerShell.Commands.ConnectQuDagPeerCommand'
-        { Connect-QuDagPeer ('d' * 64) '127.0.0.1:1' -ConnectTimeoutSeconds -5 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,QuDag.PowerShell.Commands.ConnectQuDagPeerCommand'
+        $id = New-TestPeerId
+        { Connect-QuDagPeer $id '127.0.0.1:1' -ConnectTimeoutSeconds 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,QuDag.PowerShell.Commands.ConnectQuDagPeerCommand'
+        { Connect-QuDagPeer $id '127.0.0.1:1' -ConnectTimeoutSeconds -5 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,QuDag.PowerShell.Commands.ConnectQuDagPeerCommand'
     }
 
     It 'says with -Verbose whether it dialed (with the handshake time) or reused the pool' {

@@ -3,8 +3,9 @@ BeforeDiscovery {
     $expected = @(
         'Connect-QuDagPeer', 'Disconnect-QuDagPeer', 'Set-QuDagPeerStatus', 'Get-QuDagPeer', 'Wait-QuDagPeer',
         'Get-QuDagMetrics', 'Start-QuDagListener', 'Stop-QuDagListener', 'Send-QuDagMessage', 'Receive-QuDagMessage',
-        'Test-QuDagPeer', 'Invoke-QuDagRequest', 'Receive-QuDagRequest', 'Send-QuDagResponse', 'Get-QuDagPool', 'Clear-QuDagPool', 'Block-QuDagPeer', 'Unblock-QuDagPeer', 'Get-QuDagSession',
-        'New-QuDagSession', 'Set-QuDagSession', 'Reset-QuDagSession', 'Remove-QuDagSession'
+        'Test-QuDagPeer', 'Invoke-QuDagRequest', 'Receive-QuDagRequest', 'Send-QuDagResponse', 'Get-QuDagPool', 'Clear-QuDagPool',
+        'Block-QuDagPeer', 'Unblock-QuDagPeer', 'Get-QuDagSession', 'New-QuDagSession', 'Set-QuDagSession', 'Reset-QuDagSession',
+        'Remove-QuDagSession', 'Start-QuDagMetricsExporter', 'Stop-QuDagMetricsExporter', 'Watch-QuDagMetrics', 'Export-QuDagReport'
     )
 }
 BeforeAll {
@@ -27,7 +28,7 @@ Describe 'The module' -ForEach @(@{ Cmdlets = $expected }) {
         $command = Get-Command $_
         $command.OutputType | Should -Not -BeNullOrEmpty
         if ($_ -notin 'New-QuDagSession', 'Remove-QuDagSession') { $command.Parameters.Keys | Should -Contain 'Session' }
-        foreach ($name in 'PeerId', 'Endpoint') {
+        foreach ($name in 'PeerId', 'Endpoint', 'Address') {
             if ($command.Parameters[$name]) { $command.Parameters[$name].ParameterType | Should -BeIn @([string], [string[]]) }
         }
         foreach ($p in $command.Parameters.Values | Where-Object { $_.Name -like '*Timeout*' -or $_.Name -like '*Seconds' -or $_.Name -like 'KeepAlive*' }) {
@@ -45,7 +46,10 @@ Describe 'The module' -ForEach @(@{ Cmdlets = $expected }) {
         $declared = (Get-Command $_).Parameters.Keys | Where-Object { $_ -notin $Common }
         foreach ($p in $declared) { $documented | Should -Contain $p }
         $documented | Where-Object { $_ -notin $declared } | Should -BeNullOrEmpty # nothing stale
-        (Get-Help $_ -Full | Out-String) | Should -Not -Match 'QuDag\.Network\.|-Timeout 00:|as ticks|PeerInfo'
+        # Case-sensitive: the C# namespace QuDag.Network. must not leak, the instrument qudag.network.io may be named.
+        (Get-Help $_ -Full | Out-String) | Should -Not -MatchExactly 'QuDag\.Network\.|-Timeout 00:|as ticks|PeerInfo|\.pfx|\.p12'
+        # Nothing of the retired wire: HELLO/PING frames, PKCS#12 identities, 64-hex ids (case matters: 'hello' is fine).
+        (Get-Help $_ -Full | Out-String) | Should -Not -MatchExactly 'PKCS|IdentityPassword|HELLO|PING|PONG|\b[0-9a-f]{64}\b'
     }
 
     It 'explains the model in about_QuDag' {
@@ -54,6 +58,11 @@ Describe 'The module' -ForEach @(@{ Cmdlets = $expected }) {
         $about | Should -Match 'MaxConnections'
         $about | Should -Match 'Remove-QuDagSession'
         $about | Should -Match 'TimeoutSeconds'
+        # The libp2p model: ids, multiaddrs, the security and muxer protocols, identify, the key file.
+        foreach ($term in '12D3KooW', '/ip4/127.0.0.1/tcp/', '/p2p/', '/noise', '/tls/1.0.0', '/yamux/1.0.0', '/ipfs/ping/1.0.0', '/ipfs/id/1.0.0', 'AgentVersion', 'chmod 600') {
+            $about | Should -Match ([regex]::Escape($term)) -Because "about_QuDag explains $term"
+        }
+        $about | Should -Not -MatchExactly 'PKCS|HELLO|PING|SHA-256 hash|IdentityPassword|64\s+hexadecimal|DATA frame|\.p12'
     }
 
     It 'has a runbook example that calls only commands that exist' {

@@ -31,8 +31,9 @@ Get-QuDagPeer | Format-Table Status, ShortId -AutoSize | Out-String -Width 80
         $result = Invoke-QuDagHost @('-NoProfile', '-File', $runbook)
         $result.ExitCode | Should -Be 0 -Because $result.Output
         $result.Output | Should -Match 'jobCount=3'
-        $result.Output | Should -Match 'json=\{"PeerId":"[0-9a-f]{64}","Status":"Connected"\}'
+        $result.Output | Should -Match 'json=\{"PeerId":"12D3KooW[1-9A-HJ-NP-Za-km-z]{44}","Status":"Connected"\}'
         $result.Output | Should -Match "when=$((Get-Date).Year)"
+        $result.Output | Should -Match 'Connected\s+12\*[1-9A-HJ-NP-Za-km-z]{6}'
         $result.Output | Should -Not -Match "`e\["
     }
 
@@ -41,13 +42,17 @@ Get-QuDagPeer | Format-Table Status, ShortId -AutoSize | Out-String -Width 80
         $result.ExitCode | Should -Be 0 -Because $result.Output
         $result.Output | Should -Match 'Status\s+PeerId\s+Endpoint'
         $result.Output | Should -Match '1, 1 \(1 each'
+        $result.Output | Should -Match 'AgentVersion\s+: qudag-ps/'
+        $result.Output | Should -Match 'ProtocolVersion\s+: /qudag/1\.0\.0'
+        $result.Output | Should -Match 'Muxer\s+: /yamux/1\.0\.0'
+        $result.Output | Should -Match 'Security\s+: /(noise|tls/1\.0\.0)'
     }
 
     It 'follows pwsh''s exit codes: <case>' -ForEach @(
         @{ case = 'a failed -Command exits 1'; arguments = @('-Command', 'Get-Item /no/such/path'); code = 1 }
         @{ case = 'a throw exits 1'; arguments = @('-Command', 'throw "boom"'); code = 1 }
         @{ case = 'exit N exits N'; arguments = @('-Command', 'exit 3'); code = 3 }
-        @{ case = 'a QuDag error as the last command exits 1'; arguments = @('-Command', "Get-QuDagPeer ('a' * 64)"); code = 1 }
+        @{ case = 'a QuDag error as the last command exits 1'; arguments = @('-Command', 'Get-QuDagPeer 12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'); code = 1 }
         @{ case = 'success exits 0'; arguments = @('-Command', 'Get-QuDagSession | Out-Null'); code = 0 }
     ) {
         (Invoke-QuDagHost $arguments).ExitCode | Should -Be $code
@@ -58,7 +63,7 @@ Get-QuDagPeer | Format-Table Status, ShortId -AutoSize | Out-String -Width 80
         'exit 7' | Set-Content $exit7
         (Invoke-QuDagHost @('-File', $exit7)).ExitCode | Should -Be 7
         $fails = Join-Path $TestDrive 'fails.ps1'
-        '$ErrorActionPreference = "Stop"; Get-QuDagPeer ("a" * 64); "not reached"' | Set-Content $fails
+        '$ErrorActionPreference = "Stop"; Get-QuDagPeer 12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA; "not reached"' | Set-Content $fails
         $result = Invoke-QuDagHost @('-File', $fails)
         $result.ExitCode | Should -Be 1
         $result.Output | Should -Not -Match 'not reached'

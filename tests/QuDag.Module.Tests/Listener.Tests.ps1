@@ -11,6 +11,31 @@ Describe 'Listeners' {
         (Get-QuDagPeer $listener.PeerId).Status | Should -Be 'Connected'
     }
 
+    It 'returns the PeerId and the multiaddrs to dial, each ending in /p2p and the peer id' {
+        $session = New-QuDagSession
+        $listener = Start-QuDagListener -Session $session
+        $listener.PeerId | Should -Be $session.PeerId
+        $listener.PeerId | Should -Match '^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$'
+        $port = $listener.Endpoint.Split(':')[-1]
+        $listener.Address | Should -Be "/ip4/127.0.0.1/tcp/$port/p2p/$($listener.PeerId)"
+        $listener.Addresses | Should -Be @($listener.Address)
+        "$listener" | Should -Be $listener.Address
+
+        # A wildcard bind is reached at every local address: each one a multiaddr with /p2p, loopback among them.
+        $wide = Start-QuDagListener -Address 0.0.0.0 -Session $session
+        $widePort = $wide.Endpoint.Split(':')[-1]
+        $wide.Addresses.Count | Should -BeGreaterOrEqual 1
+        $wide.Addresses | ForEach-Object { $_ | Should -Match "^/ip4/[\d.]+/tcp/$widePort/p2p/$($session.PeerId)$" }
+        $wide.Addresses | Should -Contain "/ip4/127.0.0.1/tcp/$widePort/p2p/$($session.PeerId)"
+        $wide.Addresses | Should -Not -Contain "/ip4/0.0.0.0/tcp/$widePort/p2p/$($session.PeerId)"
+
+        # -Address takes a multiaddr too, and what it returns dials as it is.
+        $byMultiaddr = Start-QuDagListener -Address '/ip4/127.0.0.1/tcp/0' -Session (New-QuDagSession)
+        $byMultiaddr.Address | Should -Match "^/ip4/127\.0\.0\.1/tcp/[1-9]\d*/p2p/$($byMultiaddr.PeerId)$"
+        (Connect-QuDagPeer -Address $byMultiaddr.Address -PassThru).Status | Should -Be 'Connected'
+        (Connect-QuDagPeer -Address $wide.Address -PassThru).PeerId | Should -Be $session.PeerId
+    }
+
     It 'names the address when the port is in use' {
         $first = Start-QuDagListener -Session (New-QuDagSession)
         $port = $first.Endpoint.Split(':')[-1]

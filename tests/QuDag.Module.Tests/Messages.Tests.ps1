@@ -41,15 +41,15 @@ Describe 'Messages and pings' {
         Send-QuDagMessage $peer.PeerId -Message ([byte[]]::new(2MB)) -ErrorVariable errs -ErrorAction SilentlyContinue
         $errs.Count | Should -Be 1
         $errs[0].FullyQualifiedErrorId | Should -BeLike 'SendQuDagMessageInvalidArgument,*'
-        "$($errs[0])" | Should -BeLike '*exceeds the maximum frame size*'
+        "$($errs[0])" | Should -Be 'A message of 2097152 bytes exceeds the maximum message size of 1048576 bytes.'
         "$($errs[0])" | Should -Not -BeLike "*(Parameter '*"
     }
 
     It 'answers -Quiet with $true or $false per peer and writes no error' {
         $peer = New-TestPeer
         Connect-QuDagPeer $peer.PeerId $peer.Endpoint
-        $answers = Test-QuDagPeer -Quiet $peer.PeerId, ('e' * 64), 'garbage' -ErrorVariable errs
-        $answers | Should -Be @($true, $false, $false)
+        $answers = Test-QuDagPeer -Quiet $peer.PeerId, (New-TestPeerId), 'garbage', ('e' * 64) -ErrorVariable errs
+        $answers | Should -Be @($true, $false, $false, $false) # connected, unknown, a bad short id, not an id
         $errs.Count | Should -Be 0
     }
 
@@ -72,5 +72,38 @@ Describe 'Messages and pings' {
             $ps.InvocationStateInfo.State | Should -Be 'Stopped'
         }
         finally { $ps.Dispose() }
+    }
+}
+
+Describe 'A libp2p peer that is not QuDag.PS (unmodified js-libp2p)' {
+    BeforeAll {
+        . $PSScriptRoot/JsNode.ps1
+        $script:js = Start-JsNode -Listen -Agent 'js-pester/1.0'
+    }
+    AfterAll {
+        if ($js) { Stop-JsNode $js }
+        Clear-TestSessions
+    }
+
+    It 'connects by multiaddr, pings, learns its identify, and says the peer does not speak our message protocol' {
+        $address = @($js.Addresses | Where-Object { $_ -like '/ip4/127.0.0.1/tcp/*' })[0]
+        $address | Should -BeLike "*/p2p/$($js.PeerId)"
+        $peer = Connect-QuDagPeer -Address $address -PassThru
+        $peer.PeerId | Should -Be $js.PeerId
+        $peer.Muxer | Should -Be '/yamux/1.0.0'
+        $peer.Security | Should -Be '/noise'
+        (Test-QuDagPeer $js.PeerId -Count 2).LatencyMs | ForEach-Object { $_ | Should -BeGreaterThan 0 }
+        Wait-Until { (Get-QuDagPeer $js.PeerId).AgentVersion } -Because 'the js node''s identify'
+        $info = Get-QuDagPeer $js.PeerId
+        $info.AgentVersion | Should -Be 'js-pester/1.0'
+        $info.Protocols | Should -Contain '/ipfs/ping/1.0.0'
+        $info.Protocols | Should -Not -Contain '/qudag-ps/msg/1.0.0'
+
+        Send-QuDagMessage $js.PeerId -Message 'hello js' -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -Be 'SendQuDagMessageProtocolNotSupported,QuDag.PowerShell.Commands.SendQuDagMessageCommand'
+        $errs[0].CategoryInfo.Category | Should -Be 'ProtocolError'
+        "$($errs[0])" | Should -BeLike "*$($js.PeerId) does not speak /qudag-ps/msg/1.0.0*"
+        (Get-QuDagPeer $js.PeerId).Status | Should -Be 'Connected' # a refused protocol is no reason to drop the peer
     }
 }

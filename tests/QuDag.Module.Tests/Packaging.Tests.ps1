@@ -15,8 +15,8 @@ Import-Module '$Manifest'
 `$closed = [Net.Sockets.Socket]::new([Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Tcp)
 `$closed.Bind([Net.IPEndPoint]::new([Net.IPAddress]::Loopback, 0))
 `$s = New-QuDagSession -CircuitBreakerThreshold 2 -CircuitBreakerSeconds 600
-1..3 | ForEach-Object { Connect-QuDagPeer ('e' * 64) "`$(`$closed.LocalEndPoint)" -Session `$s -ErrorAction SilentlyContinue }
-'circuit=' + (Get-QuDagPeer ('e' * 64) -Session `$s).Circuit
+1..3 | ForEach-Object { Connect-QuDagPeer '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA' "`$(`$closed.LocalEndPoint)" -Session `$s -ErrorAction SilentlyContinue }
+'circuit=' + (Get-QuDagPeer '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA' -Session `$s).Circuit
 # The script's own Polly 8.4.2 still works.
 `$pipeline = [Polly.ResiliencePipelineBuilder]::new().Build()
 'script=' + `$pipeline.Execute[int]([Func[int]] { 42 })

@@ -36,7 +36,7 @@ Describe 'Peers, statuses and waits' {
 
     It 'says at once that a peer is unknown instead of waiting' {
         $clock = [Diagnostics.Stopwatch]::StartNew()
-        Wait-QuDagPeer -PeerId ('d' * 64) -ErrorVariable errs -ErrorAction SilentlyContinue
+        Wait-QuDagPeer -PeerId (New-TestPeerId) -ErrorVariable errs -ErrorAction SilentlyContinue
         $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
         $errs[0].FullyQualifiedErrorId | Should -BeLike 'WaitQuDagPeerPeerNotFound,*'
     }
@@ -44,41 +44,48 @@ Describe 'Peers, statuses and waits' {
     It 'takes the short id of the tables when it is unambiguous' {
         $peer = New-TestPeer
         Connect-QuDagPeer $peer.PeerId $peer.Endpoint
-        $short = $peer.PeerId.Substring(0, 16)
+        $short = (Get-QuDagPeer $peer.PeerId).ShortId
+        $short | Should -Be ($peer.PeerId.Substring(0, 2) + '*' + $peer.PeerId.Substring($peer.PeerId.Length - 6)) # go-libp2p's 12*Wn8fj
         (Get-QuDagPeer -PeerId $short).PeerId | Should -Be $peer.PeerId
         (Test-QuDagPeer $short -Count 1).PeerId | Should -Be $peer.PeerId
+        # At least 4 first or last characters also name it, when no other known peer shares them.
+        (Get-QuDagPeer -PeerId $peer.PeerId.Substring($peer.PeerId.Length - 6)).PeerId | Should -Be $peer.PeerId
+        (Get-QuDagPeer -PeerId $peer.PeerId.Substring(0, 12)).PeerId | Should -Be $peer.PeerId
         Disconnect-QuDagPeer $short -PassThru | ForEach-Object Status | Should -Be 'Disconnected'
     }
 
     It 'refuses an ambiguous short id and says why' {
-        Set-QuDagPeerStatus ('ab' * 32) Disconnected
-        Set-QuDagPeerStatus (('ab' * 31) + 'cd') Disconnected
-        Get-QuDagPeer -PeerId 'abab' -ErrorVariable errs -ErrorAction SilentlyContinue
+        # Every Ed25519 peer id starts with 12D3KooW, so that prefix names no single peer.
+        Set-QuDagPeerStatus (New-TestPeerId) Disconnected
+        Set-QuDagPeerStatus (New-TestPeerId) Disconnected
+        Get-QuDagPeer -PeerId '12D3KooW' -ErrorVariable errs -ErrorAction SilentlyContinue
         $errs[0].FullyQualifiedErrorId | Should -BeLike 'GetQuDagPeerAmbiguousPeerId,*'
         "$($errs[0])" | Should -BeLike "*matches more than one known peer*"
     }
 
     It 'filters with wildcards and by status' {
-        Set-QuDagPeerStatus ('ab' * 32) Failed
-        Set-QuDagPeerStatus ('cd' * 32) Disconnected
-        (Get-QuDagPeer 'ab*').PeerId | Should -Be ('ab' * 32)
+        $failed, $down = (New-TestPeerId), (New-TestPeerId)
+        Set-QuDagPeerStatus $failed Failed
+        Set-QuDagPeerStatus $down Disconnected
+        (Get-QuDagPeer "*$($failed.Substring(40))").PeerId | Should -Be $failed
+        @(Get-QuDagPeer '12D3KooW*').Count | Should -Be 2
         @(Get-QuDagPeer '*').Count | Should -Be 2
-        Get-QuDagPeer 'ff*' | Should -BeNullOrEmpty # a pattern that matches nothing is no error
-        (Get-QuDagPeer -Status Failed).PeerId | Should -Be ('ab' * 32)
-        (Get-QuDagPeer | Where-Object Status -EQ 'Disconnected').PeerId | Should -Be ('cd' * 32)
+        Get-QuDagPeer 'Qm*' | Should -BeNullOrEmpty # a pattern that matches nothing is no error
+        (Get-QuDagPeer -Status Failed).PeerId | Should -Be $failed
+        (Get-QuDagPeer | Where-Object Status -EQ 'Disconnected').PeerId | Should -Be $down
     }
 
     It 'completes known peer ids with TabExpansion2' {
         $peer = New-TestPeer
         Connect-QuDagPeer $peer.PeerId $peer.Endpoint
-        $line = "Get-QuDagPeer -PeerId $($peer.PeerId.Substring(0, 3))"
+        $line = "Get-QuDagPeer -PeerId $($peer.PeerId.Substring(0, 10))"
         (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be @($peer.PeerId)
     }
 
     It 'stops a wait promptly (Ctrl+C)' {
         $ps = [powershell]::Create()
         try {
-            $null = $ps.AddScript("Import-Module '$Manifest'; Set-QuDagPeerStatus ('d' * 64) Disconnected; Wait-QuDagPeer -PeerId ('d' * 64) -Status Connected")
+            $null = $ps.AddScript("Import-Module '$Manifest'; `$id = (New-QuDagSession).PeerId; Set-QuDagPeerStatus `$id Disconnected; Wait-QuDagPeer -PeerId `$id -Status Connected")
             $async = $ps.BeginInvoke()
             Wait-Until { $ps.InvocationStateInfo.State -eq 'Running' -and (Get-OpenSocketCount) -ge 0 } -Because 'the wait to start'
             [Threading.Thread]::Sleep(200) # let it reach the wait; a stop earlier would pass too

@@ -80,7 +80,7 @@ Describe 'Sessions' {
 
     It 'loads a new identity with -IdentityPath, and the same file gives the same identity' {
         $n = New-QuDagSession -Name idtest
-        $path = Join-Path $TestDrive 'node.pfx'
+        $path = Join-Path $TestDrive 'node.key'
         $changed = Set-QuDagSession -Session $n -MaxConnections 3 -IdentityPath $path -PassThru -Force
         $changed.MaxConnections | Should -Be 3
         $changed.PoolTimeoutSeconds | Should -Be 300
@@ -90,7 +90,8 @@ Describe 'Sessions' {
 
     It 'resets a session to empty' {
         $n = New-QuDagSession
-        Set-QuDagPeerStatus -PeerId ('ab' * 32) -Status Connected -Session $n
+        Set-QuDagPeerStatus -PeerId (New-TestPeerId) -Status Connected -Session $n
+        Get-QuDagPeer -Session $n | Should -Not -BeNullOrEmpty
         Reset-QuDagSession -Session $n -Confirm:$false
         Get-QuDagPeer -Session $n | Should -BeNullOrEmpty
     }
@@ -116,7 +117,7 @@ Describe 'Sessions' {
         try { Get-QuDagPeer -Session $n } catch { $e = $_ }
         $e.FullyQualifiedErrorId | Should -BeLike 'GetQuDagPeerSessionClosed,*'
         "$e" | Should -Be "The QuDag session '$($n.Name)' was closed; use Get-QuDagSession or New-QuDagSession for an open one."
-        $job = Start-ThreadJob { param($s) Import-Module $using:Manifest; try { Send-QuDagMessage -Session $s ('a' * 64) 'x' } catch { $_.FullyQualifiedErrorId; "$_" } } -ArgumentList $n
+        $job = Start-ThreadJob { param($s) Import-Module $using:Manifest; try { Send-QuDagMessage -Session $s '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA' 'x' } catch { $_.FullyQualifiedErrorId; "$_" } } -ArgumentList $n
         $id, $text = $job | Wait-Job -Timeout 30 | Receive-Job
         Remove-Job $job -Force
         $id | Should -BeLike 'SendQuDagMessageSessionClosed,*'

@@ -26,6 +26,7 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
     /// </summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(PeerIdCompleter))]
+    [PeerOrAddress]
     public string[] PeerId { get; set; } = [];
 
     /// <summary>

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using System.Security;
 using QuDag.Network;
 
 namespace QuDag.PowerShell.Commands;
@@ -56,10 +55,6 @@ internal static class SessionSettings
         }
         return config;
     }
-
-    /// <summary>The plain text of an optional password.</summary>
-    public static string? Plain(SecureString? secure) =>
-        secure is null ? null : new System.Net.NetworkCredential(string.Empty, secure).Password;
 
     /// <summary>
     /// Loads the node key at <paramref name="path"/> (the libp2p protobuf private key, as rust-libp2p writes it), or
