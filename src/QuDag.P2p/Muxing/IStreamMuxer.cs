@@ -37,6 +37,13 @@ public interface IMuxedSession : IAsyncDisposable
     /// </summary>
     ValueTask CloseAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Closes now, in order: what is already queued (data, FINs) goes out, then GoAway(normal), then the
+    /// connection closes; open streams are reset locally. What a connection's close wants, since long-lived
+    /// streams (ping, messages) never finish by themselves.
+    /// </summary>
+    ValueTask ShutdownAsync();
+
     /// <summary>Sends a muxer-level ping and returns the round-trip time.</summary>
     ValueTask<TimeSpan> PingAsync(CancellationToken cancellationToken);
 }

@@ -85,30 +85,17 @@ public sealed class P2pConnection : IAsyncDisposable
     public Task<MuxedStream> OpenStreamAsync(string protocol, CancellationToken cancellationToken)
         => OpenStreamAsync([protocol], cancellationToken);
 
-    /// <summary>How long <see cref="CloseAsync"/> lets open streams finish after the GoAway before it resets them.</summary>
-    public static TimeSpan CloseGrace { get; } = TimeSpan.FromSeconds(1);
-
     /// <summary>
-    /// Says goodbye (yamux GoAway), lets open streams finish for up to <see cref="CloseGrace"/>, then closes.
-    /// Long-lived streams (ping, a remote's idle streams) would otherwise hold the close open forever.
+    /// Closes in order: what is queued goes out, then yamux's GoAway, then the socket; streams still open are
+    /// reset. Long-lived streams (ping, messages) never finish by themselves, so waiting for them would only
+    /// add a timeout to every close.
     /// </summary>
     public async ValueTask CloseAsync(CancellationToken cancellationToken = default)
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        grace.CancelAfter(CloseGrace);
-        try
-        {
-            await _session.CloseAsync(grace.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            // The grace ran out: the streams left are reset below.
-        }
-        finally
-        {
+        await _session.ShutdownAsync().AsTask().WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (cancellationToken.IsCancellationRequested)
             await _session.DisposeAsync().ConfigureAwait(false);
-        }
     }
 
     /// <summary>Closes at once: every stream is reset and the socket closed.</summary>

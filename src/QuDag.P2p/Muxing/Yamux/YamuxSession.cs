@@ -214,6 +214,13 @@ public sealed class YamuxSession : IMuxedSession
         }
     }
 
+    /// <inheritdoc/>
+    public async ValueTask ShutdownAsync()
+    {
+        Terminate(null, IsOpen && !_localGoAway ? YamuxGoAwayCode.Normal : null, discardQueued: false);
+        await Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
     /// <summary>Resets every stream, sends GoAway(normal) if the connection still takes it, closes the
     /// connection and returns once both loops have ended.</summary>
     public async ValueTask DisposeAsync()
