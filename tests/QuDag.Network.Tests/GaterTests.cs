@@ -113,8 +113,8 @@ public class GaterTests
     public void Rules_are_per_direction_and_deny_wins()
     {
         var gater = new ConnectionGater();
-        var peer = PeerId.Parse(new string('a', 64));
-        var other = PeerId.Parse(new string('b', 64));
+        var peer = Ids.Unheld();
+        var other = Ids.Unheld();
         Assert.True(gater.IsAllowed(peer, GateDirection.Inbound));
 
         gater.Allow(peer, GateDirection.Inbound);

@@ -82,3 +82,13 @@ internal static class Wait
             }
         });
 }
+
+internal static class Ids
+{
+    /// <summary>The peer id of a fresh Ed25519 key: a well-formed id that no node holds.</summary>
+    public static PeerId Unheld()
+    {
+        using var identity = NodeIdentity.Create();
+        return identity.PeerId;
+    }
+}
