@@ -34,7 +34,7 @@ public class CircuitBreakerTests
         Assert.Equal(open.CircuitOpenUntil, fast.RetryAt);
         Assert.Equal(1, manager.GetMetrics().CircuitRejections);
         Assert.Equal(0, manager.OpenConnections);
-        Assert.Contains("during TLS handshake", manager.GetPeer(id)!.LastError); // the real cause is kept
+        Assert.Contains($"The libp2p handshake with {peer.EndPoint} failed", manager.GetPeer(id)!.LastError); // the real cause is kept
 
         time.Advance(TimeSpan.FromSeconds(60));
         peer.Healthy = true;

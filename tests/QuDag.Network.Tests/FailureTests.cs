@@ -73,7 +73,8 @@ public class FailureTests
 
         Assert.Equal(ConnectFailureKind.Unreachable, ex.Kind);
         Assert.Contains(endPoint.ToString(), ex.Message);
-        Assert.IsType<SocketException>(ex.InnerException, exactMatch: false);
+        var dial = Assert.IsType<QuDag.P2p.Transport.Tcp.DialFailedException>(ex.InnerException);
+        Assert.Equal(SocketError.ConnectionRefused, Assert.IsType<SocketException>(dial.InnerException, exactMatch: false).SocketErrorCode);
         Assert.Equal(ConnectionStatus.Failed, await manager.GetStatusAsync(peer));
         Assert.Equal(0, manager.OpenConnections);
     }

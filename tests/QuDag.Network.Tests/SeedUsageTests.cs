@@ -1,6 +1,6 @@
 namespace QuDag.Network.Tests;
 
-/// <summary>The seed's three usage patterns, over real loopback TLS connections.</summary>
+/// <summary>The seed's three usage patterns, over real loopback libp2p connections (TCP, Noise, yamux).</summary>
 public class SeedUsageTests
 {
     [Fact]
