@@ -19,7 +19,11 @@ public sealed partial class ConnectionManager
             if (manager._gater.IsAllowed(peer, gate))
                 return true;
             if (gate == GateDirection.Inbound)
+            {
+                // A refused inbound connection is also a failed one, as a refusal at the connection limit is.
                 Interlocked.Increment(ref manager._metrics.DeniedInbound);
+                Interlocked.Increment(ref manager._metrics.FailedInbound);
+            }
             return false;
         }
     }
