@@ -18,12 +18,9 @@ public sealed partial class ConnectionManager
             var gate = direction == P2p.Upgrade.Direction.Inbound ? GateDirection.Inbound : GateDirection.Outbound;
             if (manager._gater.IsAllowed(peer, gate))
                 return true;
+            // Counted as denied here; the host then reports the failed inbound upgrade, which counts it in FailedInbound.
             if (gate == GateDirection.Inbound)
-            {
-                // A refused inbound connection is also a failed one, as a refusal at the connection limit is.
                 Interlocked.Increment(ref manager._metrics.DeniedInbound);
-                Interlocked.Increment(ref manager._metrics.FailedInbound);
-            }
             return false;
         }
     }

@@ -226,6 +226,7 @@ internal sealed class PeerConnection
         {
             _closeInfo = new CloseInfo(reason, Failed: false, Deliberate: true);
             using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await FinishSendingAsync(bounded.Token).ConfigureAwait(false);
             try
             {
                 await Connection.CloseAsync(bounded.Token).ConfigureAwait(false);
@@ -236,6 +237,35 @@ internal sealed class PeerConnection
             }
         }
         await Completion.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Ends our message stream with a FIN after the last queued message, so the remote reads every message we
+    /// sent before the connection closes (after a send in flight, if any, within the bound).
+    /// </summary>
+    private async Task FinishSendingAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _sendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        try
+        {
+            if (_sendStream is { } stream)
+                await stream.CloseWriteAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Already reset or gone: the close below ends it anyway.
+        }
+        finally
+        {
+            _sendGate.Release();
+        }
     }
 
     /// <summary>Closes at once, without a goodbye: for idle connections the pool drops in bulk (expiry, eviction).</summary>

@@ -25,7 +25,7 @@ public sealed class TelemetryCoreTests
         Assert.Equal(ConnectionManager.RoundTripHistoryCapacity, kept.Count);
         Assert.Equal(measured.Skip(6), kept.Select(s => s.RoundTrip));
         Assert.True(kept.Zip(kept.Skip(1)).All(p => p.First.At <= p.Second.At), "samples are in time order");
-        Assert.Empty(manager.GetRoundTrips(PeerId.Parse(new string('e', 64))));
+        Assert.Empty(manager.GetRoundTrips(FreshId()));
     }
 
     [Fact]
@@ -62,8 +62,8 @@ public sealed class TelemetryCoreTests
         closed.Bind(new IPEndPoint(IPAddress.Loopback, 0)); // bound, not listening: refuses
         var options = new ConnectionManagerOptions { CircuitBreakerFailureThreshold = 0 };
         await using var manager = new ConnectionManager(options);
-        var unreachable = PeerId.Parse(new string('d', 64));
-        var denied = PeerId.Parse(new string('c', 64));
+        var unreachable = FreshId();
+        var denied = FreshId();
         manager.Gater.Deny(denied);
 
         for (var i = 0; i < 2; i++)
@@ -88,5 +88,11 @@ public sealed class TelemetryCoreTests
 
         Assert.Equal(new Dictionary<string, long> { ["outbound/unreachable"] = 2, ["outbound/denied"] = 1 }, seen);
         Assert.Equal(3, manager.GetMetrics().FailedConnects);
+    }
+
+    private static PeerId FreshId()
+    {
+        using var identity = NodeIdentity.Create();
+        return identity.PeerId;
     }
 }

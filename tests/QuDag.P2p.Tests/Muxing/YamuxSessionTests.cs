@@ -54,6 +54,39 @@ public class YamuxSessionTests
     }
 
     [Theory, MemberData(nameof(Transports))]
+    public async Task A_shutdown_delivers_what_was_queued_and_a_finished_stream_stays_readable_while_others_reset(Transport transport)
+    {
+        await using var pair = await SessionPair.CreateAsync(transport);
+        MuxedStream finished = await pair.Dialer.OpenStreamAsync(default);
+        MuxedStream open = await pair.Dialer.OpenStreamAsync(default);
+        byte[] last = Wait.Pattern(300_000, 3); // more than a window: some of it is still queued at the shutdown
+        var writing = Task.Run(async () =>
+        {
+            await finished.WriteAsync(last);
+            await finished.CloseWriteAsync();
+        });
+        await open.WriteAsync(new byte[10]);
+        MuxedStream inFinished = await pair.Listener.AcceptStreamAsync(default);
+        MuxedStream inOpen = await pair.Listener.AcceptStreamAsync(default);
+        byte[] head = new byte[200_000];
+        await inFinished.ReadExactlyAsync(head).AsTask().WaitAsync(TimeSpan.FromSeconds(10)); // past half a window: credit flows
+        await writing.WaitAsync(TimeSpan.FromSeconds(10));
+
+        await pair.Dialer.ShutdownAsync();
+        await pair.Listener.Completion.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+
+        // The stream the dialer finished reads to its end; the one left open is reset by the close.
+        Assert.Equal(last[200_000..], await Wait.ReadToEndAsync(inFinished).WaitAsync(TimeSpan.FromSeconds(10)));
+        await Assert.ThrowsAnyAsync<IOException>(async () =>
+        {
+            byte[] buffer = new byte[64];
+            while (await inOpen.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10)) > 0)
+            {
+            }
+        });
+    }
+
+    [Theory, MemberData(nameof(Transports))]
     public async Task A_thousand_concurrent_streams_each_carry_4_KiB_intact(Transport transport)
     {
         await using var pair = await SessionPair.CreateAsync(transport);

@@ -240,7 +240,7 @@ public sealed class YamuxSession : IMuxedSession
         _noNewStreams.Cancel();
         var reset = new StreamResetException(error is null ? "The yamux session was closed." : "The yamux session failed: " + error.Message, error);
         foreach (YamuxStream stream in _streams.Values)
-            stream.Abort(reset);
+            stream.Abort(reset, sessionEndedCleanly: error is null);
         _acceptQueue.Writer.TryComplete();
         while (_acceptQueue.Reader.TryRead(out _))
         {

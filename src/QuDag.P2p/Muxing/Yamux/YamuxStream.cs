@@ -21,6 +21,7 @@ public sealed class YamuxStream : MuxedStream
     private int _receiveCredit;   // what the remote may still send
     private int _consumed;        // consumed since the last WindowUpdate
     private bool _remoteClosed;   // FIN received
+    private bool _drainAfterEnd;  // the session ended cleanly after the remote's FIN: buffered data stays readable
 
     // Send side: the reader loop adds credit, the single writer takes it.
     private long _sendCredit = YamuxOptions.SpecInitialWindow;
@@ -93,7 +94,7 @@ public sealed class YamuxStream : MuxedStream
             lock (_lock)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
-                if (_resetError is not null)
+                if (_resetError is not null && !_drainAfterEnd)
                     throw Reset(_resetError);
                 if (_received.Count > 0)
                 {
@@ -457,14 +458,22 @@ public sealed class YamuxStream : MuxedStream
     }
 
     /// <summary>The remote's RST, or the session's end: fails everything pending and leaves the session.</summary>
-    internal void Abort(StreamResetException error)
+    /// <param name="error">What pending and later operations fail with.</param>
+    /// <param name="sessionEndedCleanly">
+    /// The session ended in order (our shutdown, or the remote's GoAway then close). A stream the remote had
+    /// already finished (FIN) then keeps what it sent readable, and reads end with 0 as after any FIN: a last
+    /// message written just before a close is not lost. Other streams are reset.
+    /// </param>
+    internal void Abort(StreamResetException error, bool sessionEndedCleanly = false)
     {
         lock (_lock)
         {
             if (_resetError is not null)
                 return;
             _resetError = error;
-            _received.Clear();
+            _drainAfterEnd = sessionEndedCleanly && _remoteClosed;
+            if (!_drainAfterEnd)
+                _received.Clear();
         }
         WakeAll();
         Release();
