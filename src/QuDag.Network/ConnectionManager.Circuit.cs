@@ -24,7 +24,7 @@ public sealed partial class ConnectionManager
         {
             return await HandshakeAsync(entry, target, cancellationToken).ConfigureAwait(false);
         }
-        catch (PeerConnectException failure)
+        catch (PeerConnectException failure) when (failure is not PeerDeniedException) // a gater's refusal says nothing of the peer
         {
             var created = new PeerCircuit(_options, state => OnCircuitChanged(entry, state));
             await created.RecordFailureAsync(failure).ConfigureAwait(false);

@@ -119,6 +119,11 @@ public sealed partial class ConnectionManager
                 SetStatus(entry, ConnectionStatus.Disconnected, "the connect was cancelled");
                 throw;
             }
+            if (ex is PeerDeniedException)
+            {
+                SetStatus(entry, ConnectionStatus.Disconnected, "refused by the connection gater");
+                throw;
+            }
             SetStatus(entry, ConnectionStatus.Failed, ex.Message);
             throw;
         }
@@ -169,6 +174,12 @@ public sealed partial class ConnectionManager
         catch (AddressResolutionException ex)
         {
             throw new PeerConnectException(ex.Message, entry.Id, target, ConnectFailureKind.Unreachable, ex);
+        }
+        catch (ConnectionGatedException) when (!_gater.IsAllowed(entry.Id, GateDirection.Outbound))
+        {
+            // Denied while the handshake ran: the same refusal as one before the dial, not a failure of the peer.
+            Interlocked.Increment(ref _metrics.DeniedOutbound);
+            throw new PeerDeniedException(entry.Id);
         }
         catch (ConnectionGatedException ex)
         {

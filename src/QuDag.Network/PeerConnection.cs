@@ -131,7 +131,7 @@ internal sealed class PeerConnection
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
         var reader = new MessageReader(stream, _maxFrameSize);
-        while (await reader.ReadAsync(linked.Token).ConfigureAwait(false) is { } payload)
+        while (await ReadOrFailAsync(reader, linked.Token).ConfigureAwait(false) is { } payload)
         {
             Volatile.Write(ref _lastReceived, _time.GetTimestamp());
             var task = _owner.OnDataAsync(this, payload, _time.GetUtcNow(), linked.Token);
@@ -142,6 +142,20 @@ internal sealed class PeerConnection
                 try { await task.ConfigureAwait(false); }
                 finally { Interlocked.Decrement(ref _delivering); }
             }
+        }
+    }
+
+    /// <summary>A message over the maximum or a cut-off one is the peer breaking our protocol: the connection fails, not just the stream.</summary>
+    private async ValueTask<byte[]?> ReadOrFailAsync(MessageReader reader, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (QuDagProtocolException ex)
+        {
+            Fail(new CloseInfo($"protocol error: {ex.Message}", Failed: true));
+            throw;
         }
     }
 

@@ -12,7 +12,7 @@ public class CircuitBreakerTests
     public async Task Five_failed_dials_open_the_circuit_and_connects_fail_fast_until_a_trial_succeeds()
     {
         var time = new FakeTimeProvider();
-        await using var peer = new FlakyPeer();
+        await using var peer = await FlakyPeer.StartAsync();
         await using var manager = Manager(time);
         var id = peer.Identity.PeerId;
         manager.AddPeer(id, peer.EndPoint);
@@ -34,7 +34,7 @@ public class CircuitBreakerTests
         Assert.Equal(open.CircuitOpenUntil, fast.RetryAt);
         Assert.Equal(1, manager.GetMetrics().CircuitRejections);
         Assert.Equal(0, manager.OpenConnections);
-        Assert.Contains("during TLS handshake", manager.GetPeer(id)!.LastError); // the real cause is kept
+        Assert.Contains($"The libp2p handshake with {peer.EndPoint} failed", manager.GetPeer(id)!.LastError); // the real cause is kept
 
         time.Advance(TimeSpan.FromSeconds(60));
         peer.Healthy = true;
@@ -52,7 +52,7 @@ public class CircuitBreakerTests
     public async Task A_failed_trial_opens_the_circuit_for_another_break()
     {
         var time = new FakeTimeProvider();
-        await using var peer = new FlakyPeer();
+        await using var peer = await FlakyPeer.StartAsync();
         await using var manager = Manager(time);
         var id = peer.Identity.PeerId;
         manager.AddPeer(id, peer.EndPoint);
@@ -72,7 +72,7 @@ public class CircuitBreakerTests
     public async Task A_success_restarts_the_count_so_only_failures_in_a_row_open_it()
     {
         var time = new FakeTimeProvider();
-        await using var peer = new FlakyPeer();
+        await using var peer = await FlakyPeer.StartAsync();
         await using var manager = Manager(time);
         var id = peer.Identity.PeerId;
         manager.AddPeer(id, peer.EndPoint);
@@ -94,7 +94,7 @@ public class CircuitBreakerTests
     [Fact]
     public async Task Threshold_zero_turns_the_breaker_off()
     {
-        await using var peer = new FlakyPeer();
+        await using var peer = await FlakyPeer.StartAsync();
         await using var manager = new ConnectionManager(new ConnectionManagerOptions { CircuitBreakerFailureThreshold = 0 });
         var id = peer.Identity.PeerId;
         manager.AddPeer(id, peer.EndPoint);

@@ -31,7 +31,7 @@ public class DisposeTests
     {
         await using var silent = new RawPeer((_, _) => Task.CompletedTask);
         var manager = new ConnectionManager(10);
-        var connect = manager.ConnectAsync(PeerId.Parse(new string('7', 64)), silent.EndPoint);
+        var connect = manager.ConnectAsync(Ids.Unheld(), silent.EndPoint);
         await silent.Accepted.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
         await manager.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));

@@ -1,54 +1,44 @@
-using System.Net.Security;
+using QuDag.P2p.Upgrade;
 
 namespace QuDag.Network.Tests;
 
-/// <summary>A peer whose endpoint either drops every connection at once or serves QuDAG, as the test says.</summary>
+/// <summary>
+/// A peer whose endpoint either drops every connection at once (closes the accepted socket before a byte is said)
+/// or serves libp2p, always as the same identity, as the test says.
+/// </summary>
 internal sealed class FlakyPeer : IAsyncDisposable
 {
-    private readonly List<SslStream> _held = [];
-    private readonly RawPeer _raw;
-    private int _accepts;
+    private readonly Libp2pPeer _node;
 
-    public FlakyPeer()
+    private FlakyPeer(Libp2pPeer node) => _node = node;
+
+    public static async Task<FlakyPeer> StartAsync()
     {
-        _raw = new RawPeer(async (socket, ct) =>
-        {
-            Interlocked.Increment(ref _accepts);
-            if (!Healthy)
-            {
-                socket.Dispose();
-                return;
-            }
-            var ssl = await RawPeer.ServeQuDagAsync(socket, Identity, ct);
-            lock (_held)
-                _held.Add(ssl);
-        });
+        var gate = new HealthGate();
+        var peer = new FlakyPeer(await Libp2pPeer.StartAsync(gater: gate));
+        gate.Peer = peer;
+        return peer;
     }
 
-    public NodeIdentity Identity { get; } = NodeIdentity.Create();
+    public NodeIdentity Identity => _node.Identity;
 
     public volatile bool Healthy;
 
-    public int Accepts => Volatile.Read(ref _accepts);
+    /// <summary>TCP connections accepted so far, healthy or not.</summary>
+    public int Accepts => (int)_node.Listener.AcceptedCount;
 
-    public System.Net.IPEndPoint EndPoint => _raw.EndPoint;
-
-    public async ValueTask DisposeAsync()
-    {
-        await _raw.DisposeAsync();
-        lock (_held)
-            _held.ForEach(s => s.Dispose());
-        Identity.Dispose();
-    }
+    public System.Net.IPEndPoint EndPoint => _node.EndPoint;
 
     /// <summary>Closes every connection it served, from its side.</summary>
-    public void DropAll()
+    public void DropAll() => _node.DropAll();
+
+    public ValueTask DisposeAsync() => _node.DisposeAsync();
+
+    /// <summary>Refuses each accepted socket (the host closes it at once) while the peer is not healthy.</summary>
+    private sealed class HealthGate : IConnectionGater
     {
-        lock (_held)
-        {
-            _held.ForEach(s => s.Dispose());
-            _held.Clear();
-        }
+        public FlakyPeer? Peer;
+
+        public bool InterceptAccept(System.Net.EndPoint local, System.Net.EndPoint remote) => Peer?.Healthy == true;
     }
 }
-

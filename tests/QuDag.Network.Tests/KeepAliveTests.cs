@@ -1,9 +1,9 @@
-using System.Net.Security;
 using Microsoft.Extensions.Time.Testing;
+using QuDag.P2p.Upgrade;
 
 namespace QuDag.Network.Tests;
 
-/// <summary>Keepalive PINGs on a fake clock: the sockets are real, only time is driven by the test.</summary>
+/// <summary>Keepalive pings (/ipfs/ping/1.0.0) on a fake clock: the sockets are real, only time is driven by the test.</summary>
 public class KeepAliveTests
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(15);
@@ -47,9 +47,10 @@ public class KeepAliveTests
     {
         var time = new FakeTimeProvider();
         using var identity = NodeIdentity.Create();
-        var held = new TaskCompletionSource<SslStream>(TaskCreationOptions.RunContinuationsAsynchronously);
-        // TLS and HELLO, then silence: it never reads again, like a peer whose host vanished without a FIN.
-        await using var raw = new RawPeer(async (socket, ct) => held.TrySetResult(await RawPeer.ServeQuDagAsync(socket, identity, ct)));
+        using var upgrader = new InboundUpgrader(identity);
+        var held = new TaskCompletionSource<P2pConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The libp2p upgrade, then silence: no stream is ever answered, like a peer whose process froze mid-flight.
+        await using var raw = new RawPeer(async (socket, ct) => held.TrySetResult(await upgrader.UpgradeAsync(socket, ct)));
         await using var manager = new ConnectionManager(Options(time));
         await manager.ConnectAsync(identity.PeerId, raw.EndPoint);
         var baseline = manager.OpenConnections;
@@ -61,18 +62,36 @@ public class KeepAliveTests
         var peer = manager.GetPeer(identity.PeerId)!;
         Assert.Equal(ConnectionStatus.Failed, peer.Status);
         Assert.Contains("keepalive", peer.LastError);
-        (await held.Task).Dispose();
+        await (await held.Task).DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_peer_whose_ping_handler_never_echoes_fails_within_interval_plus_timeout()
+    {
+        var time = new FakeTimeProvider();
+        await using var deaf = await Libp2pPeer.StartAsync();
+        deaf.NeverAnswerPings(); // it negotiates /ipfs/ping/1.0.0, reads the payload and never echoes it
+        await using var manager = new ConnectionManager(Options(time));
+        await manager.ConnectAsync(deaf.Id, deaf.EndPoint);
+
+        var failedAfter = StepUntil(time, manager, () => manager.GetMetrics().KeepAliveFailures == 1, TimeSpan.FromMinutes(2));
+
+        Assert.InRange(failedAfter, Interval + Timeout, Interval + Timeout + 2 * manager.KeepAlivePeriod);
+        await Wait.UntilAsync(() => manager.OpenConnections == 0, "the dead connection's socket closed");
+        var peer = manager.GetPeer(deaf.Id)!;
+        Assert.Equal(ConnectionStatus.Failed, peer.Status);
+        Assert.Contains("keepalive: no answer to a ping within 20 s", peer.LastError);
     }
 
     [Fact]
     public async Task A_pooled_connection_whose_peer_went_silent_is_dropped_from_the_pool()
     {
         var time = new FakeTimeProvider();
-        using var identity = NodeIdentity.Create();
-        await using var raw = new RawPeer(async (socket, ct) => await RawPeer.ServeQuDagAsync(socket, identity, ct));
+        await using var deaf = await Libp2pPeer.StartAsync();
+        deaf.NeverAnswerPings();
         await using var manager = new ConnectionManager(Options(time));
-        await manager.ConnectAsync(identity.PeerId, raw.EndPoint);
-        await manager.DisconnectAsync(identity.PeerId);
+        await manager.ConnectAsync(deaf.Id, deaf.EndPoint);
+        await manager.DisconnectAsync(deaf.Id);
         Assert.Single(manager.GetPooledConnections());
 
         StepUntil(time, manager, () => manager.GetMetrics().KeepAliveFailures == 1, TimeSpan.FromMinutes(2));
@@ -88,7 +107,7 @@ public class KeepAliveTests
         await using var manager = new ConnectionManager(new ConnectionManagerOptions { TimeProvider = time, KeepAliveInterval = TimeSpan.Zero });
         await manager.ConnectAsync(remote.Id, remote.EndPoint);
         time.Advance(TimeSpan.FromMinutes(10));
-        // A PING sent now would be answered before this one: the connection is ordered.
+        // A keepalive ping due now would hold the connection's one ping stream first and be counted before this one.
         await manager.PingAsync(remote.Id);
         Assert.Equal(1, manager.GetMetrics().PingCount);
     }

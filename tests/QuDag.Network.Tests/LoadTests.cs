@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Net.Security;
 using Xunit.Abstractions;
 
 namespace QuDag.Network.Tests;
@@ -96,28 +95,24 @@ public class LoadTests(ITestOutputHelper output)
     public async Task Disposing_during_connects_sends_pings_and_receives_ends_each_and_closes_everything()
     {
         var baseline = Wait.OpenSockets();
-        using var deafIdentity = NodeIdentity.Create();
-        var held = new List<SslStream>();
-        var silent = new RawPeer((socket, ct) => Task.Delay(Timeout.Infinite, ct).ContinueWith(_ => { }, TaskScheduler.Default)); // never speaks TLS
-        var deaf = new RawPeer(async (socket, ct) => // TLS and HELLO, then never reads or answers
-        {
-            var ssl = await RawPeer.ServeQuDagAsync(socket, deafIdentity, ct);
-            lock (held)
-                held.Add(ssl);
-        });
+        var silent = new RawPeer((socket, ct) => Task.Delay(Timeout.Infinite, ct).ContinueWith(_ => { }, TaskScheduler.Default)); // never speaks multistream
+        var deaf = await Libp2pPeer.StartAsync(); // upgrades, then never reads a message nor echoes a ping
+        deaf.NeverReadMessages();
+        deaf.NeverAnswerPings();
+        var deafId = deaf.Id;
         var manager = new ConnectionManager(new ConnectionManagerOptions { HandshakeTimeout = TimeSpan.FromMinutes(5) });
-        await manager.ConnectAsync(deafIdentity.PeerId, deaf.EndPoint);
+        await manager.ConnectAsync(deafId, deaf.EndPoint);
 
         var connects = Enumerable.Range(0, 5).Select(_ => manager.ConnectAsync(NodeIdentity.Create().PeerId, silent.EndPoint)).ToArray();
         var sends = Task.Run(async () =>
         {
             var big = new byte[256 * 1024];
             while (true)
-                await manager.SendAsync(deafIdentity.PeerId, big);
+                await manager.SendAsync(deafId, big);
         });
-        var ping = manager.PingAsync(deafIdentity.PeerId);
+        var ping = manager.PingAsync(deafId);
         var receive = manager.ReceiveAsync().AsTask();
-        await Wait.UntilAsync(() => manager.OpenConnections == 6, "five connects hang in the TLS handshake");
+        await Wait.UntilAsync(() => manager.OpenConnections == 6, "five connects hang in the multistream negotiation");
 
         await manager.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
 
@@ -130,8 +125,6 @@ public class LoadTests(ITestOutputHelper output)
         Assert.Equal(0, manager.OpenConnections);
         await silent.DisposeAsync();
         await deaf.DisposeAsync();
-        lock (held)
-            held.ForEach(s => s.Dispose());
         await Wait.UntilAsync(() => Wait.OpenSockets() == baseline, "every socket closed");
     }
 }

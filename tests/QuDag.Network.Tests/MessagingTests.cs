@@ -117,8 +117,8 @@ public class MessagingTests
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            // Each manager's meter is tagged with its node id; other tests' managers are ignored.
-            if (instrument.Meter.Name == "QuDag.Network" && instrument.Meter.Tags?.Any(t => Equals(t.Value, manager.LocalPeerId.ToShortString())) == true)
+            // Each manager's meter is tagged with its full peer id ("12D3KooW..."); other tests' managers are ignored.
+            if (instrument.Meter.Name == "QuDag.Network" && instrument.Meter.Tags?.Any(t => Equals(t.Value, manager.LocalPeerId.ToString())) == true)
                 l.EnableMeasurementEvents(instrument);
         };
         void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)

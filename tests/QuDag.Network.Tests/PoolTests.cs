@@ -43,7 +43,7 @@ public class PoolTests
 
         Assert.Empty(manager.GetPooledConnections());
         Assert.Equal(0, manager.OpenConnections);
-        // The remote got our CLOSE and released its end.
+        // The remote got our GoAway and the close, and released its end.
         await Wait.UntilAsync(() => peer.Manager.OpenConnections == 0, "remote closed its end");
         Assert.Equal(ConnectionStatus.Disconnected, await peer.Manager.GetStatusAsync(manager.LocalPeerId));
         await manager.ConnectAsync(peer.Id);
@@ -71,7 +71,7 @@ public class PoolTests
         await Wait.UntilAsync(() => manager.OpenConnections == 0, "expired connection closed");
         Assert.Empty(manager.GetPooledConnections());
         await Wait.UntilAsync(() => peer.Manager.OpenConnections == 0, "remote saw the close");
-        // Expiry aborts (no CLOSE frame); the remote still reads the TCP close as an orderly disconnect.
+        // Expiry aborts (the socket closes without waiting for a drain); the remote still reads it as an orderly disconnect.
         Assert.Equal(ConnectionStatus.Disconnected, await peer.Manager.GetStatusAsync(manager.LocalPeerId));
         Assert.Equal(1, (await manager.GetMetricsAsync()).PoolExpirations);
         // The next connect dials afresh.

@@ -1,4 +1,3 @@
-using System.Net.Security;
 using Microsoft.Extensions.Time.Testing;
 
 namespace QuDag.Network.Tests;
@@ -74,7 +73,7 @@ public class RaceRegressionTests
     {
         var time = new FakeTimeProvider();
         await using var silent = new RawPeer((s, ct) => Task.Delay(Timeout.Infinite, ct).ContinueWith(_ => { }, TaskScheduler.Default));
-        await using var flaky = new FlakyPeer();
+        await using var flaky = await FlakyPeer.StartAsync();
         var id = flaky.Identity.PeerId;
         await using var m = new ConnectionManager(new ConnectionManagerOptions { TimeProvider = time, KeepAliveInterval = Off, CircuitBreakerFailureThreshold = 2 });
         for (var i = 0; i < 2; i++)
@@ -95,20 +94,21 @@ public class RaceRegressionTests
     public async Task A_peer_denied_while_its_dial_is_in_flight_is_not_adopted()
     {
         using var identity = NodeIdentity.Create();
-        var held = new List<SslStream>();
-        var tlsStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var upgrader = new InboundUpgrader(identity);
+        var held = new List<QuDag.P2p.Upgrade.P2pConnection>();
+        var upgradeStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var proceed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var slow = new RawPeer(async (socket, ct) =>
         {
-            tlsStarted.TrySetResult();
+            upgradeStarted.TrySetResult();
             await proceed.Task.WaitAsync(ct);
-            var ssl = await RawPeer.ServeQuDagAsync(socket, identity, ct);
+            var connection = await upgrader.UpgradeAsync(socket, ct);
             lock (held)
-                held.Add(ssl);
+                held.Add(connection);
         });
         await using var m = new ConnectionManager(new ConnectionManagerOptions { KeepAliveInterval = Off });
         var connect = m.ConnectAsync(identity.PeerId, slow.EndPoint);
-        await tlsStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await upgradeStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
         m.Gater.Deny(identity.PeerId);
         proceed.SetResult();
@@ -117,8 +117,8 @@ public class RaceRegressionTests
         Assert.NotEqual(ConnectionStatus.Connected, await m.GetStatusAsync(identity.PeerId));
         await Wait.UntilAsync(() => m.OpenConnections == 0, "the refused connection closed");
         Assert.Equal(1, m.GetMetrics().DeniedOutbound);
-        lock (held)
-            held.ForEach(s => s.Dispose());
+        foreach (var connection in held)
+            await connection.DisposeAsync();
     }
 
     [Fact]
@@ -126,7 +126,7 @@ public class RaceRegressionTests
     {
         var time = new FakeTimeProvider();
         await using var b = await TestNode.StartAsync(new() { KeepAliveInterval = Off });
-        await using var flaky = new FlakyPeer();
+        await using var flaky = await FlakyPeer.StartAsync();
         var x = flaky.Identity.PeerId;
         await using var m = new ConnectionManager(new ConnectionManagerOptions { TimeProvider = time, KeepAliveInterval = Off, MaxConnections = 1, CircuitBreakerFailureThreshold = 2 });
         for (var i = 0; i < 2; i++)

@@ -42,7 +42,7 @@ public class ReconnectTests
     public async Task Backoff_doubles_from_5_seconds_to_the_5_minute_cap_and_the_peer_comes_back()
     {
         var time = new FakeTimeProvider();
-        await using var peer = new FlakyPeer();
+        await using var peer = await FlakyPeer.StartAsync();
         await using var manager = new ConnectionManager(Options(time));
         var id = await ConnectThenLoseAsync(manager, peer);
 
@@ -79,7 +79,7 @@ public class ReconnectTests
     public async Task Jitter_spreads_the_delays_under_the_cap()
     {
         var time = new FakeTimeProvider();
-        await using var peer = new FlakyPeer();
+        await using var peer = await FlakyPeer.StartAsync();
         await using var manager = new ConnectionManager(Options(time, jitter: true));
         var id = await ConnectThenLoseAsync(manager, peer);
 
@@ -102,7 +102,7 @@ public class ReconnectTests
     public async Task A_disconnect_on_purpose_stops_the_reconnect_loop()
     {
         var time = new FakeTimeProvider();
-        await using var peer = new FlakyPeer();
+        await using var peer = await FlakyPeer.StartAsync();
         await using var manager = new ConnectionManager(Options(time));
         var id = await ConnectThenLoseAsync(manager, peer);
         await Wait.UntilAsync(() => manager.GetPeer(id)!.ReconnectDelay is not null, "the loop waits its first backoff");

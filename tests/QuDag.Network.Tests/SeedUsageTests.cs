@@ -1,6 +1,6 @@
 namespace QuDag.Network.Tests;
 
-/// <summary>The seed's three usage patterns, over real loopback TLS connections.</summary>
+/// <summary>The seed's three usage patterns, over real loopback libp2p connections (TCP, Noise, yamux).</summary>
 public class SeedUsageTests
 {
     [Fact]
@@ -35,15 +35,16 @@ public class SeedUsageTests
     public async Task Status_tracking_records_and_reads_back()
     {
         await using var manager = new ConnectionManager(100);
-        var peer = PeerId.Parse(new string('a', 64));
+        var peer = Ids.Unheld();
+        var second = Ids.Unheld();
         Assert.Null(await manager.GetStatusAsync(peer));
 
         await manager.UpdateStatusAsync(peer, ConnectionStatus.Connected);
         Assert.Equal(ConnectionStatus.Connected, await manager.GetStatusAsync(peer));
 
-        await manager.UpdateStatusesAsync([new(peer, ConnectionStatus.Failed), new(PeerId.Parse(new string('b', 64)), ConnectionStatus.Connecting)]);
+        await manager.UpdateStatusesAsync([new(peer, ConnectionStatus.Failed), new(second, ConnectionStatus.Connecting)]);
         Assert.Equal(ConnectionStatus.Failed, await manager.GetStatusAsync(peer));
-        Assert.Equal(ConnectionStatus.Connecting, await manager.GetStatusAsync(PeerId.Parse(new string('b', 64))));
+        Assert.Equal(ConnectionStatus.Connecting, await manager.GetStatusAsync(second));
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => manager.UpdateStatusAsync(peer, (ConnectionStatus)42));
     }
 
@@ -61,7 +62,7 @@ public class SeedUsageTests
     public async Task Connect_without_a_known_endpoint_is_a_typed_error()
     {
         await using var manager = new ConnectionManager(10);
-        var peer = PeerId.Parse(new string('c', 64));
+        var peer = Ids.Unheld();
         var ex = await Assert.ThrowsAsync<PeerAddressUnknownException>(() => manager.ConnectAsync(peer));
         Assert.Equal(peer, ex.PeerId);
         await Assert.ThrowsAsync<ArgumentException>(() => manager.ConnectAsync(manager.LocalPeerId, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 1)));

@@ -27,15 +27,16 @@ public class SoakTests(ITestOutputHelper output)
             for (var i = 0; i < 50; i++)
                 peers.Add(await TestNode.StartAsync());
             // Fewer slots than peers, so the run also evicts idle connections to make room.
-            await using var hub = new ConnectionManager(40);
+            var hub = new ConnectionManager(40);
+            await using var disposeHub = new BoundedDisposal(hub);
             foreach (var peer in peers)
                 hub.AddPeer(peer.Id, peer.EndPoint);
 
             // Warm-up: JIT, buffer pools, and each peer's own state (entry, circuit breaker), which is per peer, not per cycle.
             foreach (var peer in peers)
             {
-                await hub.ConnectAsync(peer.Id);
-                await hub.DisconnectAsync(peer.Id, close: true);
+                await Bounded(hub.ConnectAsync(peer.Id), "warm-up connect", peer.Id);
+                await Bounded(hub.DisconnectAsync(peer.Id, close: true), "warm-up close", peer.Id);
             }
             await RunAsync(hub, peers, 4_000, seed: 0); // until the thread pool and the buffer pools reach their working size
             await QuiesceAsync(hub, peers, sockets);
@@ -59,7 +60,7 @@ public class SoakTests(ITestOutputHelper output)
         finally
         {
             foreach (var peer in peers)
-                await peer.DisposeAsync();
+                await Bounded(peer.DisposeAsync().AsTask(), "disposal", peer.Id);
             CollectUnobserved();
             TaskScheduler.UnobservedTaskException -= onUnobserved;
         }
@@ -90,23 +91,23 @@ public class SoakTests(ITestOutputHelper output)
                     switch (random.Next(10))
                     {
                         case < 3:
-                            await hub.ConnectAsync(peer);
+                            await Bounded(hub.ConnectAsync(peer), "connect", peer);
                             Interlocked.Increment(ref connects);
                             break;
                         case < 6:
-                            await hub.SendAsync(peer, payload);
+                            await Bounded(hub.SendAsync(peer, payload), "send", peer);
                             Interlocked.Increment(ref sends);
                             break;
                         case 6:
-                            await hub.PingAsync(peer).WaitAsync(TimeSpan.FromSeconds(10));
+                            await Bounded(hub.PingAsync(peer), "ping", peer);
                             Interlocked.Increment(ref pings);
                             break;
                         case < 9:
-                            await hub.DisconnectAsync(peer);
+                            await Bounded(hub.DisconnectAsync(peer), "disconnect", peer);
                             Interlocked.Increment(ref pooled);
                             break;
                         default:
-                            await hub.DisconnectAsync(peer, close: true);
+                            await Bounded(hub.DisconnectAsync(peer, close: true), "close", peer);
                             Interlocked.Increment(ref closed);
                             break;
                     }
@@ -121,12 +122,31 @@ public class SoakTests(ITestOutputHelper output)
         return $"{connects} connects, {sends} sends, {pings} pings, {pooled} pooled, {closed} closed, {refused} refused as documented";
     }
 
+    /// <summary>Disposes the hub within a bound, so a failure before it is reported instead of hanging the run.</summary>
+    private sealed class BoundedDisposal(ConnectionManager manager) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await Bounded(manager.DisposeAsync().AsTask(), "hub disposal", manager.LocalPeerId);
+    }
+
+    /// <summary>Every operation ends within a bound: a hang fails the run and says which operation hung.</summary>
+    private static async Task Bounded(Task operation, string what, PeerId peer)
+    {
+        try
+        {
+            await operation.WaitAsync(TimeSpan.FromSeconds(20));
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"a {what} of peer {peer.ToShortString()} did not end within 20 s");
+        }
+    }
+
     /// <summary>Closes everything and drains the inboxes, so what is left in memory is what the managers keep for good.</summary>
     private static async Task QuiesceAsync(ConnectionManager hub, List<TestNode> peers, int sockets)
     {
         foreach (var peer in peers)
-            await hub.DisconnectAsync(peer.Id, close: true);
-        await hub.ClearPoolAsync();
+            await Bounded(hub.DisconnectAsync(peer.Id, close: true), "quiescing close", peer.Id);
+        await Bounded(hub.ClearPoolAsync(), "pool clearing", hub.LocalPeerId);
         await Wait.UntilAsync(() => Wait.OpenSockets() == sockets + peers.Count, "only the listeners are left");
         foreach (var peer in peers)
         {

@@ -82,3 +82,39 @@ internal static class Wait
             }
         });
 }
+
+internal static class Ids
+{
+    /// <summary>The peer id of a fresh Ed25519 key: a well-formed id that no node holds.</summary>
+    public static PeerId Unheld()
+    {
+        using var identity = NodeIdentity.Create();
+        return identity.PeerId;
+    }
+}
+
+internal static class Refused
+{
+    /// <summary>
+    /// Connects <paramref name="dialer"/> to <paramref name="listener"/>, which refuses the connection (gater, limit).
+    /// A libp2p listener learns who dials only at the end of the security handshake, and with the muxer agreed inside
+    /// it the dialer's upgrade is complete by then: so the connect either fails (the close overtook it) or returns a
+    /// connection the listener closes at once. Either way the dialer ends with no connection and says why.
+    /// </summary>
+    public static async Task ByTheRemoteAsync(ConnectionManager dialer, TestNode listener)
+    {
+        var connect = await Record.ExceptionAsync(() => dialer.ConnectAsync(listener.Id, listener.EndPoint));
+        if (connect is not null)
+        {
+            var refused = Assert.IsAssignableFrom<PeerConnectException>(connect);
+            Assert.True(refused.Kind is ConnectFailureKind.Authentication or ConnectFailureKind.Closed, $"refused as {refused.Kind}");
+            return;
+        }
+        await Wait.UntilAsync(() => dialer.GetStatusAsync(listener.Id).Result is ConnectionStatus.Disconnected or ConnectionStatus.Failed,
+            "the listener closed the connection it refused");
+        var peer = dialer.GetPeer(listener.Id)!;
+        Assert.True(peer.Status == ConnectionStatus.Disconnected || peer.LastError?.StartsWith("connection lost", StringComparison.Ordinal) == true,
+            $"ended as {peer.Status}: {peer.LastError}");
+        await Wait.UntilAsync(() => dialer.OpenConnections == 0, "the dialer released the refused connection");
+    }
+}

@@ -3,7 +3,7 @@ using QuDag.Network;
 
 // Usage: QuDag.TestPeer [count]
 // Starts <count> nodes (default 1) on 127.0.0.1, prints "<peer id> <port>" per node and then "READY", and runs
-// until standard input closes. Each node answers PINGs and drains the DATA it receives.
+// until standard input closes. Each node answers pings (/ipfs/ping/1.0.0) and drains the messages it receives (/qudag-ps/msg/1.0.0).
 var count = args.Length > 0 ? int.Parse(args[0]) : 1;
 var managers = new List<ConnectionManager>(count);
 using var stop = new CancellationTokenSource();

@@ -65,8 +65,9 @@ public sealed class Upgrader
     private async Task<P2pConnection> UpgradeAsync(Stream raw, EndPoint local, EndPoint remote, Direction direction,
         PeerId? expectedRemote, long startTimestamp, CancellationToken cancellationToken)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(Timeout);
+        // On the upgrader's clock, as its handshake times are: a manager on a test clock times out on that clock.
+        using var timer = new CancellationTokenSource(Timeout, _time);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
         Stream current = raw;
         try
         {

@@ -1,0 +1,240 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Time.Testing;
+using QuDag.P2p.Encoding;
+using QuDag.P2p.Upgrade;
+
+namespace QuDag.Network.Tests;
+
+public class FailureTests
+{
+    [Fact]
+    public async Task A_peer_that_authenticates_as_another_id_fails_with_an_identity_mismatch()
+    {
+        await using var real = await TestNode.StartAsync();
+        using var claimed = NodeIdentity.Create();
+        await using var manager = new ConnectionManager(10);
+
+        var ex = await Assert.ThrowsAsync<PeerIdentityMismatchException>(() => manager.ConnectAsync(claimed.PeerId, real.EndPoint));
+
+        Assert.Equal(claimed.PeerId, ex.Expected);
+        Assert.Equal(real.Id, ex.Actual);
+        Assert.Equal(ConnectFailureKind.IdentityMismatch, ex.Kind);
+        Assert.Contains(claimed.PeerId.ToString(), ex.Message); // both full ids, not the short forms
+        Assert.Contains(real.Id.ToString(), ex.Message);
+        Assert.Equal(ConnectionStatus.Failed, await manager.GetStatusAsync(claimed.PeerId));
+        Assert.Contains("mismatch", manager.GetPeer(claimed.PeerId)!.LastError);
+        Assert.Equal(0, manager.OpenConnections);
+        Assert.Empty(manager.Host.Connections);
+    }
+
+    [Fact]
+    public async Task A_hostile_peer_that_upgrades_as_another_identity_fails_with_an_identity_mismatch()
+    {
+        // The remote end is no manager: a raw listener that completes Noise/TLS and yamux with a key of its own.
+        using var claimed = NodeIdentity.Create();
+        using var actual = NodeIdentity.Create();
+        using var upgrader = new InboundUpgrader(actual);
+        await using var impostor = new RawPeer(async (socket, ct) =>
+        {
+            try
+            {
+                await using var connection = await upgrader.UpgradeAsync(socket, ct);
+                await connection.Completion.WaitAsync(ct);
+            }
+            catch (Exception)
+            {
+                // The dialer drops it at the end of the handshake.
+            }
+        });
+        await using var manager = new ConnectionManager(10);
+
+        var ex = await Assert.ThrowsAsync<PeerIdentityMismatchException>(() => manager.ConnectAsync(claimed.PeerId, impostor.EndPoint));
+
+        Assert.Equal(claimed.PeerId, ex.Expected);
+        Assert.Equal(actual.PeerId, ex.Actual);
+        Assert.Contains(claimed.PeerId.ToString(), ex.Message);
+        Assert.Contains(actual.PeerId.ToString(), ex.Message);
+        Assert.Equal(ConnectionStatus.Failed, await manager.GetStatusAsync(claimed.PeerId));
+        Assert.Equal(0, manager.OpenConnections);
+        Assert.Empty(manager.Host.Connections);
+    }
+
+    [Fact]
+    public async Task A_closed_port_fails_with_an_exception_naming_the_endpoint()
+    {
+        // Bound but not listening: the port refuses, and no other test or process can take it meanwhile.
+        using var closed = ClosedPort();
+        var endPoint = (IPEndPoint)closed.LocalEndPoint!;
+        await using var manager = new ConnectionManager(10);
+        var peer = Ids.Unheld();
+
+        var ex = await Assert.ThrowsAsync<PeerConnectException>(() => manager.ConnectAsync(peer, endPoint));
+
+        Assert.Equal(ConnectFailureKind.Unreachable, ex.Kind);
+        Assert.Contains(endPoint.ToString(), ex.Message);
+        var dial = Assert.IsType<QuDag.P2p.Transport.Tcp.DialFailedException>(ex.InnerException);
+        Assert.Equal(SocketError.ConnectionRefused, Assert.IsType<SocketException>(dial.InnerException, exactMatch: false).SocketErrorCode);
+        Assert.Equal(ConnectionStatus.Failed, await manager.GetStatusAsync(peer));
+        Assert.Equal(0, manager.OpenConnections);
+    }
+
+    [Fact]
+    public async Task A_listener_that_accepts_and_says_nothing_fails_at_the_handshake_timeout()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var silent = new RawPeer((_, _) => Task.CompletedTask);
+        await using var manager = new ConnectionManager(new ConnectionManagerOptions { HandshakeTimeout = TimeSpan.FromSeconds(10), TimeProvider = time });
+        var peer = Ids.Unheld();
+
+        var connect = manager.ConnectAsync(peer, silent.EndPoint);
+        await silent.Accepted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(connect.IsCompleted);
+        Assert.Equal(ConnectionStatus.Connecting, await manager.GetStatusAsync(peer));
+
+        time.Advance(TimeSpan.FromSeconds(10));
+
+        var ex = await Assert.ThrowsAsync<PeerConnectException>(() => connect.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(ConnectFailureKind.Timeout, ex.Kind);
+        Assert.Equal(ConnectionStatus.Failed, await manager.GetStatusAsync(peer));
+        Assert.Equal(0, manager.OpenConnections);
+    }
+
+    [Fact]
+    public async Task A_listener_that_sends_garbage_fails_the_connect()
+    {
+        await using var garbage = new RawPeer(async (socket, ct) =>
+        {
+            var junk = new byte[4096];
+            Random.Shared.NextBytes(junk);
+            try { await socket.SendAsync(junk, ct); } catch (SocketException) { }
+        });
+        await using var manager = new ConnectionManager(10);
+        var peer = Ids.Unheld();
+
+        var ex = await Assert.ThrowsAsync<PeerConnectException>(() => manager.ConnectAsync(peer, garbage.EndPoint).WaitAsync(TimeSpan.FromSeconds(20)));
+
+        Assert.Contains(ex.Kind, new[] { ConnectFailureKind.Authentication, ConnectFailureKind.Closed });
+        Assert.Equal(ConnectionStatus.Failed, await manager.GetStatusAsync(peer));
+        Assert.Equal(0, manager.OpenConnections);
+    }
+
+    [Fact]
+    public async Task A_listener_that_accepts_then_drops_fails_the_connect_at_once()
+    {
+        await using var dropper = new RawPeer((socket, _) =>
+        {
+            socket.Dispose();
+            return Task.CompletedTask;
+        });
+        await using var manager = new ConnectionManager(10);
+        var peer = Ids.Unheld();
+
+        var ex = await Assert.ThrowsAsync<PeerConnectException>(() => manager.ConnectAsync(peer, dropper.EndPoint).WaitAsync(TimeSpan.FromSeconds(10)));
+
+        Assert.Contains(ex.Kind, new[] { ConnectFailureKind.Authentication, ConnectFailureKind.Closed });
+        Assert.Equal(ConnectionStatus.Failed, await manager.GetStatusAsync(peer));
+        Assert.Equal(0, manager.OpenConnections);
+    }
+
+    [Fact]
+    public async Task A_message_over_the_maximum_closes_the_connection_as_failed_and_buffers_nothing_for_it()
+    {
+        await using var hostile = await Libp2pPeer.StartAsync();
+        hostile.Host.ConnectionOpened += connection => _ = DeclareOversizedMessageAsync(connection);
+        await using var manager = new ConnectionManager(new ConnectionManagerOptions { MaxFrameSize = 1024 * 1024 });
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+
+        var failed = await Wait.ForStatusAsync(manager, hostile.Id, ConnectionStatus.Failed,
+            () => manager.ConnectAsync(hostile.Id, hostile.EndPoint));
+
+        Assert.Contains("exceeds the maximum", failed.Reason);
+        Assert.Contains((64 * 1024 * 1024).ToString(), failed.Reason);
+        await Wait.UntilAsync(() => manager.OpenConnections == 0, "socket released");
+        Assert.Equal(0, (await manager.GetMetricsAsync()).Connections);
+        Assert.Equal(0, manager.GetMetrics().MessagesReceived);
+        // The length is refused before a byte of the payload is buffered: nothing near 64 MiB was allocated.
+        Assert.InRange(GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore, 0, 16 * 1024 * 1024);
+    }
+
+    /// <summary>Opens a message stream and declares a 64 MiB message in its uvarint prefix, then sends nothing more.</summary>
+    private static async Task DeclareOversizedMessageAsync(P2pConnection connection)
+    {
+        try
+        {
+            await using var stream = await connection.OpenStreamAsync(PeerConnection.MessageProtocol, CancellationToken.None);
+            var prefix = new byte[Varint.MaxLength];
+            int length = Varint.Write(prefix, 64UL * 1024 * 1024);
+            await stream.WriteAsync(prefix.AsMemory(0, length));
+            await connection.Completion;
+        }
+        catch (Exception)
+        {
+            // The manager drops the connection: that is the point.
+        }
+    }
+
+    [Fact]
+    public async Task A_peer_that_speaks_multistream_but_no_security_of_ours_fails_the_connect_as_a_protocol_error()
+    {
+        await using var hostile = new RawPeer(RawPeer.RefuseEverySecurityAsync);
+        await using var manager = new ConnectionManager(10);
+        var peer = Ids.Unheld();
+
+        var ex = await Assert.ThrowsAsync<PeerConnectException>(() => manager.ConnectAsync(peer, hostile.EndPoint).WaitAsync(TimeSpan.FromSeconds(10)));
+
+        Assert.Equal(ConnectFailureKind.Protocol, ex.Kind);
+        Assert.Contains("/noise", ex.Message);
+        Assert.Equal(ConnectionStatus.Failed, await manager.GetStatusAsync(peer));
+        Assert.Equal(0, manager.OpenConnections);
+    }
+
+    [Fact]
+    public async Task A_negotiation_message_over_the_maximum_fails_the_connect_at_once()
+    {
+        // The handshake's first length prefix declares 4 GiB: refused on the prefix, nothing read or allocated for it.
+        await using var hostile = new RawPeer(async (socket, ct) =>
+        {
+            var prefix = new byte[Varint.MaxLength];
+            int length = Varint.Write(prefix, uint.MaxValue);
+            try
+            {
+                await socket.SendAsync(prefix.AsMemory(0, length), ct);
+                await socket.ReceiveAsync(new byte[1], ct);
+            }
+            catch (Exception) { }
+        });
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow); // frozen: a failure cannot be the handshake timeout
+        await using var manager = new ConnectionManager(new ConnectionManagerOptions { TimeProvider = time });
+        var peer = Ids.Unheld();
+
+        var ex = await Assert.ThrowsAsync<PeerConnectException>(() => manager.ConnectAsync(peer, hostile.EndPoint).WaitAsync(TimeSpan.FromSeconds(10)));
+
+        Assert.Equal(ConnectFailureKind.Authentication, ex.Kind); // the manager reports every broken upgrade so
+        Assert.Contains(uint.MaxValue.ToString(), ex.Message);
+        Assert.Equal(ConnectionStatus.Failed, await manager.GetStatusAsync(peer));
+        Assert.Equal(0, manager.OpenConnections);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_connect_ends_it_and_releases_the_socket()
+    {
+        await using var silent = new RawPeer((_, _) => Task.CompletedTask);
+        await using var manager = new ConnectionManager(10);
+        using var cts = new CancellationTokenSource();
+        var connect = manager.ConnectAsync(Ids.Unheld(), silent.EndPoint, cts.Token);
+        await silent.Accepted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        cts.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => connect.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, manager.OpenConnections);
+    }
+
+    private static Socket ClosedPort()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return socket;
+    }
+}
