@@ -154,6 +154,35 @@ internal sealed class ManagerMetrics : IDisposable
         Interlocked.Add(ref BytesReceived, bytes);
     }
 
+    public void RecordPoolHit() => Interlocked.Increment(ref PoolHits);
+
+    public void RecordPoolMiss() => Interlocked.Increment(ref PoolMisses);
+
+    public void RecordPoolExpiration() => Interlocked.Increment(ref PoolExpirations);
+
+    /// <summary>Bytes received and not yet taken by the application (positive on arrival, negative on dequeue).</summary>
+    public void RecordQueued(int bytes) => Interlocked.Add(ref QueuedBytes, bytes);
+
+    public void RecordKeepAliveFailure() => Interlocked.Increment(ref KeepAliveFailures);
+
+    public void RecordReconnectAttempt() => Interlocked.Increment(ref ReconnectAttempts);
+
+    public void RecordReconnect() => Interlocked.Increment(ref Reconnects);
+
+    public void RecordCircuitRejection() => Interlocked.Increment(ref CircuitRejections);
+
+    /// <summary>A peer's circuit left or entered the closed state: +1 when it opened, -1 when it closed again.</summary>
+    public void RecordOpenCircuits(int delta) => Interlocked.Add(ref OpenCircuits, delta);
+
+    /// <summary>A connection the gater refused (not a failure of the peer; the failure counts are separate).</summary>
+    public void RecordDenied(bool inbound)
+    {
+        if (inbound)
+            Interlocked.Increment(ref DeniedInbound);
+        else
+            Interlocked.Increment(ref DeniedOutbound);
+    }
+
     public void Dispose()
     {
         _meter.Dispose();
