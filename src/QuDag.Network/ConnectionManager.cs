@@ -51,9 +51,9 @@ public sealed partial class ConnectionManager : IAsyncDisposable
         _ownsIdentity = options.Identity is null;
         _identity = options.Identity ?? NodeIdentity.Create();
         _peers = new PeerTable<PeerEntry>(this, _time, static id => new PeerEntry(id));
-        // The gauges read the dialer's counts, made just below; the meter reads them only when observed.
+        // The gauges read the dialer's counts; a listener may observe them before the dialer below exists.
         _metrics = new ManagerMetrics(_time, _identity.PeerId,
-            () => (_dialer!.ActiveCount, _dialer.Pool.Count, _options.MaxConnections, _peers.Count));
+            () => _dialer is { } d ? (d.ActiveCount, d.Pool.Count, _options.MaxConnections, _peers.Count) : (0, 0, _options.MaxConnections, _peers.Count));
         _inbox = new Inbox(options.ReceiveQueueCapacity, _metrics);
         _host = new P2pHost(new P2pHostOptions
         {

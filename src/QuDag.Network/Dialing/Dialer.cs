@@ -9,21 +9,22 @@ using QuDag.P2p.Upgrade;
 
 namespace QuDag.Network;
 
-// A PeerId's way from the cmdlet to the socket (outbound; an inbound connection joins at 5 and 8):
-//  1. Connect-QuDagPeer (src/QuDag.PowerShell/ConnectQuDagPeerCommand.cs, ProcessRecord) parses -Address/-PeerId
-//     and calls the session's manager.
-//  2. QuDagSession (src/QuDag.PowerShell/QuDagSession.cs) holds the one ConnectionManager of the runspace.
-//  3. ConnectionManager.ConnectAsync(PeerId[, EndPoint]) (ConnectionManager.cs) refuses itself and delegates here.
-//  4. Dialer.ConnectAsync (this file): gater check, the peer's entry in the PeerTable (Peers/PeerTable.cs), its gate;
-//     an open active connection returns at once, a live pooled one (Pool/IdlePool.cs) is reused without a handshake.
-//  5. Dialer.DialAsync: the circuit (Policy/PeerCircuit.cs) may refuse fast; a slot is reserved from the
-//     ConnectionLimiter (Pool/ConnectionLimiter.cs), which may evict the longest-idle pooled connection.
-//  6. Dialer.HandshakeAsync -> P2pHost.DialAsync (src/QuDag.P2p/Host/P2pHost.cs) maps the stack's errors to ours.
-//  7. Upgrader (src/QuDag.P2p/Upgrade/Upgrader.cs): multistream-select, Noise or TLS (the remote's PeerId must be
-//     the one dialed), yamux.
-//  8. TcpTransport (src/QuDag.P2p/Transport/Tcp/TcpTransport.cs): the socket. Back up: the host raises
-//     ConnectionOpened -> Dialer.OnHostConnectionOpened wraps it in a PeerConnection (Dialing/PeerConnection.cs),
-//     and Dialer.Activate makes it the peer's active connection (status Connected, through the PeerTable).
+// A PeerId's way from the cmdlet to the socket (outbound; an inbound connection joins at 7, then 4):
+//  1. ConnectQuDagPeerCommand.ProcessRecord (src/QuDag.PowerShell/Commands/ConnectQuDagPeerCommand.cs) binds -Address
+//     (multiaddr or host:port) and -PeerId, and calls CurrentSession.Manager.ConnectAsync under a deadline.
+//  2. QuDagSession.Manager (src/QuDag.PowerShell/QuDagSession.cs): the runspace's node, one ConnectionManager.
+//  3. ConnectionManager.ConnectAsync(PeerId[, EndPoint]) (src/QuDag.Network/ConnectionManager.cs) hands it here.
+//  4. Dialer.ConnectAsync (this file): the gater, the peer's PeerEntry in the PeerTable (Peers/PeerTable.cs) and its
+//     gate; an open active connection returns at once, a live pooled one (Pool/IdlePool.cs) is reused as is.
+//  5. Dialer.DialAsync: an open circuit (Policy/PeerCircuit.cs) refuses fast; ConnectionLimiter.ReserveAsync
+//     (Pool/ConnectionLimiter.cs) takes a slot, evicting the longest-idle pooled connection at the limit.
+//  6. Dialer.DialThroughBreakerAsync -> Dialer.HandshakeAsync -> P2pHost.DialAsync (src/QuDag.P2p/Host/P2pHost.cs);
+//     HandshakeAsync maps the stack's errors to the manager's typed ones.
+//  7. Upgrader.UpgradeOutboundAsync (src/QuDag.P2p/Upgrade/Upgrader.cs): multistream-select, Noise or TLS (the
+//     remote's PeerId must be the one dialed), yamux. The host raises ConnectionOpened: OnHostConnectionOpened
+//     wraps it in a PeerConnection (Dialing/PeerConnection.cs); inbound ones go on to AcceptAsync/AdoptInboundAsync.
+//  8. TcpTransport.DialAsync (src/QuDag.P2p/Transport/Tcp/TcpTransport.cs): the socket, under P2pHost's dial timeout.
+// Back in 5, Dialer.Activate makes the connection the peer's active one: status Connected, through the PeerTable.
 
 /// <summary>
 /// Dials, accepts and adopts connections with the libp2p host, and keeps each peer to at most one live connection
