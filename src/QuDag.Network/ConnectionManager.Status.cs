@@ -51,47 +51,8 @@ public sealed partial class ConnectionManager
     public Task<NetworkMetrics> GetMetricsAsync() => Task.FromResult(GetMetrics());
 
     /// <inheritdoc cref="GetMetricsAsync"/>
-    public NetworkMetrics GetMetrics()
-    {
-        var m = _metrics;
-        var open = _dialer.Limiter.Open;
-        var peers = _peers.Count;
-        var (p50, p95, p99) = m.Ping.Percentiles();
-        return new NetworkMetrics
-        {
-            MessagesPerSecond = m.Messages.PerSecond(),
-            Connections = _dialer.ActiveCount,
-            AvgLatency = m.Ping.Mean,
-            MemoryUsage = (long)peers * ManagerMetrics.BytesPerPeer + (long)open * ManagerMetrics.BytesPerConnection
-                + Volatile.Read(ref m.QueuedBytes),
-            IdleConnections = _dialer.Pool.Count,
-            OpenConnections = open,
-            MaxConnections = _options.MaxConnections,
-            TrackedPeers = peers,
-            PoolHits = Volatile.Read(ref m.PoolHits),
-            PoolMisses = Volatile.Read(ref m.PoolMisses),
-            PoolExpirations = Volatile.Read(ref m.PoolExpirations),
-            MessagesSent = Volatile.Read(ref m.MessagesSent),
-            MessagesReceived = Volatile.Read(ref m.MessagesReceived),
-            BytesSent = Volatile.Read(ref m.BytesSent),
-            BytesReceived = Volatile.Read(ref m.BytesReceived),
-            FailedConnects = Volatile.Read(ref m.FailedConnects),
-            FailedInbound = Volatile.Read(ref m.FailedInbound),
-            PingCount = m.Ping.Count,
-            LatencyP50 = p50,
-            LatencyP95 = p95,
-            LatencyP99 = p99,
-            AvgHandshakeTime = m.Handshake.Mean,
-            RateWindow = m.Messages.Window,
-            KeepAliveFailures = Volatile.Read(ref m.KeepAliveFailures),
-            Reconnects = Volatile.Read(ref m.Reconnects),
-            ReconnectAttempts = Volatile.Read(ref m.ReconnectAttempts),
-            OpenCircuits = Volatile.Read(ref m.OpenCircuits),
-            CircuitRejections = Volatile.Read(ref m.CircuitRejections),
-            DeniedInbound = Volatile.Read(ref m.DeniedInbound),
-            DeniedOutbound = Volatile.Read(ref m.DeniedOutbound),
-        };
-    }
+    public NetworkMetrics GetMetrics() =>
+        _metrics.Snapshot(open: _dialer.Limiter.Open, active: _dialer.ActiveCount, idle: _dialer.Pool.Count, _options.MaxConnections, _peers.Count);
 
     /// <summary>What the manager knows of one peer, or null for a peer never seen.</summary>
     public PeerInfo? GetPeer(PeerId peerId) => _peers.TryGet(peerId, out var entry) ? Describe(entry) : null;
