@@ -183,7 +183,7 @@ internal static class CmdletPipeline
             if (way == "cmdlet")
             {
                 var handshake = (TimeSpan)Invoke(runspace, "$s.Manager.GetMetrics().AvgHandshakeTime")[0].BaseObject;
-                report.WriteLine($"  manager's mean handshake (TCP + TLS + HELLO, {throttle(runspace)} at once): {handshake.TotalMilliseconds:0.00} ms");
+                report.WriteLine($"  manager's mean handshake (TCP + multistream + Noise + yamux, {throttle(runspace)} at once): {handshake.TotalMilliseconds:0.00} ms");
             }
         }
         if (exitAfter)

@@ -97,8 +97,8 @@ internal static class Profiling
 
     /// <summary>
     /// connect-split &lt;count&gt;: where a cold connect's time goes. Interleaves, in blocks of 100, (A) a bare TLS
-    /// connect + dispose, (B) the same bare TLS connect to the manager's listener plus one HELLO each way, then
-    /// dispose, and (C) ConnectAsync + DisconnectAsync(close: true); times the open and close halves separately,
+    /// connect + dispose, (B) a bare libp2p upgrade (multistream-select, Noise, yamux) to the manager's listener,
+    /// then dispose, and (C) ConnectAsync + DisconnectAsync(close: true); times the open and close halves separately,
     /// with process CPU time per block.
     /// </summary>
     public static async Task<int> ConnectSplitAsync(int count)
@@ -106,25 +106,25 @@ internal static class Profiling
         var server = new ConnectionManager(new ConnectionManagerOptions { MaxConnections = 100_000 });
         var serverEndPoint = (await server.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0))).LocalEndPoint;
         var client = new ConnectionManager(100_000);
-        using var helloIdentity = NodeIdentity.Create();
+        using var upgradeIdentity = NodeIdentity.Create();
+        using var noise = new QuDag.P2p.Security.Noise.NoiseSecurity(upgradeIdentity);
+        var upgrader = new QuDag.P2p.Upgrade.Upgrader([noise], [new QuDag.P2p.Muxing.Yamux.YamuxMuxer()]);
         var bareServer = new BareTlsServer(NodeIdentity.Create(), BareTlsServer.DrainAsync);
         var clientIdentity = NodeIdentity.Create();
-        var hello = new byte[Frame.HeaderSize + Hello.Size];
-        Frame.WriteHeader(hello, FrameType.Hello, Hello.Size);
-        Hello.Current.WriteTo(hello.AsSpan(Frame.HeaderSize));
 
         var ways = new (string Name, Func<Task<object>> Open, Func<object, Task> Close)[]
         {
             ("A bare TLS", async () => await BareTlsServer.ConnectAsync(bareServer.EndPoint, TlsSettings.Client(clientIdentity)),
                 async s => await ((SslStream)s).DisposeAsync()),
-            ("B bare TLS + HELLO each way", async () =>
+            ("B bare libp2p upgrade", async () =>
             {
-                var ssl = await BareTlsServer.ConnectAsync(serverEndPoint, TlsSettings.Client(helloIdentity));
-                await ssl.WriteAsync(hello);
-                var reply = new byte[hello.Length];
-                await ssl.ReadExactlyAsync(reply);
-                return ssl;
-            }, async s => await ((SslStream)s).DisposeAsync()),
+                // TCP + multistream-select + Noise + yamux to the manager's listener, without a host or manager on this side.
+                var socket = new System.Net.Sockets.Socket(serverEndPoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                long start = Stopwatch.GetTimestamp();
+                await socket.ConnectAsync(serverEndPoint);
+                return await upgrader.UpgradeOutboundAsync(new System.Net.Sockets.NetworkStream(socket, ownsSocket: true), socket.LocalEndPoint!, serverEndPoint,
+                    server.LocalPeerId, start, CancellationToken.None);
+            }, async c => await ((QuDag.P2p.Upgrade.P2pConnection)c).DisposeAsync()),
             ("C ConnectAsync / close", async () =>
             {
                 await client.ConnectAsync(server.LocalPeerId, serverEndPoint);
@@ -171,7 +171,7 @@ internal static class Profiling
                 $"{Median(close[w]),7:0} µs {open[w].Zip(close[w], (a, b) => a + b).Average(),9:0} µs {cpu[w] / n,5:0} µs");
         }
         var metrics = client.GetMetrics();
-        Console.WriteLine($"client HandshakeTime (TCP + TLS + HELLO, as the manager times it): mean {metrics.AvgHandshakeTime.TotalMicroseconds:0} µs");
+        Console.WriteLine($"client HandshakeTime (TCP + multistream + Noise + yamux, as the manager times it): mean {metrics.AvgHandshakeTime.TotalMicroseconds:0} µs");
         await client.DisposeAsync();
         await server.DisposeAsync();
         await bareServer.DisposeAsync();
@@ -277,14 +277,7 @@ internal static class Profiling
     public static int StatusLayout(double seconds)
     {
         const int peers = 10_000;
-        var ids = new PeerId[peers];
-        var bytes = new byte[PeerId.Size];
-        var random = new Random(42);
-        for (var i = 0; i < peers; i++)
-        {
-            random.NextBytes(bytes);
-            ids[i] = new PeerId(bytes);
-        }
+        var ids = SyntheticIds.Create(peers);
         var bare = new ConcurrentDictionary<PeerId, int>();
         var manager = new ConnectionManager(100);
         var packed = new ConcurrentDictionary<PeerId, StrongBox<int>>();

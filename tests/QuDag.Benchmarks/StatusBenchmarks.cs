@@ -29,12 +29,10 @@ public class StatusBenchmarks
         _ids = new PeerId[Peers];
         _dictionary = new ConcurrentDictionary<PeerId, int>();
         _original = new OriginalQuDag();
-        var bytes = new byte[PeerId.Size];
-        var random = new Random(42);
+        var synthetic = SyntheticIds.Create(Peers);
         for (var i = 0; i < Peers; i++)
         {
-            random.NextBytes(bytes);
-            _ids[i] = new PeerId(bytes);
+            _ids[i] = synthetic[i];
             _manager.UpdateStatusAsync(_ids[i], ConnectionStatus.Connected).GetAwaiter().GetResult();
             _dictionary[_ids[i]] = (int)ConnectionStatus.Connected;
             _original.UpdateStatus(_ids[i], ConnectionStatus.Connected);

@@ -29,8 +29,15 @@ internal sealed class FlakyPeer : IAsyncDisposable
 
     public System.Net.IPEndPoint EndPoint => _node.EndPoint;
 
-    /// <summary>Closes every connection it served, from its side.</summary>
-    public void DropAll() => _node.DropAll();
+    /// <summary>
+    /// Closes every connection it served, from its side. A dialer's connect can return a moment before this end has
+    /// adopted the connection (its side of the upgrade ends last), so it first waits until it holds one.
+    /// </summary>
+    public async Task DropAllAsync()
+    {
+        await Wait.UntilAsync(() => _node.Host.Connections.Count > 0, "the flaky peer holds the connection it served");
+        _node.DropAll();
+    }
 
     public ValueTask DisposeAsync() => _node.DisposeAsync();
 

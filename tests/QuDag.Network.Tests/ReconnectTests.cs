@@ -34,7 +34,7 @@ public class ReconnectTests
         peer.Healthy = true;
         await manager.ConnectAsync(peer.Identity.PeerId, peer.EndPoint);
         peer.Healthy = false;
-        peer.DropAll();
+        await peer.DropAllAsync();
         return peer.Identity.PeerId;
     }
 

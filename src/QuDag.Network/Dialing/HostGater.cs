@@ -13,6 +13,8 @@ internal sealed class HostGater(ConnectionGater gater, ManagerMetrics metrics) :
         var gate = direction == P2p.Upgrade.Direction.Inbound ? GateDirection.Inbound : GateDirection.Outbound;
         if (gater.IsAllowed(peer, gate))
             return true;
+        // A refused inbound connection is also a failed one (FailedInbound, reason Denied), as a refusal at the limit is:
+        // the host reports it through InboundUpgradeFailed, which the manager records, so only the denial counts here.
         if (gate == GateDirection.Inbound)
             metrics.RecordDenied(inbound: true);
         return false;

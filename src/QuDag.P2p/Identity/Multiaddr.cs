@@ -240,7 +240,12 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
                     : new P2pProtocolException($"Multiaddr protocol code {code} (0x{code:x}) is unknown."));
             components.Add(ReadValue(protocol, ref bytes));
         }
-        return new Multiaddr(components.ToImmutable());
+        var address = new Multiaddr(components.ToImmutable());
+        // Text is up to four times longer than bytes (/ip4/255.255.255.255 from 5 bytes): an address accepted here
+        // must still be one Parse accepts, or it could be read but never written back as text.
+        if (address.ToString().Length > MaxTextLength)
+            throw new P2pProtocolException($"A binary multiaddr's text form is longer than the {MaxTextLength} characters allowed.");
+        return address;
     }
 
     private static MultiaddrComponent ReadValue(MultiaddrProtocol protocol, ref ReadOnlySpan<byte> bytes)

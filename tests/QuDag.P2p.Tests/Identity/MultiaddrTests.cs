@@ -264,4 +264,19 @@ public class MultiaddrTests
             text[at % text.Length] = c;
             DecoderEntryPoints.MultiaddrText(System.Text.Encoding.UTF8.GetBytes(text));
         });
+
+    [Fact]
+    public void A_binary_address_whose_text_would_exceed_the_text_limit_is_refused()
+    {
+        // Found by the multiaddr-bytes fuzz target: 200 /ip4 components are 1,000 bytes (under MaxBytes) but 2,400
+        // characters as text (over 2,048), so the address was read yet could not be parsed back from its own text.
+        var bytes = new List<byte>();
+        for (int i = 0; i < 200; i++)
+            bytes.AddRange([0x04, 0x04, 0x04, 0x04, 0x04]); // /ip4/4.4.4.4
+        Assert.InRange(bytes.Count, 1, Multiaddr.MaxBytes);
+
+        var ex = Assert.Throws<P2p.P2pProtocolException>(() => Multiaddr.FromBytes(bytes.ToArray()));
+        Assert.Contains("text form", ex.Message);
+        DecoderEntryPoints.MultiaddrBytes(bytes.ToArray()); // the fuzz entry point now sees only the typed refusal
+    }
 }

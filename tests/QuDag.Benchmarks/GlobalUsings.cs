@@ -1,0 +1,1 @@
+global using QuDag.P2p.Identity;
