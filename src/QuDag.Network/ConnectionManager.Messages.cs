@@ -1,6 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Threading.Channels;
-
 namespace QuDag.Network;
 
 public sealed partial class ConnectionManager
@@ -70,7 +67,7 @@ public sealed partial class ConnectionManager
     {
         var connection = ActiveConnection(peerId);
         var identify = await _host.IdentifyAsync(connection.Connection, cancellationToken).ConfigureAwait(false);
-        var entry = GetOrAddEntry(peerId);
+        var entry = _peers.GetOrAdd(peerId);
         Volatile.Write(ref entry.Identify, identify);
         return Describe(entry);
     }
@@ -93,49 +90,16 @@ public sealed partial class ConnectionManager
     private PeerConnection ActiveConnection(PeerId peerId)
     {
         ThrowIfDisposed();
-        return _peers.TryGetValue(peerId, out var entry) && Volatile.Read(ref entry.Active) is { IsOpen: true } connection
-            ? connection
-            : throw new PeerNotConnectedException(peerId);
+        return _dialer.ActiveConnection(peerId);
     }
 
     /// <summary>Waits for the next DATA message from any peer.</summary>
     /// <exception cref="ObjectDisposedException">The manager was disposed.</exception>
-    public async ValueTask<PeerMessage> ReceiveAsync(CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            return Dequeued(await _inbox.Reader.ReadAsync(cancellationToken).ConfigureAwait(false));
-        }
-        catch (ChannelClosedException)
-        {
-            throw new ObjectDisposedException(nameof(ConnectionManager));
-        }
-    }
+    public ValueTask<PeerMessage> ReceiveAsync(CancellationToken cancellationToken = default) => _inbox.ReceiveAsync(cancellationToken);
 
     /// <summary>Takes a received message if one is waiting.</summary>
-    public bool TryReceive([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PeerMessage? message)
-    {
-        if (_inbox.Reader.TryRead(out message))
-        {
-            Dequeued(message);
-            return true;
-        }
-        return false;
-    }
+    public bool TryReceive([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PeerMessage? message) => _inbox.TryReceive(out message);
 
     /// <summary>Received messages as they arrive, until cancelled or disposed.</summary>
-    public async IAsyncEnumerable<PeerMessage> ReceiveAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        while (await _inbox.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            while (TryReceive(out var message))
-                yield return message;
-        }
-    }
-
-    private PeerMessage Dequeued(PeerMessage message)
-    {
-        Interlocked.Add(ref _metrics.QueuedBytes, -message.Payload.Length);
-        return message;
-    }
+    public IAsyncEnumerable<PeerMessage> ReceiveAllAsync(CancellationToken cancellationToken = default) => _inbox.ReceiveAllAsync(cancellationToken);
 }

@@ -10,7 +10,7 @@ public sealed partial class ConnectionManager
     {
         CheckStatus(status);
         ThrowIfDisposed();
-        SetStatus(GetOrAddEntry(peerId), status, reason, recorded: true);
+        _peers.SetStatus(_peers.GetOrAdd(peerId), status, reason, recorded: true);
         return Task.CompletedTask;
     }
 
@@ -24,7 +24,7 @@ public sealed partial class ConnectionManager
         foreach (var (_, status) in batch)
             CheckStatus(status);
         foreach (var (peerId, status) in batch)
-            SetStatus(GetOrAddEntry(peerId), status, null, recorded: true);
+            _peers.SetStatus(_peers.GetOrAdd(peerId), status, null, recorded: true);
         return Task.CompletedTask;
     }
 
@@ -37,64 +37,25 @@ public sealed partial class ConnectionManager
 
     /// <summary>A peer's status, or null for a peer never seen. O(1), lock-free, allocation-free.</summary>
     public ValueTask<ConnectionStatus?> GetStatusAsync(PeerId peerId) =>
-        _peers.TryGetValue(peerId, out var entry) ? new ValueTask<ConnectionStatus?>(entry.Status) : default;
+        _peers.TryGet(peerId, out var entry) ? new ValueTask<ConnectionStatus?>(entry.Status) : default;
 
     /// <summary>Calls <paramref name="handler"/> on each status change of one peer until the returned object is disposed.</summary>
     public IDisposable Subscribe(PeerId peerId, Action<ConnectionStatusChangedEventArgs> handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
         ThrowIfDisposed();
-        return GetOrAddEntry(peerId).Subscribe(handler);
+        return _peers.GetOrAdd(peerId).Subscribe(handler);
     }
 
     /// <summary>A snapshot of the metrics. Reads counters only: its cost does not grow with the number of peers.</summary>
     public Task<NetworkMetrics> GetMetricsAsync() => Task.FromResult(GetMetrics());
 
     /// <inheritdoc cref="GetMetricsAsync"/>
-    public NetworkMetrics GetMetrics()
-    {
-        var m = _metrics;
-        var open = Volatile.Read(ref _open);
-        var peers = Volatile.Read(ref _peerCount);
-        var (p50, p95, p99) = m.Ping.Percentiles();
-        return new NetworkMetrics
-        {
-            MessagesPerSecond = m.Messages.PerSecond(),
-            Connections = Volatile.Read(ref _active),
-            AvgLatency = m.Ping.Mean,
-            MemoryUsage = (long)peers * ManagerMetrics.BytesPerPeer + (long)open * ManagerMetrics.BytesPerConnection
-                + Volatile.Read(ref m.QueuedBytes),
-            IdleConnections = _pool.Count,
-            OpenConnections = open,
-            MaxConnections = _options.MaxConnections,
-            TrackedPeers = peers,
-            PoolHits = Volatile.Read(ref m.PoolHits),
-            PoolMisses = Volatile.Read(ref m.PoolMisses),
-            PoolExpirations = Volatile.Read(ref m.PoolExpirations),
-            MessagesSent = Volatile.Read(ref m.MessagesSent),
-            MessagesReceived = Volatile.Read(ref m.MessagesReceived),
-            BytesSent = Volatile.Read(ref m.BytesSent),
-            BytesReceived = Volatile.Read(ref m.BytesReceived),
-            FailedConnects = Volatile.Read(ref m.FailedConnects),
-            FailedInbound = Volatile.Read(ref m.FailedInbound),
-            PingCount = m.Ping.Count,
-            LatencyP50 = p50,
-            LatencyP95 = p95,
-            LatencyP99 = p99,
-            AvgHandshakeTime = m.Handshake.Mean,
-            RateWindow = m.Messages.Window,
-            KeepAliveFailures = Volatile.Read(ref m.KeepAliveFailures),
-            Reconnects = Volatile.Read(ref m.Reconnects),
-            ReconnectAttempts = Volatile.Read(ref m.ReconnectAttempts),
-            OpenCircuits = Volatile.Read(ref m.OpenCircuits),
-            CircuitRejections = Volatile.Read(ref m.CircuitRejections),
-            DeniedInbound = Volatile.Read(ref m.DeniedInbound),
-            DeniedOutbound = Volatile.Read(ref m.DeniedOutbound),
-        };
-    }
+    public NetworkMetrics GetMetrics() =>
+        _metrics.Snapshot(open: _dialer.Limiter.Open, active: _dialer.ActiveCount, idle: _dialer.Pool.Count, _options.MaxConnections, _peers.Count);
 
     /// <summary>What the manager knows of one peer, or null for a peer never seen.</summary>
-    public PeerInfo? GetPeer(PeerId peerId) => _peers.TryGetValue(peerId, out var entry) ? Describe(entry) : null;
+    public PeerInfo? GetPeer(PeerId peerId) => _peers.TryGet(peerId, out var entry) ? Describe(entry) : null;
 
     /// <summary>Every peer the manager knows, by peer id.</summary>
     public IReadOnlyList<PeerInfo> GetPeers()
@@ -107,7 +68,7 @@ public sealed partial class ConnectionManager
     private PeerInfo Describe(PeerEntry entry)
     {
         var active = Volatile.Read(ref entry.Active);
-        var pooled = active is null ? _pool.Find(entry.Id) : null;
+        var pooled = active is null ? _dialer.Pool.Find(entry.Id) : null;
         var connection = active ?? pooled?.Connection;
         var identify = Volatile.Read(ref entry.Identify);
         return new PeerInfo
@@ -125,19 +86,17 @@ public sealed partial class ConnectionManager
             LastError = entry.LastError,
             Pooled = pooled is not null,
             Inbound = connection?.Inbound,
-            LastChange = Volatile.Read(ref entry.LastChangeTimestamp) is not 0 and var stamp
-                ? _time.GetUtcNow() - _time.GetElapsedTime(stamp)
-                : null,
+            LastChange = _peers.LastChange(entry),
             Latency = Volatile.Read(ref entry.LastRoundTripTicks) is > 0 and var ticks ? TimeSpan.FromTicks(ticks) : null,
             IdleTime = pooled?.IdleTime,
             HandshakeTime = connection?.HandshakeTime,
             CircuitState = entry.Circuit?.State ?? CircuitState.Closed,
             ConsecutiveFailures = entry.Circuit?.FailuresInARow ?? 0,
             CircuitOpenUntil = entry.Circuit?.OpenUntil,
-            AutoReconnect = ReconnectsAutomatically(entry),
-            Reconnecting = Volatile.Read(ref entry.Reconnect) is not null,
-            ReconnectFailures = Volatile.Read(ref entry.ReconnectFailures),
-            ReconnectDelay = Volatile.Read(ref entry.ReconnectDelayTicks) is > 0 and var delay ? TimeSpan.FromTicks(delay) : null,
+            AutoReconnect = _dialer.Reconnector.IsEnabled(entry.Reconnect),
+            Reconnecting = entry.Reconnect.Running,
+            ReconnectFailures = Volatile.Read(ref entry.Reconnect.Failures),
+            ReconnectDelay = Volatile.Read(ref entry.Reconnect.DelayTicks) is > 0 and var delay ? TimeSpan.FromTicks(delay) : null,
         };
     }
 
@@ -153,13 +112,13 @@ public sealed partial class ConnectionManager
     }
 
     /// <summary>The idle pool's connections, longest idle first. Reading it does not refresh their expiry.</summary>
-    public IReadOnlyList<PooledConnectionInfo> GetPooledConnections() => _pool.Snapshot();
+    public IReadOnlyList<PooledConnectionInfo> GetPooledConnections() => _dialer.Pool.Snapshot();
 
     /// <summary>Closes every idle pooled connection; returns how many.</summary>
     public async Task<int> ClearPoolAsync()
     {
         ThrowIfDisposed();
-        var all = _pool.TakeAll();
+        var all = _dialer.Pool.TakeAll();
         await Task.WhenAll(all.Select(c => c.CloseAsync("the pool was cleared"))).ConfigureAwait(false);
         return all.Count;
     }

@@ -13,19 +13,8 @@ public sealed partial class ConnectionManager
     /// first; empty for a peer never pinged or never seen.
     /// </summary>
     public IReadOnlyList<RoundTripSample> GetRoundTrips(PeerId peerId) =>
-        _peers.TryGetValue(peerId, out var entry) && Volatile.Read(ref entry.RoundTrips) is { } history ? history.Snapshot() : [];
+        _peers.TryGet(peerId, out var entry) && Volatile.Read(ref entry.RoundTrips) is { } history ? history.Snapshot() : [];
 
     /// <summary>The last <see cref="EventLogCapacity"/> connection status changes of every peer, oldest first.</summary>
-    public IReadOnlyList<ConnectionEvent> GetRecentEvents() => _events.Snapshot();
-
-    private void RecordRoundTrip(PeerEntry entry, TimeSpan roundTrip)
-    {
-        var history = Volatile.Read(ref entry.RoundTrips);
-        if (history is null)
-        {
-            var created = new RoundTripHistory();
-            history = Interlocked.CompareExchange(ref entry.RoundTrips, created, null) ?? created;
-        }
-        history.Add(new RoundTripSample(_time.GetUtcNow(), roundTrip));
-    }
+    public IReadOnlyList<ConnectionEvent> GetRecentEvents() => _peers.Events.Snapshot();
 }

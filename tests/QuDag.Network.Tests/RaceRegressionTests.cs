@@ -147,9 +147,7 @@ public class RaceRegressionTests
         await using var a = new ConnectionManager(new ConnectionManagerOptions { KeepAliveInterval = Off, AutoReconnect = true });
         await a.ConnectAsync(b.Id, b.EndPoint);
         await Wait.UntilConnectedAsync(b.Manager, a.LocalPeerId);
-        var peers = (System.Collections.IDictionary)typeof(ConnectionManager)
-            .GetField("_peers", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(a)!;
-        var gate = ((PeerEntry)peers[b.Id]!).Gate;
+        var gate = a.GateOf(b.Id);
 
         await gate.WaitAsync(); // stands for another operation on this peer holding its gate
         var disconnect = a.DisconnectAsync(b.Id);

@@ -2,8 +2,12 @@ using System.Net;
 
 namespace QuDag.Network;
 
-/// <summary>What the manager knows of one peer. Status lives in an int so reads and writes are single atomic operations.</summary>
-internal sealed class PeerEntry(PeerId id)
+/// <summary>
+/// What the peer table knows of one peer: its status (an int, so reads and writes are single atomic operations), its
+/// per-peer subscribers, when the status last changed, and where the peer is reached. Other parts hang their own
+/// per-peer state on a derived entry (see <c>Dialing/PeerEntry</c>), so a lookup stays one dictionary read.
+/// </summary>
+internal class PeerRecord(PeerId id)
 {
     private const int Unseen = -1;
     private int _status = Unseen;
@@ -11,16 +15,8 @@ internal sealed class PeerEntry(PeerId id)
 
     public PeerId Id { get; } = id;
 
-    /// <summary>Serialises connect and disconnect for this peer; status and sends do not take it.</summary>
-    public SemaphoreSlim Gate { get; } = new(1, 1);
-
+    /// <summary>The address-book endpoint (AddPeer, or the endpoint of a connect).</summary>
     public volatile EndPoint? EndPoint;
-
-    /// <summary>
-    /// The active connection: set under <see cref="Gate"/>, cleared by whoever wins the compare-exchange
-    /// (a disconnect or the connection's own close), and that one alone updates the counts and status.
-    /// </summary>
-    public PeerConnection? Active;
 
     public volatile string? LastError;
 
@@ -28,37 +24,10 @@ internal sealed class PeerEntry(PeerId id)
     public P2p.Protocols.Identify.IdentifyMessage? Identify;
 
     /// <summary>The IP address the peer's last connection came from, to pick among its announced listen addresses.</summary>
-    public volatile System.Net.IPAddress? SeenAt;
+    public volatile IPAddress? SeenAt;
 
     /// <summary>The clock's timestamp of the last status change: a long, cheaper to read and write than a date.</summary>
     public long LastChangeTimestamp;
-
-    /// <summary>The peer's circuit breaker: made at a failed dial, dropped at the next success (null while healthy).</summary>
-    public PeerCircuit? Circuit;
-
-    /// <summary>Auto-reconnect for this peer: -1 follows the manager's option, 0 off, 1 on.</summary>
-    public int AutoReconnect = -1;
-
-    /// <summary>Cancels the running reconnect loop; null when none runs.</summary>
-    public CancellationTokenSource? Reconnect;
-
-    /// <summary>The running (or last) reconnect loop.</summary>
-    public Task ReconnectLoop = Task.CompletedTask;
-
-    /// <summary>Failed attempts of the current (or last) reconnect loop.</summary>
-    public int ReconnectFailures;
-
-    /// <summary>The last backoff the reconnect loop waited, in ticks.</summary>
-    public long ReconnectDelayTicks;
-
-    /// <summary>1 while this peer's open circuit is counted in the metrics.</summary>
-    public int CircuitCounted;
-
-    /// <summary>Ticks of the last ping round trip (0: none yet); a long so reads are never torn.</summary>
-    public long LastRoundTripTicks;
-
-    /// <summary>The last ping round trips (ConnectionManager.GetRoundTrips); made at the first ping.</summary>
-    public RoundTripHistory? RoundTrips;
 
     public ConnectionStatus? Status
     {
@@ -99,7 +68,7 @@ internal sealed class PeerEntry(PeerId id)
         }
     }
 
-    private sealed class Subscription(PeerEntry entry, Action<ConnectionStatusChangedEventArgs> handler) : IDisposable
+    private sealed class Subscription(PeerRecord entry, Action<ConnectionStatusChangedEventArgs> handler) : IDisposable
     {
         private int _disposed;
 

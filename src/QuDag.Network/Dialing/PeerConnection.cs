@@ -13,7 +13,7 @@ namespace QuDag.Network;
 /// stream per direction, uvarint-length-prefixed, backpressured by yamux's window), pings on
 /// <c>/ipfs/ping/1.0.0</c>, keepalive, and one report to the owner when it ends, with why.
 /// </summary>
-internal sealed class PeerConnection
+internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection
 {
     /// <summary>Our message protocol between QuDag.PS nodes.</summary>
     public const string MessageProtocol = "/qudag-ps/msg/1.0.0";

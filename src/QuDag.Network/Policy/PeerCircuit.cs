@@ -3,19 +3,6 @@ using Polly.CircuitBreaker;
 
 namespace QuDag.Network;
 
-/// <summary>The state of a peer's circuit breaker.</summary>
-public enum CircuitState
-{
-    /// <summary>Dials go through.</summary>
-    Closed,
-
-    /// <summary>Recent dials all failed: connects fail fast with <see cref="PeerCircuitOpenException"/> until the break ends.</summary>
-    Open,
-
-    /// <summary>The break ended: the next dial is a trial that closes the circuit or opens it again.</summary>
-    HalfOpen,
-}
-
 /// <summary>
 /// One peer's circuit breaker: Polly's, over the dials (never over pooled reuse). Polly counts a failure ratio in a
 /// sampling window; QuDAG counts consecutive failures. With a ratio of 1.0 and the threshold as the minimum
@@ -91,7 +78,7 @@ internal sealed class PeerCircuit
     {
         try
         {
-            await ExecuteAsync(static (f, _) => Task.FromException<PeerConnection>(f), failure, CancellationToken.None).ConfigureAwait(false);
+            await ExecuteAsync(static (f, _) => Task.FromException<object>(f), failure, CancellationToken.None).ConfigureAwait(false);
         }
         catch (PeerConnectException)
         {

@@ -29,11 +29,12 @@ internal sealed class ManagerMetrics : IDisposable
     private static readonly double[] s_durationBounds =
         [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-    public long MessagesSent, MessagesReceived, BytesSent, BytesReceived;
-    public long PoolHits, PoolMisses, PoolExpirations, FailedConnects, FailedInbound;
-    public long QueuedBytes;
-    public long KeepAliveFailures, Reconnects, ReconnectAttempts, CircuitRejections, DeniedInbound, DeniedOutbound;
-    public int OpenCircuits;
+    // Written only through the Record* methods below; read by Snapshot and the meter's observable instruments.
+    private long _messagesSent, _messagesReceived, _bytesSent, _bytesReceived;
+    private long _poolHits, _poolMisses, _poolExpirations, _failedConnects, _failedInbound;
+    private long _queuedBytes;
+    private long _keepAliveFailures, _reconnects, _reconnectAttempts, _circuitRejections, _deniedInbound, _deniedOutbound;
+    private int _openCircuits;
 
     // Failures by reason, beside the totals above: RecordFailure adds to both, so they always sum to the totals.
     private readonly long[] _outboundFailures = new long[FailureReasons.Count];
@@ -48,7 +49,7 @@ internal sealed class ManagerMetrics : IDisposable
 
     public ManagerMetrics(TimeProvider time, PeerId localPeer, Func<(int Active, int Idle, int Max, int Peers)> counts)
     {
-        Messages = new RateWindow(time, () => Volatile.Read(ref MessagesSent) + Volatile.Read(ref MessagesReceived));
+        Messages = new RateWindow(time, () => Volatile.Read(ref _messagesSent) + Volatile.Read(ref _messagesReceived));
         _meter = new Meter(new MeterOptions(MeterName)
         {
             Version = typeof(ManagerMetrics).Assembly.GetName().Version?.ToString(3),
@@ -64,35 +65,35 @@ internal sealed class ManagerMetrics : IDisposable
         _meter.CreateObservableUpDownCounter("qudag.peers", () => counts().Peers, "{peer}", "Tracked peers.");
         _meter.CreateObservableCounter("qudag.messages", () => new[]
         {
-            new Measurement<long>(Volatile.Read(ref MessagesSent), new KeyValuePair<string, object?>("network.io.direction", "transmit")),
-            new Measurement<long>(Volatile.Read(ref MessagesReceived), new KeyValuePair<string, object?>("network.io.direction", "receive")),
+            new Measurement<long>(Volatile.Read(ref _messagesSent), new KeyValuePair<string, object?>("network.io.direction", "transmit")),
+            new Measurement<long>(Volatile.Read(ref _messagesReceived), new KeyValuePair<string, object?>("network.io.direction", "receive")),
         }, "{message}", "DATA messages.");
         _meter.CreateObservableCounter("qudag.network.io", () => new[]
         {
-            new Measurement<long>(Volatile.Read(ref BytesSent), new KeyValuePair<string, object?>("network.io.direction", "transmit")),
-            new Measurement<long>(Volatile.Read(ref BytesReceived), new KeyValuePair<string, object?>("network.io.direction", "receive")),
+            new Measurement<long>(Volatile.Read(ref _bytesSent), new KeyValuePair<string, object?>("network.io.direction", "transmit")),
+            new Measurement<long>(Volatile.Read(ref _bytesReceived), new KeyValuePair<string, object?>("network.io.direction", "receive")),
         }, "By", "DATA payload bytes.");
         _meter.CreateObservableCounter("qudag.pool.requests", () => new[]
         {
-            new Measurement<long>(Volatile.Read(ref PoolHits), new KeyValuePair<string, object?>("result", "hit")),
-            new Measurement<long>(Volatile.Read(ref PoolMisses), new KeyValuePair<string, object?>("result", "miss")),
+            new Measurement<long>(Volatile.Read(ref _poolHits), new KeyValuePair<string, object?>("result", "hit")),
+            new Measurement<long>(Volatile.Read(ref _poolMisses), new KeyValuePair<string, object?>("result", "miss")),
         }, "{request}", "Connects served from the idle pool (hit) or dialed (miss).");
-        _meter.CreateObservableCounter("qudag.pool.expirations", () => Volatile.Read(ref PoolExpirations), "{connection}",
+        _meter.CreateObservableCounter("qudag.pool.expirations", () => Volatile.Read(ref _poolExpirations), "{connection}",
             "Idle connections closed by the pool timeout.");
         _meter.CreateObservableCounter("qudag.connection.failures", ObserveFailures, "{connection}",
             "Connections that failed before they were established, by direction and error.type.");
         _meter.CreateObservableCounter("qudag.connection.denied", () => new[]
         {
-            new Measurement<long>(Volatile.Read(ref DeniedOutbound), new KeyValuePair<string, object?>("direction", "outbound")),
-            new Measurement<long>(Volatile.Read(ref DeniedInbound), new KeyValuePair<string, object?>("direction", "inbound")),
+            new Measurement<long>(Volatile.Read(ref _deniedOutbound), new KeyValuePair<string, object?>("direction", "outbound")),
+            new Measurement<long>(Volatile.Read(ref _deniedInbound), new KeyValuePair<string, object?>("direction", "inbound")),
         }, "{connection}", "Connections refused by the connection gater.");
-        _meter.CreateObservableCounter("qudag.keepalive.failures", () => Volatile.Read(ref KeepAliveFailures), "{connection}",
+        _meter.CreateObservableCounter("qudag.keepalive.failures", () => Volatile.Read(ref _keepAliveFailures), "{connection}",
             "Connections failed because a keepalive PING went unanswered.");
-        _meter.CreateObservableCounter("qudag.reconnect.attempts", () => Volatile.Read(ref ReconnectAttempts), "{attempt}",
+        _meter.CreateObservableCounter("qudag.reconnect.attempts", () => Volatile.Read(ref _reconnectAttempts), "{attempt}",
             "Automatic reconnect dials.");
-        _meter.CreateObservableUpDownCounter("qudag.circuit.open", () => Volatile.Read(ref OpenCircuits), "{peer}",
+        _meter.CreateObservableUpDownCounter("qudag.circuit.open", () => Volatile.Read(ref _openCircuits), "{peer}",
             "Peers whose circuit breaker is open or half-open.");
-        _meter.CreateObservableCounter("qudag.circuit.rejections", () => Volatile.Read(ref CircuitRejections), "{connect}",
+        _meter.CreateObservableCounter("qudag.circuit.rejections", () => Volatile.Read(ref _circuitRejections), "{connect}",
             "Connects failed fast by an open circuit breaker.");
         _meter.CreateObservableGauge("qudag.message.rate", () => Messages.PerSecond(), "{message}/s", "DATA messages per second over the rate window.");
         var advice = new InstrumentAdvice<double> { HistogramBucketBoundaries = s_durationBounds };
@@ -121,12 +122,12 @@ internal sealed class ManagerMetrics : IDisposable
         if (inbound)
         {
             Interlocked.Increment(ref _inboundFailures[(int)reason]);
-            Interlocked.Increment(ref FailedInbound);
+            Interlocked.Increment(ref _failedInbound);
         }
         else
         {
             Interlocked.Increment(ref _outboundFailures[(int)reason]);
-            Interlocked.Increment(ref FailedConnects);
+            Interlocked.Increment(ref _failedConnects);
         }
     }
 
@@ -144,14 +145,84 @@ internal sealed class ManagerMetrics : IDisposable
 
     public void RecordSent(int bytes)
     {
-        Interlocked.Increment(ref MessagesSent);
-        Interlocked.Add(ref BytesSent, bytes);
+        Interlocked.Increment(ref _messagesSent);
+        Interlocked.Add(ref _bytesSent, bytes);
     }
 
     public void RecordReceived(int bytes)
     {
-        Interlocked.Increment(ref MessagesReceived);
-        Interlocked.Add(ref BytesReceived, bytes);
+        Interlocked.Increment(ref _messagesReceived);
+        Interlocked.Add(ref _bytesReceived, bytes);
+    }
+
+    /// <summary>The counters now, with the manager's counts beside them. Reads counters only: O(1) in the peers.</summary>
+    public NetworkMetrics Snapshot(int open, int active, int idle, int max, int peers)
+    {
+        var m = this;
+        var (p50, p95, p99) = m.Ping.Percentiles();
+        return new NetworkMetrics
+        {
+            MessagesPerSecond = m.Messages.PerSecond(),
+            Connections = active,
+            AvgLatency = m.Ping.Mean,
+            MemoryUsage = (long)peers * BytesPerPeer + (long)open * BytesPerConnection
+                + Volatile.Read(ref _queuedBytes),
+            IdleConnections = idle,
+            OpenConnections = open,
+            MaxConnections = max,
+            TrackedPeers = peers,
+            PoolHits = Volatile.Read(ref _poolHits),
+            PoolMisses = Volatile.Read(ref _poolMisses),
+            PoolExpirations = Volatile.Read(ref _poolExpirations),
+            MessagesSent = Volatile.Read(ref _messagesSent),
+            MessagesReceived = Volatile.Read(ref _messagesReceived),
+            BytesSent = Volatile.Read(ref _bytesSent),
+            BytesReceived = Volatile.Read(ref _bytesReceived),
+            FailedConnects = Volatile.Read(ref _failedConnects),
+            FailedInbound = Volatile.Read(ref _failedInbound),
+            PingCount = m.Ping.Count,
+            LatencyP50 = p50,
+            LatencyP95 = p95,
+            LatencyP99 = p99,
+            AvgHandshakeTime = m.Handshake.Mean,
+            RateWindow = m.Messages.Window,
+            KeepAliveFailures = Volatile.Read(ref _keepAliveFailures),
+            Reconnects = Volatile.Read(ref _reconnects),
+            ReconnectAttempts = Volatile.Read(ref _reconnectAttempts),
+            OpenCircuits = Volatile.Read(ref _openCircuits),
+            CircuitRejections = Volatile.Read(ref _circuitRejections),
+            DeniedInbound = Volatile.Read(ref _deniedInbound),
+            DeniedOutbound = Volatile.Read(ref _deniedOutbound),
+        };
+    }
+
+    public void RecordPoolHit() => Interlocked.Increment(ref _poolHits);
+
+    public void RecordPoolMiss() => Interlocked.Increment(ref _poolMisses);
+
+    public void RecordPoolExpiration() => Interlocked.Increment(ref _poolExpirations);
+
+    /// <summary>Bytes received and not yet taken by the application (positive on arrival, negative on dequeue).</summary>
+    public void RecordQueued(int bytes) => Interlocked.Add(ref _queuedBytes, bytes);
+
+    public void RecordKeepAliveFailure() => Interlocked.Increment(ref _keepAliveFailures);
+
+    public void RecordReconnectAttempt() => Interlocked.Increment(ref _reconnectAttempts);
+
+    public void RecordReconnect() => Interlocked.Increment(ref _reconnects);
+
+    public void RecordCircuitRejection() => Interlocked.Increment(ref _circuitRejections);
+
+    /// <summary>A peer's circuit left or entered the closed state: +1 when it opened, -1 when it closed again.</summary>
+    public void RecordOpenCircuits(int delta) => Interlocked.Add(ref _openCircuits, delta);
+
+    /// <summary>A connection the gater refused (not a failure of the peer; the failure counts are separate).</summary>
+    public void RecordDenied(bool inbound)
+    {
+        if (inbound)
+            Interlocked.Increment(ref _deniedInbound);
+        else
+            Interlocked.Increment(ref _deniedOutbound);
     }
 
     public void Dispose()

@@ -9,36 +9,34 @@ namespace QuDag.Network;
 /// with a sliding window of the pool timeout; since the cache only scans when touched, a timer compacts it
 /// (as SocketsHttpHandler scavenges its pool), and the eviction callback closes the connection.
 /// </summary>
-internal sealed class IdlePool : IDisposable
+internal sealed class IdlePool<TConnection> : IDisposable where TConnection : class, IIdleConnection
 {
     private readonly MemoryCache _cache;
     // Lists and ranks the pool without touching cache entries, which would refresh their sliding window.
     private readonly ConcurrentDictionary<PeerId, Pooled> _byPeer = new();
     private readonly TimeProvider _time;
     private readonly ITimer _scavenger;
-    private readonly Action<PeerConnection> _onExpired;
+    private readonly Action<TConnection> _onExpired;
     private int _count;
     private long _sequence;
 
-    public IdlePool(TimeSpan timeout, TimeProvider time, Action<PeerConnection> onExpired)
+    public IdlePool(TimeSpan timeout, TimeProvider time, Action<TConnection> onExpired)
     {
         Timeout = timeout;
         _time = time;
         _onExpired = onExpired;
         _cache = new MemoryCache(new MemoryCacheOptions { Clock = new Clock(time), ExpirationScanFrequency = ScanInterval(timeout) });
         var interval = ScanInterval(timeout);
-        _scavenger = time.CreateTimer(static state => ((IdlePool)state!)._cache.Compact(0), this, interval, interval);
+        _scavenger = time.CreateTimer(static state => ((IdlePool<TConnection>)state!)._cache.Compact(0), this, interval, interval);
     }
 
     public TimeSpan Timeout { get; }
 
     public int Count => Volatile.Read(ref _count);
 
-    /// <summary>Scans every quarter of the timeout, between 1 and 30 seconds.</summary>
-    public static TimeSpan ScanInterval(TimeSpan timeout) =>
-        TimeSpan.FromTicks(Math.Clamp(timeout.Ticks / 4, TimeSpan.TicksPerSecond, 30 * TimeSpan.TicksPerSecond));
+    private static TimeSpan ScanInterval(TimeSpan timeout) => IdlePool.ScanInterval(timeout);
 
-    public void Add(PeerConnection connection)
+    public void Add(TConnection connection)
     {
         var pooled = new Pooled(connection, _time.GetUtcNow(), Interlocked.Increment(ref _sequence));
         if (!_byPeer.TryAdd(connection.RemoteId, pooled))
@@ -48,15 +46,15 @@ internal sealed class IdlePool : IDisposable
         using var entry = _cache.CreateEntry(pooled);
         entry.Value = pooled;
         entry.SlidingExpiration = Timeout;
-        entry.RegisterPostEvictionCallback(static (_, value, reason, state) => ((IdlePool)state!).OnEvicted((Pooled)value!, reason), this);
+        entry.RegisterPostEvictionCallback(static (_, value, reason, state) => ((IdlePool<TConnection>)state!).OnEvicted((Pooled)value!, reason), this);
     }
 
     /// <summary>Takes the peer's pooled connection if there is one; exactly one caller gets it.</summary>
-    public PeerConnection? TryTake(PeerId peerId) =>
+    public TConnection? TryTake(PeerId peerId) =>
         _byPeer.TryGetValue(peerId, out var pooled) && TryClaim(pooled) ? pooled.Connection : null;
 
     /// <summary>Takes the connection that has waited longest, to make room under the connection limit.</summary>
-    public PeerConnection? TryTakeOldest()
+    public TConnection? TryTakeOldest()
     {
         while (true)
         {
@@ -75,14 +73,14 @@ internal sealed class IdlePool : IDisposable
     }
 
     /// <summary>Drops a connection that closed while pooled.</summary>
-    public void Forget(PeerConnection connection)
+    public void Forget(TConnection connection)
     {
         if (_byPeer.TryGetValue(connection.RemoteId, out var pooled) && pooled.Connection == connection)
             TryClaim(pooled);
     }
 
     /// <summary>The peer's pooled connection and its idle time, without touching the cache.</summary>
-    public (PeerConnection Connection, TimeSpan IdleTime)? Find(PeerId peerId) =>
+    public (TConnection Connection, TimeSpan IdleTime)? Find(PeerId peerId) =>
         _byPeer.TryGetValue(peerId, out var pooled) ? (pooled.Connection, _time.GetUtcNow() - pooled.Since) : null;
 
     public IReadOnlyList<PooledConnectionInfo> Snapshot()
@@ -100,9 +98,9 @@ internal sealed class IdlePool : IDisposable
     }
 
     /// <summary>Claims all pooled connections, for disposal.</summary>
-    public List<PeerConnection> TakeAll()
+    public List<TConnection> TakeAll()
     {
-        var all = new List<PeerConnection>();
+        var all = new List<TConnection>();
         foreach (var (_, pooled) in _byPeer)
         {
             if (TryClaim(pooled))
@@ -136,9 +134,9 @@ internal sealed class IdlePool : IDisposable
         _cache.Dispose();
     }
 
-    private sealed class Pooled(PeerConnection connection, DateTimeOffset since, long order)
+    private sealed class Pooled(TConnection connection, DateTimeOffset since, long order)
     {
-        public readonly PeerConnection Connection = connection;
+        public readonly TConnection Connection = connection;
         public readonly DateTimeOffset Since = since;
         public readonly long Order = order;
         public int Claimed;
@@ -148,6 +146,24 @@ internal sealed class IdlePool : IDisposable
     {
         public DateTimeOffset UtcNow => time.GetUtcNow();
     }
+}
+
+/// <summary>What the pool needs of a connection: whose it is, where it leads, and which side dialed.</summary>
+internal interface IIdleConnection
+{
+    PeerId RemoteId { get; }
+
+    System.Net.EndPoint RemoteEndPoint { get; }
+
+    bool Inbound { get; }
+}
+
+/// <summary>The pool's scavenging period.</summary>
+internal static class IdlePool
+{
+    /// <summary>Scans every quarter of the timeout, between 1 and 30 seconds.</summary>
+    public static TimeSpan ScanInterval(TimeSpan timeout) =>
+        TimeSpan.FromTicks(Math.Clamp(timeout.Ticks / 4, TimeSpan.TicksPerSecond, 30 * TimeSpan.TicksPerSecond));
 }
 
 /// <summary>An idle connection in the pool.</summary>

@@ -1,0 +1,661 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Polly.CircuitBreaker;
+using QuDag.P2p;
+using QuDag.P2p.Host;
+using QuDag.P2p.Muxing;
+using QuDag.P2p.Transport.Tcp;
+using QuDag.P2p.Upgrade;
+
+namespace QuDag.Network;
+
+// A PeerId's way from the cmdlet to the socket (outbound; an inbound connection joins at 7, then 4):
+//  1. ConnectQuDagPeerCommand.ProcessRecord (src/QuDag.PowerShell/Commands/ConnectQuDagPeerCommand.cs) binds -Address
+//     (multiaddr or host:port) and -PeerId, and calls CurrentSession.Manager.ConnectAsync under a deadline.
+//  2. QuDagSession.Manager (src/QuDag.PowerShell/QuDagSession.cs): the runspace's node, one ConnectionManager.
+//  3. ConnectionManager.ConnectAsync(PeerId[, EndPoint]) (src/QuDag.Network/ConnectionManager.cs) hands it here.
+//  4. Dialer.ConnectAsync (this file): the gater, the peer's PeerEntry in the PeerTable (Peers/PeerTable.cs) and its
+//     gate; an open active connection returns at once, a live pooled one (Pool/IdlePool.cs) is reused as is.
+//  5. Dialer.DialAsync: an open circuit (Policy/PeerCircuit.cs) refuses fast; ConnectionLimiter.ReserveAsync
+//     (Pool/ConnectionLimiter.cs) takes a slot, evicting the longest-idle pooled connection at the limit.
+//  6. Dialer.DialThroughBreakerAsync -> Dialer.HandshakeAsync -> P2pHost.DialAsync (src/QuDag.P2p/Host/P2pHost.cs);
+//     HandshakeAsync maps the stack's errors to the manager's typed ones.
+//  7. Upgrader.UpgradeOutboundAsync (src/QuDag.P2p/Upgrade/Upgrader.cs): multistream-select, Noise or TLS (the
+//     remote's PeerId must be the one dialed), yamux. The host raises ConnectionOpened: OnHostConnectionOpened
+//     wraps it in a PeerConnection (Dialing/PeerConnection.cs); inbound ones go on to AcceptAsync/AdoptInboundAsync.
+//  8. TcpTransport.DialAsync (src/QuDag.P2p/Transport/Tcp/TcpTransport.cs): the socket, under P2pHost's dial timeout.
+// Back in 5, Dialer.Activate makes the connection the peer's active one: status Connected, through the PeerTable.
+
+/// <summary>
+/// Dials, accepts and adopts connections with the libp2p host, and keeps each peer to at most one live connection
+/// (a simultaneous dial keeps the one both sides agree on). Uses the parts below it, which never use each other:
+/// the peer table, the idle pool and the limiter, the gater, circuit, reconnect and keepalive policies, and the metrics.
+/// </summary>
+internal sealed class Dialer : IConnectionOwner, IRedialer
+{
+    private readonly ConnectionManagerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly PeerId _localPeerId;
+    private readonly P2pHost _host;
+    private readonly ManagerMetrics _metrics;
+    private readonly Inbox _inbox;
+    private readonly ConnectionGater _gater; // captured: replacing Options.Gater later must not leave a handler behind
+    private readonly ConcurrentDictionary<P2pConnection, PeerConnection> _wrappers = new();
+    private readonly ConcurrentDictionary<PeerConnection, byte> _connections = new();
+    private readonly CancellationTokenSource _disposing = new();
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _active;    // connections set as some peer's Active
+    private int _busy = 1;  // operations in flight, plus one for the dialer itself until it is disposed
+    private int _disposed;
+
+    public Dialer(ConnectionManagerOptions options, PeerId localPeerId, P2pHost host, PeerTable<PeerEntry> peers, ManagerMetrics metrics, Inbox inbox)
+    {
+        _options = options;
+        _time = options.TimeProvider;
+        _localPeerId = localPeerId;
+        _host = host;
+        _metrics = metrics;
+        _inbox = inbox;
+        Peers = peers;
+        _gater = options.Gater;
+        Pool = new IdlePool<PeerConnection>(options.PoolTimeout > TimeSpan.Zero ? options.PoolTimeout : TimeSpan.FromSeconds(1), _time, OnPoolExpired);
+        Limiter = new ConnectionLimiter(options.MaxConnections, EvictLongestIdleAsync);
+        KeepAlive = new KeepAliveMonitor(options.KeepAliveInterval, options.KeepAliveTimeout, _time, () => _connections.Keys,
+            metrics.RecordKeepAliveFailure);
+        Reconnector = new Reconnector(options, this, metrics.RecordReconnectAttempt, metrics.RecordReconnect);
+        _gater.Changed += OnGaterChanged;
+        _host.ConnectionOpened += OnHostConnectionOpened;
+        _host.SetStreamHandler(PeerConnection.MessageProtocol, ServeMessagesAsync);
+    }
+
+    public PeerTable<PeerEntry> Peers { get; }
+
+    /// <summary>The gater captured at construction (the one the manager enforces).</summary>
+    public ConnectionGater Gater => _gater;
+
+    public IdlePool<PeerConnection> Pool { get; }
+
+    public ConnectionLimiter Limiter { get; }
+
+    public KeepAliveMonitor KeepAlive { get; }
+
+    public Reconnector Reconnector { get; }
+
+    /// <summary>Connections set as some peer's active one.</summary>
+    public int ActiveCount => Volatile.Read(ref _active);
+
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>Counts an operation in flight, so disposal waits for it; false once disposal began.</summary>
+    public bool TryEnter()
+    {
+        while (true)
+        {
+            var busy = Volatile.Read(ref _busy);
+            if (busy == 0 || IsDisposed)
+                return false;
+            if (Interlocked.CompareExchange(ref _busy, busy + 1, busy) == busy)
+                return true;
+        }
+    }
+
+    public void Exit()
+    {
+        if (Interlocked.Decrement(ref _busy) == 0)
+            _drained.TrySetResult();
+    }
+
+    /// <summary>The peer's open active connection.</summary>
+    /// <exception cref="PeerNotConnectedException">It has none.</exception>
+    public PeerConnection ActiveConnection(PeerId peerId) =>
+        Peers.TryGet(peerId, out var entry) && Volatile.Read(ref entry.Active) is { IsOpen: true } connection
+            ? connection
+            : throw new PeerNotConnectedException(peerId);
+
+    /// <summary>Connects to a peer (see ConnectionManager.ConnectAsync); <paramref name="endPoint"/> also goes into the address book.</summary>
+    public async Task ConnectAsync(PeerId peerId, EndPoint? endPoint, CancellationToken cancellationToken)
+    {
+        if (peerId == _localPeerId)
+            throw new ArgumentException("A node does not connect to itself.", nameof(peerId));
+        if (!TryEnter())
+            throw new ObjectDisposedException(nameof(ConnectionManager));
+        try
+        {
+            if (!_gater.IsAllowed(peerId, GateDirection.Outbound))
+            {
+                _metrics.RecordFailure(inbound: false, FailureReason.Denied);
+                _metrics.RecordDenied(inbound: false);
+                throw new PeerDeniedException(peerId);
+            }
+            var entry = Peers.GetOrAdd(peerId);
+            if (endPoint is not null)
+                entry.EndPoint = endPoint;
+            await entry.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var current = Volatile.Read(ref entry.Active);
+                if (current is { IsOpen: true })
+                    return;
+                if (current is not null)
+                    TryDeactivate(entry, current, current.CloseInfo);
+                if (Pool.TryTake(peerId) is { } pooled)
+                {
+                    if (pooled.IsOpen)
+                    {
+                        _metrics.RecordPoolHit();
+                        Activate(entry, pooled);
+                        return;
+                    }
+                    // It closed while pooled; its own close releases the socket slot.
+                }
+                _metrics.RecordPoolMiss();
+                var target = RedialTarget(entry) ?? throw new PeerAddressUnknownException(peerId);
+                await DialAsync(entry, target, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                entry.Gate.Release();
+            }
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    private async Task DialAsync(PeerEntry entry, EndPoint target, CancellationToken cancellationToken)
+    {
+        // An open circuit fails fast before a slot is taken, so it never evicts a pooled connection for nothing.
+        if (entry.Circuit is { State: CircuitState.Open })
+            throw CircuitOpen(entry, null);
+        try
+        {
+            await Limiter.ReserveAsync(entry.Id).ConfigureAwait(false);
+        }
+        catch (ConnectionLimitReachedException ex)
+        {
+            _metrics.RecordFailure(inbound: false, FailureReason.LimitReached);
+            Peers.SetStatus(entry, ConnectionStatus.Failed, ex.Message);
+            throw;
+        }
+        PeerConnection connection;
+        try
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+            connection = await DialThroughBreakerAsync(entry, target, linked.Token).ConfigureAwait(false);
+        }
+        catch (BrokenCircuitException ex)
+        {
+            // Polly's clock can end the break a moment after ours: the breaker refused after the slot was taken.
+            Limiter.Release();
+            throw CircuitOpen(entry, ex);
+        }
+        catch (Exception ex)
+        {
+            Limiter.Release();
+            _metrics.RecordFailure(inbound: false, _disposing.IsCancellationRequested ? FailureReason.Cancelled : FailureReasons.Of(ex));
+            if (_disposing.IsCancellationRequested)
+            {
+                Peers.SetStatus(entry, ConnectionStatus.Failed, "the manager was disposed");
+                throw new ObjectDisposedException(nameof(ConnectionManager), ex);
+            }
+            if (ex is OperationCanceledException)
+            {
+                Peers.SetStatus(entry, ConnectionStatus.Disconnected, "the connect was cancelled");
+                throw;
+            }
+            if (ex is PeerDeniedException)
+            {
+                Peers.SetStatus(entry, ConnectionStatus.Disconnected, "refused by the connection gater");
+                throw;
+            }
+            Peers.SetStatus(entry, ConnectionStatus.Failed, ex.Message);
+            throw;
+        }
+        if (IsDisposed)
+        {
+            await connection.CloseAsync("the manager was disposed").ConfigureAwait(false);
+            throw new ObjectDisposedException(nameof(ConnectionManager));
+        }
+        // The gater may have changed while the handshake ran; a rule change only sees established connections.
+        if (!_gater.IsAllowed(entry.Id, GateDirection.Outbound))
+        {
+            await connection.CloseAsync("refused by the connection gater").ConfigureAwait(false);
+            _metrics.RecordFailure(inbound: false, FailureReason.Denied);
+            _metrics.RecordDenied(inbound: false);
+            Peers.SetStatus(entry, ConnectionStatus.Disconnected, "refused by the connection gater");
+            throw new PeerDeniedException(entry.Id);
+        }
+        Activate(entry, connection);
+    }
+
+    /// <summary>Counts a connect the open circuit refused and describes it.</summary>
+    private PeerCircuitOpenException CircuitOpen(PeerEntry entry, Exception? inner)
+    {
+        _metrics.RecordFailure(inbound: false, FailureReason.CircuitOpen);
+        _metrics.RecordCircuitRejection();
+        // The status stays Failed and the last error stays the real cause; the breaker only says "not now".
+        Peers.SetStatus(entry, ConnectionStatus.Failed, null);
+        return new PeerCircuitOpenException(entry.Id, entry.Circuit?.OpenUntil, inner);
+    }
+
+    /// <summary>
+    /// Dials through the peer's circuit breaker. A peer gets a breaker at its first failed dial and loses it at the
+    /// next success: a healthy peer, the common case, carries none (a Polly pipeline is a few KiB, and the manager may
+    /// track tens of thousands of peers). Runs under the peer's gate, so the breaker is made and dropped by one dial
+    /// at a time.
+    /// </summary>
+    private async Task<PeerConnection> DialThroughBreakerAsync(PeerEntry entry, EndPoint target, CancellationToken cancellationToken)
+    {
+        if (_options.CircuitBreakerFailureThreshold == 0)
+            return await HandshakeAsync(entry, target, cancellationToken).ConfigureAwait(false);
+        if (Volatile.Read(ref entry.Circuit) is { } circuit)
+        {
+            var connection = await circuit.ExecuteAsync(static (s, ct) => s.Self.HandshakeAsync(s.Entry, s.Target, ct),
+                (Self: this, Entry: entry, Target: target), cancellationToken).ConfigureAwait(false);
+            if (circuit.State == CircuitState.Closed)
+                Volatile.Write(ref entry.Circuit, null);
+            return connection;
+        }
+        try
+        {
+            return await HandshakeAsync(entry, target, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PeerConnectException failure) when (failure is not PeerDeniedException) // a gater's refusal says nothing of the peer
+        {
+            var created = new PeerCircuit(_options, state => OnCircuitChanged(entry, state));
+            await created.RecordFailureAsync(failure).ConfigureAwait(false);
+            Volatile.Write(ref entry.Circuit, created);
+            throw;
+        }
+    }
+
+    private void OnCircuitChanged(PeerEntry entry, CircuitState state)
+    {
+        // Open and half-open both count as "not healthy"; closed leaves the count.
+        var wasOpen = Interlocked.Exchange(ref entry.CircuitCounted, state == CircuitState.Closed ? 0 : 1);
+        var isOpen = state == CircuitState.Closed ? 0 : 1;
+        if (wasOpen != isOpen)
+            _metrics.RecordOpenCircuits(isOpen - wasOpen);
+    }
+
+    /// <summary>Dials through the libp2p host; maps its failures to the manager's typed connect errors.</summary>
+    private async Task<PeerConnection> HandshakeAsync(PeerEntry entry, EndPoint target, CancellationToken cancellationToken)
+    {
+        Peers.SetStatus(entry, ConnectionStatus.Connecting, null);
+        P2pConnection connection;
+        try
+        {
+            connection = await _host.DialAsync(target, entry.Id, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PeerIdMismatchException ex)
+        {
+            throw new PeerIdentityMismatchException(entry.Id, ex.Actual, target);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new PeerConnectException($"Connecting to {target} timed out: {ex.Message}", entry.Id, target, ConnectFailureKind.Timeout, ex);
+        }
+        catch (AddressResolutionException ex)
+        {
+            throw new PeerConnectException(ex.Message, entry.Id, target, ConnectFailureKind.Unreachable, ex);
+        }
+        catch (ConnectionGatedException) when (!_gater.IsAllowed(entry.Id, GateDirection.Outbound))
+        {
+            // Denied while the handshake ran: the same refusal as one before the dial, not a failure of the peer.
+            _metrics.RecordDenied(inbound: false);
+            throw new PeerDeniedException(entry.Id);
+        }
+        catch (ConnectionGatedException ex)
+        {
+            throw new PeerConnectException(ex.Message, entry.Id, target, ConnectFailureKind.Denied, ex);
+        }
+        catch (ProtocolNotSupportedException ex)
+        {
+            throw new PeerConnectException($"{target} speaks no security protocol or muxer of ours: {ex.Message}", entry.Id, target, ConnectFailureKind.Protocol, ex);
+        }
+        catch (P2pProtocolException ex)
+        {
+            throw new PeerConnectException($"The libp2p handshake with {target} failed: {ex.Message}", entry.Id, target, ConnectFailureKind.Authentication, ex);
+        }
+        catch (P2pException ex)
+        {
+            throw new PeerConnectException($"Connecting to {target} failed: {ex.Message}", entry.Id, target, ConnectFailureKind.Unreachable, ex);
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException)
+        {
+            throw new PeerConnectException($"The connection to {target} closed during the handshake: {ex.Message}", entry.Id, target, ConnectFailureKind.Closed, ex);
+        }
+        return _wrappers.TryGetValue(connection, out var wrapper)
+            ? wrapper
+            : throw new PeerConnectException($"The connection to {target} closed right after its handshake.", entry.Id, target, ConnectFailureKind.Closed);
+    }
+
+    /// <summary>
+    /// The host upgraded a connection. Outbound ones belong to the dial that asked for them and already hold a
+    /// slot; inbound ones must find a slot, or are closed. Runs before the host serves any of its streams.
+    /// </summary>
+    private void OnHostConnectionOpened(P2pConnection connection)
+    {
+        var wrapper = new PeerConnection(this, _host, connection, _options);
+        _wrappers[connection] = wrapper;
+        if (connection.Direction == Direction.Outbound)
+            wrapper.TryHoldSlot();
+        wrapper.Start();
+        if (_options.IdentifyPeers)
+            _ = RememberIdentifyAsync(connection);
+        if (connection.Direction == Direction.Inbound)
+            _ = AcceptAsync(wrapper);
+    }
+
+    /// <summary>Keeps what the peer said of itself (agent, protocols, listen addresses) past its connection.</summary>
+    private async Task RememberIdentifyAsync(P2pConnection connection)
+    {
+        try
+        {
+            var identify = await _host.IdentifyAsync(connection).ConfigureAwait(false);
+            if (IsDisposed)
+                return;
+            var entry = Peers.GetOrAdd(connection.RemotePeer);
+            Volatile.Write(ref entry.Identify, identify);
+            if (connection.RemoteEndPoint is IPEndPoint ip)
+                entry.SeenAt = ip.Address;
+        }
+        catch (Exception)
+        {
+            // A peer that does not answer identify is still a peer; it only lacks those details.
+        }
+    }
+
+    private async Task AcceptAsync(PeerConnection connection)
+    {
+        if (!TryEnter())
+        {
+            await connection.AbortAsync("the manager was disposed").ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            try
+            {
+                await Limiter.ReserveAsync(null).ConfigureAwait(false);
+            }
+            catch (ConnectionLimitReachedException)
+            {
+                _metrics.RecordFailure(inbound: true, FailureReason.LimitReached);
+                await connection.AbortAsync("refused: the connection limit is reached").ConfigureAwait(false);
+                return;
+            }
+            if (!connection.TryHoldSlot())
+            {
+                Limiter.Release(); // it closed while we waited for the slot
+                return;
+            }
+            if (connection.RemoteId == _localPeerId || IsDisposed)
+            {
+                await connection.CloseAsync(IsDisposed ? "the manager was disposed" : "a node does not connect to itself").ConfigureAwait(false);
+                return;
+            }
+            var entry = Peers.GetOrAdd(connection.RemoteId);
+            await entry.Gate.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                await AdoptInboundAsync(entry, connection).ConfigureAwait(false);
+            }
+            finally
+            {
+                entry.Gate.Release();
+            }
+        }
+        catch (Exception)
+        {
+            // Nothing escapes an accept: each failure above already released what it held.
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    private Task ServeMessagesAsync(MuxedStream stream, P2pConnection connection, CancellationToken cancellationToken)
+        => _wrappers.TryGetValue(connection, out var wrapper)
+            ? wrapper.ReceiveMessagesAsync(stream, cancellationToken)
+            : Task.CompletedTask;
+
+    /// <summary>
+    /// Makes an inbound connection the peer's active one. When both ends dialed each other at once, both
+    /// keep the connection dialed by the peer with the lower id, so they agree without talking.
+    /// </summary>
+    private async Task AdoptInboundAsync(PeerEntry entry, PeerConnection connection)
+    {
+        if (!_gater.IsAllowed(entry.Id, GateDirection.Inbound)) // denied while its HELLO exchange ran
+        {
+            _metrics.RecordDenied(inbound: true);
+            await connection.CloseAsync("refused by the connection gater").ConfigureAwait(false);
+            return;
+        }
+        var existing = Volatile.Read(ref entry.Active);
+        if (existing is { IsOpen: true })
+        {
+            var keepExisting = !existing.Inbound && PeerIdOrder.Compare(_localPeerId, entry.Id) < 0;
+            if (keepExisting)
+            {
+                await connection.CloseAsync("duplicate: the peer with the lower id dials").ConfigureAwait(false);
+                return;
+            }
+            // Swap in place: the active count stays, and the old connection's close finds itself replaced.
+            Volatile.Write(ref entry.Active, connection);
+            await existing.CloseAsync("replaced by a newer connection from the same peer").ConfigureAwait(false);
+            if (!connection.IsOpen)
+                TryDeactivate(entry, connection, connection.CloseInfo);
+            return;
+        }
+        if (existing is not null)
+            TryDeactivate(entry, existing, existing.CloseInfo);
+        if (Pool.TryTake(entry.Id) is { } pooled)
+            await pooled.CloseAsync("replaced by a newer connection from the same peer").ConfigureAwait(false);
+        Activate(entry, connection);
+    }
+
+    /// <summary>Disconnects a peer: to the idle pool, or with <paramref name="close"/> closed (and any pooled one too).</summary>
+    public async Task DisconnectAsync(PeerId peerId, bool close, CancellationToken cancellationToken)
+    {
+        if (!Peers.TryGet(peerId, out var entry))
+            return;
+        if (!TryEnter())
+            throw new ObjectDisposedException(nameof(ConnectionManager));
+        try
+        {
+            Reconnector.Stop(entry.Reconnect);
+            await entry.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var connection = Volatile.Read(ref entry.Active);
+                var released = connection is not null && TryDeactivate(entry, connection, null);
+                // The connection may have been lost between the first stop and the deactivation, and its close may have
+                // started a reconnect: this disconnect is on purpose, so stop that one too.
+                Reconnector.Stop(entry.Reconnect);
+                if (entry.Status is not null)
+                    Peers.SetStatus(entry, ConnectionStatus.Disconnected, null);
+                if (released && connection!.IsOpen && !close && _options.PoolTimeout > TimeSpan.Zero)
+                {
+                    Pool.Add(connection);
+                    if (!connection.IsOpen)
+                        Pool.Forget(connection);
+                    return;
+                }
+                if (released)
+                    await connection!.CloseAsync("disconnected").ConfigureAwait(false);
+                if (close && Pool.TryTake(peerId) is { } pooled)
+                    await pooled.CloseAsync("disconnected").ConfigureAwait(false);
+            }
+            finally
+            {
+                entry.Gate.Release();
+            }
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>Makes <paramref name="connection"/> the peer's active one; undoes it if the connection closed meanwhile.</summary>
+    private void Activate(PeerEntry entry, PeerConnection connection)
+    {
+        Volatile.Write(ref entry.Active, connection);
+        Interlocked.Increment(ref _active);
+        entry.LastError = null;
+        Peers.SetStatus(entry, ConnectionStatus.Connected, null);
+        if (!connection.IsOpen)
+            TryDeactivate(entry, connection, connection.CloseInfo);
+    }
+
+    /// <summary>Clears the peer's active connection if it is still <paramref name="connection"/>; one caller wins.</summary>
+    private bool TryDeactivate(PeerEntry entry, PeerConnection connection, CloseInfo? info)
+    {
+        if (Interlocked.CompareExchange(ref entry.Active, null, connection) != connection)
+            return false;
+        Interlocked.Decrement(ref _active);
+        if (info is { } i)
+            Peers.SetStatus(entry, i.Failed ? ConnectionStatus.Failed : ConnectionStatus.Disconnected, i.Reason);
+        return true;
+    }
+
+    /// <summary>
+    /// Where to redial a peer: its address-book endpoint, else (a peer known only from its inbound connection) the
+    /// first TCP listen address its identify announced, preferring one on the address it was seen at.
+    /// </summary>
+    private static EndPoint? RedialTarget(PeerEntry entry)
+    {
+        if (entry.EndPoint is { } known)
+            return known;
+        if (Volatile.Read(ref entry.Identify) is not { } identify)
+            return null;
+        EndPoint? first = null;
+        foreach (var bytes in identify.ListenAddrs)
+        {
+            if (!Multiaddr.TryFromBytes(bytes, out var address) || !address.TryGetEndPoint(out var endPoint))
+                continue;
+            if (endPoint is IPEndPoint ip && entry.SeenAt is IPAddress seen && ip.Address.Equals(seen))
+                return endPoint;
+            first ??= endPoint;
+        }
+        return first;
+    }
+
+    Task IRedialer.ConnectAsync(PeerId peerId, CancellationToken cancellationToken) => ConnectAsync(peerId, null, cancellationToken);
+
+    bool IRedialer.IsConnected(PeerId peerId) => Peers.TryGet(peerId, out var entry) && Volatile.Read(ref entry.Active) is { IsOpen: true };
+
+    bool IRedialer.CanRedial(PeerId peerId) => Peers.TryGet(peerId, out var entry) && RedialTarget(entry) is not null;
+
+    void IConnectionOwner.OnOpened(PeerConnection connection)
+    {
+        _connections.TryAdd(connection, 0);
+        _metrics.RecordHandshake(connection.HandshakeTime, connection.Inbound);
+    }
+
+    void IConnectionOwner.OnClosed(PeerConnection connection, CloseInfo info)
+    {
+        _connections.TryRemove(connection, out _);
+        _wrappers.TryRemove(connection.Connection, out _);
+        var lost = false;
+        if (Peers.TryGet(connection.RemoteId, out var entry))
+        {
+            if (TryDeactivate(entry, connection, info))
+                lost = !info.Deliberate; // lost (remote close, fault, keepalive), not closed by this node
+            else
+                Pool.Forget(connection);
+        }
+        // The slot is free before a reconnect asks for one: at the limit, it needs exactly this one.
+        if (connection.ReleaseSlot())
+            Limiter.Release();
+        if (lost)
+            Reconnector.Start(entry!.Id, entry.Reconnect);
+    }
+
+    ValueTask IConnectionOwner.OnDataAsync(PeerConnection connection, byte[] payload, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+        => _inbox.EnqueueAsync(new PeerMessage(connection.RemoteId, payload, receivedAt), cancellationToken);
+
+    void IConnectionOwner.OnPingRoundTrip(PeerConnection connection, TimeSpan roundTrip)
+    {
+        _metrics.RecordPing(roundTrip);
+        if (Peers.TryGet(connection.RemoteId, out var entry))
+        {
+            Volatile.Write(ref entry.LastRoundTripTicks, Math.Max(roundTrip.Ticks, 1));
+            var history = Volatile.Read(ref entry.RoundTrips);
+            if (history is null)
+            {
+                var created = new RoundTripHistory();
+                history = Interlocked.CompareExchange(ref entry.RoundTrips, created, null) ?? created;
+            }
+            history.Add(new RoundTripSample(_time.GetUtcNow(), roundTrip));
+        }
+    }
+
+    /// <summary>Closes the pooled connection idle longest, to make room under the limit; its close frees its slot.</summary>
+    private async ValueTask<bool> EvictLongestIdleAsync()
+    {
+        if (Pool.TryTakeOldest() is not { } victim)
+            return false;
+        await victim.AbortAsync("closed to make room under the connection limit").ConfigureAwait(false);
+        return true;
+    }
+
+    private void OnPoolExpired(PeerConnection connection)
+    {
+        _metrics.RecordPoolExpiration();
+        _ = connection.AbortAsync($"idle in the pool for the pool timeout ({_options.PoolTimeout})");
+    }
+
+    /// <summary>
+    /// A rule changed: every live and pooled connection is checked again, not only the named peer's, since starting an
+    /// allow list takes the right away from every peer not on it. Rules change rarely; this is one pass over the peers.
+    /// </summary>
+    private void OnGaterChanged(PeerId changed)
+    {
+        if (IsDisposed)
+            return;
+        foreach (var entry in Peers.Values)
+        {
+            var peerId = entry.Id;
+            if (Volatile.Read(ref entry.Active) is { } active && !_gater.IsAllowed(peerId, DirectionOf(active)))
+            {
+                Reconnector.Stop(entry.Reconnect);
+                _ = active.CloseAsync("refused by the connection gater");
+            }
+            if (Pool.Find(peerId) is { } pooled && !_gater.IsAllowed(peerId, DirectionOf(pooled.Connection)) && Pool.TryTake(peerId) is { } taken)
+                _ = taken.CloseAsync("refused by the connection gater");
+        }
+    }
+
+    private static GateDirection DirectionOf(PeerConnection connection) => connection.Inbound ? GateDirection.Inbound : GateDirection.Outbound;
+
+    /// <summary>Marks the dialer disposed: no new operation starts. True for the first caller only.</summary>
+    public bool TryMarkDisposed() => Interlocked.Exchange(ref _disposed, 1) == 0;
+
+    /// <summary>Disposal, first half: dials in flight are cancelled, the keepalive timer and the reconnect loops stop.</summary>
+    public async Task StopAsync()
+    {
+        _disposing.Cancel();
+        _gater.Changed -= OnGaterChanged;
+        await KeepAlive.DisposeAsync().ConfigureAwait(false);
+        await Reconnector.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Disposal, second half (after the listeners closed): waits for operations in flight, then closes every connection.</summary>
+    public async Task DrainAsync()
+    {
+        Exit();
+        await _drained.Task.ConfigureAwait(false);
+        await Task.WhenAll(_connections.Keys.Select(c => c.CloseAsync("the manager was disposed"))).ConfigureAwait(false);
+    }
+
+    /// <summary>Disposal, last: the pool's timer and cache.</summary>
+    public void Dispose()
+    {
+        Pool.Dispose();
+        _disposing.Dispose();
+    }
+}

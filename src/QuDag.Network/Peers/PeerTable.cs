@@ -1,0 +1,95 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace QuDag.Network;
+
+/// <summary>
+/// Every peer the manager knows (a <see cref="ConcurrentDictionary{TKey, TValue}"/>, our dashmap) and their status
+/// changes: it stamps each change with the clock and tells <see cref="StatusChanged"/> and the peer's own subscribers.
+/// Owns the peer count. Generic in the entry so the parts above it keep their per-peer state on the same record.
+/// </summary>
+internal sealed class PeerTable<TEntry>(object sender, TimeProvider time, Func<PeerId, TEntry> create) where TEntry : PeerRecord
+{
+    private readonly ConcurrentDictionary<PeerId, TEntry> _peers = new();
+    private int _count;
+
+    /// <summary>Raised on every status change of any peer, on the thread that made the change; the sender is the manager.</summary>
+    public event EventHandler<ConnectionStatusChangedEventArgs>? StatusChanged;
+
+    /// <summary>The last status changes the manager made itself (not those recorded through UpdateStatusAsync).</summary>
+    public ConnectionEventLog Events { get; } = new();
+
+    public int Count => Volatile.Read(ref _count);
+
+    public ICollection<TEntry> Values => _peers.Values;
+
+    public bool TryGet(PeerId peerId, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out TEntry entry) =>
+        _peers.TryGetValue(peerId, out entry);
+
+    public TEntry GetOrAdd(PeerId peerId)
+    {
+        if (_peers.TryGetValue(peerId, out var entry))
+            return entry;
+        var created = create(peerId);
+        entry = _peers.GetOrAdd(peerId, created);
+        if (ReferenceEquals(entry, created))
+            Interlocked.Increment(ref _count);
+        return entry;
+    }
+
+    /// <summary>When the peer's status last changed, or null if it never changed through the manager.</summary>
+    public DateTimeOffset? LastChange(PeerRecord entry) =>
+        Volatile.Read(ref entry.LastChangeTimestamp) is not 0 and var stamp ? time.GetUtcNow() - time.GetElapsedTime(stamp) : null;
+
+    // recorded: a status set through UpdateStatusAsync. It always notifies and is not time-stamped, since a clock
+    // read costs more than the whole O(1) update here (tests/QuDag.Benchmarks/RESULTS.md).
+    public void SetStatus(PeerRecord entry, ConnectionStatus status, string? reason, bool recorded = false)
+    {
+        var old = entry.Exchange(status);
+        if (!recorded)
+            Volatile.Write(ref entry.LastChangeTimestamp, time.GetTimestamp());
+        if (status == ConnectionStatus.Failed && reason is not null)
+            entry.LastError = reason;
+        if (old == status && !recorded)
+            return;
+        if (!recorded)
+            Events.Add(new ConnectionEvent(time.GetUtcNow(), entry.Id, old, status, reason));
+        var handler = StatusChanged;
+        var subscribers = entry.Subscribers;
+        if (handler is null && subscribers.Length == 0)
+            return;
+        Notify(handler, subscribers, new ConnectionStatusChangedEventArgs(entry.Id, old, status, reason));
+    }
+
+    // Apart from SetStatus so that its fast path (nobody listening) allocates no closure. A faulty subscriber
+    // must not break a connect, a close or another subscriber.
+    private void Notify(EventHandler<ConnectionStatusChangedEventArgs>? handler, Action<ConnectionStatusChangedEventArgs>[] subscribers,
+        ConnectionStatusChangedEventArgs args)
+    {
+        if (handler is not null)
+        {
+            foreach (EventHandler<ConnectionStatusChangedEventArgs> h in handler.GetInvocationList())
+            {
+                try
+                {
+                    h(sender, args);
+                }
+                catch (Exception ex)
+                {
+                    Trace.TraceError($"QuDag: a StatusChanged handler threw: {ex}");
+                }
+            }
+        }
+        foreach (var s in subscribers)
+        {
+            try
+            {
+                s(args);
+            }
+            catch (Exception ex)
+            {
+                Trace.TraceError($"QuDag: a status subscriber threw: {ex}");
+            }
+        }
+    }
+}

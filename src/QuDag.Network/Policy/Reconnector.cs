@@ -1,0 +1,196 @@
+using Polly;
+using Polly.Retry;
+
+namespace QuDag.Network;
+
+/// <summary>One peer's reconnect setting and loop; kept on the peer's entry, driven by the <see cref="Reconnector"/>.</summary>
+internal sealed class ReconnectState
+{
+    /// <summary>-1 follows the manager's option, 0 off, 1 on.</summary>
+    public int Setting = -1;
+
+    /// <summary>Cancels the running loop; null when none runs.</summary>
+    public CancellationTokenSource? Stop;
+
+    /// <summary>The running (or last) loop.</summary>
+    public Task Loop = Task.CompletedTask;
+
+    /// <summary>Failed attempts of the current (or last) loop.</summary>
+    public int Failures;
+
+    /// <summary>The last backoff the loop waited, in ticks.</summary>
+    public long DelayTicks;
+
+    public bool Running => Volatile.Read(ref Stop) is not null;
+}
+
+/// <summary>What the reconnector needs from the dialer: one connect, and whether the peer is connected and reachable.</summary>
+internal interface IRedialer
+{
+    /// <summary>Connects as ConnectAsync does (pooled connection or a new dial).</summary>
+    Task ConnectAsync(PeerId peerId, CancellationToken cancellationToken);
+
+    /// <summary>True while the peer has an open active connection.</summary>
+    bool IsConnected(PeerId peerId);
+
+    /// <summary>True when there is an address to redial the peer at.</summary>
+    bool CanRedial(PeerId peerId);
+}
+
+/// <summary>
+/// The per-peer reconnect loops: a peer whose connection was lost is redialed with Polly's exponential backoff and
+/// decorrelated jitter, capped at <see cref="ConnectionManagerOptions.ReconnectMaxDelay"/>. A loop ends on success, on
+/// a failure retrying cannot mend (no address, denied), when stopped (a disconnect on purpose), or on disposal, which
+/// waits for every loop.
+/// </summary>
+internal sealed class Reconnector : IAsyncDisposable
+{
+    private readonly ConnectionManagerOptions _options;
+    private readonly IRedialer _redialer;
+    private readonly Action _onAttempt;
+    private readonly Action _onReconnected;
+    private readonly CancellationTokenSource _disposing = new();
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _busy = 1; // loops running, plus one for the reconnector itself until it is disposed
+    private int _disposed;
+
+    /// <summary><paramref name="onAttempt"/> is called before each dial of a loop; <paramref name="onReconnected"/> when a loop succeeds.</summary>
+    public Reconnector(ConnectionManagerOptions options, IRedialer redialer, Action onAttempt, Action onReconnected)
+    {
+        _options = options;
+        _redialer = redialer;
+        _onAttempt = onAttempt;
+        _onReconnected = onReconnected;
+    }
+
+    public bool IsEnabled(ReconnectState state) => Volatile.Read(ref state.Setting) switch
+    {
+        -1 => _options.AutoReconnect,
+        var on => on == 1,
+    };
+
+    /// <summary>Overrides the manager's option for one peer; turning it off stops a running loop.</summary>
+    public void SetEnabled(ReconnectState state, bool enabled)
+    {
+        Volatile.Write(ref state.Setting, enabled ? 1 : 0);
+        if (!enabled)
+            Stop(state);
+    }
+
+    /// <summary>Starts the peer's loop unless one runs already, reconnect is off for it, or it has no address.</summary>
+    public void Start(PeerId peerId, ReconnectState state)
+    {
+        if (Volatile.Read(ref _disposed) != 0 || !IsEnabled(state) || !_redialer.CanRedial(peerId))
+            return;
+        var stop = new CancellationTokenSource();
+        if (Interlocked.CompareExchange(ref state.Stop, stop, null) is not null)
+        {
+            stop.Dispose();
+            return;
+        }
+        Volatile.Write(ref state.Failures, 0);
+        state.Loop = RunAsync(peerId, state, stop);
+    }
+
+    public static void Stop(ReconnectState state)
+    {
+        if (Interlocked.Exchange(ref state.Stop, null) is not { } stop)
+            return;
+        try
+        {
+            stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The loop ended on its own meanwhile.
+        }
+    }
+
+    private async Task RunAsync(PeerId peerId, ReconnectState state, CancellationTokenSource stop)
+    {
+        bool succeeded = false, stopped = false;
+        if (!TryEnter())
+        {
+            Interlocked.CompareExchange(ref state.Stop, null, stop);
+            stop.Dispose();
+            return;
+        }
+        try
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, _disposing.Token);
+            var retry = new ResiliencePipelineBuilder { TimeProvider = _options.TimeProvider }
+                .AddRetry(new RetryStrategyOptions
+                {
+                    ShouldHandle = new PredicateBuilder()
+                        .Handle<PeerConnectException>(ex => ex is not PeerDeniedException)
+                        .Handle<ConnectionLimitReachedException>(),
+                    MaxRetryAttempts = int.MaxValue,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = _options.ReconnectJitter,
+                    Delay = _options.ReconnectDelay,
+                    MaxDelay = _options.ReconnectMaxDelay,
+                    OnRetry = args =>
+                    {
+                        Volatile.Write(ref state.DelayTicks, args.RetryDelay.Ticks);
+                        Volatile.Write(ref state.Failures, args.AttemptNumber + 1);
+                        return default;
+                    },
+                })
+                .Build();
+            await retry.ExecuteAsync(static async (s, ct) =>
+            {
+                s.Self._onAttempt();
+                await s.Self._redialer.ConnectAsync(s.PeerId, ct).ConfigureAwait(false);
+                // A connection that died between its handshake and here is not a reconnect: try again.
+                if (!s.Self._redialer.IsConnected(s.PeerId))
+                    throw new PeerConnectException($"The connection to {s.PeerId} was lost right after it was made.", s.PeerId,
+                        null, ConnectFailureKind.Closed);
+            }, (Self: this, PeerId: peerId), linked.Token).ConfigureAwait(false);
+            _onReconnected();
+            succeeded = true;
+        }
+        catch (Exception)
+        {
+            // Stopped (disconnect, disposal, turned off) or a failure retrying cannot mend: the status says which.
+        }
+        finally
+        {
+            stopped = stop.IsCancellationRequested;
+            Interlocked.CompareExchange(ref state.Stop, null, stop);
+            stop.Dispose();
+            Exit();
+        }
+        // Lost again before the marker above was cleared: that close saw a loop running and started none.
+        if (succeeded && !stopped && !_redialer.IsConnected(peerId))
+            Start(peerId, state);
+    }
+
+    private bool TryEnter()
+    {
+        while (true)
+        {
+            var busy = Volatile.Read(ref _busy);
+            if (busy == 0 || Volatile.Read(ref _disposed) != 0)
+                return false;
+            if (Interlocked.CompareExchange(ref _busy, busy + 1, busy) == busy)
+                return true;
+        }
+    }
+
+    private void Exit()
+    {
+        if (Interlocked.Decrement(ref _busy) == 0)
+            _drained.TrySetResult();
+    }
+
+    /// <summary>Stops every loop and waits for them to end.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        _disposing.Cancel();
+        Exit();
+        await _drained.Task.ConfigureAwait(false);
+        _disposing.Dispose();
+    }
+}

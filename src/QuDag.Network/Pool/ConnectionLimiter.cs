@@ -1,0 +1,43 @@
+namespace QuDag.Network;
+
+/// <summary>
+/// The open-connection count against the limit (handshaking, active and idle, both directions). A reservation at the
+/// limit first has the longest-idle pooled connection closed; with nothing idle it fails with a typed error. It never
+/// overshoots: a slot is taken by compare-exchange below the limit, or not at all.
+/// </summary>
+/// <param name="max">The limit.</param>
+/// <param name="evictLongestIdle">Closes the connection idle longest; false when none is idle. Its close releases its slot.</param>
+internal sealed class ConnectionLimiter(int max, Func<ValueTask<bool>> evictLongestIdle)
+{
+    private int _open;
+
+    public int Max => max;
+
+    /// <summary>Slots held right now.</summary>
+    public int Open => Volatile.Read(ref _open);
+
+    /// <summary>Takes a slot, closing the longest-idle pooled connection if that makes room.</summary>
+    /// <exception cref="ConnectionLimitReachedException">At the limit with nothing idle to close.</exception>
+    public async ValueTask ReserveAsync(PeerId? peerId)
+    {
+        while (true)
+        {
+            var open = Volatile.Read(ref _open);
+            if (open < max)
+            {
+                if (Interlocked.CompareExchange(ref _open, open + 1, open) == open)
+                    return;
+                continue;
+            }
+            if (!await evictLongestIdle().ConfigureAwait(false))
+                throw new ConnectionLimitReachedException(max, peerId);
+        }
+    }
+
+    /// <summary>Gives a slot back.</summary>
+    public void Release()
+    {
+        var left = Interlocked.Decrement(ref _open);
+        System.Diagnostics.Debug.Assert(left >= 0, "a slot was released twice");
+    }
+}

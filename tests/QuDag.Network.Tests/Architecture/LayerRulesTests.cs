@@ -1,0 +1,87 @@
+using System.Reflection;
+
+using QuDag.P2p.Tests.Architecture;
+
+namespace QuDag.Network.Tests.Architecture;
+
+/// <summary>
+/// Holds DESIGN.md's dependency rules over the compiled QuDag.Network: the facade uses Dialing; Dialing uses Peers,
+/// Pool, Policy, Metrics and Messaging; Peers, Pool, Policy and Metrics never use each other (nor anything above them);
+/// Messaging only records into Metrics. Shared holds the vocabulary every layer speaks (options, errors, one enum).
+/// A layer is its folder; the map below names each folder's types, and every type must be on it.
+/// </summary>
+public sealed class LayerRulesTests
+{
+    private static readonly Assembly s_network = typeof(ConnectionManager).Assembly;
+
+    private static readonly Dictionary<string, Type[]> s_layers = new()
+    {
+        ["Facade"] = [typeof(ConnectionManager)],
+        ["Shared"] = [typeof(ConnectionManagerOptions), typeof(ConnectFailureKind), typeof(CircuitState),
+            .. s_network.GetTypes().Where(t => !t.IsNested && typeof(Exception).IsAssignableFrom(t))],
+        ["Dialing"] = [typeof(Dialer), typeof(PeerEntry), typeof(PeerConnection), typeof(CloseInfo), typeof(IConnectionOwner),
+            typeof(HostGater), typeof(PeerListener)],
+        ["Peers"] = [typeof(PeerTable<>), typeof(PeerRecord), typeof(PeerInfo), typeof(ConnectionStatus),
+            typeof(ConnectionStatusChangedEventArgs), typeof(PeerIdOrder), typeof(ConnectionEventLog), typeof(ConnectionEvent)],
+        ["Pool"] = [typeof(IdlePool<>), typeof(IdlePool), typeof(IIdleConnection), typeof(PooledConnectionInfo), typeof(ConnectionLimiter)],
+        ["Policy"] = [typeof(ConnectionGater), typeof(GateDirection), typeof(PeerCircuit), typeof(KeepAliveMonitor),
+            typeof(IKeepAliveTarget), typeof(Reconnector), typeof(ReconnectState), typeof(IRedialer)],
+        ["Metrics"] = [typeof(ManagerMetrics), typeof(LatencyHistogram), typeof(RateWindow), typeof(NetworkMetrics),
+            typeof(FailureReason), typeof(FailureReasons), typeof(RoundTripHistory), typeof(RoundTripSample)],
+        ["Messaging"] = [typeof(PeerMessage), typeof(Inbox),
+            .. s_network.GetTypes().Where(t => !t.IsNested && t.Namespace == "QuDag.Network.Messaging")],
+    };
+
+    // What each layer may use besides itself; anything outside QuDag.Network (the stack, the platform) is free.
+    private static readonly Dictionary<string, string[]> s_allowed = new()
+    {
+        ["Facade"] = ["Shared", "Dialing", "Peers", "Pool", "Policy", "Metrics", "Messaging"],
+        ["Dialing"] = ["Shared", "Peers", "Pool", "Policy", "Metrics", "Messaging"],
+        ["Messaging"] = ["Shared", "Metrics"],
+        ["Peers"] = ["Shared"],
+        ["Pool"] = ["Shared"],
+        ["Policy"] = ["Shared"],
+        ["Metrics"] = ["Shared"],
+        // The vocabulary may name the policy it configures (the gater) but nothing that runs connections.
+        ["Shared"] = ["Policy", "Peers"],
+    };
+
+    private static Dictionary<Type, string> LayerOf() =>
+        s_layers.SelectMany(l => l.Value.Select(t => (Type: t, Layer: l.Key))).ToDictionary(x => x.Type, x => x.Layer);
+
+    [Fact]
+    public void Every_type_belongs_to_exactly_one_layer()
+    {
+        var mapped = s_layers.SelectMany(l => l.Value).ToList();
+        Assert.Equal(mapped.Count, mapped.Distinct().Count());
+        var unmapped = TypeReferences.DeclaredTypes(s_network).Where(t => !mapped.Contains(t)).Select(t => t.FullName).ToList();
+        Assert.True(unmapped.Count == 0, "Types in no layer (add them to the map): " + string.Join(", ", unmapped));
+    }
+
+    [Fact]
+    public void Layers_use_only_the_layers_below_them()
+    {
+        var layerOf = LayerOf();
+        var violations = new List<string>();
+        foreach (var (type, layer) in layerOf)
+        {
+            foreach (var used in TypeReferences.Of(type))
+            {
+                if (used.Assembly != s_network || !layerOf.TryGetValue(used, out var usedLayer) || usedLayer == layer)
+                    continue;
+                if (!s_allowed[layer].Contains(usedLayer))
+                    violations.Add($"{layer} -> {usedLayer}: {type.Name} uses {used.Name}");
+            }
+        }
+        Assert.True(violations.Count == 0, string.Join(Environment.NewLine, violations.Order()));
+    }
+
+    [Fact]
+    public void The_rules_test_sees_calls_in_method_bodies()
+    {
+        // Guards the scanner itself: Dialer news up a PeerCircuit only inside a method body.
+        Assert.Contains(typeof(PeerCircuit), TypeReferences.Of(typeof(Dialer)));
+        Assert.Contains(typeof(Dialer), TypeReferences.Of(typeof(ConnectionManager)));
+        Assert.DoesNotContain(typeof(Dialer), TypeReferences.Of(typeof(Reconnector)));
+    }
+}
