@@ -192,7 +192,9 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         }
         catch (Exception ex)
         {
-            Limiter.Release();
+            // A connection that closed right after its handshake held the slot, and its close gave it back.
+            if (ex is not ClosedAfterHandshakeException)
+                Limiter.Release();
             _metrics.RecordFailure(inbound: false, _disposing.IsCancellationRequested ? FailureReason.Cancelled : FailureReasons.Of(ex));
             if (_disposing.IsCancellationRequested)
             {
@@ -328,7 +330,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         }
         return _wrappers.TryGetValue(connection, out var wrapper)
             ? wrapper
-            : throw new PeerConnectException($"The connection to {target} closed right after its handshake.", entry.Id, target, ConnectFailureKind.Closed);
+            : throw new ClosedAfterHandshakeException(entry.Id, target);
     }
 
     /// <summary>
@@ -509,7 +511,18 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         Peers.SetStatus(entry, ConnectionStatus.Connected, null);
         if (!connection.IsOpen)
             TryDeactivate(entry, connection, connection.CloseInfo);
+        // Its close may have run between the write above and Connected: that close deactivated it and set its
+        // status first, and Connected then overwrote it. The close's status stands.
+        if (!ReferenceEquals(Volatile.Read(ref entry.Active), connection) && connection.CloseInfo is { } closed
+            && entry.Status == ConnectionStatus.Connected)
+        {
+            Peers.SetStatus(entry, closed.Failed ? ConnectionStatus.Failed : ConnectionStatus.Disconnected, closed.Reason);
+        }
     }
+
+    /// <summary>The connection closed between its handshake and its adoption; its own close released its slot.</summary>
+    private sealed class ClosedAfterHandshakeException(PeerId peer, EndPoint target)
+        : PeerConnectException($"The connection to {target} closed right after its handshake.", peer, target, ConnectFailureKind.Closed);
 
     /// <summary>Clears the peer's active connection if it is still <paramref name="connection"/>; one caller wins.</summary>
     private bool TryDeactivate(PeerEntry entry, PeerConnection connection, CloseInfo? info)
