@@ -1,0 +1,24 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Running;
+using QuDag.Benchmarks.Libp2p;
+
+// dotnet run -c Release --project tests/QuDag.Benchmarks.Libp2p -- <mode> (RESULTS.md in tests/QuDag.Benchmarks has the figures)
+//   js-compare [--quick] [--rounds N] [--setup N] [--pings N] [--bulk-mib N] [--idle N] [--only setup,ping,bulk,idle,floors]
+//                       js-libp2p side by side with our stack, every end its own process (needs npm ci --prefix tests/interop)
+//   yamux-streams [streams] [bytes]   1,000 concurrent streams x 4 KiB over one yamux session: time, peak managed and RSS
+//   agent noise|tls     (internal) our side of js-compare, driven by JSON lines
+//   anything else       BenchmarkDotNet: --filter '*' --job Dry|Short, e.g. --filter '*Floor*' or '*Yamux*'
+return args switch
+{
+    ["js-compare", .. var rest] => await JsCompare.RunAsync(rest),
+    ["agent", var security] => await OurAgent.RunAsync(security),
+    ["yamux-streams", .. var rest] => await YamuxStreams.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 1000, rest.Length > 1 ? int.Parse(rest[1]) : 4096),
+    _ => Run(args),
+};
+
+static int Run(string[] args)
+{
+    var summaries = BenchmarkSwitcher.FromAssembly(typeof(JsCompare).Assembly)
+        .Run(args, DefaultConfig.Instance.WithOptions(ConfigOptions.JoinSummary));
+    return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
+}
