@@ -29,7 +29,7 @@ public sealed class OurAgent : IAsyncDisposable
     private Socket? _bareListener;
     private Task? _bareAccept;
 
-    private OurAgent(string security)
+    internal OurAgent(string security)
     {
         _host = new P2pHost(new P2pHostOptions
         {
@@ -81,7 +81,7 @@ public sealed class OurAgent : IAsyncDisposable
         return 0;
     }
 
-    private async Task<JsonObject> RunCommandAsync(string cmd, JsonObject msg)
+    internal async Task<JsonObject> RunCommandAsync(string cmd, JsonObject msg)
     {
         var ct = _stopping.Token;
         switch (cmd)
@@ -173,6 +173,9 @@ public sealed class OurAgent : IAsyncDisposable
                 var (managed, rss) = ProcessMemory.Measure();
                 return new JsonObject { ["rss"] = rss, ["managed"] = managed, ["connections"] = _host.Connections.Count };
             }
+            case "dump":
+                HeapDiff.DumpSelf((string)msg["path"]!);
+                return new JsonObject { ["connections"] = _host.Connections.Count };
             case "close-all":
             {
                 P2pConnection[] all;

@@ -6,11 +6,21 @@ using QuDag.Benchmarks.Libp2p;
 //   js-compare [--quick] [--rounds N] [--setup N] [--pings N] [--bulk-mib N] [--idle N] [--only setup,ping,bulk,idle,floors]
 //                       js-libp2p side by side with our stack, every end its own process (needs npm ci --prefix tests/interop)
 //   yamux-streams [streams] [bytes]   1,000 concurrent streams x 4 KiB over one yamux session: time, peak managed and RSS
+// Profiling the misses (tests/QuDag.Benchmarks/profiling/README.md):
+//   idle-heap [n] [dir]    heap dumps of our dialer and listener agents before/after n idle connections, diffed by type
+//   heap-diff <before.dmp> <after.dmp> <n>   the diff alone
+//   loop <ping|bulk-send|bulk-fetch|setup> <seconds> [js|ours] [noise|tls]   one workload against a listener agent
+//                          in a child process, looped; waits at QUDAG_PROFILE_GATE (profile.sh, perf.sh)
+//   trace-top <file.nettrace> [N]   top frames of a dotnet-trace file, waits set apart
 //   agent noise|tls     (internal) our side of js-compare, driven by JSON lines
 //   anything else       BenchmarkDotNet: --filter '*' --job Dry|Short, e.g. --filter '*Floor*' or '*Yamux*'
 return args switch
 {
     ["js-compare", .. var rest] => await JsCompare.RunAsync(rest),
+    ["idle-heap", .. var rest] => await IdleHeap.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 1000, rest.Length > 1 ? rest[1] : Path.Combine(Path.GetTempPath(), "qudag-idle-heap")),
+    ["heap-diff", var before, var after, var n] => HeapDiff.Run(before, after, int.Parse(n)),
+    ["trace-top", var file, .. var rest] => QuDag.Benchmarks.TraceTop.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 25),
+    ["loop", var what, var seconds, .. var rest] => await Loop.RunAsync(what, double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture), rest),
     ["agent", var security] => await OurAgent.RunAsync(security),
     ["yamux-streams", .. var rest] => await YamuxStreams.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 1000, rest.Length > 1 ? int.Parse(rest[1]) : 4096),
     _ => Run(args),

@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace QuDag.Benchmarks.Libp2p;
+
+/// <summary>
+/// loop &lt;ping|bulk-send|bulk-fetch|setup&gt; &lt;seconds&gt; [js|ours] [noise|tls]: one js-compare workload, our stack dialing
+/// from this process, the listener (js or ours) in a child process, repeated for the given time, so a profiler sees
+/// nothing else. Prints "CHILD pid" and "GATE pid", then waits for the file QUDAG_PROFILE_GATE names (when set) before
+/// the measured phase: profiling/profile.sh and perf.sh attach meanwhile.
+/// </summary>
+public static class Loop
+{
+    public static async Task<int> RunAsync(string what, double seconds, string[] rest)
+    {
+        var serverStack = rest.Length > 0 && rest[0] == "js" ? Stack.Js : Stack.Ours;
+        string security = rest.Length > 1 ? rest[1] : "noise";
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(seconds + 300));
+        var ct = cts.Token;
+        await using var server = await AgentProcess.StartAsync(serverStack, security, ct).ConfigureAwait(false);
+        await using var agent = new OurAgent(security);
+        string addr = (string)(await server.CommandAsync("listen", ct: ct).ConfigureAwait(false))["addrs"]![0]!;
+        JsonObject Args() => what switch
+        {
+            "ping" => new() { ["addr"] = addr, ["n"] = 2000 },
+            "setup" => new() { ["addr"] = addr, ["n"] = 20 },
+            "bulk-send" => new() { ["addr"] = addr, ["bytes"] = 64L << 20, ["dir"] = "send" },
+            "bulk-fetch" => new() { ["addr"] = addr, ["bytes"] = 64L << 20, ["dir"] = "fetch" },
+            _ => throw new ArgumentException($"loop: unknown workload '{what}'"),
+        };
+        string cmd = what.StartsWith("bulk", StringComparison.Ordinal) ? "bulk" : what;
+        await agent.RunCommandAsync(cmd, Args()).ConfigureAwait(false); // warm-up
+        Console.WriteLine($"CHILD {server.ProcessId}");
+        Console.WriteLine($"GATE {Environment.ProcessId}");
+        if (Environment.GetEnvironmentVariable("QUDAG_PROFILE_GATE") is { Length: > 0 } gate)
+            while (!File.Exists(gate))
+                await Task.Delay(100, ct).ConfigureAwait(false);
+        var process = Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
+        long t0 = Stopwatch.GetTimestamp();
+        int runs = 0;
+        var figures = new List<double>();
+        while (Stopwatch.GetElapsedTime(t0).TotalSeconds < seconds)
+        {
+            var answer = await agent.RunCommandAsync(cmd, Args()).ConfigureAwait(false);
+            figures.Add(answer["us"] is JsonArray us ? Stats.Median(us.Select(x => (double)x!).ToList()) : (double)answer["ms"]!);
+            runs++;
+        }
+        process.Refresh();
+        Console.WriteLine($"loop {what} against {serverStack} ({security}): {runs} runs in {Stopwatch.GetElapsedTime(t0).TotalSeconds:0.0} s, " +
+                          $"median per run {Stats.Median(figures):0.0} {(cmd == "bulk" ? "ms" : "us (median sample)")}, this process's CPU {(process.TotalProcessorTime - cpu0).TotalSeconds:0.00} s, " +
+                          $"load average {JsCompare.LoadAverage()}");
+        return 0;
+    }
+}
