@@ -114,7 +114,10 @@ public sealed class AgentProcess : IAsyncDisposable
         string? line;
         try
         {
-            line = await _process.StandardOutput.ReadLineAsync(deadline.Token).ConfigureAwait(false);
+            // createdump (the 'dump' command) writes its own lines to the agent's stdout: skip what is not JSON.
+            do
+                line = await _process.StandardOutput.ReadLineAsync(deadline.Token).ConfigureAwait(false);
+            while (line is not null && !line.StartsWith('{'));
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {

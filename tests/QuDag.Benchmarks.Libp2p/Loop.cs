@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace QuDag.Benchmarks.Libp2p;
 
 /// <summary>
-/// loop &lt;ping|bulk-send|bulk-fetch|setup&gt; &lt;seconds&gt; [js|ours] [noise|tls]: one js-compare workload, our stack dialing
+/// loop &lt;ping|bare-ping|bulk-send|bulk-fetch|setup&gt; &lt;seconds&gt; [js|ours] [noise|tls]: one js-compare workload, our stack dialing
 /// from this process, the listener (js or ours) in a child process, repeated for the given time, so a profiler sees
 /// nothing else. Prints "CHILD pid" and "GATE pid", then waits for the file QUDAG_PROFILE_GATE names (when set) before
 /// the measured phase: profiling/profile.sh and perf.sh attach meanwhile.
@@ -20,9 +20,11 @@ public static class Loop
         await using var server = await AgentProcess.StartAsync(serverStack, security, ct).ConfigureAwait(false);
         await using var agent = new OurAgent(security);
         string addr = (string)(await server.CommandAsync("listen", ct: ct).ConfigureAwait(false))["addrs"]![0]!;
+        int barePort = what == "bare-ping" ? (int)(await server.CommandAsync("bare-listen", ct: ct).ConfigureAwait(false))["port"]! : 0;
         JsonObject Args() => what switch
         {
             "ping" => new() { ["addr"] = addr, ["n"] = 2000 },
+            "bare-ping" => new() { ["port"] = barePort, ["n"] = 2000 },
             "setup" => new() { ["addr"] = addr, ["n"] = 20 },
             "bulk-send" => new() { ["addr"] = addr, ["bytes"] = 64L << 20, ["dir"] = "send" },
             "bulk-fetch" => new() { ["addr"] = addr, ["bytes"] = 64L << 20, ["dir"] = "fetch" },
@@ -38,6 +40,7 @@ public static class Loop
         var process = Process.GetCurrentProcess();
         var cpu0 = process.TotalProcessorTime;
         long t0 = Stopwatch.GetTimestamp();
+        long workItems0 = ThreadPool.CompletedWorkItemCount;
         int runs = 0;
         var figures = new List<double>();
         while (Stopwatch.GetElapsedTime(t0).TotalSeconds < seconds)
@@ -46,9 +49,11 @@ public static class Loop
             figures.Add(answer["us"] is JsonArray us ? Stats.Median(us.Select(x => (double)x!).ToList()) : (double)answer["ms"]!);
             runs++;
         }
+        long workItems = ThreadPool.CompletedWorkItemCount - workItems0;
         process.Refresh();
         Console.WriteLine($"loop {what} against {serverStack} ({security}): {runs} runs in {Stopwatch.GetElapsedTime(t0).TotalSeconds:0.0} s, " +
                           $"median per run {Stats.Median(figures):0.0} {(cmd == "bulk" ? "ms" : "us (median sample)")}, this process's CPU {(process.TotalProcessorTime - cpu0).TotalSeconds:0.00} s, " +
+                          $"thread-pool work items {workItems / (double)runs:0} per run{(what.Contains("ping") ? $" ({workItems / (runs * 2000.0):0.00} per round trip)" : "")}, " +
                           $"load average {JsCompare.LoadAverage()}");
         return 0;
     }

@@ -9,7 +9,7 @@ using QuDag.Benchmarks.Libp2p;
 // Profiling the misses (tests/QuDag.Benchmarks/profiling/README.md):
 //   idle-heap [n] [dir]    heap dumps of our dialer and listener agents before/after n idle connections, diffed by type
 //   heap-diff <before.dmp> <after.dmp> <n>   the diff alone
-//   loop <ping|bulk-send|bulk-fetch|setup> <seconds> [js|ours] [noise|tls]   one workload against a listener agent
+//   loop <ping|bare-ping|bulk-send|bulk-fetch|setup> <seconds> [js|ours] [noise|tls]   one workload against a listener agent
 //                          in a child process, looped; waits at QUDAG_PROFILE_GATE (profile.sh, perf.sh)
 //   trace-top <file.nettrace> [N]   top frames of a dotnet-trace file, waits set apart
 //   agent noise|tls     (internal) our side of js-compare, driven by JSON lines
