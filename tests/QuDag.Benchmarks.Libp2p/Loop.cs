@@ -39,6 +39,8 @@ public static class Loop
                 await Task.Delay(100, ct).ConfigureAwait(false);
         var process = Process.GetCurrentProcess();
         var cpu0 = process.TotalProcessorTime;
+        using var child = Process.GetProcessById(server.ProcessId);
+        var childCpu0 = child.TotalProcessorTime;
         long t0 = Stopwatch.GetTimestamp();
         long workItems0 = ThreadPool.CompletedWorkItemCount;
         int runs = 0;
@@ -51,8 +53,10 @@ public static class Loop
         }
         long workItems = ThreadPool.CompletedWorkItemCount - workItems0;
         process.Refresh();
+        child.Refresh();
+        var childCpu = child.TotalProcessorTime - childCpu0;
         Console.WriteLine($"loop {what} against {serverStack} ({security}): {runs} runs in {Stopwatch.GetElapsedTime(t0).TotalSeconds:0.0} s, " +
-                          $"median per run {Stats.Median(figures):0.0} {(cmd == "bulk" ? "ms" : "us (median sample)")}, this process's CPU {(process.TotalProcessorTime - cpu0).TotalSeconds:0.00} s, " +
+                          $"median per run {Stats.Median(figures):0.0} {(cmd == "bulk" ? "ms" : "us (median sample)")}, CPU per run: here {(process.TotalProcessorTime - cpu0).TotalMilliseconds / runs:0.0} ms, listener {childCpu.TotalMilliseconds / runs:0.0} ms, " +
                           $"thread-pool work items {workItems / (double)runs:0} per run{(what.Contains("ping") ? $" ({workItems / (runs * 2000.0):0.00} per round trip)" : "")}, " +
                           $"load average {JsCompare.LoadAverage()}");
         return 0;
