@@ -13,6 +13,7 @@ using QuDag.Benchmarks.Libp2p;
 //                          in a child process, looped; waits at QUDAG_PROFILE_GATE (profile.sh, perf.sh)
 //   messages-loop <seconds>  the stack's 64 B messages benchmark in a loop, behind the same gate
 //   trace-top <file.nettrace> [N]   top frames of a dotnet-trace file, waits set apart
+//   trace-jit <file.nettrace> [N]  what the JIT compiled during a trace taken with TRACE_EXTRA="--clrevents jit ..."
 //   agent noise|tls     (internal) our side of js-compare, driven by JSON lines
 //   anything else       BenchmarkDotNet: --filter '*' --job Dry|Short, e.g. --filter '*Floor*' or '*Yamux*'
 return args switch
@@ -21,6 +22,7 @@ return args switch
     ["idle-heap", .. var rest] => await IdleHeap.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 1000, rest.Length > 1 ? rest[1] : Path.Combine(Path.GetTempPath(), "qudag-idle-heap")),
     ["heap-diff", var before, var after, var n] => HeapDiff.Run(before, after, int.Parse(n)),
     ["trace-top", var file, .. var rest] => QuDag.Benchmarks.TraceTop.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 25),
+    ["trace-jit", var file, .. var rest] => QuDag.Benchmarks.TraceJit.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 15),
     ["loop", var what, var seconds, .. var rest] => await Loop.RunAsync(what, double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture), rest),
     ["messages-loop", var seconds] => await MessagesLoopAsync(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture)),
     ["agent", var security] => await OurAgent.RunAsync(security),
