@@ -247,10 +247,10 @@ public static class JsCompare
             if (f.Spread(key) is { Length: > 0 } spread)
                 Console.WriteLine($"  {key}: {spread}");
         Console.WriteLine();
-        Console.WriteLine($"| pair, {s.IdleCount} idle connections | dialer RSS B/conn | dialer managed B/conn | listener RSS B/conn | listener managed B/conn |");
+        Console.WriteLine($"| pair, {s.IdleCount} idle connections | dialer RSS KiB/conn | dialer managed KiB/conn | listener RSS KiB/conn | listener managed KiB/conn |");
         Console.WriteLine("|---|---:|---:|---:|---:|");
         foreach (var p in Pairs)
-            Console.WriteLine($"| {p} | {F(f.Median($"idle.rss.dialer.{p}"), "0")} | {F(f.Median($"idle.managed.dialer.{p}"), "0")} | {F(f.Median($"idle.rss.listener.{p}"), "0")} | {F(f.Median($"idle.managed.listener.{p}"), "0")} |");
+            Console.WriteLine($"| {p} | {F(f.Median($"idle.rss.dialer.{p}") / 1024, "0.0")} | {F(f.Median($"idle.managed.dialer.{p}") / 1024, "0.0")} | {F(f.Median($"idle.rss.listener.{p}") / 1024, "0.0")} | {F(f.Median($"idle.managed.listener.{p}") / 1024, "0.0")} |");
         Console.WriteLine("(js's managed = V8 heapUsed + external, after global.gc(); ours = GC.GetTotalMemory after full compacting collections)");
 
         double hs = f.Median("floor.handshake.us"), aead = f.Median("floor.aead.us");
