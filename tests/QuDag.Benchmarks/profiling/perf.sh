@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # True CPU samples of one diagnostic mode and of everything else on the machine, with perf (Debian's linux-perf):
-#   tests/QuDag.Benchmarks/perf.sh OUT.data <mode> [args...]        e.g.  perf.sh /tmp/c.data cmdlets 1000 remote cmdlet 1
+#   tests/QuDag.Benchmarks/profiling/perf.sh OUT.data <mode> [args...]        e.g.  perf.sh /tmp/c.data cmdlets 1000 remote cmdlet 1
 # Complements profile.sh: dotnet-trace samples threads whether they run or not and cannot tell a blocking recv from
 # work; perf samples what is on a CPU (cpu-clock, no hardware counters in this VM), native and kernel code included,
 # in every process (the peer child processes too). JIT-compiled frames are named through perf maps
@@ -11,8 +11,13 @@
 set -euo pipefail
 out=$1
 shift
-root=$(cd "$(dirname "$0")/../.." && pwd)
-dll=$root/tests/QuDag.Benchmarks/bin/Release/net10.0/QuDag.Benchmarks.dll
+root=$(cd "$(dirname "$0")/../../.." && pwd)
+# BENCH=libp2p profiles the libp2p benchmarks (tests/QuDag.Benchmarks.Libp2p); the default is groups 1-6.
+if [[ "${BENCH:-}" == libp2p ]]; then
+    dll=$root/tests/QuDag.Benchmarks.Libp2p/bin/Release/net10.0/QuDag.Benchmarks.Libp2p.dll
+else
+    dll=$root/tests/QuDag.Benchmarks/bin/Release/net10.0/QuDag.Benchmarks.dll
+fi
 gate=$(mktemp -u)
 log=$out.app.log
 QUDAG_PROFILE_GATE=$gate DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 dotnet "$dll" "$@" > "$log" 2>&1 &

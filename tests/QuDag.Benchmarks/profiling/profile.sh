@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Profiles one diagnostic mode with dotnet-trace (the repo's local tool, .config/dotnet-tools.json):
-#   tests/QuDag.Benchmarks/profile.sh OUT.nettrace <mode> [args...]     e.g.  profile.sh /tmp/m.nettrace loop messages 10 64
-# Build first: dotnet build -c Release tests/QuDag.Benchmarks. The mode runs with QUDAG_PROFILE_GATE set, so it waits
+#   tests/QuDag.Benchmarks/profiling/profile.sh OUT.nettrace <mode> [args...]     e.g.  profile.sh /tmp/m.nettrace loop messages 10 64
+# Build first: dotnet build -c Release tests/QuDag.Benchmarks (or tests/QuDag.Benchmarks.Libp2p with BENCH=libp2p). The mode runs with QUDAG_PROFILE_GATE set, so it waits
 # before its measured phase; dotnet-trace attaches to it then (sample profiler: every managed thread, ~1 kHz), the gate
 # opens, and the trace runs until the process exits. Then trace-top prints the top frames, waits set apart.
 # TRACE_EXTRA adds dotnet-trace arguments; with TRACE_EXTRA="--clrevents jit --clreventlevel verbose" trace-jit also
@@ -9,8 +9,13 @@
 set -euo pipefail
 out=$1
 shift
-root=$(cd "$(dirname "$0")/../.." && pwd)
-dll=$root/tests/QuDag.Benchmarks/bin/Release/net10.0/QuDag.Benchmarks.dll
+root=$(cd "$(dirname "$0")/../../.." && pwd)
+# BENCH=libp2p profiles the libp2p benchmarks (tests/QuDag.Benchmarks.Libp2p); the default is groups 1-6.
+if [[ "${BENCH:-}" == libp2p ]]; then
+    dll=$root/tests/QuDag.Benchmarks.Libp2p/bin/Release/net10.0/QuDag.Benchmarks.Libp2p.dll
+else
+    dll=$root/tests/QuDag.Benchmarks/bin/Release/net10.0/QuDag.Benchmarks.dll
+fi
 gate=$(mktemp -u)
 log=$out.app.log
 QUDAG_PROFILE_GATE=$gate dotnet "$dll" "$@" > "$log" 2>&1 &

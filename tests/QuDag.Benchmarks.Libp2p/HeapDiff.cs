@@ -1,0 +1,79 @@
+using Microsoft.Diagnostics.NETCore.Client;
+using Microsoft.Diagnostics.Runtime;
+
+namespace QuDag.Benchmarks.Libp2p;
+
+/// <summary>
+/// Where an idle connection's managed bytes are: a heap dump of an agent before and after it holds N connections
+/// (the agent's 'dump' command), diffed by type with ClrMD, the biggest types' holders named (parent type and, for
+/// arrays, their length). The older groups' HeapProfile does the same for the manager.
+/// </summary>
+public static class HeapDiff
+{
+    /// <summary>Dumps this process after full collections (the agent's 'dump' command).</summary>
+    public static void DumpSelf(string path)
+    {
+        ProcessMemory.Measure();
+        new DiagnosticsClient(Environment.ProcessId).WriteDump(DumpType.WithHeap, path, logDumpGeneration: false);
+    }
+
+    public static int Run(string before, string after, int n)
+    {
+        var b = Count(before, null);
+        var holders = new Dictionary<string, long>();
+        var a = Count(after, holders);
+        long delta = a.Values.Sum(v => v.Bytes) - b.Values.Sum(v => v.Bytes);
+        Console.WriteLine($"{Path.GetFileName(after)}: live managed +{delta / (double)n / 1024:0.00} KiB per connection ({n} connections)");
+        Console.WriteLine($"{"B/conn",10} {"objs/conn",9}  type");
+        foreach (var (type, count, bytes) in a.Select(kv => (kv.Key, kv.Value.Count - b.GetValueOrDefault(kv.Key).Count, kv.Value.Bytes - b.GetValueOrDefault(kv.Key).Bytes))
+                     .Where(d => d.Item3 > 0).OrderByDescending(d => d.Item3).Take(25))
+            Console.WriteLine($"{bytes / (double)n,10:0.0} {count / (double)n,9:0.00}  {type}");
+        Console.WriteLine("large arrays (>= 1 KiB) in the after dump, by holder type and length (B/conn):");
+        foreach (var (key, bytes) in holders.OrderByDescending(h => h.Value).Take(15))
+            Console.WriteLine($"{bytes / (double)n,10:0.0}  {key}");
+        return 0;
+    }
+
+    private static Dictionary<string, (long Count, long Bytes)> Count(string dump, Dictionary<string, long>? holders)
+    {
+        using var target = DataTarget.LoadDump(dump);
+        // The dump is of this very runtime version: its own DAC reads it (ClrMD does not find it by itself on Linux).
+        var runtime = target.ClrVersions[0].CreateRuntime(
+            Path.Combine(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory(), "libmscordaccore.so"), ignoreMismatch: true);
+        var heap = runtime.Heap;
+        var byType = new Dictionary<string, (long, long)>();
+        var large = new Dictionary<ulong, (string Type, long Size, int Length)>();
+        foreach (var obj in heap.EnumerateObjects(carefully: true))
+        {
+            if (obj.IsFree)
+                continue;
+            string name = obj.Type?.Name ?? "?";
+            var c = byType.GetValueOrDefault(name);
+            byType[name] = (c.Item1 + 1, c.Item2 + (long)obj.Size);
+            if (holders is not null && obj.IsArray && obj.Size >= 1024)
+                large[obj.Address] = (name, (long)obj.Size, obj.AsArray().Length);
+        }
+        if (holders is not null)
+        {
+            var found = new HashSet<ulong>();
+            foreach (var obj in heap.EnumerateObjects(carefully: true))
+            {
+                if (obj.IsFree)
+                    continue;
+                foreach (ulong reference in obj.EnumerateReferenceAddresses(carefully: false, considerDependantHandles: true))
+                    if (large.TryGetValue(reference, out var arr) && found.Add(reference))
+                    {
+                        string key = $"{arr.Type}[{arr.Length}] held by {obj.Type?.Name ?? "?"}";
+                        holders[key] = holders.GetValueOrDefault(key) + arr.Size;
+                    }
+            }
+            foreach (var (address, arr) in large)
+                if (!found.Contains(address))
+                {
+                    string key = $"{arr.Type}[{arr.Length}] held by a root or the pool";
+                    holders[key] = holders.GetValueOrDefault(key) + arr.Size;
+                }
+        }
+        return byType;
+    }
+}
