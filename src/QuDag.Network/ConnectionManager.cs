@@ -179,6 +179,19 @@ public sealed partial class ConnectionManager : IAsyncDisposable
     }
 
     /// <summary>
+    /// Connects to the peer a multiaddr names (<c>/ip4|ip6|dns*/…/tcp/N/p2p/ID</c>: the <c>/p2p</c> part is the identity
+    /// expected), which also goes into the address book. Returns the peer id.
+    /// </summary>
+    /// <exception cref="ArgumentException">The multiaddr has no <c>/p2p</c> part or names no TCP address.</exception>
+    /// <inheritdoc cref="ConnectAsync(PeerId, CancellationToken)"/>
+    public async Task<PeerId> ConnectAsync(Multiaddr address, CancellationToken cancellationToken = default)
+    {
+        var (peerId, endPoint) = Split(address);
+        await ConnectAsync(peerId, endPoint, cancellationToken).ConfigureAwait(false);
+        return peerId;
+    }
+
+    /// <summary>
     /// Disconnects a peer: its live connection goes to the idle pool (status <see cref="ConnectionStatus.Disconnected"/>)
     /// for a later connect to reuse. Does nothing for a peer the manager does not know.
     /// </summary>

@@ -28,6 +28,29 @@ public class ReconnectTests
         await manager.PingAsync(remote.Id);
     }
 
+    [Fact]
+    public async Task A_peer_known_only_from_its_inbound_connection_is_redialed_at_the_address_its_identify_announced()
+    {
+        // The remote dials us; we have no address book entry for it, only what its identify said it listens on.
+        await using var remote = await TestNode.StartAsync();
+        await using var manager = new ConnectionManager(Options());
+        var ours = await manager.ListenAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        await remote.Manager.ConnectAsync(manager.LocalPeerId, ours.LocalEndPoint);
+        await Wait.UntilConnectedAsync(manager, remote.Id);
+        var info = await manager.IdentifyAsync(remote.Id);
+        Assert.Contains(info.ListenAddresses, a => a.TryGetEndPoint(out var ep) && ep.Equals(remote.EndPoint));
+        Assert.Null(manager.GetEndPoint(remote.Id));
+        Assert.Equal(0, remote.Listener.AcceptedCount);
+
+        await remote.Manager.DisconnectAsync(manager.LocalPeerId, close: true);
+
+        await Wait.UntilAsync(() => manager.GetMetrics().Reconnects == 1, "the lost inbound peer was redialed");
+        Assert.Equal(ConnectionStatus.Connected, await manager.GetStatusAsync(remote.Id));
+        Assert.Equal(1, remote.Listener.AcceptedCount); // we dialed its announced listener
+        Assert.False(manager.GetPeer(remote.Id)!.Inbound);
+        await manager.PingAsync(remote.Id);
+    }
+
     /// <summary>Connects to a healthy <see cref="FlakyPeer"/>, then has it drop the connection and refuse from then on.</summary>
     private static async Task<PeerId> ConnectThenLoseAsync(ConnectionManager manager, FlakyPeer peer)
     {

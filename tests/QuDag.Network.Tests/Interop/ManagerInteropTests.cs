@@ -27,9 +27,9 @@ public sealed class ManagerInteropTests
         await using var js = await JsNode.StartAsync(JsNodeOptions.Listener(security) with { Agent = "js-qudag/1.0" }, cts.Token);
         await using var manager = new ConnectionManager(new ConnectionManagerOptions { Security = [ProtocolId(security)] });
 
-        var peer = manager.AddPeer(Multiaddr.Parse(js.Addresses[0]));
+        var peer = await manager.ConnectAsync(Multiaddr.Parse(js.Addresses[0]), cts.Token);
         Assert.Equal(js.ParsedPeerId, peer);
-        await manager.ConnectAsync(peer, cts.Token);
+        Assert.Equal(js.ParsedPeerId, manager.AddPeer(Multiaddr.Parse(js.Addresses[0])));
         Assert.Equal(ConnectionStatus.Connected, await manager.GetStatusAsync(peer));
 
         Assert.True(await manager.PingAsync(peer, cts.Token) > TimeSpan.Zero);
