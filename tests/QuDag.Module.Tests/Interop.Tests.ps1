@@ -51,7 +51,7 @@ Describe 'The module against js-libp2p' {
             $peer = Get-QuDagPeer -PeerId $js.PeerId
             $peer.Inbound | Should -BeTrue
 
-            (Invoke-JsNode $js 'ping' @{ peer = $listener.PeerId }).rtt | Should -BeGreaterThan 0
+            (Invoke-JsNode $js 'ping' @{ peer = $listener.PeerId }).rtt | Should -BeGreaterOrEqual 0  # js reports whole milliseconds: 0 on loopback
             $identify = Invoke-JsNode $js 'identify' @{ peer = $listener.PeerId }
             $identify.protocolVersion | Should -Be '/qudag/1.0.0'
             $identify.agentVersion | Should -BeLike 'qudag-ps/*'

@@ -105,7 +105,9 @@ public sealed class ReportTests
             using (var closed = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp))
             {
                 closed.Bind(new IPEndPoint(IPAddress.Loopback, 0)); // bound, not listening: refuses
-                var nobody = PeerId.Parse(new string('a', 64));
+                PeerId nobody;
+                using (var stranger = NodeIdentity.Create())
+                    nobody = stranger.PeerId;
                 await Assert.ThrowsAsync<PeerConnectException>(() => node.ConnectAsync(nobody, closed.LocalEndPoint!));
                 scene.Peers.Add(nobody);
             }
