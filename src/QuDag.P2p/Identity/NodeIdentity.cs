@@ -72,23 +72,9 @@ public sealed class NodeIdentity : IDisposable
     /// </summary>
     public static NodeIdentity FromProtobuf(ReadOnlySpan<byte> protobuf)
     {
-        ulong? type = null;
-        ReadOnlySpan<byte> data = default;
-        bool hasData = false;
-        var reader = new ProtoReader(protobuf);
-        while (reader.Next())
-        {
-            switch (reader.FieldNumber)
-            {
-                case 1: type = reader.ReadVarint(); break;
-                case 2: data = reader.ReadBytes(); hasData = true; break;
-                default: reader.Skip(); break;
-            }
-        }
-        if (type is null || !hasData)
-            throw new P2pProtocolException("A private key protobuf lacks its type or data.");
-        if (type.Value != (ulong)KeyType.Ed25519)
-            throw new P2pProtocolException($"The private key is of type {(type.Value <= (ulong)KeyType.Ecdsa ? ((KeyType)type.Value).ToString() : type.Value.ToString())}; a node key must be Ed25519.");
+        ulong type = Identity.PublicKey.ReadKeyProtobuf(protobuf, "private", out var data);
+        if (type != (ulong)KeyType.Ed25519)
+            throw new P2pProtocolException($"The private key is of type {(type <= (ulong)KeyType.Ecdsa ? ((KeyType)type).ToString() : type.ToString())}; a node key must be Ed25519.");
         if (data.Length is not (64 or 96))
             throw new P2pProtocolException($"An Ed25519 private key is 64 bytes (seed and public key), not {data.Length}.");
         if (data.Length == 96 && !data[32..64].SequenceEqual(data[64..]))

@@ -36,11 +36,14 @@ public abstract class PublicKey : IEquatable<PublicKey>
     /// <summary>This key's peer id.</summary>
     public PeerId ToPeerId() => PeerId.FromPublicKey(this);
 
-    /// <summary>Parses a key protobuf; throws <see cref="P2pProtocolException"/> for a malformed or unsupported key.</summary>
-    public static PublicKey FromProtobuf(ReadOnlySpan<byte> protobuf)
+    /// <summary>
+    /// Reads libp2p's key protobuf, public or private alike: <c>{ KeyType Type = 1; bytes Data = 2; }</c>, unknown
+    /// fields skipped. Throws <see cref="P2pProtocolException"/> when the type or the data is missing.
+    /// </summary>
+    internal static ulong ReadKeyProtobuf(ReadOnlySpan<byte> protobuf, string kind, out ReadOnlySpan<byte> data)
     {
         ulong? type = null;
-        ReadOnlySpan<byte> data = default;
+        data = default;
         bool hasData = false;
         var reader = new ProtoReader(protobuf);
         while (reader.Next())
@@ -53,11 +56,18 @@ public abstract class PublicKey : IEquatable<PublicKey>
             }
         }
         if (type is null || !hasData)
-            throw new P2pProtocolException("A public key protobuf lacks its type or data.");
+            throw new P2pProtocolException($"A {kind} key protobuf lacks its type or data.");
+        return type.Value;
+    }
+
+    /// <summary>Parses a key protobuf; throws <see cref="P2pProtocolException"/> for a malformed or unsupported key.</summary>
+    public static PublicKey FromProtobuf(ReadOnlySpan<byte> protobuf)
+    {
+        ulong type = ReadKeyProtobuf(protobuf, "public", out var data);
         // Range-check before the cast: a cast alone would read type 2^32 + 1 as Ed25519.
-        if (type.Value > (ulong)KeyType.Ecdsa)
-            throw new P2pProtocolException($"Unsupported key type {type.Value}.");
-        return Create((KeyType)type.Value, data);
+        if (type > (ulong)KeyType.Ecdsa)
+            throw new P2pProtocolException($"Unsupported key type {type}.");
+        return Create((KeyType)type, data);
     }
 
     /// <summary>
