@@ -64,6 +64,8 @@ internal sealed class YamuxFrameReader(Stream connection) : IDisposable
             _end -= _start;
             _start = 0;
         }
+        if (atFrameBoundary && _end == 0)
+            await WaitForDataAsync(cancellationToken).ConfigureAwait(false);
         while (_end < count)
         {
             int read = await connection.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
@@ -76,6 +78,25 @@ internal sealed class YamuxFrameReader(Stream connection) : IDisposable
             _end += read;
         }
         return true;
+    }
+
+    /// <summary>
+    /// An idle connection waits here between frames without a buffer: the pooled one goes back, a zero-byte read
+    /// waits for data (Noise, TLS and sockets support it, as SslStream does), and a buffer is rented again only when
+    /// bytes are there. Otherwise every idle connection would pin 64 KiB here, and the security layer its own below.
+    /// </summary>
+    private async ValueTask WaitForDataAsync(CancellationToken cancellationToken)
+    {
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
+        try
+        {
+            await connection.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        }
     }
 
     /// <summary>Returns the buffer to the pool; only once the reader loop has ended.</summary>
