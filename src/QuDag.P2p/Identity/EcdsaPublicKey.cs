@@ -18,15 +18,7 @@ public sealed class EcdsaPublicKey : PublicKey
         var ecdsa = ECDsa.Create();
         try
         {
-            int read;
-            try { ecdsa.ImportSubjectPublicKeyInfo(subjectPublicKeyInfo, out read); }
-            // OpenSSL refuses curves and parameters it does not know with PlatformNotSupportedException.
-            catch (Exception ex) when (ex is CryptographicException or PlatformNotSupportedException)
-            {
-                throw new P2pProtocolException("An ECDSA public key is not a DER SubjectPublicKeyInfo of an EC key.", ex);
-            }
-            if (read != subjectPublicKeyInfo.Length)
-                throw new P2pProtocolException($"An ECDSA public key has {subjectPublicKeyInfo.Length - read} bytes after its SubjectPublicKeyInfo.");
+            SubjectPublicKeyInfo.Import(ecdsa, subjectPublicKeyInfo, "ECDSA", "EC");
             string? curve;
             try { curve = ecdsa.ExportParameters(false).Curve.Oid?.Value; }
             catch (Exception ex) when (ex is CryptographicException or PlatformNotSupportedException)

@@ -20,15 +20,7 @@ public sealed class RsaPublicKey : PublicKey
         var rsa = RSA.Create();
         try
         {
-            int read;
-            try { rsa.ImportSubjectPublicKeyInfo(subjectPublicKeyInfo, out read); }
-            // OpenSSL refuses curves and parameters it does not know with PlatformNotSupportedException.
-            catch (Exception ex) when (ex is CryptographicException or PlatformNotSupportedException)
-            {
-                throw new P2pProtocolException("An RSA public key is not a DER SubjectPublicKeyInfo of an RSA key.", ex);
-            }
-            if (read != subjectPublicKeyInfo.Length)
-                throw new P2pProtocolException($"An RSA public key has {subjectPublicKeyInfo.Length - read} bytes after its SubjectPublicKeyInfo.");
+            SubjectPublicKeyInfo.Import(rsa, subjectPublicKeyInfo, "RSA", "RSA");
             if (rsa.KeySize is < MinBits or > MaxBits)
                 throw new P2pProtocolException($"An RSA public key of {rsa.KeySize} bits is refused: libp2p accepts {MinBits} to {MaxBits} bits.");
         }
