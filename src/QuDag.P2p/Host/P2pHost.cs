@@ -219,20 +219,22 @@ public sealed class P2pHost : IAsyncDisposable
     public Task<IdentifyMessage> IdentifyAsync(P2pConnection connection, CancellationToken cancellationToken = default)
     {
         var state = StateOf(connection);
-        var task = state.Identify ?? InterlockedInit(ref state.Identify, () => RequestIdentifyAsync(connection));
-        // A failed identify (a slow peer, a timeout) is asked again, not cached for the connection's life.
-        if (task.IsFaulted || task.IsCanceled)
+        Task<IdentifyMessage> task;
+        // One request per connection at a time: the host (on connect) and the manager ask at once. A failed one (a
+        // slow peer, a timeout) is asked again rather than cached for the connection's life.
+        lock (state)
         {
-            var retry = RequestIdentifyAsync(connection);
-            task = Interlocked.CompareExchange(ref state.Identify, retry, task) == task ? retry : state.Identify!;
+            task = state.Identify!;
+            if (task is null || task.IsFaulted || task.IsCanceled)
+            {
+                task = RequestIdentifyAsync(connection);
+                // Whoever waits may give up first: the request's own failure must never go unobserved.
+                _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                state.Identify = task;
+            }
         }
         return task.WaitAsync(cancellationToken);
-    }
-
-    private static Task<IdentifyMessage> InterlockedInit(ref Task<IdentifyMessage>? field, Func<Task<IdentifyMessage>> create)
-    {
-        var created = create();
-        return Interlocked.CompareExchange(ref field, created, null) ?? created;
     }
 
     private async Task<IdentifyMessage> RequestIdentifyAsync(P2pConnection connection)
