@@ -284,6 +284,29 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     /// <summary>Dials through the libp2p host; maps its failures to the manager's typed connect errors.</summary>
     private async Task<PeerConnection> HandshakeAsync(PeerEntry entry, EndPoint target, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await HandshakeOnceAsync(entry, target, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ClosedAfterHandshakeException closed)
+        {
+            // The remote closed the connection as soon as it was up: it may have dropped it as a duplicate of one it
+            // was still closing, or as the loser of a simultaneous dial. It did answer, so dial once more, on a slot
+            // taken again (the closed connection's close gave the dial's slot back).
+            try
+            {
+                await Limiter.ReserveAsync(entry.Id).ConfigureAwait(false);
+            }
+            catch (ConnectionLimitReachedException)
+            {
+                throw closed; // holds no slot: the caller releases none
+            }
+            return await HandshakeOnceAsync(entry, target, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<PeerConnection> HandshakeOnceAsync(PeerEntry entry, EndPoint target, CancellationToken cancellationToken)
+    {
         Peers.SetStatus(entry, ConnectionStatus.Connecting, null);
         P2pConnection connection;
         try
