@@ -70,7 +70,9 @@ Describe 'Gater and resilience' {
         $peer = Start-QuDagListener -Session $remote
         Connect-QuDagPeer $peer.PeerId $peer.Endpoint -AutoReconnect
         $me = (Get-QuDagSession).PeerId
-        $null = Wait-QuDagPeer $me -Status Connected -Session $remote -TimeoutSeconds 10
+        # The remote adopts our inbound connection just after our connect returns: wait until it has (Wait-QuDagPeer
+        # would rightly say at once that it does not know us yet).
+        Wait-Until { (Get-QuDagPeer -Session $remote | Where-Object PeerId -EQ $me).Status -eq 'Connected' } -TimeoutSeconds 10 -Because 'the remote to adopt us'
         Disconnect-QuDagPeer $me -Force -Session $remote
         Wait-Until { (Get-QuDagMetrics).Reconnects -eq 1 } -TimeoutSeconds 15 -Because 'the reconnect'
         $info = Get-QuDagPeer $peer.PeerId
