@@ -46,20 +46,26 @@ internal static class TlsSettings
 /// <summary>Peer ids for status and layout benchmarks: SHA-256 multihashes of a seeded random stream, cheap and repeatable.</summary>
 internal static class SyntheticIds
 {
+    /// <summary>
+    /// Ids as QuDAG's rust nodes have them: identity multihashes of Ed25519 keys (38 bytes, "12D3KooW..."),
+    /// derived from seeded 32-byte secrets so every run keys the same peers.
+    /// </summary>
     public static PeerId[] Create(int count, int seed = 42)
     {
         var ids = new PeerId[count];
         var random = new Random(seed);
-        var multihash = new byte[34];
-        multihash[0] = 0x12; // sha2-256
-        multihash[1] = 32;
+        var secret = new byte[32];
         for (var i = 0; i < count; i++)
         {
-            random.NextBytes(multihash.AsSpan(2));
-            ids[i] = PeerId.FromBytes(multihash);
+            random.NextBytes(secret);
+            using var identity = QuDag.P2p.Identity.NodeIdentity.FromEd25519Seed(secret);
+            ids[i] = identity.PeerId;
         }
         return ids;
     }
+
+    /// <summary>The same ids in arrays of their own, as ids parsed from a script's text or a peer's message are.</summary>
+    public static PeerId[] Copies(PeerId[] ids) => Array.ConvertAll(ids, id => PeerId.FromBytes(id.Bytes));
 }
 
 /// <summary>One QuDag.PS message as it travels on /qudag-ps/msg/1.0.0: a uvarint length, then the payload.</summary>
