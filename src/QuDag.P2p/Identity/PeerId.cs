@@ -190,8 +190,10 @@ public readonly struct PeerId : IEquatable<PeerId>, ISpanFormattable
         return true;
     }
 
+    // An id handed back to the table it came from (the common case: the manager's own ids, pipeline objects)
+    // shares its array, so the reference settles it before 38 bytes are compared.
     public bool Equals(PeerId other)
-        => _hash == other._hash && Bytes.SequenceEqual(other.Bytes);
+        => ReferenceEquals(_multihash, other._multihash) || (_hash == other._hash && Bytes.SequenceEqual(other.Bytes));
 
     public override bool Equals(object? obj) => obj is PeerId other && Equals(other);
 

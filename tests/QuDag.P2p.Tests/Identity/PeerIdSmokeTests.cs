@@ -30,4 +30,24 @@ public class PeerIdSmokeTests
         Assert.Equal("12*8Wn8fj", id.ToShortString());
         Assert.Equal("12*8Wn8fj", $"{id:S}");
     }
+
+    [Fact]
+    public void Equality_compares_the_bytes_whether_or_not_two_ids_share_an_array()
+    {
+        byte[] multihash = new byte[34];
+        multihash[0] = 0x12;
+        multihash[1] = 32;
+        multihash[2] = 1;
+        var id = PeerId.FromBytes(multihash);
+        var copy = PeerId.FromBytes(id.Bytes);
+        multihash[2] = 2; // same last 8 bytes, so the same hash code: only the byte compare tells them apart
+        var other = PeerId.FromBytes(multihash);
+
+        Assert.Equal(id, id);
+        Assert.Equal(id, copy);
+        Assert.Equal(id.GetHashCode(), other.GetHashCode());
+        Assert.NotEqual(id, other);
+        Assert.Equal(default(PeerId), default);
+        Assert.NotEqual(default, id);
+    }
 }
