@@ -8,8 +8,8 @@ using QuDag.Network;
 namespace QuDag.Benchmarks;
 
 /// <summary>
-/// Group 6: peers piped into Connect-QuDagPeer in the hosted engine, against the script an operator would
-/// write without the module (TcpClient + SslStream per peer, one by one). Both keep their connections open.
+/// Group 6: peers piped into Connect-QuDagPeer in the hosted engine, against a serial script (a foreach loop
+/// calling Connect-QuDagPeer for one peer at a time). Both keep their connections open.
 /// <para>
 /// cmdlets &lt;peers&gt; [remote|inproc] [both|cmdlet|script] [rounds] [throttle]. 'remote' (the default) puts the
 /// peer nodes in child processes, as group 5 does, so this process holds only the dialer's ends and its CPU time is
@@ -25,22 +25,13 @@ internal static class CmdletPipeline
 {
     private static readonly int WarmPasses = int.TryParse(Environment.GetEnvironmentVariable("QUDAG_WARM_PASSES"), out var passes) ? passes : 2;
 
+    // A libp2p peer cannot be reached from a script without a libp2p stack (Noise, yamux), so the serial script
+    // is the one an operator writes with the module and no pipeline: one Connect-QuDagPeer after another, each
+    // waiting for its connection before the next starts.
     private const string ScriptWay = """
-        $key = [Security.Cryptography.ECDsa]::Create([Security.Cryptography.ECCurve+NamedCurves]::nistP256)
-        $request = [Security.Cryptography.X509Certificates.CertificateRequest]::new('CN=script', $key, [Security.Cryptography.HashAlgorithmName]::SHA256)
-        $cert = $request.CreateSelfSigned([DateTimeOffset]::UtcNow.AddDays(-1), [DateTimeOffset]::UtcNow.AddDays(1))
-        $opened = [Collections.Generic.List[object]]::new()
         foreach ($row in $rows) {
-            $address, $port = $row.Endpoint -split ':'
-            $tcp = [Net.Sockets.TcpClient]::new()
-            $tcp.Connect($address, [int]$port)
-            $ssl = [Net.Security.SslStream]::new($tcp.GetStream(), $false, { $true })
-            $certs = [Security.Cryptography.X509Certificates.X509CertificateCollection]::new()
-            $null = $certs.Add($cert)
-            $ssl.AuthenticateAsClient('qudag', $certs, [Security.Authentication.SslProtocols]::Tls13, $false)
-            $opened.Add($ssl)
+            Connect-QuDagPeer -Session $s -PeerId $row.PeerId -Endpoint $row.Endpoint
         }
-        $opened
         """;
 
     private const string CmdletWay = "$rows | Connect-QuDagPeer -Session $s -ThrottleLimit $throttle";
@@ -81,8 +72,7 @@ internal static class CmdletPipeline
             // reaches its final code only after two promotions (tier 0, then instrumented, then tier 1), each after 30
             // calls and a quiet period, so one pass is not enough: the first harness measured the JIT working. Untimed
             // passes over the same peers go on until a cmdlet pass compiles fewer than 30 methods (at least WarmPasses,
-            // at most 5). The script way never gets there: PowerShell compiles its { $true } callback into a new
-            // delegate per peer, every time.
+            // at most 5).
             var warmLog = new List<string>();
             for (var pass = 0; pass < 5; pass++)
             {
@@ -154,44 +144,39 @@ internal static class CmdletPipeline
     private static Result RunWay(Runspace runspace, string way, int count, List<Process> children, TextWriter? report, bool exitAfter = false)
     {
         // The session exists before timing starts; the default limit of 100 is too small for this run.
-        if (way == "cmdlet")
-            Invoke(runspace, $"$s = New-QuDagSession -MaxConnections {count}");
+        Invoke(runspace, $"$s = New-QuDagSession -MaxConnections {count}");
         var threads0 = ThreadPool.ThreadCount;
         var cpu0 = Profiling.CpuTimes(children);
         var machine0 = MachineBusy();
         var jit0 = System.Runtime.JitInfo.GetCompilationTime();
         var jitted0 = System.Runtime.JitInfo.GetCompiledMethodCount();
         var watch = Stopwatch.StartNew();
-        Invoke(runspace, way == "cmdlet" ? CmdletWay : "$script:held = & { " + ScriptWay + " }");
+        Invoke(runspace, way == "cmdlet" ? CmdletWay : ScriptWay);
         var wall = watch.Elapsed;
         var cpu = Profiling.CpuTimes(children).Zip(cpu0, (a, b) => a - b).ToArray();
         var others = MachineBusy() - machine0 - TimeSpan.FromTicks(cpu.Sum(t => t.Ticks));
         var jit = System.Runtime.JitInfo.GetCompilationTime() - jit0;
         var jitted = System.Runtime.JitInfo.GetCompiledMethodCount() - jitted0;
         var threads = ThreadPool.ThreadCount;
-        var connected = way == "cmdlet"
-            ? (int)Invoke(runspace, "(Get-QuDagMetrics -Session $s).Connections")[0].BaseObject
-            : (int)Invoke(runspace, "$script:held.Count")[0].BaseObject;
+        var connected = (int)Invoke(runspace, "(Get-QuDagMetrics -Session $s).Connections")[0].BaseObject;
         var result = new Result(wall, connected, cpu[0], TimeSpan.FromTicks(cpu.Skip(1).Sum(t => t.Ticks)));
         if (report is not null)
         {
-            var name = way == "cmdlet" ? "Connect-QuDagPeer pipeline" : "TcpClient+SslStream script";
+            var name = way == "cmdlet" ? "Connect-QuDagPeer pipeline" : "serial Connect-QuDagPeer script";
             var remote = children.Count > 0 ? $" + peer processes {result.CpuRemote.TotalMicroseconds / count:0} µs" : "";
             report.WriteLine($"{name} : {wall.TotalSeconds:0.000} s ({connected} connected, {count / wall.TotalSeconds:0} peers/s); " +
                 $"CPU per peer: this process {result.CpuHere.TotalMicroseconds / count:0} µs{remote}; thread pool {threads0} -> {threads} threads; " +
                 $"other processes used {Math.Max(0, others / wall):0.00} cores meanwhile; JIT here: {jitted} methods, {jit.TotalMilliseconds:0} ms");
-            if (way == "cmdlet")
-            {
-                var handshake = (TimeSpan)Invoke(runspace, "$s.Manager.GetMetrics().AvgHandshakeTime")[0].BaseObject;
-                report.WriteLine($"  manager's mean handshake (TCP + multistream + Noise + yamux, {throttle(runspace)} at once): {handshake.TotalMilliseconds:0.00} ms");
-            }
+            var handshake = (TimeSpan)Invoke(runspace, "$s.Manager.GetMetrics().AvgHandshakeTime")[0].BaseObject;
+            var atOnce = way == "cmdlet" ? $"{throttle(runspace)} at once" : "one at a time";
+            report.WriteLine($"  manager's mean handshake (TCP + multistream + Noise + yamux, {atOnce}): {handshake.TotalMilliseconds:0.00} ms");
         }
         if (exitAfter)
         {
             Console.Out.Flush();
             Environment.Exit(connected == count ? 0 : 1);
         }
-        Invoke(runspace, way == "cmdlet" ? "$s.Dispose()" : "$script:held | ForEach-Object { $_.Dispose() }; $script:held = $null");
+        Invoke(runspace, "$s.Dispose()");
         Thread.Sleep(1000);
         return result;
 
