@@ -56,6 +56,7 @@ public sealed class P2pHost : IAsyncDisposable
                 HandshakeTimeout = _options.UpgradeTimeout,
                 StreamMuxers = muxerIds,
                 NegotiateEarlyMuxer = _options.EarlyMuxerNegotiation,
+                TimeProvider = _time,
             }),
             SecurityProtocols.Tls => new TlsSecurity(_identity, new TlsSecurityOptions
             {
