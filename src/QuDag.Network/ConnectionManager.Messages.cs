@@ -67,7 +67,7 @@ public sealed partial class ConnectionManager
     {
         var connection = ActiveConnection(peerId);
         var identify = await _host.IdentifyAsync(connection.Connection, cancellationToken).ConfigureAwait(false);
-        var entry = _peers.GetOrAdd(peerId);
+        var entry = _peers.GetOrAddNamed(peerId);
         Volatile.Write(ref entry.Identify, identify);
         return Describe(entry);
     }

@@ -10,7 +10,7 @@ public sealed partial class ConnectionManager
     {
         CheckStatus(status);
         ThrowIfDisposed();
-        _peers.SetStatus(_peers.GetOrAdd(peerId), status, reason, recorded: true);
+        _peers.SetStatus(_peers.GetOrAddNamed(peerId), status, reason, recorded: true);
         return Task.CompletedTask;
     }
 
@@ -24,7 +24,7 @@ public sealed partial class ConnectionManager
         foreach (var (_, status) in batch)
             CheckStatus(status);
         foreach (var (peerId, status) in batch)
-            _peers.SetStatus(_peers.GetOrAdd(peerId), status, null, recorded: true);
+            _peers.SetStatus(_peers.GetOrAddNamed(peerId), status, null, recorded: true);
         return Task.CompletedTask;
     }
 
@@ -44,7 +44,7 @@ public sealed partial class ConnectionManager
     {
         ArgumentNullException.ThrowIfNull(handler);
         ThrowIfDisposed();
-        return _peers.GetOrAdd(peerId).Subscribe(handler);
+        return _peers.GetOrAddNamed(peerId).Subscribe(handler);
     }
 
     /// <summary>A snapshot of the metrics. Reads counters only: its cost does not grow with the number of peers.</summary>

@@ -132,7 +132,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(endPoint);
         ThrowIfDisposed();
-        _peers.GetOrAdd(peerId).EndPoint = endPoint;
+        _peers.GetOrAddNamed(peerId).EndPoint = endPoint;
     }
 
     /// <summary>
@@ -168,14 +168,14 @@ public sealed partial class ConnectionManager : IAsyncDisposable
     /// <exception cref="ConnectionLimitReachedException">At the limit with nothing idle to close.</exception>
     /// <exception cref="PeerConnectException">Refused, timed out, failed authentication or the identity check.</exception>
     public Task ConnectAsync(PeerId peerId, CancellationToken cancellationToken = default) =>
-        _dialer.ConnectAsync(peerId, null, cancellationToken);
+        _dialer.ConnectAsync(peerId, null, named: true, cancellationToken);
 
     /// <summary>Connects to a peer at <paramref name="endPoint"/>, which also goes into the address book.</summary>
     /// <inheritdoc cref="ConnectAsync(PeerId, CancellationToken)"/>
     public Task ConnectAsync(PeerId peerId, EndPoint endPoint, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(endPoint);
-        return _dialer.ConnectAsync(peerId, endPoint, cancellationToken);
+        return _dialer.ConnectAsync(peerId, endPoint, named: true, cancellationToken);
     }
 
     /// <summary>
@@ -211,7 +211,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable
         if (peerId == LocalPeerId)
             throw new ArgumentException("A node does not connect to itself.", nameof(peerId));
         ThrowIfDisposed();
-        _dialer.Reconnector.SetEnabled(_peers.GetOrAdd(peerId).Reconnect, enabled);
+        _dialer.Reconnector.SetEnabled(_peers.GetOrAddNamed(peerId).Reconnect, enabled);
     }
 
     /// <summary>Completes when the peer's reconnect loop (if any) has ended; for tests.</summary>

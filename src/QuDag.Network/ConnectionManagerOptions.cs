@@ -84,6 +84,15 @@ public sealed class ConnectionManagerOptions
     /// <summary>How long an open circuit fails connects fast before it lets one trial dial through. Default 60 s.</summary>
     public TimeSpan CircuitBreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Peers known only from their own inbound connections (never named through the API: the address book, a connect,
+    /// a status update, a subscription, a reconnect setting) that the manager still lists after they disconnect, with
+    /// their last status and identify data. Beyond it, the longest gone are forgotten (their status reads null again),
+    /// so remotes connecting with ever fresh ids cannot grow the peer table without bound. Default 256 (at most
+    /// 64 KiB of identify data each); 0 forgets them as they leave.
+    /// </summary>
+    public int MaxDisconnectedInboundPeers { get; set; } = 256;
+
     /// <summary>Allow and deny lists of peers, inbound and outbound. Default: everyone allowed.</summary>
     public ConnectionGater Gater { get; set; } = new();
 
@@ -111,6 +120,8 @@ public sealed class ConnectionManagerOptions
             throw new ArgumentOutOfRangeException(nameof(ReceiveQueueCapacity), ReceiveQueueCapacity, "ReceiveQueueCapacity must be at least 1.");
         ArgumentNullException.ThrowIfNull(TimeProvider);
         ArgumentNullException.ThrowIfNull(Gater);
+        if (MaxDisconnectedInboundPeers < 0)
+            throw new ArgumentOutOfRangeException(nameof(MaxDisconnectedInboundPeers), MaxDisconnectedInboundPeers, "MaxDisconnectedInboundPeers cannot be negative.");
         if (KeepAliveInterval < TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(KeepAliveInterval), KeepAliveInterval, "KeepAliveInterval cannot be negative.");
         if (KeepAliveInterval > TimeSpan.Zero && KeepAliveTimeout <= TimeSpan.Zero)

@@ -44,6 +44,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     private readonly ConcurrentDictionary<PeerConnection, byte> _connections = new();
     private readonly CancellationTokenSource _disposing = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly DepartedPeers _departed;
     private int _active;    // connections set as some peer's Active
     private int _busy = 1;  // operations in flight, plus one for the dialer itself until it is disposed
     private int _disposed;
@@ -63,6 +64,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         KeepAlive = new KeepAliveMonitor(options.KeepAliveInterval, options.KeepAliveTimeout, _time, () => _connections.Keys,
             metrics.RecordKeepAliveFailure);
         Reconnector = new Reconnector(options, this, metrics.RecordReconnectAttempt, metrics.RecordReconnect);
+        _departed = new DepartedPeers(options.MaxDisconnectedInboundPeers, TryForget);
         _gater.Changed += OnGaterChanged;
         _host.ConnectionOpened += OnHostConnectionOpened;
         _host.SetStreamHandler(PeerConnection.MessageProtocol, ServeMessagesAsync);
@@ -112,8 +114,11 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             ? connection
             : throw new PeerNotConnectedException(peerId);
 
-    /// <summary>Connects to a peer (see ConnectionManager.ConnectAsync); <paramref name="endPoint"/> also goes into the address book.</summary>
-    public async Task ConnectAsync(PeerId peerId, EndPoint? endPoint, CancellationToken cancellationToken)
+    /// <summary>
+    /// Connects to a peer (see ConnectionManager.ConnectAsync); <paramref name="endPoint"/> also goes into the address
+    /// book. <paramref name="named"/>: the API named the peer (a caller's connect, not a reconnect), so the table keeps it.
+    /// </summary>
+    public async Task ConnectAsync(PeerId peerId, EndPoint? endPoint, bool named, CancellationToken cancellationToken)
     {
         if (peerId == _localPeerId)
             throw new ArgumentException("A node does not connect to itself.", nameof(peerId));
@@ -127,12 +132,11 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
                 _metrics.RecordDenied(inbound: false);
                 throw new PeerDeniedException(peerId);
             }
-            var entry = Peers.GetOrAdd(peerId);
-            if (endPoint is not null)
-                entry.EndPoint = endPoint;
-            await entry.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var entry = await EnterGateAsync(peerId, named, cancellationToken).ConfigureAwait(false);
             try
             {
+                if (endPoint is not null)
+                    entry.EndPoint = endPoint;
                 var current = Volatile.Read(ref entry.Active);
                 if (current is { IsOpen: true })
                     return;
@@ -160,6 +164,19 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         finally
         {
             Exit();
+        }
+    }
+
+    /// <summary>The peer's entry with its gate taken; one forgotten while we waited is looked up afresh.</summary>
+    private async Task<PeerEntry> EnterGateAsync(PeerId peerId, bool named, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var entry = named ? Peers.GetOrAddNamed(peerId) : Peers.GetOrAdd(peerId);
+            await entry.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (!entry.IsForgotten)
+                return entry;
+            entry.Gate.Release();
         }
     }
 
@@ -385,6 +402,9 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             Volatile.Write(ref entry.Identify, identify);
             if (connection.RemoteEndPoint is IPEndPoint ip)
                 entry.SeenAt = ip.Address;
+            // Closed already: its close may have passed before this entry existed, so queue it as that close would.
+            if (!connection.IsOpen)
+                _departed.Add(entry);
         }
         catch (Exception)
         {
@@ -421,8 +441,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
                 await connection.CloseAsync(IsDisposed ? "the manager was disposed" : "a node does not connect to itself").ConfigureAwait(false);
                 return;
             }
-            var entry = Peers.GetOrAdd(connection.RemoteId);
-            await entry.Gate.WaitAsync().ConfigureAwait(false);
+            var entry = await EnterGateAsync(connection.RemoteId, named: false, CancellationToken.None).ConfigureAwait(false);
             try
             {
                 await AdoptInboundAsync(entry, connection).ConfigureAwait(false);
@@ -580,7 +599,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         return first;
     }
 
-    Task IRedialer.ConnectAsync(PeerId peerId, CancellationToken cancellationToken) => ConnectAsync(peerId, null, cancellationToken);
+    Task IRedialer.ConnectAsync(PeerId peerId, CancellationToken cancellationToken) => ConnectAsync(peerId, null, named: false, cancellationToken);
 
     bool IRedialer.IsConnected(PeerId peerId) => Peers.TryGet(peerId, out var entry) && Volatile.Read(ref entry.Active) is { IsOpen: true };
 
@@ -609,6 +628,34 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             Limiter.Release();
         if (lost)
             Reconnector.Start(entry!.Id, entry.Reconnect);
+        if (entry is not null)
+            _departed.Add(entry);
+    }
+
+    /// <summary>Peers known only from their inbound connections that are gone and not forgotten yet (for tests).</summary>
+    internal int DepartedCount => _departed.Count;
+
+    /// <summary>Forgets a departed peer never named through the API, unless it is connected, pooled or in use again.</summary>
+    private ForgetOutcome TryForget(PeerEntry entry)
+    {
+        if (entry.IsNamed || entry.IsForgotten)
+            return ForgetOutcome.Kept;
+        // Under its gate: a connect or an accept of this peer either finished before (and is seen below) or finds the
+        // entry forgotten after, and looks the peer up afresh.
+        if (!entry.Gate.Wait(0))
+            return ForgetOutcome.Busy;
+        try
+        {
+            if (entry.Reconnect.Running)
+                return ForgetOutcome.Busy;
+            if (Volatile.Read(ref entry.Active) is not null || Pool.Find(entry.Id) is not null || entry.EndPoint is not null)
+                return ForgetOutcome.Kept;
+            return Peers.TryForget(entry) ? ForgetOutcome.Forgotten : ForgetOutcome.Kept;
+        }
+        finally
+        {
+            entry.Gate.Release();
+        }
     }
 
     ValueTask IConnectionOwner.OnDataAsync(PeerConnection connection, byte[] payload, DateTimeOffset receivedAt, CancellationToken cancellationToken)

@@ -27,6 +27,9 @@ internal sealed class PeerEntry(PeerId id) : PeerRecord(id)
     /// <summary>Ticks of the last ping round trip (0: none yet); a long so reads are never torn.</summary>
     public long LastRoundTripTicks;
 
+    /// <summary>1 while the peer waits in <see cref="DepartedPeers"/> to be forgotten.</summary>
+    public int Departed;
+
     /// <summary>The last ping round trips (ConnectionManager.GetRoundTrips); made at the first ping.</summary>
     public RoundTripHistory? RoundTrips;
 }

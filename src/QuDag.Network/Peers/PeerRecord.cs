@@ -10,7 +10,9 @@ namespace QuDag.Network;
 internal class PeerRecord(PeerId id)
 {
     private const int Unseen = -1;
+    private const int Learned = 0, Named = 1, Forgotten = 2;
     private int _status = Unseen;
+    private int _retention; // Learned | Named | Forgotten
     private Action<ConnectionStatusChangedEventArgs>[] _subscribers = [];
 
     public PeerId Id { get; } = id;
@@ -28,6 +30,22 @@ internal class PeerRecord(PeerId id)
 
     /// <summary>The clock's timestamp of the last status change: a long, cheaper to read and write than a date.</summary>
     public long LastChangeTimestamp;
+
+    /// <summary>
+    /// The API named this peer (address book, connect, status, subscription, reconnect setting, identify): the table
+    /// keeps it. A peer only ever learned from its own inbound connection may be forgotten once it has gone.
+    /// </summary>
+    public bool IsNamed => Volatile.Read(ref _retention) == Named;
+
+    /// <summary>Removed from the table: whoever holds this entry must look the peer up again.</summary>
+    public bool IsForgotten => Volatile.Read(ref _retention) == Forgotten;
+
+    /// <summary>Marks the peer named; false if it was forgotten first (look it up again).</summary>
+    public bool TryName() =>
+        Volatile.Read(ref _retention) == Named || Interlocked.CompareExchange(ref _retention, Named, Learned) != Forgotten;
+
+    /// <summary>Marks the peer forgotten; false if it was named first.</summary>
+    public bool TryMarkForgotten() => Interlocked.CompareExchange(ref _retention, Forgotten, Learned) == Learned;
 
     public ConnectionStatus? Status
     {

@@ -37,6 +37,33 @@ internal sealed class PeerTable<TEntry>(object sender, TimeProvider time, Func<P
         return entry;
     }
 
+    /// <summary>The peer's entry, marked named (kept for good): for the API's calls that name a peer.</summary>
+    public TEntry GetOrAddNamed(PeerId peerId)
+    {
+        while (true)
+        {
+            var entry = GetOrAdd(peerId);
+            if (entry.TryName())
+                return entry;
+            Remove(entry); // forgotten a moment ago and not yet removed: finish that, then make a fresh entry
+        }
+    }
+
+    /// <summary>Removes a peer never named through the API; false if it was named first.</summary>
+    public bool TryForget(TEntry entry)
+    {
+        if (!entry.TryMarkForgotten())
+            return false;
+        Remove(entry);
+        return true;
+    }
+
+    private void Remove(TEntry entry)
+    {
+        if (_peers.TryRemove(new KeyValuePair<PeerId, TEntry>(entry.Id, entry)))
+            Interlocked.Decrement(ref _count);
+    }
+
     /// <summary>When the peer's status last changed, or null if it never changed through the manager.</summary>
     public DateTimeOffset? LastChange(PeerRecord entry) =>
         Volatile.Read(ref entry.LastChangeTimestamp) is not 0 and var stamp ? time.GetUtcNow() - time.GetElapsedTime(stamp) : null;

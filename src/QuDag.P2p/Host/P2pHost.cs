@@ -41,6 +41,7 @@ public sealed class P2pHost : IAsyncDisposable
     public P2pHost(P2pHostOptions? options = null)
     {
         _options = options ?? new P2pHostOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxPendingInboundUpgradesPerAddress, 1, nameof(options));
         _ownsIdentity = _options.Identity is null;
         _identity = _options.Identity ?? NodeIdentity.Create();
         _gater = _options.Gater ?? AllowAllGater.Instance;
@@ -55,6 +56,7 @@ public sealed class P2pHost : IAsyncDisposable
                 HandshakeTimeout = _options.UpgradeTimeout,
                 StreamMuxers = muxerIds,
                 NegotiateEarlyMuxer = _options.EarlyMuxerNegotiation,
+                TimeProvider = _time,
             }),
             SecurityProtocols.Tls => new TlsSecurity(_identity, new TlsSecurityOptions
             {
@@ -283,6 +285,7 @@ public sealed class P2pHost : IAsyncDisposable
     private async Task AcceptLoopAsync(P2pListener listener, TcpTransportListener tcp)
     {
         using var pending = new SemaphoreSlim(_options.MaxPendingInboundUpgrades);
+        var byAddress = new PendingUpgradesByAddress(_options.MaxPendingInboundUpgradesPerAddress);
         int failures = 0;
         try
         {
@@ -311,7 +314,12 @@ public sealed class P2pHost : IAsyncDisposable
                     throw;
                 }
                 listener.CountAccepted();
-                Track(UpgradeInboundAsync(socket, pending));
+                if (TakeAddressSlot(socket, byAddress, listener) is not { } address)
+                {
+                    pending.Release();
+                    continue;
+                }
+                Track(UpgradeInboundAsync(socket, pending, byAddress, address));
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
@@ -326,7 +334,31 @@ public sealed class P2pHost : IAsyncDisposable
         }
     }
 
-    private async Task UpgradeInboundAsync(Socket socket, SemaphoreSlim pending)
+    /// <summary>The socket's address once it has taken one of that address's upgrade slots; null if the
+    /// address holds its share already (the socket is then closed and reported) or the socket is gone.</summary>
+    private IPAddress? TakeAddressSlot(Socket socket, PendingUpgradesByAddress byAddress, P2pListener listener)
+    {
+        EndPoint? remote = null;
+        try
+        {
+            remote = socket.RemoteEndPoint;
+        }
+        catch (SocketException)
+        {
+            // Reset before we looked: nothing to upgrade.
+        }
+        if (remote is IPEndPoint ip && byAddress.TryAcquire(ip.Address))
+            return ip.Address;
+        socket.Dispose();
+        if (remote is null)
+            return null;
+        listener.CountRefused();
+        ReportInboundFailure(remote, new ConnectionGatedException(
+            $"Refused the inbound connection from {remote}: its address has {_options.MaxPendingInboundUpgradesPerAddress} upgrades in progress already."));
+        return null;
+    }
+
+    private async Task UpgradeInboundAsync(Socket socket, SemaphoreSlim pending, PendingUpgradesByAddress byAddress, IPAddress address)
     {
         long start = _time.GetTimestamp();
         EndPoint remote = new IPEndPoint(IPAddress.None, 0);
@@ -353,6 +385,7 @@ public sealed class P2pHost : IAsyncDisposable
         }
         finally
         {
+            byAddress.Release(address);
             pending.Release();
         }
     }

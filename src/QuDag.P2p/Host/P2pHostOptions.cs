@@ -34,6 +34,13 @@ public sealed class P2pHostOptions
     /// <summary>Inbound connections being upgraded at once per listener; more wait in the kernel's backlog.</summary>
     public int MaxPendingInboundUpgrades { get; init; } = 64;
 
+    /// <summary>
+    /// Of those, how many one remote address may hold (IPv6: one /64); a socket beyond it is closed at once
+    /// and reported through <see cref="P2pHost.InboundUpgradeFailed"/> as <see cref="ConnectionGatedException"/>.
+    /// Loopback is not exempt.
+    /// </summary>
+    public int MaxPendingInboundUpgradesPerAddress { get; init; } = 8;
+
     /// <summary>Identify's protocolVersion: QuDAG's network id.</summary>
     public string ProtocolVersion { get; init; } = "/qudag/1.0.0";
 

@@ -11,6 +11,7 @@ public sealed class P2pListener : IAsyncDisposable
     private readonly Func<P2pListener, ValueTask> _onDispose;
     private int _disposed;
     private long _accepted;
+    private long _refused;
 
     internal P2pListener(IPEndPoint localEndPoint, PeerId peerId, Func<P2pListener, ValueTask> onDispose)
     {
@@ -29,6 +30,11 @@ public sealed class P2pListener : IAsyncDisposable
     public long AcceptedCount => Interlocked.Read(ref _accepted);
 
     internal void CountAccepted() => Interlocked.Increment(ref _accepted);
+
+    /// <summary>Accepted sockets closed at once because their address had its share of upgrades in progress.</summary>
+    public long RefusedCount => Interlocked.Read(ref _refused);
+
+    internal void CountRefused() => Interlocked.Increment(ref _refused);
 
     /// <summary>Stops accepting; connections already accepted stay open.</summary>
     public ValueTask DisposeAsync()

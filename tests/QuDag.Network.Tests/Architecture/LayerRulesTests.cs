@@ -20,7 +20,7 @@ public sealed class LayerRulesTests
         ["Shared"] = [typeof(ConnectionManagerOptions), typeof(ConnectFailureKind), typeof(CircuitState),
             .. s_network.GetTypes().Where(t => !t.IsNested && typeof(Exception).IsAssignableFrom(t))],
         ["Dialing"] = [typeof(Dialer), typeof(PeerEntry), typeof(PeerConnection), typeof(CloseInfo), typeof(IConnectionOwner),
-            typeof(HostGater), typeof(PeerListener)],
+            typeof(HostGater), typeof(PeerListener), typeof(DepartedPeers), typeof(ForgetOutcome)],
         ["Peers"] = [typeof(PeerTable<>), typeof(PeerRecord), typeof(PeerInfo), typeof(ConnectionStatus),
             typeof(ConnectionStatusChangedEventArgs), typeof(PeerIdOrder), typeof(ConnectionEventLog), typeof(ConnectionEvent)],
         ["Pool"] = [typeof(IdlePool<>), typeof(IdlePool), typeof(IIdleConnection), typeof(PooledConnectionInfo), typeof(ConnectionLimiter)],

@@ -245,6 +245,96 @@ public sealed class HostTests
         await Assert.ThrowsAsync<ArgumentException>(() => b.DialAsync(listener.Addresses[0], cts.Token)); // itself
     }
 
+    [Fact]
+    public async Task One_address_holding_its_share_of_pending_upgrades_cannot_starve_another()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        // A frozen clock: the silent sockets' upgrades never reach their deadline, so only the cap frees slots.
+        var frozen = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        await using var host = new P2pHost(new P2pHostOptions
+        {
+            Security = [SecurityProtocols.Noise],
+            MaxPendingInboundUpgrades = 8,
+            MaxPendingInboundUpgradesPerAddress = 4,
+            TimeProvider = frozen,
+        });
+        var refused = new System.Collections.Concurrent.ConcurrentQueue<(EndPoint Remote, Exception Error)>();
+        host.InboundUpgradeFailed += (remote, error) => refused.Enqueue((remote, error));
+        var listener = await host.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0), cts.Token);
+
+        // 127.0.0.2 opens as many sockets as there are slots in all, and never speaks.
+        var attacker = IPAddress.Parse("127.0.0.2");
+        var silent = new List<Socket>();
+        try
+        {
+            for (int i = 0; i < 8; i++)
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                silent.Add(socket);
+                socket.Bind(new IPEndPoint(attacker, 0));
+                await socket.ConnectAsync(listener.LocalEndPoint, cts.Token);
+            }
+            await WaitAsync(() => listener.AcceptedCount == 8 && listener.RefusedCount == 4, cts.Token);
+            Assert.All(refused, r =>
+            {
+                Assert.Equal(attacker, ((IPEndPoint)r.Remote).Address);
+                Assert.IsType<ConnectionGatedException>(r.Error);
+            });
+            Assert.Equal(4, refused.Count);
+
+            // The refused sockets were closed at once: their reads end (0 bytes, or a reset).
+            var refusedPorts = refused.Select(r => ((IPEndPoint)r.Remote).Port).ToHashSet();
+            var closed = silent.Where(socket => refusedPorts.Contains(((IPEndPoint)socket.LocalEndPoint!).Port)).ToArray();
+            Assert.Equal(4, closed.Length);
+            foreach (var socket in closed)
+            {
+                try
+                {
+                    Assert.Equal(0, await socket.ReceiveAsync(new byte[1], SocketFlags.None, cts.Token));
+                }
+                catch (SocketException)
+                {
+                }
+            }
+
+            // 127.0.0.1 still upgrades in a free slot while 127.0.0.2 holds its four.
+            await using var honest = NewHost(SecurityProtocols.Noise);
+            var connection = await honest.DialAsync(listener.Addresses[0], cts.Token);
+            Assert.True(connection.IsOpen);
+            Assert.Equal(4, listener.RefusedCount);
+        }
+        finally
+        {
+            foreach (var socket in silent)
+                socket.Dispose();
+        }
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", "127.0.0.2", false)]
+    [InlineData("::ffff:127.0.0.1", "127.0.0.1", true)]
+    [InlineData("2001:db8:1:2::1", "2001:db8:1:2:ffff::9", true)]
+    [InlineData("2001:db8:1:2::1", "2001:db8:1:3::1", false)]
+    [InlineData("::1", "0.0.0.1", false)]
+    [InlineData("::", "0.0.0.0", false)]
+    public void Pending_upgrades_count_per_IPv4_address_and_per_IPv6_64(string a, string b, bool same)
+    {
+        Assert.Equal(same, PendingUpgradesByAddress.KeyOf(IPAddress.Parse(a)) == PendingUpgradesByAddress.KeyOf(IPAddress.Parse(b)));
+
+        var slots = new PendingUpgradesByAddress(2);
+        Assert.True(slots.TryAcquire(IPAddress.Parse(a)));
+        Assert.True(slots.TryAcquire(IPAddress.Parse(a)));
+        Assert.False(slots.TryAcquire(IPAddress.Parse(a)));
+        Assert.Equal(!same, slots.TryAcquire(IPAddress.Parse(b)));
+        slots.Release(IPAddress.Parse(a));
+        Assert.True(slots.TryAcquire(IPAddress.Parse(a)));
+        slots.Release(IPAddress.Parse(a));
+        slots.Release(IPAddress.Parse(a));
+        if (!same)
+            slots.Release(IPAddress.Parse(b));
+        Assert.Equal(0, slots.Count);
+    }
+
     private static async Task<byte[]> ReadAllAsync(Stream stream, CancellationToken ct)
     {
         using var buffer = new MemoryStream();

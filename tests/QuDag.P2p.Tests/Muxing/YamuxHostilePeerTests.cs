@@ -260,6 +260,60 @@ public class YamuxHostilePeerTests
     }
 
     [Fact]
+    public async Task A_stream_we_closed_that_the_remote_never_closes_is_reset_and_released_after_the_close_timeout()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var (session, peer) = Listener(new YamuxOptions { StreamCloseTimeout = TimeSpan.FromMinutes(5), TimeProvider = clock });
+        await using var _ = session;
+        await peer.SendAsync(WindowUpdate, Syn, 1, 0);
+        await peer.SendAsync(WindowUpdate, Syn, 3, 0);
+        MuxedStream first = await session.AcceptStreamAsync(default);
+        MuxedStream second = await session.AcceptStreamAsync(default);
+
+        first.Dispose();
+        await peer.ReadUntilAsync(f => f.StreamId == 1 && (f.Flags & Fin) != 0);
+        clock.Advance(TimeSpan.FromMinutes(2));
+        second.Dispose();
+        await peer.ReadUntilAsync(f => f.StreamId == 3 && (f.Flags & Fin) != 0);
+
+        // The remote never answers with FIN or RST. Just before the first stream's timeout both still wait.
+        clock.Advance(TimeSpan.FromMinutes(3) - TimeSpan.FromTicks(1));
+        Assert.Equal(2, session.StreamCount);
+        clock.Advance(TimeSpan.FromTicks(1));
+        Assert.Equal(1, session.StreamCount);
+        var reset = await peer.ReadUntilAsync(f => (f.Flags & Rst) != 0);
+        Assert.Equal(1u, reset.StreamId);
+
+        clock.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(0, session.StreamCount);
+        reset = await peer.ReadUntilAsync(f => (f.Flags & Rst) != 0);
+        Assert.Equal(3u, reset.StreamId);
+        Assert.True(session.IsOpen);
+    }
+
+    [Fact]
+    public async Task A_stream_whose_remote_closes_in_time_is_released_and_never_reset()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var (session, peer) = Listener(new YamuxOptions { StreamCloseTimeout = TimeSpan.FromMinutes(5), TimeProvider = clock });
+        await using var _ = session;
+        await peer.SendAsync(WindowUpdate, Syn, 1, 0);
+        MuxedStream stream = await session.AcceptStreamAsync(default);
+        stream.Dispose();
+        await peer.ReadUntilAsync(f => f.StreamId == 1 && (f.Flags & Fin) != 0);
+        clock.Advance(TimeSpan.FromMinutes(4));
+        await peer.SendAsync(Data, Fin, 1, 0);
+        await Wait.UntilAsync(() => session.StreamCount == 0, "the remote's FIN released the stream");
+
+        clock.Advance(TimeSpan.FromMinutes(10));
+        // A ping's answer comes after anything the sweep would have sent: no RST may come before it.
+        await peer.SendAsync(Ping, Syn, 0, 7);
+        var frame = await peer.ReadUntilAsync(f => f.Type == Ping || (f.Flags & Rst) != 0);
+        Assert.Equal(Ping, frame.Type);
+        Assert.True(session.IsOpen);
+    }
+
+    [Fact]
     public async Task A_GoAway_for_a_protocol_error_followed_by_the_end_faults_the_session_with_it()
     {
         var (session, peer) = Listener();

@@ -9,14 +9,14 @@ public sealed class NoiseConformanceTests : SecurityTransportConformance
 {
     protected override string ExpectedProtocolId => "/noise";
 
-    protected override ISecurityTransport CreateTransport(NodeIdentity identity, TimeSpan handshakeTimeout)
-        => new NoiseSecurity(identity, new NoiseSecurityOptions { HandshakeTimeout = handshakeTimeout });
+    protected override ISecurityTransport CreateTransport(NodeIdentity identity, TimeSpan handshakeTimeout, TimeProvider clock)
+        => new NoiseSecurity(identity, new NoiseSecurityOptions { HandshakeTimeout = handshakeTimeout, TimeProvider = clock });
 }
 
 public sealed class TlsConformanceTests : SecurityTransportConformance
 {
     protected override string ExpectedProtocolId => "/tls/1.0.0";
 
-    protected override ISecurityTransport CreateTransport(NodeIdentity identity, TimeSpan handshakeTimeout)
-        => new TlsSecurity(identity, new TlsSecurityOptions { HandshakeTimeout = handshakeTimeout });
+    protected override ISecurityTransport CreateTransport(NodeIdentity identity, TimeSpan handshakeTimeout, TimeProvider clock)
+        => new TlsSecurity(identity, new TlsSecurityOptions { HandshakeTimeout = handshakeTimeout, TimeProvider = clock });
 }

@@ -21,13 +21,13 @@ public abstract class SecurityTransportConformance : IDisposable
     private readonly List<IDisposable> _owned = [];
 
     /// <summary>A transport of the protocol under test for <paramref name="identity"/>.</summary>
-    protected abstract ISecurityTransport CreateTransport(NodeIdentity identity, TimeSpan handshakeTimeout);
+    protected abstract ISecurityTransport CreateTransport(NodeIdentity identity, TimeSpan handshakeTimeout, TimeProvider clock);
 
     protected abstract string ExpectedProtocolId { get; }
 
-    protected ISecurityTransport Create(NodeIdentity identity, TimeSpan? handshakeTimeout = null)
+    protected ISecurityTransport Create(NodeIdentity identity, TimeSpan? handshakeTimeout = null, TimeProvider? clock = null)
     {
-        var transport = CreateTransport(identity, handshakeTimeout ?? TimeSpan.FromSeconds(10));
+        var transport = CreateTransport(identity, handshakeTimeout ?? TimeSpan.FromSeconds(10), clock ?? TimeProvider.System);
         if (transport is IDisposable disposable) _owned.Add(disposable);
         return transport;
     }
@@ -310,6 +310,21 @@ public abstract class SecurityTransportConformance : IDisposable
     {
         var (left, right) = Duplex.CreatePair();
         var inbound = Create(Bob, TimeSpan.FromMilliseconds(200)).SecureInboundAsync(right, CancellationToken.None);
+        var error = await Assert.ThrowsAsync<P2pProtocolException>(() => inbound.WaitAsync(Bound));
+        Assert.IsType<TimeoutException>(error.InnerException);
+        left.Dispose();
+    }
+
+    [Fact]
+    public async Task The_handshake_timeout_runs_on_the_injected_clock()
+    {
+        // An hour: the real clock cannot end this handshake while the test runs; only the injected one can.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var (left, right) = Duplex.CreatePair();
+        var inbound = Create(Bob, TimeSpan.FromHours(1), clock).SecureInboundAsync(right, CancellationToken.None);
+        clock.Advance(TimeSpan.FromHours(1) - TimeSpan.FromTicks(1));
+        Assert.False(inbound.IsCompleted);
+        clock.Advance(TimeSpan.FromTicks(1));
         var error = await Assert.ThrowsAsync<P2pProtocolException>(() => inbound.WaitAsync(Bound));
         Assert.IsType<TimeoutException>(error.InnerException);
         left.Dispose();

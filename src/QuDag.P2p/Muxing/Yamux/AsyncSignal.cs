@@ -34,7 +34,11 @@ internal sealed class AsyncSignal : IValueTaskSource
             {
                 // Registered under the lock (the lock is re-entrant if the token fires at once), so GetResult
                 // never sees a half-written registration.
-                _registration = cancellationToken.UnsafeRegister(static (state, token) => ((AsyncSignal)state!).Cancel(token), this);
+                _registration = cancellationToken.UnsafeRegister(static (state, token) => ((AsyncSignal)state!).OnCanceled(token), this);
+                // A token cancelled during the registration ran the callback inline, before _registration named
+                // this wait, so the callback ignored it: complete the wait here instead.
+                if (cancellationToken.IsCancellationRequested)
+                    CompleteCanceled(cancellationToken);
             }
             return new ValueTask(this, _core.Version);
         }
@@ -54,15 +58,28 @@ internal sealed class AsyncSignal : IValueTaskSource
         }
     }
 
-    private void Cancel(CancellationToken token)
+    /// <summary>
+    /// The cancellation callback. It may run late: its token fired while <see cref="Set"/> was completing the
+    /// wait it was registered for (so GetResult's Unregister could not stop it), and a new wait has begun
+    /// since. It cancels only a wait registered on its own token (the registration names the token, so this
+    /// costs no field); a new wait on that already-cancelled token never registers, it returns cancelled.
+    /// </summary>
+    internal void OnCanceled(CancellationToken token)
     {
         lock (_lock)
         {
-            if (!_waiting)
+            if (_registration.Token != token)
                 return;
-            _waiting = false;
-            _core.SetException(new OperationCanceledException(token));
+            CompleteCanceled(token);
         }
+    }
+
+    private void CompleteCanceled(CancellationToken token)
+    {
+        if (!_waiting)
+            return;
+        _waiting = false;
+        _core.SetException(new OperationCanceledException(token));
     }
 
     void IValueTaskSource.GetResult(short token)

@@ -38,6 +38,13 @@ public sealed record YamuxOptions
     /// <summary>How long closing waits for the final GoAway to reach the connection before cutting it.</summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long a stream we have let go (disposed, our FIN sent) waits for the remote's FIN or RST before we
+    /// reset it and free its slot; a remote that never finishes would otherwise hold it for the session's
+    /// life. go-yamux's StreamCloseTimeout, 5 minutes. <see cref="Timeout.InfiniteTimeSpan"/> waits forever.
+    /// </summary>
+    public TimeSpan StreamCloseTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>The clock for timeouts and ping round trips.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
@@ -54,6 +61,8 @@ public sealed record YamuxOptions
             throw new ArgumentOutOfRangeException(nameof(MaxOutboundBufferBytes), MaxOutboundBufferBytes, "At least one full frame.");
         if (PingTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(PingTimeout));
         if (CloseTimeout < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(CloseTimeout));
+        if (StreamCloseTimeout <= TimeSpan.Zero && StreamCloseTimeout != Timeout.InfiniteTimeSpan)
+            throw new ArgumentOutOfRangeException(nameof(StreamCloseTimeout), StreamCloseTimeout, "Positive, or infinite.");
         ArgumentNullException.ThrowIfNull(TimeProvider);
     }
 }

@@ -36,6 +36,8 @@ public sealed class YamuxSession : IMuxedSession
     private long _remoteGoAwayCode = -1;
     private Exception? _error;
     private TaskCompletionSource? _drained;
+    private ITimer? _closeSweep;         // under _openLock: armed while disposed streams wait for the remote's FIN
+    private bool _closeSweepRequested;   // under _openLock: a stream began waiting since the sweep last started
 
     private readonly YamuxFrameReader _reader;
 
@@ -57,6 +59,8 @@ public sealed class YamuxSession : IMuxedSession
     internal YamuxFrameWriter Writer { get; }
 
     internal int MaxFrameSize => _options.MaxFrameSize;
+
+    internal TimeProvider TimeProvider => _options.TimeProvider;
 
     /// <summary>True once the reader and writer loops have both returned (for tests of disposal).</summary>
     internal bool LoopsEnded => _readLoop.IsCompleted && _writeLoop.IsCompleted;
@@ -306,9 +310,65 @@ public sealed class YamuxSession : IMuxedSession
                 drained = Volatile.Read(ref _streamCount) == 0 ? _drained : null;
                 if (drained is not null)
                     _drained = null;
+                if (Volatile.Read(ref _streamCount) == 0)
+                    StopCloseSweep(); // no stream left to wait for (this is also how the session's end stops it)
             }
             drained?.TrySetResult();
         }
+    }
+
+    // ---- the close sweep ----------------------------------------------------------------------------
+    // One timer per session, and only while some disposed stream waits for the remote's FIN (go-yamux runs a
+    // timer per stream). Every stream waits the same timeout, so a stream that starts waiting never needs the
+    // timer earlier than it is already due.
+
+    /// <summary>A stream was disposed before the remote closed: make sure a sweep will expire it.</summary>
+    internal void OnStreamAwaitingRemoteClose()
+    {
+        if (_options.StreamCloseTimeout == Timeout.InfiniteTimeSpan)
+            return;
+        lock (_openLock)
+        {
+            if (!IsOpen || Volatile.Read(ref _streamCount) == 0)
+                return;
+            _closeSweepRequested = true;
+            _closeSweep ??= _options.TimeProvider.CreateTimer(
+                static state => ((YamuxSession)state!).SweepClosedStreams(), this, _options.StreamCloseTimeout, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>Resets the streams whose close timed out and re-arms for the next one due, or stops.</summary>
+    private void SweepClosedStreams()
+    {
+        lock (_openLock)
+            _closeSweepRequested = false;
+        TimeSpan timeout = _options.StreamCloseTimeout;
+        TimeSpan next = Timeout.InfiniteTimeSpan;
+        foreach (YamuxStream stream in _streams.Values)
+        {
+            TimeSpan left = stream.ExpireClose(timeout);
+            if (left != Timeout.InfiniteTimeSpan && (next == Timeout.InfiniteTimeSpan || left < next))
+                next = left;
+        }
+        lock (_openLock)
+        {
+            if (_closeSweep is not { } timer)
+                return; // stopped meanwhile: no streams left
+            // A stream that began waiting after the scan passed it is due within one full timeout.
+            if (_closeSweepRequested && (next == Timeout.InfiniteTimeSpan || next > timeout))
+                next = timeout;
+            if (next == Timeout.InfiniteTimeSpan || !IsOpen)
+                StopCloseSweep();
+            else
+                timer.Change(next, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void StopCloseSweep()
+    {
+        _closeSweep?.Dispose();
+        _closeSweep = null;
+        _closeSweepRequested = false;
     }
 
     // ---- the writer loop ----------------------------------------------------------------------------

@@ -31,6 +31,7 @@ public sealed class YamuxStream : MuxedStream
     private Exception? _resetError;
     private bool _disposed;
     private bool _released;       // removed from the session's table
+    private long _closedAt;       // disposed while the remote had not closed: when (a timestamp), else 0
     private int _acknowledged;    // outbound: 1 once the remote's ACK (or the end) freed our pending slot
 
     internal YamuxStream(YamuxSession session, uint id, int window, bool outbound)
@@ -345,7 +346,7 @@ public sealed class YamuxStream : MuxedStream
     {
         if (disposing)
         {
-            bool sendFin = false, release = false;
+            bool sendFin = false, release = false, awaitRemote = false;
             int credit = 0;
             lock (_lock)
             {
@@ -364,6 +365,8 @@ public sealed class YamuxStream : MuxedStream
                             _receiveCredit += credit;
                         }
                         release = _remoteClosed;
+                        if (awaitRemote = !release)
+                            _closedAt = _session.TimeProvider.GetTimestamp();
                     }
                     else
                     {
@@ -378,6 +381,8 @@ public sealed class YamuxStream : MuxedStream
             WakeAll();
             if (release)
                 Release();
+            else if (awaitRemote)
+                _session.OnStreamAwaitingRemoteClose();
         }
         base.Dispose(disposing);
     }
@@ -477,6 +482,25 @@ public sealed class YamuxStream : MuxedStream
         }
         WakeAll();
         Release();
+    }
+
+    /// <summary>
+    /// The session's close sweep: a stream disposed while the remote had not closed is reset (RST, released)
+    /// once <paramref name="timeout"/> has passed since; returns the time it has left, or infinite if it is
+    /// not waiting (any more).
+    /// </summary>
+    internal TimeSpan ExpireClose(TimeSpan timeout)
+    {
+        lock (_lock)
+        {
+            if (_closedAt == 0 || _released || _resetError is not null)
+                return Timeout.InfiniteTimeSpan;
+            TimeSpan left = timeout - _session.TimeProvider.GetElapsedTime(_closedAt);
+            if (left > TimeSpan.Zero)
+                return left;
+        }
+        Reset();
+        return Timeout.InfiniteTimeSpan;
     }
 
     private void WakeAll()

@@ -28,6 +28,7 @@ public sealed class NoiseSecurity : ISecurityTransport, IDisposable
         _options = options ?? new NoiseSecurityOptions();
         if (_options.HandshakeTimeout <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(options), "The handshake timeout must be positive.");
+        ArgumentNullException.ThrowIfNull(_options.TimeProvider);
         _offeredMuxers = _options.NegotiateEarlyMuxer ? [.. _options.StreamMuxers] : [];
         LocalPeer = identity.PeerId;
         _staticKey = Key.Create(KeyAgreementAlgorithm.X25519);
@@ -51,7 +52,7 @@ public sealed class NoiseSecurity : ISecurityTransport, IDisposable
     {
         ArgumentNullException.ThrowIfNull(insecure);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.HandshakeTimeout);
+        using var deadline = HandshakeDeadline.Start(timeout, _options.HandshakeTimeout, _options.TimeProvider);
         var handshake = new NoiseHandshakeState(initiator, _staticKey);
         bool success = false;
         try

@@ -21,4 +21,7 @@ public sealed class NoiseSecurityOptions
     /// either side offers none, the muxer is negotiated by multistream-select as usual. Default on.
     /// </summary>
     public bool NegotiateEarlyMuxer { get; init; } = true;
+
+    /// <summary>The clock of the handshake timeout (tests move it).</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

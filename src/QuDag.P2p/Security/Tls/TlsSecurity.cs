@@ -69,7 +69,7 @@ public sealed class TlsSecurity : ISecurityTransport, IDisposable
         var monitor = new TransportMonitorStream(insecure);
         var ssl = new SslStream(monitor, leaveInnerStreamOpen: false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.HandshakeTimeout);
+        using var deadline = HandshakeDeadline.Start(timeout, _options.HandshakeTimeout, _options.TimeProvider);
         bool success = false;
         try
         {

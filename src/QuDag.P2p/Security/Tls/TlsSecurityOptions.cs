@@ -18,6 +18,6 @@ public sealed class TlsSecurityOptions
     /// <summary>How long each generated certificate is valid; a new one is made a day before it expires. Default 365 days.</summary>
     public TimeSpan CertificateLifetime { get; init; } = TimeSpan.FromDays(365);
 
-    /// <summary>The clock for certificate validity (tests move it).</summary>
+    /// <summary>The clock for certificate validity and the handshake timeout (tests move it).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }
