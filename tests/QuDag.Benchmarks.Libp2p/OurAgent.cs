@@ -40,6 +40,9 @@ public sealed class OurAgent : IAsyncDisposable
                 _ => throw new ArgumentException($"--security must be noise or tls, not '{security}'."),
             }],
             // js keeps 4,096 streams per connection in bench.mjs; the yamux default here is js's 1,000.
+            // Every dialer here is 127.0.0.1 and the idle-memory phase dials 16 at once: the per-address cap
+            // (8 upgrades in progress) would refuse half of them.
+            MaxPendingInboundUpgradesPerAddress = 64,
         });
         _host.SetStreamHandler(SinkProtocol, ServeSinkAsync);
         _host.SetStreamHandler(SourceProtocol, ServeSourceAsync);
