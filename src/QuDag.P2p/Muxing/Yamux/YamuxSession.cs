@@ -48,7 +48,7 @@ public sealed class YamuxSession : IMuxedSession
         _isInitiator = isInitiator;
         _nextStreamId = isInitiator ? 1 : 2;
         _pendingOutbound = new SemaphoreSlim(_options.MaxPendingOutboundStreams, _options.MaxPendingOutboundStreams);
-        Writer = new YamuxFrameWriter(_options.MaxOutboundBufferBytes);
+        Writer = new YamuxFrameWriter(connection, _options.MaxOutboundBufferBytes, _stop.Token);
         _reader = new YamuxFrameReader(connection);
         _writeLoop = Task.Run(WriteLoopAsync);
         _readLoop = Task.Run(ReadLoopAsync);
@@ -317,7 +317,7 @@ public sealed class YamuxSession : IMuxedSession
     {
         try
         {
-            await Writer.RunAsync(_connection, _stop.Token).ConfigureAwait(false);
+            await Writer.RunAsync().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
@@ -348,6 +348,7 @@ public sealed class YamuxSession : IMuxedSession
                     }, goAway: null, discardQueued: true);
                     return;
                 }
+                Writer.OnPeerFrame();
                 switch (header.Type)
                 {
                     case YamuxFrameType.Data:
