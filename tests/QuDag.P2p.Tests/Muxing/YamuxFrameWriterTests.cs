@@ -54,6 +54,28 @@ public sealed class YamuxFrameWriterTests
     }
 
     [Theory, MemberData(nameof(Transports))]
+    public async Task An_idle_session_holds_no_write_buffers(Transport transport)
+    {
+        await using var pair = await SessionPair.CreateAsync(transport);
+        Assert.False(pair.Dialer.Writer.HoldsBuffers); // nothing written yet: nothing rented
+        MuxedStream stream = await pair.Dialer.OpenStreamAsync(default);
+        await stream.WriteAsync(Wait.Pattern(20_000, 1)); // grows the queue past its first 4 KiB
+        MuxedStream accepted = await pair.Listener.AcceptStreamAsync(default);
+        byte[] received = new byte[20_000];
+        await accepted.ReadExactlyAsync(received).AsTask().WaitAsync(Wait.Long);
+        await accepted.WriteAsync(received.AsMemory(0, 100));
+        await stream.ReadExactlyAsync(received.AsMemory(0, 100)).AsTask().WaitAsync(Wait.Long);
+        await stream.WriteAsync(received.AsMemory(0, 10)); // inline
+        Assert.True(await pair.Dialer.PingAsync(default) > TimeSpan.Zero);
+
+        // Once every queued frame is written, the buffers are back in the pool on both ends.
+        await Wait.UntilAsync(() => !pair.Dialer.Writer.WriteInProgress && !pair.Dialer.Writer.HoldsBuffers, "the dialer's writer is idle and empty");
+        await Wait.UntilAsync(() => !pair.Listener.Writer.WriteInProgress && !pair.Listener.Writer.HoldsBuffers, "the listener's writer is idle and empty");
+        await accepted.ReadExactlyAsync(received.AsMemory(0, 10)).AsTask().WaitAsync(Wait.Long); // and the session still works
+        Assert.True(pair.Dialer.IsOpen && pair.Listener.IsOpen);
+    }
+
+    [Theory, MemberData(nameof(Transports))]
     public async Task Many_concurrent_writers_mixing_inline_and_loop_writes_keep_every_stream_in_order(Transport transport)
     {
         await using var pair = await SessionPair.CreateAsync(transport);

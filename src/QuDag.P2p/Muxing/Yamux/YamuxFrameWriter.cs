@@ -37,8 +37,8 @@ internal sealed class YamuxFrameWriter
     private readonly AsyncSignal _wake = new();
 
     // All guarded by _lock.
-    private byte[] _buffer;       // where frames are queued
-    private byte[] _spare;        // swapped in while a batch is written
+    private byte[] _buffer = [];  // where frames are queued; rented on the first frame
+    private byte[] _spare = [];   // swapped in while a batch is written
     private int _length;
     private bool _busy;           // the writer role is taken (by an inline caller or the loop)
     private bool _flushPending;   // written since the last flush (the loop flushes once the queue ran dry)
@@ -59,8 +59,6 @@ internal sealed class YamuxFrameWriter
         _connection = connection;
         _limit = limit;
         _lifetime = lifetime;
-        _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-        _spare = ArrayPool<byte>.Shared.Rent(BufferSize);
     }
 
     /// <summary>The most bytes ever queued at once (what the bound is tested against).</summary>
@@ -76,6 +74,12 @@ internal sealed class YamuxFrameWriter
     internal bool WriteInProgress
     {
         get { lock (_lock) return _busy; }
+    }
+
+    /// <summary>True while the queue holds pooled buffers (from the first frame until it is idle again).</summary>
+    internal bool HoldsBuffers
+    {
+        get { lock (_lock) return _buffer.Length > 0 || _spare.Length > 0; }
     }
 
     /// <summary>How many batches callers wrote inline, and how many the loop wrote (for tests and profiles).</summary>
@@ -232,7 +236,7 @@ internal sealed class YamuxFrameWriter
             ReturnBatch(batch);
             handToLoop = _length > 0 || _closed;
             if (!handToLoop)
-                _busy = false;
+                GoIdle();
         }
         if (handToLoop)
             _wake.Set();
@@ -249,6 +253,19 @@ internal sealed class YamuxFrameWriter
             _flushPending = flushAfter;
         }
         _wake.Set();
+    }
+
+    /// <summary>Gives the role back with nothing queued, and the buffers to the pool: an idle session holds
+    /// none (they come back on the next frame; the pool's per-thread cache makes that cheap).</summary>
+    private void GoIdle()
+    {
+        _busy = false;
+        if (_buffer.Length > 0)
+            ArrayPool<byte>.Shared.Return(_buffer);
+        if (_spare.Length > 0)
+            ArrayPool<byte>.Shared.Return(_spare);
+        _buffer = [];
+        _spare = [];
     }
 
     private byte[] TakeBatch(out int count)
@@ -419,7 +436,7 @@ internal sealed class YamuxFrameWriter
                 }
                 else
                 {
-                    _busy = false;
+                    GoIdle();
                     return false;
                 }
             }

@@ -17,7 +17,7 @@ public sealed class YamuxSession : IMuxedSession
     private readonly bool _isInitiator;
     private readonly ConcurrentDictionary<uint, YamuxStream> _streams = new();
     private readonly Channel<YamuxStream> _acceptQueue = Channel.CreateUnbounded<YamuxStream>(new UnboundedChannelOptions { SingleWriter = true });
-    private readonly ConcurrentDictionary<uint, (TaskCompletionSource<TimeSpan> Answer, long Sent)> _pings = new();
+    private ConcurrentDictionary<uint, (TaskCompletionSource<TimeSpan> Answer, long Sent)>? _pings; // on the first ping: most sessions never send one
     private readonly SemaphoreSlim _pendingOutbound;
     private readonly CancellationTokenSource _stop = new();         // stops both loops
     private readonly CancellationTokenSource _noNewStreams = new(); // GoAway either way, or the end
@@ -164,7 +164,8 @@ public sealed class YamuxSession : IMuxedSession
             throw new MuxerClosedException("The yamux session has ended.", EndError());
         uint value = (uint)Interlocked.Increment(ref _pingId);
         var answer = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pings[value] = (answer, _options.TimeProvider.GetTimestamp());
+        var pings = Volatile.Read(ref _pings) ?? Interlocked.CompareExchange(ref _pings, new(), null) ?? _pings;
+        pings[value] = (answer, _options.TimeProvider.GetTimestamp());
         try
         {
             if (!Writer.TryEnqueueControl(new YamuxHeader(YamuxFrameType.Ping, YamuxFlags.Syn, 0, value)) || !IsOpen)
@@ -177,7 +178,7 @@ public sealed class YamuxSession : IMuxedSession
         }
         finally
         {
-            _pings.TryRemove(value, out _);
+            pings.TryRemove(value, out _);
         }
     }
 
@@ -246,7 +247,7 @@ public sealed class YamuxSession : IMuxedSession
         {
             // Reset above; nobody may accept them now.
         }
-        foreach ((TaskCompletionSource<TimeSpan> answer, _) in _pings.Values)
+        foreach ((TaskCompletionSource<TimeSpan> answer, _) in Volatile.Read(ref _pings)?.Values ?? [])
             answer.TrySetException(new MuxerClosedException("The yamux session ended before the ping's answer.", error));
         _ = ShutdownAsync(error); // completes Completion; never throws
     }
@@ -475,7 +476,7 @@ public sealed class YamuxSession : IMuxedSession
         {
             SendControl(new YamuxHeader(YamuxFrameType.Ping, YamuxFlags.Ack, 0, header.Length));
         }
-        else if ((header.Flags & YamuxFlags.Ack) != 0 && _pings.TryRemove(header.Length, out var pending))
+        else if ((header.Flags & YamuxFlags.Ack) != 0 && Volatile.Read(ref _pings) is { } pings && pings.TryRemove(header.Length, out var pending))
         {
             pending.Answer.TrySetResult(_options.TimeProvider.GetElapsedTime(pending.Sent));
         }
