@@ -54,6 +54,31 @@ public sealed class YamuxFrameWriterTests
     }
 
     [Theory, MemberData(nameof(Transports))]
+    public async Task A_readers_window_update_is_written_on_its_own_thread(Transport transport)
+    {
+        await using var pair = await SessionPair.CreateAsync(transport);
+        MuxedStream a = await pair.Dialer.OpenStreamAsync(default);
+        byte[] half = Wait.Pattern(YamuxOptions.SpecInitialWindow / 2, 4);
+        await a.WriteAsync(half);
+        var b = (YamuxStream)await pair.Listener.AcceptStreamAsync(default);
+        await Wait.UntilAsync(() => b.BufferedBytes == half.Length && !pair.Listener.Writer.WriteInProgress, "half a window arrived, the ACK is out");
+
+        long inlineBefore = pair.Listener.Writer.InlineWrites;
+        byte[] received = new byte[half.Length];
+        await b.ReadExactlyAsync(received).AsTask().WaitAsync(Wait.Long); // consumes half a window: grants it back
+        Assert.Equal(half, received);
+        Assert.Equal(1, pair.Listener.Writer.InlineWrites - inlineBefore);
+
+        // The credit arrived: a full window more goes through.
+        byte[] more = Wait.Pattern(YamuxOptions.SpecInitialWindow, 5);
+        Task writing = a.WriteAsync(more).AsTask();
+        byte[] rest = new byte[more.Length];
+        await b.ReadExactlyAsync(rest).AsTask().WaitAsync(Wait.Long);
+        await writing.WaitAsync(Wait.Long);
+        Assert.Equal(more, rest);
+    }
+
+    [Theory, MemberData(nameof(Transports))]
     public async Task An_idle_session_holds_no_write_buffers(Transport transport)
     {
         await using var pair = await SessionPair.CreateAsync(transport);

@@ -9,12 +9,12 @@ namespace QuDag.P2p.Muxing.Yamux;
 /// batch of Noise messages. The role is held by one party at a time, so frames leave in the order they were
 /// queued (a stream's frames in order, its FIN after its data).
 /// <para>
-/// Who writes: a stream's Data frame that finds the role free, after the peer has sent something since our last
-/// inline write (request/response traffic: a ping, an RPC), is written inline on the caller's thread with the
-/// session's lifetime token: no wake-up of the loop, which is what a round trip paid for. Everything else (a
-/// burst of writes, control frames, and always whatever the session's reader loop queues: a reader blocked in a
-/// send while the peer blocks too is a deadlock) wakes the loop, which drains the queue in batches, as does a
-/// backlog that builds up while an inline write runs. An inline write the connection cannot finish at once is
+/// Who writes: a stream's Data frame (or a window update a stream's reader grants) that finds the role free, after
+/// the peer has sent something since our last inline write (request/response traffic: a ping, an RPC), is written
+/// inline on the caller's thread with the session's lifetime token: no wake-up of the loop, which is what a round
+/// trip paid for. Everything else (a burst of writes, other control frames, and always whatever the session's
+/// reader loop queues: a reader blocked in a send while the peer blocks too is a deadlock) wakes the loop, which
+/// drains the queue in batches, as does a backlog that builds up while an inline write runs. An inline write the connection cannot finish at once is
 /// handed to the loop to await, so a caller never waits on the socket; an inline write that fails is handed to
 /// the loop as its failure, which ends the session as any write failure does.
 /// </para>
@@ -110,12 +110,13 @@ internal sealed class YamuxFrameWriter
         }
     }
 
-    /// <summary>Queues a control frame without waiting (never written inline); false once the session is closed.</summary>
-    public bool TryEnqueueControl(YamuxHeader header)
+    /// <summary>Queues a control frame without waiting; false once the session is closed. Written inline only when
+    /// <paramref name="mayWriteInline"/> says the caller is an application thread (never the session's reader loop).</summary>
+    public bool TryEnqueueControl(YamuxHeader header, bool mayWriteInline = false)
     {
         try
         {
-            return TryEnqueue(header, default, int.MaxValue, mayWriteInline: false);
+            return TryEnqueue(header, default, int.MaxValue, mayWriteInline);
         }
         catch (MuxerClosedException)
         {

@@ -290,6 +290,11 @@ public sealed class YamuxSession : IMuxedSession
 
     internal void SendWindowUpdate(uint id, uint delta) => Writer.TryEnqueueControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.None, id, delta));
 
+    /// <summary>A window update from a stream's reader (the application's thread, never the reader loop): it may be
+    /// written inline, so the remote's writer, stalled for credit, is not also waiting for our loop to wake.</summary>
+    internal void SendWindowUpdateFromReader(uint id, uint delta)
+        => Writer.TryEnqueueControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.None, id, delta), mayWriteInline: true);
+
     internal void OnOutboundAcknowledged()
     {
         _pendingOutbound.Release();

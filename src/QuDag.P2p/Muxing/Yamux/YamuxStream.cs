@@ -113,7 +113,7 @@ public sealed class YamuxStream : MuxedStream
             if (read >= 0)
             {
                 if (credit > 0)
-                    _session.SendWindowUpdate(_id, (uint)credit);
+                    _session.SendWindowUpdateFromReader(_id, (uint)credit);
                 return read;
             }
             await _readable.WaitAsync(cancellationToken).ConfigureAwait(false);
