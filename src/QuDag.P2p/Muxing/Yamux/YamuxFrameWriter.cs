@@ -45,6 +45,7 @@ internal sealed class YamuxFrameWriter
     private bool _peerSpoke;      // the peer sent a frame since our last inline write
     private bool _closed;
     private bool _released;       // ReleaseBuffers ran: batches coming back go to the pool
+    private bool _loopEnded;      // nobody will take a hand-off any more
     private bool _hasHandoff;     // an inline write or flush the loop must await before anything else
     private ValueTask _handoff;
     private byte[]? _handoffBatch;
@@ -248,12 +249,32 @@ internal sealed class YamuxFrameWriter
     {
         lock (_lock)
         {
+            if (_loopEnded)
+            {
+                // The session is over (the loop was stopped while this caller wrote): observe it here instead.
+                _ = ObserveAsync(pending, batch);
+                return;
+            }
             _handoff = pending;
             _handoffBatch = batch;
             _hasHandoff = true;
             _flushPending = flushAfter;
         }
         _wake.Set();
+    }
+
+    private async Task ObserveAsync(ValueTask pending, byte[] batch)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The session has already ended; this write's fate changes nothing.
+        }
+        lock (_lock)
+            ReturnBatch(batch);
     }
 
     /// <summary>Gives the role back with nothing queued, and the buffers to the pool: an idle session holds
@@ -372,6 +393,7 @@ internal sealed class YamuxFrameWriter
             lock (_lock)
             {
                 _closed = true;
+                _loopEnded = true;
                 _length = 0;
                 space = TakeSpace();
                 hasHandoff = _hasHandoff;

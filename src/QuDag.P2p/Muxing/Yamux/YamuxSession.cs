@@ -5,8 +5,8 @@ namespace QuDag.P2p.Muxing.Yamux;
 
 /// <summary>
 /// A yamux session over one duplex stream (in production a Noise or TLS channel). One reader loop parses
-/// frames and feeds the streams; one writer loop (<see cref="YamuxFrameWriter"/>) batches every outbound
-/// frame. The dialer's stream ids are odd, the listener's even. A protocol breach sends GoAway(protocol
+/// frames and feeds the streams; one outbound queue (<see cref="YamuxFrameWriter"/>) orders every frame and
+/// batches them, written by a caller inline when the connection is free or by its writer loop. The dialer's stream ids are odd, the listener's even. A protocol breach sends GoAway(protocol
 /// error) and ends the session with <see cref="P2pProtocolException"/>; the connection ending (EOF, I/O
 /// error) ends it too; either way every stream is reset and the connection is disposed.
 /// </summary>
