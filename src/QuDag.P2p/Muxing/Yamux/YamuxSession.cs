@@ -343,7 +343,11 @@ public sealed class YamuxSession : IMuxedSession
         {
             while (true)
             {
-                if (await _reader.ReadHeaderAsync(_stop.Token).ConfigureAwait(false) is not { } header)
+                ValueTask<YamuxHeader?> next = _reader.ReadHeaderAsync(_stop.Token);
+                YamuxHeader? frame = next.IsCompleted || !_reader.HasReadersToWake
+                    ? await next.ConfigureAwait(false)
+                    : await _reader.ParkThenWakeReaders(next); // wakes the readers on this thread once parked
+                if (frame is not { } header)
                 {
                     // The remote closed the connection: a clean end, unless its GoAway said why it gave up.
                     Terminate(RemoteGoAwayCode switch
@@ -369,7 +373,10 @@ public sealed class YamuxSession : IMuxedSession
                         break;
                 }
                 if (Writer.ControlBackedUp)
+                {
+                    _reader.WakeReaders(); // the loop waits here: its readers must not
                     await Writer.WaitForControlRoomAsync(_stop.Token).ConfigureAwait(false);
+                }
             }
         }
         catch (P2pProtocolException e)
