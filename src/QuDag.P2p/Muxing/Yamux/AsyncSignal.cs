@@ -59,6 +59,28 @@ internal sealed class AsyncSignal : IValueTaskSource
     }
 
     /// <summary>
+    /// Like <see cref="Set"/>, but a waiting continuation runs on the calling thread before this returns. Only for a
+    /// caller holding no lock whose own progress does not wait for that continuation: the session's reader loop
+    /// after it has parked on its next read (so a reader that blocks cannot stall it).
+    /// </summary>
+    public void SetAndRunContinuation()
+    {
+        lock (_lock)
+        {
+            if (!_waiting)
+            {
+                _set = true;
+                return;
+            }
+            _waiting = false;
+            // Only this completion runs inline; the next await turns it back (OnCompleted), before anyone else
+            // can complete that wait.
+            _core.RunContinuationsAsynchronously = false;
+        }
+        _core.SetResult(true);
+    }
+
+    /// <summary>
     /// The cancellation callback. It may run late: its token fired while <see cref="Set"/> was completing the
     /// wait it was registered for (so GetResult's Unregister could not stop it), and a new wait has begun
     /// since. It cancels only a wait registered on its own token (the registration names the token, so this
@@ -98,5 +120,8 @@ internal sealed class AsyncSignal : IValueTaskSource
     ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _core.GetStatus(token);
 
     void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
-        => _core.OnCompleted(continuation, state, token, flags);
+    {
+        _core.RunContinuationsAsynchronously = true; // after a SetAndRunContinuation: every other completion dispatches
+        _core.OnCompleted(continuation, state, token, flags);
+    }
 }

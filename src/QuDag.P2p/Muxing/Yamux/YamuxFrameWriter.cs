@@ -3,33 +3,63 @@ using System.Buffers;
 namespace QuDag.P2p.Muxing.Yamux;
 
 /// <summary>
-/// The session's one outbound queue and the loop that drains it. Every stream copies its frames into one
-/// buffer under a short lock; the loop swaps that buffer for a spare and hands all of it to the connection in
-/// one WriteAsync, so many frames from many streams become one socket write or one batch of Noise messages.
-/// A write returns once its frame is queued. Data waits while more than <c>limit</c> bytes are queued (the
-/// backpressure); control frames (window updates, ACKs, RSTs, ping answers, GoAway) never wait, so a reader
-/// can always grant credit, but the session's reader loop stops reading while control frames alone pile up
-/// past the slack (a peer that floods pings without reading the answers stalls itself, not our memory).
+/// The session's one outbound queue and the one writer of the connection. Every stream copies its frames into
+/// one buffer under a short lock; whoever holds the writer role swaps that buffer for a spare and hands all of
+/// it to the connection in one WriteAsync, so many frames from many streams become one socket write or one
+/// batch of Noise messages. The role is held by one party at a time, so frames leave in the order they were
+/// queued (a stream's frames in order, its FIN after its data).
+/// <para>
+/// Who writes: a stream's Data frame (or a window update a stream's reader grants) that finds the role free, after
+/// the peer has sent something since our last inline write (request/response traffic: a ping, an RPC), is written
+/// inline on the caller's thread with the session's lifetime token: no wake-up of the loop, which is what a round
+/// trip paid for. Everything else (a burst of writes, other control frames, and always whatever the session's
+/// reader loop queues: a reader blocked in a send while the peer blocks too is a deadlock) wakes the loop, which
+/// drains the queue in batches, as does a backlog that builds up while an inline write runs. An inline write the connection cannot finish at once is
+/// handed to the loop to await, so a caller never waits on the socket; an inline write that fails is handed to
+/// the loop as its failure, which ends the session as any write failure does.
+/// </para>
+/// <para>
+/// A write returns once its frame is queued (or written). Data waits while more than <c>limit</c> bytes are
+/// queued (the backpressure); control frames (window updates, ACKs, RSTs, ping answers, GoAway) never wait, so
+/// a reader can always grant credit, but the session's reader loop stops reading while control frames alone
+/// pile up past the slack (a peer that floods pings without reading the answers stalls itself, not our memory).
+/// </para>
 /// </summary>
 internal sealed class YamuxFrameWriter
 {
     private const int ControlSlack = 64 * 1024;
+    private const int BufferSize = 4096;
 
     private readonly Lock _lock = new();
+    private readonly Stream _connection;
+    private readonly CancellationToken _lifetime;
     private readonly int _limit;
     private readonly AsyncSignal _wake = new();
-    private byte[] _buffer;
-    private byte[] _spare;
+
+    // All guarded by _lock.
+    private byte[] _buffer = [];  // where frames are queued; rented on the first frame
+    private byte[] _spare = [];   // swapped in while a batch is written
     private int _length;
-    private bool _writerIdle;
+    private bool _busy;           // the writer role is taken (by an inline caller or the loop)
+    private bool _flushPending;   // written since the last flush (the loop flushes once the queue ran dry)
+    private bool _peerSpoke;      // the peer sent a frame since our last inline write
     private bool _closed;
+    private bool _released;       // ReleaseBuffers ran: batches coming back go to the pool
+    private bool _loopEnded;      // nobody will take a hand-off any more
+    private bool _hasHandoff;     // an inline write or flush the loop must await before anything else
+    private ValueTask _handoff;
+    private byte[]? _handoffBatch;
     private TaskCompletionSource? _space;
 
-    public YamuxFrameWriter(int limit)
+    /// <param name="connection">The connection every frame is written to.</param>
+    /// <param name="limit">The data bound of the queue (see the type's remarks).</param>
+    /// <param name="lifetime">The session's token: every write uses it, never a caller's, so a cancelled caller
+    /// can never leave half a frame on the wire.</param>
+    public YamuxFrameWriter(Stream connection, int limit, CancellationToken lifetime)
     {
+        _connection = connection;
         _limit = limit;
-        _buffer = ArrayPool<byte>.Shared.Rent(4096);
-        _spare = ArrayPool<byte>.Shared.Rent(4096);
+        _lifetime = lifetime;
     }
 
     /// <summary>The most bytes ever queued at once (what the bound is tested against).</summary>
@@ -41,10 +71,33 @@ internal sealed class YamuxFrameWriter
     /// <summary>True while queued control frames exceed the slack: the reader loop should wait for room.</summary>
     public bool ControlBackedUp => Volatile.Read(ref _length) > _limit + ControlSlack;
 
-    /// <summary>Queues a Data frame, waiting (cancellably) while the queue is full.</summary>
+    /// <summary>True while someone holds the writer role (a write or flush in progress, or queued frames).</summary>
+    internal bool WriteInProgress
+    {
+        get { lock (_lock) return _busy; }
+    }
+
+    /// <summary>True while the queue holds pooled buffers (from the first frame until it is idle again).</summary>
+    internal bool HoldsBuffers
+    {
+        get { lock (_lock) return _buffer.Length > 0 || _spare.Length > 0; }
+    }
+
+    /// <summary>How many batches callers wrote inline, and how many the loop wrote (for tests and profiles).</summary>
+    public long InlineWrites { get; private set; }
+
+    /// <inheritdoc cref="InlineWrites"/>
+    public long LoopWrites { get; private set; }
+
+    /// <summary>The session's reader loop got a frame: the next Data frame that finds the role free may be
+    /// written inline (the traffic is a conversation, not a one-way burst that the loop batches better).</summary>
+    public void OnPeerFrame() => Volatile.Write(ref _peerSpoke, true);
+
+    /// <summary>Queues a Data frame, waiting (cancellably) while the queue is full; writes it inline when
+    /// the role is free (see the type's remarks). Never call it from the session's reader loop.</summary>
     public ValueTask EnqueueDataAsync(YamuxHeader header, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
-        return TryEnqueue(header, payload.Span, _limit) ? default : EnqueueDataSlowAsync(header, payload, cancellationToken);
+        return TryEnqueue(header, payload.Span, _limit, mayWriteInline: true) ? default : EnqueueDataSlowAsync(header, payload, cancellationToken);
     }
 
     private async ValueTask EnqueueDataSlowAsync(YamuxHeader header, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
@@ -52,18 +105,19 @@ internal sealed class YamuxFrameWriter
         while (true)
         {
             Task space = GetSpaceTask();
-            if (TryEnqueue(header, payload.Span, _limit))
+            if (TryEnqueue(header, payload.Span, _limit, mayWriteInline: true))
                 return;
             await space.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Queues a control frame without waiting; false once the session is closed.</summary>
-    public bool TryEnqueueControl(YamuxHeader header)
+    /// <summary>Queues a control frame without waiting; false once the session is closed. Written inline only when
+    /// <paramref name="mayWriteInline"/> says the caller is an application thread (never the session's reader loop).</summary>
+    public bool TryEnqueueControl(YamuxHeader header, bool mayWriteInline = false)
     {
         try
         {
-            return TryEnqueue(header, default, int.MaxValue);
+            return TryEnqueue(header, default, int.MaxValue, mayWriteInline);
         }
         catch (MuxerClosedException)
         {
@@ -83,10 +137,13 @@ internal sealed class YamuxFrameWriter
         }
     }
 
-    private bool TryEnqueue(YamuxHeader header, ReadOnlySpan<byte> payload, int limit)
+    private bool TryEnqueue(YamuxHeader header, ReadOnlySpan<byte> payload, int limit, bool mayWriteInline)
     {
         int size = YamuxHeader.Size + payload.Length;
-        bool wake;
+        bool wake = false;
+        byte[]? batch = null;
+        int count = 0;
+        TaskCompletionSource? space = null;
         lock (_lock)
         {
             if (_closed)
@@ -101,19 +158,174 @@ internal sealed class YamuxFrameWriter
             _length += size;
             if (_length > PeakQueuedBytes)
                 PeakQueuedBytes = _length;
-            wake = _writerIdle;
-            _writerIdle = false;
+            if (!_busy)
+            {
+                _busy = true;
+                if (mayWriteInline && _peerSpoke)
+                {
+                    _peerSpoke = false;
+                    batch = TakeBatch(out count);
+                    space = TakeSpace();
+                    InlineWrites++;
+                }
+                else
+                {
+                    wake = true;
+                }
+            }
         }
         if (wake)
             _wake.Set();
+        else if (batch is not null)
+            WriteInline(batch, count, space);
         return true;
+    }
+
+    /// <summary>The caller holds the role: writes its batch; whatever it cannot finish goes to the loop.</summary>
+    private void WriteInline(byte[] batch, int count, TaskCompletionSource? space)
+    {
+        space?.TrySetResult();
+        ValueTask write;
+        try
+        {
+            write = _connection.WriteAsync(batch.AsMemory(0, count), _lifetime);
+        }
+        catch (Exception e)
+        {
+            write = ValueTask.FromException(e);
+        }
+        if (!write.IsCompletedSuccessfully)
+        {
+            HandOff(write, batch, flushAfter: true);
+            return;
+        }
+        write.GetAwaiter().GetResult(); // consumes a pooled IValueTaskSource, if any
+
+        // Flush only once the queue ran dry (a TLS or Noise stream may hold a partial record); a backlog that
+        // built up meanwhile goes to the loop, which flushes after it.
+        bool flush;
+        lock (_lock)
+        {
+            flush = _length == 0 && !_closed;
+            if (!flush)
+            {
+                ReturnBatch(batch);
+                _flushPending = true;
+            }
+        }
+        if (!flush)
+        {
+            _wake.Set();
+            return;
+        }
+        Task flushed;
+        try
+        {
+            flushed = _connection.FlushAsync(_lifetime);
+        }
+        catch (Exception e)
+        {
+            flushed = Task.FromException(e);
+        }
+        if (!flushed.IsCompletedSuccessfully)
+        {
+            HandOff(new ValueTask(flushed), batch, flushAfter: false);
+            return;
+        }
+        bool handToLoop;
+        lock (_lock)
+        {
+            ReturnBatch(batch);
+            handToLoop = _length > 0 || _closed;
+            if (!handToLoop)
+                GoIdle();
+        }
+        if (handToLoop)
+            _wake.Set();
+    }
+
+    /// <summary>The loop takes over the role and first awaits <paramref name="pending"/> (a write or flush, or its failure).</summary>
+    private void HandOff(ValueTask pending, byte[] batch, bool flushAfter)
+    {
+        lock (_lock)
+        {
+            if (_loopEnded)
+            {
+                // The session is over (the loop was stopped while this caller wrote): observe it here instead.
+                _ = ObserveAsync(pending, batch);
+                return;
+            }
+            _handoff = pending;
+            _handoffBatch = batch;
+            _hasHandoff = true;
+            _flushPending = flushAfter;
+        }
+        _wake.Set();
+    }
+
+    private async Task ObserveAsync(ValueTask pending, byte[] batch)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The session has already ended; this write's fate changes nothing.
+        }
+        lock (_lock)
+            ReturnBatch(batch);
+    }
+
+    /// <summary>Gives the role back with nothing queued, and the buffers to the pool: an idle session holds
+    /// none (they come back on the next frame; the pool's per-thread cache makes that cheap).</summary>
+    private void GoIdle()
+    {
+        _busy = false;
+        if (_buffer.Length > 0)
+            ArrayPool<byte>.Shared.Return(_buffer);
+        if (_spare.Length > 0)
+            ArrayPool<byte>.Shared.Return(_spare);
+        _buffer = [];
+        _spare = [];
+    }
+
+    private byte[] TakeBatch(out int count)
+    {
+        byte[] batch = _buffer;
+        count = _length;
+        _buffer = _spare;
+        _spare = [];
+        _length = 0;
+        return batch;
+    }
+
+    /// <summary>A written batch's buffer becomes the spare again (or goes to the pool once released).</summary>
+    private void ReturnBatch(byte[] batch)
+    {
+        if (_released)
+            ArrayPool<byte>.Shared.Return(batch);
+        else if (_buffer.Length == 0 && _length == 0)
+            _buffer = batch;
+        else if (_spare.Length == 0)
+            _spare = batch;
+        else
+            ArrayPool<byte>.Shared.Return(batch);
+    }
+
+    private TaskCompletionSource? TakeSpace()
+    {
+        TaskCompletionSource? space = _space;
+        _space = null;
+        return space;
     }
 
     private void Grow(int size)
     {
-        byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + size));
+        byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Max(Math.Max(_buffer.Length * 2, BufferSize), _length + size));
         _buffer.AsSpan(0, _length).CopyTo(larger);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        if (_buffer.Length > 0)
+            ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = larger;
     }
 
@@ -134,6 +346,7 @@ internal sealed class YamuxFrameWriter
     public void Close(YamuxHeader? last, bool discardQueued)
     {
         TaskCompletionSource? space;
+        bool wake;
         lock (_lock)
         {
             if (_closed)
@@ -148,86 +361,154 @@ internal sealed class YamuxFrameWriter
                 _length += YamuxHeader.Size;
             }
             _closed = true;
-            _writerIdle = false;
-            space = _space;
-            _space = null;
+            // A holder of the role sees _closed when it finishes and leaves the rest to the loop.
+            wake = !_busy;
+            _busy = true;
+            space = TakeSpace();
         }
-        _wake.Set();
+        if (wake)
+            _wake.Set();
         space?.TrySetResult();
     }
 
-    /// <summary>The writer loop: runs until the queue is closed and drained, the token fires or the connection fails.</summary>
-    public async Task RunAsync(Stream connection, CancellationToken cancellationToken)
+    /// <summary>The writer loop: runs until the queue is closed and drained, the lifetime token fires or the
+    /// connection fails. It owns the role from each wake-up until it gives it back with nothing queued.</summary>
+    public async Task RunAsync()
     {
-        bool flushPending = false;
         try
         {
             while (true)
             {
-                byte[] batch;
-                int count;
-                TaskCompletionSource? space;
-                bool finished = false;
-                lock (_lock)
-                {
-                    count = _length;
-                    if (count == 0)
-                    {
-                        batch = _buffer;
-                        space = null;
-                        finished = _closed;
-                        _writerIdle = !_closed && !flushPending;
-                    }
-                    else
-                    {
-                        batch = _buffer;
-                        _buffer = _spare;
-                        _spare = batch;
-                        _length = 0;
-                        space = _space;
-                        _space = null;
-                    }
-                }
-                if (count == 0)
-                {
-                    if (flushPending)
-                    {
-                        // Flush only once the queue ran dry: a TLS or Noise stream may hold a partial record.
-                        flushPending = false;
-                        await connection.FlushAsync(cancellationToken).ConfigureAwait(false);
-                        continue;
-                    }
-                    if (finished)
-                        return;
-                    await _wake.WaitAsync(cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
-                space?.TrySetResult();
-                await connection.WriteAsync(batch.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
-                flushPending = true;
+                await _wake.WaitAsync(_lifetime).ConfigureAwait(false);
+                if (await DrainAsync().ConfigureAwait(false))
+                    return;
             }
         }
         finally
         {
             TaskCompletionSource? space;
+            bool hasHandoff;
+            ValueTask handoff;
+            byte[]? handoffBatch;
             lock (_lock)
             {
                 _closed = true;
+                _loopEnded = true;
                 _length = 0;
-                space = _space;
-                _space = null;
+                space = TakeSpace();
+                hasHandoff = _hasHandoff;
+                handoff = _handoff;
+                handoffBatch = _handoffBatch;
+                _hasHandoff = false;
+                _handoff = default;
+                _handoffBatch = null;
             }
             space?.TrySetResult();
+            if (hasHandoff)
+            {
+                // Its buffer may go back only once the connection is done with it.
+                try
+                {
+                    await handoff.ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // The loop is ending anyway (it was stopped or failed); this write's fate changes nothing.
+                }
+                lock (_lock)
+                    ReturnBatch(handoffBatch!);
+            }
         }
     }
 
-    /// <summary>Returns the buffers to the pool; only after the loop has ended.</summary>
+    /// <summary>Writes until the queue is dry and flushed; true once the queue is closed and all is written.</summary>
+    private async ValueTask<bool> DrainAsync()
+    {
+        while (true)
+        {
+            byte[]? batch = null;
+            int count = 0;
+            bool hasHandoff, flush = false;
+            ValueTask handoff;
+            TaskCompletionSource? space = null;
+            lock (_lock)
+            {
+                hasHandoff = _hasHandoff;
+                handoff = _handoff;
+                if (hasHandoff)
+                {
+                    batch = _handoffBatch;
+                    _hasHandoff = false;
+                    _handoff = default;
+                    _handoffBatch = null;
+                }
+                else if (_length > 0)
+                {
+                    batch = TakeBatch(out count);
+                    space = TakeSpace();
+                    LoopWrites++;
+                }
+                else if (_flushPending)
+                {
+                    _flushPending = false;
+                    flush = true;
+                }
+                else if (_closed)
+                {
+                    return true;
+                }
+                else
+                {
+                    GoIdle();
+                    return false;
+                }
+            }
+            if (hasHandoff)
+            {
+                try
+                {
+                    await handoff.ConfigureAwait(false);
+                }
+                finally
+                {
+                    lock (_lock)
+                        ReturnBatch(batch!);
+                }
+            }
+            else if (batch is not null)
+            {
+                space?.TrySetResult();
+                try
+                {
+                    await _connection.WriteAsync(batch.AsMemory(0, count), _lifetime).ConfigureAwait(false);
+                }
+                finally
+                {
+                    lock (_lock)
+                    {
+                        ReturnBatch(batch);
+                        _flushPending = true;
+                    }
+                }
+            }
+            else if (flush)
+            {
+                await _connection.FlushAsync(_lifetime).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Returns the buffers to the pool; only after the loop has ended (a batch still being written
+    /// inline goes back when its write is done).</summary>
     public void ReleaseBuffers()
     {
         lock (_lock)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
-            ArrayPool<byte>.Shared.Return(_spare);
+            _released = true;
+            if (_buffer.Length > 0)
+                ArrayPool<byte>.Shared.Return(_buffer);
+            if (_spare.Length > 0)
+                ArrayPool<byte>.Shared.Return(_spare);
             _buffer = [];
             _spare = [];
         }

@@ -5,8 +5,8 @@ namespace QuDag.P2p.Muxing.Yamux;
 
 /// <summary>
 /// A yamux session over one duplex stream (in production a Noise or TLS channel). One reader loop parses
-/// frames and feeds the streams; one writer loop (<see cref="YamuxFrameWriter"/>) batches every outbound
-/// frame. The dialer's stream ids are odd, the listener's even. A protocol breach sends GoAway(protocol
+/// frames and feeds the streams; one outbound queue (<see cref="YamuxFrameWriter"/>) orders every frame and
+/// batches them, written by a caller inline when the connection is free or by its writer loop. The dialer's stream ids are odd, the listener's even. A protocol breach sends GoAway(protocol
 /// error) and ends the session with <see cref="P2pProtocolException"/>; the connection ending (EOF, I/O
 /// error) ends it too; either way every stream is reset and the connection is disposed.
 /// </summary>
@@ -17,7 +17,7 @@ public sealed class YamuxSession : IMuxedSession
     private readonly bool _isInitiator;
     private readonly ConcurrentDictionary<uint, YamuxStream> _streams = new();
     private readonly Channel<YamuxStream> _acceptQueue = Channel.CreateUnbounded<YamuxStream>(new UnboundedChannelOptions { SingleWriter = true });
-    private readonly ConcurrentDictionary<uint, (TaskCompletionSource<TimeSpan> Answer, long Sent)> _pings = new();
+    private ConcurrentDictionary<uint, (TaskCompletionSource<TimeSpan> Answer, long Sent)>? _pings; // on the first ping: most sessions never send one
     private readonly SemaphoreSlim _pendingOutbound;
     private readonly CancellationTokenSource _stop = new();         // stops both loops
     private readonly CancellationTokenSource _noNewStreams = new(); // GoAway either way, or the end
@@ -50,7 +50,7 @@ public sealed class YamuxSession : IMuxedSession
         _isInitiator = isInitiator;
         _nextStreamId = isInitiator ? 1 : 2;
         _pendingOutbound = new SemaphoreSlim(_options.MaxPendingOutboundStreams, _options.MaxPendingOutboundStreams);
-        Writer = new YamuxFrameWriter(_options.MaxOutboundBufferBytes);
+        Writer = new YamuxFrameWriter(connection, _options.MaxOutboundBufferBytes, _stop.Token);
         _reader = new YamuxFrameReader(connection);
         _writeLoop = Task.Run(WriteLoopAsync);
         _readLoop = Task.Run(ReadLoopAsync);
@@ -168,7 +168,8 @@ public sealed class YamuxSession : IMuxedSession
             throw new MuxerClosedException("The yamux session has ended.", EndError());
         uint value = (uint)Interlocked.Increment(ref _pingId);
         var answer = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pings[value] = (answer, _options.TimeProvider.GetTimestamp());
+        var pings = Volatile.Read(ref _pings) ?? Interlocked.CompareExchange(ref _pings, new(), null) ?? _pings;
+        pings[value] = (answer, _options.TimeProvider.GetTimestamp());
         try
         {
             if (!Writer.TryEnqueueControl(new YamuxHeader(YamuxFrameType.Ping, YamuxFlags.Syn, 0, value)) || !IsOpen)
@@ -181,7 +182,7 @@ public sealed class YamuxSession : IMuxedSession
         }
         finally
         {
-            _pings.TryRemove(value, out _);
+            pings.TryRemove(value, out _);
         }
     }
 
@@ -250,7 +251,7 @@ public sealed class YamuxSession : IMuxedSession
         {
             // Reset above; nobody may accept them now.
         }
-        foreach ((TaskCompletionSource<TimeSpan> answer, _) in _pings.Values)
+        foreach ((TaskCompletionSource<TimeSpan> answer, _) in Volatile.Read(ref _pings)?.Values ?? [])
             answer.TrySetException(new MuxerClosedException("The yamux session ended before the ping's answer.", error));
         _ = ShutdownAsync(error); // completes Completion; never throws
     }
@@ -292,6 +293,11 @@ public sealed class YamuxSession : IMuxedSession
     internal void SendControl(YamuxHeader header) => Writer.TryEnqueueControl(header);
 
     internal void SendWindowUpdate(uint id, uint delta) => Writer.TryEnqueueControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.None, id, delta));
+
+    /// <summary>A window update from a stream's reader (the application's thread, never the reader loop): it may be
+    /// written inline, so the remote's writer, stalled for credit, is not also waiting for our loop to wake.</summary>
+    internal void SendWindowUpdateFromReader(uint id, uint delta)
+        => Writer.TryEnqueueControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.None, id, delta), mayWriteInline: true);
 
     internal void OnOutboundAcknowledged()
     {
@@ -377,7 +383,7 @@ public sealed class YamuxSession : IMuxedSession
     {
         try
         {
-            await Writer.RunAsync(_connection, _stop.Token).ConfigureAwait(false);
+            await Writer.RunAsync().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
@@ -397,7 +403,11 @@ public sealed class YamuxSession : IMuxedSession
         {
             while (true)
             {
-                if (await _reader.ReadHeaderAsync(_stop.Token).ConfigureAwait(false) is not { } header)
+                ValueTask<YamuxHeader?> next = _reader.ReadHeaderAsync(_stop.Token);
+                YamuxHeader? frame = next.IsCompleted || !_reader.HasReadersToWake
+                    ? await next.ConfigureAwait(false)
+                    : await _reader.ParkThenWakeReaders(next); // wakes the readers on this thread once parked
+                if (frame is not { } header)
                 {
                     // The remote closed the connection: a clean end, unless its GoAway said why it gave up.
                     Terminate(RemoteGoAwayCode switch
@@ -408,6 +418,7 @@ public sealed class YamuxSession : IMuxedSession
                     }, goAway: null, discardQueued: true);
                     return;
                 }
+                Writer.OnPeerFrame();
                 switch (header.Type)
                 {
                     case YamuxFrameType.Data:
@@ -422,7 +433,10 @@ public sealed class YamuxSession : IMuxedSession
                         break;
                 }
                 if (Writer.ControlBackedUp)
+                {
+                    _reader.WakeReaders(); // the loop waits here: its readers must not
                     await Writer.WaitForControlRoomAsync(_stop.Token).ConfigureAwait(false);
+                }
             }
         }
         catch (P2pProtocolException e)
@@ -534,7 +548,7 @@ public sealed class YamuxSession : IMuxedSession
         {
             SendControl(new YamuxHeader(YamuxFrameType.Ping, YamuxFlags.Ack, 0, header.Length));
         }
-        else if ((header.Flags & YamuxFlags.Ack) != 0 && _pings.TryRemove(header.Length, out var pending))
+        else if ((header.Flags & YamuxFlags.Ack) != 0 && Volatile.Read(ref _pings) is { } pings && pings.TryRemove(header.Length, out var pending))
         {
             pending.Answer.TrySetResult(_options.TimeProvider.GetElapsedTime(pending.Sent));
         }

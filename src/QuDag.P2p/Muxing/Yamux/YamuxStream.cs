@@ -114,7 +114,7 @@ public sealed class YamuxStream : MuxedStream
             if (read >= 0)
             {
                 if (credit > 0)
-                    _session.SendWindowUpdate(_id, (uint)credit);
+                    _session.SendWindowUpdateFromReader(_id, (uint)credit);
                 return read;
             }
             await _readable.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -404,14 +404,15 @@ public sealed class YamuxStream : MuxedStream
     }
 
     /// <summary>Data already reserved with <see cref="Reserve"/>: buffered, or dropped and credited back
-    /// if the application has let the stream go.</summary>
-    internal void Deliver(ReadOnlySpan<byte> data)
+    /// if the application has let the stream go. True when the reader should be woken: the caller (the reader
+    /// loop) does it with <see cref="WakeReader"/> once it has parked on its next read.</summary>
+    internal bool Deliver(ReadOnlySpan<byte> data)
     {
         int credit = 0;
         lock (_lock)
         {
             if (_resetError is not null)
-                return;
+                return false;
             if (_disposed)
             {
                 _consumed += data.Length;
@@ -429,6 +430,15 @@ public sealed class YamuxStream : MuxedStream
         }
         if (credit > 0)
             _session.SendWindowUpdate(_id, (uint)credit);
+        return credit == 0;
+    }
+
+    /// <summary>Wakes a reader waiting for delivered data: on this thread when <paramref name="inline"/> (the reader
+    /// loop has parked on its next read, so a reader that blocks stalls nobody), else through the thread pool.</summary>
+    internal void WakeReader(bool inline)
+    {
+        if (inline)
+            _readable.SetAndRunContinuation();
         else
             _readable.Set();
     }
