@@ -136,7 +136,7 @@ public sealed class P2pHost : IAsyncDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
         long start = _time.GetTimestamp();
         var socket = await _tcp.DialAsync(endPoint, _options.DialTimeout, linked.Token).ConfigureAwait(false);
-        var raw = new NetworkStream(socket, ownsSocket: true);
+        var raw = new TcpStream(socket);
         var connection = await _upgrader.UpgradeOutboundAsync(raw, socket.LocalEndPoint!, socket.RemoteEndPoint ?? endPoint,
             expectedPeer, start, linked.Token).ConfigureAwait(false);
         Adopt(connection);
@@ -340,7 +340,7 @@ public sealed class P2pHost : IAsyncDisposable
                 ReportInboundFailure(remote, new ConnectionGatedException($"The gater refused the inbound connection from {remote}."));
                 return;
             }
-            var raw = new NetworkStream(socket, ownsSocket: true);
+            var raw = new TcpStream(socket);
             var connection = await _upgrader.UpgradeInboundAsync(raw, local, remote, start, _stopping.Token).ConfigureAwait(false);
             Adopt(connection);
         }
