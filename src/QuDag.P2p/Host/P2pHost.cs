@@ -172,7 +172,8 @@ public sealed class P2pHost : IAsyncDisposable
     public async Task<TimeSpan> PingAsync(P2pConnection connection, CancellationToken cancellationToken = default)
     {
         var state = StateOf(connection);
-        await state.PingLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var pingLock = state.PingLock;
+        await pingLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             // A cached stream may be gone without our knowing: js-libp2p aborts every inbound ping stream 10 s after
@@ -208,7 +209,7 @@ public sealed class P2pHost : IAsyncDisposable
         }
         finally
         {
-            state.PingLock.Release();
+            pingLock.Release();
         }
     }
 
@@ -224,20 +225,22 @@ public sealed class P2pHost : IAsyncDisposable
         // slow peer, a timeout) is asked again rather than cached for the connection's life.
         lock (state)
         {
-            task = state.Identify!;
+            if (state.Identified is { } known)
+                return Task.FromResult(known);
+            task = state.IdentifyRequest!;
             if (task is null || task.IsFaulted || task.IsCanceled)
             {
-                task = RequestIdentifyAsync(connection);
+                task = RequestIdentifyAsync(connection, state);
                 // Whoever waits may give up first: the request's own failure must never go unobserved.
                 _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
                     TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                state.Identify = task;
+                state.IdentifyRequest = task.IsCompletedSuccessfully ? null : task;
             }
         }
         return task.WaitAsync(cancellationToken);
     }
 
-    private async Task<IdentifyMessage> RequestIdentifyAsync(P2pConnection connection)
+    private async Task<IdentifyMessage> RequestIdentifyAsync(P2pConnection connection, ConnectionState state)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         timeout.CancelAfter(_options.StreamNegotiationTimeout);
@@ -246,6 +249,12 @@ public sealed class P2pHost : IAsyncDisposable
         var message = await IdentifyProtocol.ReadAsync(stream, timeout.Token).ConfigureAwait(false);
         if (!message.MatchesPeer(connection.RemotePeer))
             throw new P2pProtocolException($"Peer {connection.RemotePeer} sent an identify message with another peer's key.");
+        // Keep the message, not the request: the finished task holds its state machine (200 B) for the connection's life.
+        lock (state)
+        {
+            state.Identified = message;
+            state.IdentifyRequest = null;
+        }
         return message;
     }
 
@@ -491,10 +500,17 @@ public sealed class P2pHost : IAsyncDisposable
             _identity.Dispose();
     }
 
+    /// <summary>What the host keeps per connection; created small, since most connections sit idle.</summary>
     private sealed class ConnectionState
     {
-        public readonly SemaphoreSlim PingLock = new(1, 1);
+        private SemaphoreSlim? _pingLock;
         public PingClient? Ping;
-        public Task<IdentifyMessage>? Identify;
+        public Task<IdentifyMessage>? IdentifyRequest; // while asking (guarded by this)
+        public IdentifyMessage? Identified;            // once answered (guarded by this)
+
+        /// <summary>Serialises pings on the cached stream; made on the first ping (a race makes exactly one).</summary>
+        public SemaphoreSlim PingLock => Volatile.Read(ref _pingLock)
+            ?? Interlocked.CompareExchange(ref _pingLock, new SemaphoreSlim(1, 1), null)
+            ?? _pingLock!;
     }
 }
