@@ -34,8 +34,12 @@ public sealed class P2pHost : IAsyncDisposable
     private readonly ConcurrentDictionary<string, StreamHandler> _handlers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<P2pConnection, ConnectionState> _connections = new();
     private readonly ConcurrentDictionary<P2pListener, TcpTransportListener> _listeners = new();
-    private readonly ConcurrentDictionary<Task, byte> _background = new();
     private readonly CancellationTokenSource _stopping = new();
+    // The tasks this host started and has not yet seen end (accept loops, inbound upgrades, one per connection, one
+    // per inbound stream), plus one for the host itself until DisposeAsync. A count, not a set of tasks: a set costs
+    // a node and a continuation per task, and every idle connection keeps one task for its whole life.
+    private int _running = 1;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
     public P2pHost(P2pHostOptions? options = null)
@@ -161,7 +165,8 @@ public sealed class P2pHost : IAsyncDisposable
         var tcp = TcpTransportListener.Listen(endPoint);
         var listener = new P2pListener(tcp.LocalEndPoint, LocalPeerId, StopListenerAsync);
         _listeners[listener] = tcp;
-        Track(AcceptLoopAsync(listener, tcp));
+        Started();
+        _ = AcceptLoopAsync(listener, tcp);
         return Task.FromResult(listener);
     }
 
@@ -320,7 +325,8 @@ public sealed class P2pHost : IAsyncDisposable
                     throw;
                 }
                 listener.CountAccepted();
-                Track(UpgradeInboundAsync(socket, pending));
+                Started();
+                _ = UpgradeInboundAsync(socket, pending);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
@@ -332,6 +338,7 @@ public sealed class P2pHost : IAsyncDisposable
             // Wait until the upgrades this loop started have released their slots, so the semaphore outlives them.
             for (int i = 0; i < _options.MaxPendingInboundUpgrades; i++)
                 await pending.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            Ended();
         }
     }
 
@@ -363,6 +370,7 @@ public sealed class P2pHost : IAsyncDisposable
         finally
         {
             pending.Release();
+            Ended();
         }
     }
 
@@ -396,41 +404,51 @@ public sealed class P2pHost : IAsyncDisposable
         {
             Trace.TraceWarning("QuDag.P2p: a ConnectionOpened handler threw: {0}", ex);
         }
-        Track(ServeStreamsAsync(connection));
-        Track(WatchAsync(connection, state));
+        Started();
+        _ = RunAsync(connection, state);
         if (_options.IdentifyOnConnect && connection.IsOpen)
             _ = IdentifyAsync(connection).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
     }
 
-    private async Task WatchAsync(P2pConnection connection, ConnectionState state)
-    {
-        await connection.Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        _connections.TryRemove(connection, out _);
-        if (state.Ping is { } ping)
-            await ping.DisposeAsync().ConfigureAwait(false);
-        try
-        {
-            ConnectionClosed?.Invoke(connection);
-        }
-        catch (Exception ex)
-        {
-            Trace.TraceWarning("QuDag.P2p: a ConnectionClosed handler threw: {0}", ex);
-        }
-    }
-
-    private async Task ServeStreamsAsync(P2pConnection connection)
+    /// <summary>
+    /// A connection's one task: serves its inbound streams until the session ends (accepting ends with it), then
+    /// reports it closed. One task, not a server and a watcher: an idle connection keeps it for its whole life.
+    /// </summary>
+    private async Task RunAsync(P2pConnection connection, ConnectionState state)
     {
         try
         {
-            while (true)
+            try
             {
-                var stream = await connection.Session.AcceptStreamAsync(_stopping.Token).ConfigureAwait(false);
-                Track(ServeStreamAsync(stream, connection));
+                while (true)
+                {
+                    var stream = await connection.Session.AcceptStreamAsync(_stopping.Token).ConfigureAwait(false);
+                    Started();
+                    _ = ServeStreamAsync(stream, connection);
+                }
+            }
+            catch (Exception ex)
+            {
+                // The session ended, or the host is closing (and closes the connection next).
+                if (ex is not (MuxerClosedException or OperationCanceledException or ObjectDisposedException or IOException))
+                    Trace.TraceWarning("QuDag.P2p: accepting streams on {0} failed: {1}", connection, ex);
+            }
+            await connection.Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            _connections.TryRemove(connection, out _);
+            if (state.Ping is { } ping)
+                await ping.DisposeAsync().ConfigureAwait(false);
+            try
+            {
+                ConnectionClosed?.Invoke(connection);
+            }
+            catch (Exception ex)
+            {
+                Trace.TraceWarning("QuDag.P2p: a ConnectionClosed handler threw: {0}", ex);
             }
         }
-        catch (Exception ex) when (ex is MuxerClosedException or OperationCanceledException or ObjectDisposedException or IOException)
+        finally
         {
-            // The session ended; WatchAsync reports it.
+            Ended();
         }
     }
 
@@ -461,7 +479,14 @@ public sealed class P2pHost : IAsyncDisposable
         }
         finally
         {
-            await stream.DisposeAsync().ConfigureAwait(false);
+            try
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                Ended();
+            }
         }
     }
 
@@ -471,13 +496,13 @@ public sealed class P2pHost : IAsyncDisposable
             await tcp.DisposeAsync().ConfigureAwait(false);
     }
 
-    private void Track(Task task)
+    /// <summary>Counts a task about to start; it calls <see cref="Ended"/> last, whatever happens.</summary>
+    private void Started() => Interlocked.Increment(ref _running);
+
+    private void Ended()
     {
-        if (task.IsCompleted)
-            return;
-        _background[task] = 0;
-        _ = task.ContinueWith(static (t, s) => ((ConcurrentDictionary<Task, byte>)s!).TryRemove(t, out _),
-            _background, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        if (Interlocked.Decrement(ref _running) == 0)
+            _stopped.TrySetResult();
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -492,7 +517,8 @@ public sealed class P2pHost : IAsyncDisposable
             await listener.DisposeAsync().ConfigureAwait(false);
         foreach (var connection in _connections.Keys)
             await connection.DisposeAsync().ConfigureAwait(false);
-        await Task.WhenAll(_background.Keys).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        Ended(); // the host's own count: what it started has ended when this reaches zero
+        await _stopped.Task.ConfigureAwait(false);
         _stopping.Dispose();
         foreach (var security in _security.OfType<IDisposable>())
             security.Dispose();
