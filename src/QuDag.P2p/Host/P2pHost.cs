@@ -422,14 +422,16 @@ public sealed class P2pHost : IAsyncDisposable
             {
                 while (true)
                 {
-                    var stream = await connection.Session.AcceptStreamAsync(_stopping.Token).ConfigureAwait(false);
+                    // No token: accepting ends when the session does, and DisposeAsync disposes every connection it
+                    // adopted. A token would register a callback on the host's source per connection (80 B).
+                    var stream = await connection.Session.AcceptStreamAsync(CancellationToken.None).ConfigureAwait(false);
                     Started();
                     _ = ServeStreamAsync(stream, connection);
                 }
             }
             catch (Exception ex)
             {
-                // The session ended, or the host is closing (and closes the connection next).
+                // The session ended (the host closing disposes it).
                 if (ex is not (MuxerClosedException or OperationCanceledException or ObjectDisposedException or IOException))
                     Trace.TraceWarning("QuDag.P2p: accepting streams on {0} failed: {1}", connection, ex);
             }
