@@ -32,6 +32,28 @@ public class MessagingTests
     }
 
     [Fact]
+    public async Task Concurrent_first_sends_on_a_fresh_connection_each_arrive_once_and_whole()
+    {
+        // The send gate is made at the first send: senders racing to be first must still share one gate, or two
+        // could write into the message stream at once and interleave their frames.
+        await using var peer = await TestNode.StartAsync();
+        await using var manager = new ConnectionManager(10);
+        await manager.ConnectAsync(peer.Id, peer.EndPoint);
+
+        var payloads = Enumerable.Range(0, 32).Select(i => $"message {i} " + new string('x', 20_000 + i)).ToArray();
+        await Task.WhenAll(payloads.Select(p => Task.Run(async () => await manager.SendAsync(peer.Id, Encoding.UTF8.GetBytes(p)))));
+
+        var received = new List<string>();
+        for (var i = 0; i < payloads.Length; i++)
+        {
+            var message = await peer.Manager.ReceiveAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            received.Add(Encoding.UTF8.GetString(message.Payload.Span));
+        }
+        Assert.Equal(payloads.Order(StringComparer.Ordinal), received.Order(StringComparer.Ordinal));
+        Assert.False(peer.Manager.TryReceive(out _));
+    }
+
+    [Fact]
     public async Task Messages_per_second_is_the_growth_over_the_last_ten_seconds()
     {
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);

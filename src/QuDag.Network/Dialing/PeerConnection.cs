@@ -22,7 +22,7 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection
     private readonly P2pHost _host;
     private readonly TimeProvider _time;
     private readonly int _maxFrameSize;
-    private readonly SemaphoreSlim _sendGate = new(1, 1);
+    private SemaphoreSlim? _sendGate; // made at the first send or close (SendGate): most pooled connections never send
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _lifetime = new();
     private MuxedStream? _sendStream;
@@ -88,7 +88,8 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection
             throw new ArgumentException($"A message of {payload.Length} bytes exceeds the maximum message size of {_maxFrameSize} bytes.", nameof(payload));
         if (!IsOpen)
             throw new PeerNotConnectedException(RemoteId);
-        await _sendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var gate = SendGate;
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         MuxedStream? stream = null;
         try
         {
@@ -122,9 +123,14 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection
         }
         finally
         {
-            _sendGate.Release();
+            gate.Release();
         }
     }
+
+    /// <summary>Serialises sends on the message stream; concurrent first users share the one that wins the exchange.</summary>
+    private SemaphoreSlim SendGate => Volatile.Read(ref _sendGate)
+        ?? Interlocked.CompareExchange(ref _sendGate, new SemaphoreSlim(1, 1), null)
+        ?? _sendGate!;
 
     private async Task<MuxedStream> OpenMessageStreamAsync(CancellationToken cancellationToken)
     {
@@ -245,9 +251,10 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection
     /// </summary>
     private async Task FinishSendingAsync(CancellationToken cancellationToken)
     {
+        var gate = SendGate;
         try
         {
-            await _sendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -264,7 +271,7 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection
         }
         finally
         {
-            _sendGate.Release();
+            gate.Release();
         }
     }
 

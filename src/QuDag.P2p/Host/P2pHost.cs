@@ -34,8 +34,12 @@ public sealed class P2pHost : IAsyncDisposable
     private readonly ConcurrentDictionary<string, StreamHandler> _handlers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<P2pConnection, ConnectionState> _connections = new();
     private readonly ConcurrentDictionary<P2pListener, TcpTransportListener> _listeners = new();
-    private readonly ConcurrentDictionary<Task, byte> _background = new();
     private readonly CancellationTokenSource _stopping = new();
+    // The tasks this host started and has not yet seen end (accept loops, inbound upgrades, one per connection, one
+    // per inbound stream), plus one for the host itself until DisposeAsync. A count, not a set of tasks: a set costs
+    // a node and a continuation per task, and every idle connection keeps one task for its whole life.
+    private int _running = 1;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
     public P2pHost(P2pHostOptions? options = null)
@@ -138,7 +142,7 @@ public sealed class P2pHost : IAsyncDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
         long start = _time.GetTimestamp();
         var socket = await _tcp.DialAsync(endPoint, _options.DialTimeout, linked.Token).ConfigureAwait(false);
-        var raw = new NetworkStream(socket, ownsSocket: true);
+        var raw = new TcpStream(socket);
         var connection = await _upgrader.UpgradeOutboundAsync(raw, socket.LocalEndPoint!, socket.RemoteEndPoint ?? endPoint,
             expectedPeer, start, linked.Token).ConfigureAwait(false);
         Adopt(connection);
@@ -163,7 +167,8 @@ public sealed class P2pHost : IAsyncDisposable
         var tcp = TcpTransportListener.Listen(endPoint);
         var listener = new P2pListener(tcp.LocalEndPoint, LocalPeerId, StopListenerAsync);
         _listeners[listener] = tcp;
-        Track(AcceptLoopAsync(listener, tcp));
+        Started();
+        _ = AcceptLoopAsync(listener, tcp);
         return Task.FromResult(listener);
     }
 
@@ -174,7 +179,8 @@ public sealed class P2pHost : IAsyncDisposable
     public async Task<TimeSpan> PingAsync(P2pConnection connection, CancellationToken cancellationToken = default)
     {
         var state = StateOf(connection);
-        await state.PingLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var pingLock = state.PingLock;
+        await pingLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             // A cached stream may be gone without our knowing: js-libp2p aborts every inbound ping stream 10 s after
@@ -210,7 +216,7 @@ public sealed class P2pHost : IAsyncDisposable
         }
         finally
         {
-            state.PingLock.Release();
+            pingLock.Release();
         }
     }
 
@@ -226,20 +232,22 @@ public sealed class P2pHost : IAsyncDisposable
         // slow peer, a timeout) is asked again rather than cached for the connection's life.
         lock (state)
         {
-            task = state.Identify!;
+            if (state.Identified is { } known)
+                return Task.FromResult(known);
+            task = state.IdentifyRequest!;
             if (task is null || task.IsFaulted || task.IsCanceled)
             {
-                task = RequestIdentifyAsync(connection);
+                task = RequestIdentifyAsync(connection, state);
                 // Whoever waits may give up first: the request's own failure must never go unobserved.
                 _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
                     TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                state.Identify = task;
+                state.IdentifyRequest = task.IsCompletedSuccessfully ? null : task;
             }
         }
         return task.WaitAsync(cancellationToken);
     }
 
-    private async Task<IdentifyMessage> RequestIdentifyAsync(P2pConnection connection)
+    private async Task<IdentifyMessage> RequestIdentifyAsync(P2pConnection connection, ConnectionState state)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         timeout.CancelAfter(_options.StreamNegotiationTimeout);
@@ -248,6 +256,12 @@ public sealed class P2pHost : IAsyncDisposable
         var message = await IdentifyProtocol.ReadAsync(stream, timeout.Token).ConfigureAwait(false);
         if (!message.MatchesPeer(connection.RemotePeer))
             throw new P2pProtocolException($"Peer {connection.RemotePeer} sent an identify message with another peer's key.");
+        // Keep the message, not the request: the finished task holds its state machine (200 B) for the connection's life.
+        lock (state)
+        {
+            state.Identified = message;
+            state.IdentifyRequest = null;
+        }
         return message;
     }
 
@@ -319,7 +333,8 @@ public sealed class P2pHost : IAsyncDisposable
                     pending.Release();
                     continue;
                 }
-                Track(UpgradeInboundAsync(socket, pending, byAddress, address));
+                Started();
+                _ = UpgradeInboundAsync(socket, pending, byAddress, address);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
@@ -331,6 +346,7 @@ public sealed class P2pHost : IAsyncDisposable
             // Wait until the upgrades this loop started have released their slots, so the semaphore outlives them.
             for (int i = 0; i < _options.MaxPendingInboundUpgrades; i++)
                 await pending.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            Ended();
         }
     }
 
@@ -372,7 +388,7 @@ public sealed class P2pHost : IAsyncDisposable
                 ReportInboundFailure(remote, new ConnectionGatedException($"The gater refused the inbound connection from {remote}."));
                 return;
             }
-            var raw = new NetworkStream(socket, ownsSocket: true);
+            var raw = new TcpStream(socket);
             var connection = await _upgrader.UpgradeInboundAsync(raw, local, remote, start, _stopping.Token).ConfigureAwait(false);
             Adopt(connection);
         }
@@ -387,6 +403,7 @@ public sealed class P2pHost : IAsyncDisposable
         {
             byAddress.Release(address);
             pending.Release();
+            Ended();
         }
     }
 
@@ -420,41 +437,53 @@ public sealed class P2pHost : IAsyncDisposable
         {
             Trace.TraceWarning("QuDag.P2p: a ConnectionOpened handler threw: {0}", ex);
         }
-        Track(ServeStreamsAsync(connection));
-        Track(WatchAsync(connection, state));
+        Started();
+        _ = RunAsync(connection, state);
         if (_options.IdentifyOnConnect && connection.IsOpen)
             _ = IdentifyAsync(connection).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
     }
 
-    private async Task WatchAsync(P2pConnection connection, ConnectionState state)
-    {
-        await connection.Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        _connections.TryRemove(connection, out _);
-        if (state.Ping is { } ping)
-            await ping.DisposeAsync().ConfigureAwait(false);
-        try
-        {
-            ConnectionClosed?.Invoke(connection);
-        }
-        catch (Exception ex)
-        {
-            Trace.TraceWarning("QuDag.P2p: a ConnectionClosed handler threw: {0}", ex);
-        }
-    }
-
-    private async Task ServeStreamsAsync(P2pConnection connection)
+    /// <summary>
+    /// A connection's one task: serves its inbound streams until the session ends (accepting ends with it), then
+    /// reports it closed. One task, not a server and a watcher: an idle connection keeps it for its whole life.
+    /// </summary>
+    private async Task RunAsync(P2pConnection connection, ConnectionState state)
     {
         try
         {
-            while (true)
+            try
             {
-                var stream = await connection.Session.AcceptStreamAsync(_stopping.Token).ConfigureAwait(false);
-                Track(ServeStreamAsync(stream, connection));
+                while (true)
+                {
+                    // No token: accepting ends when the session does, and DisposeAsync disposes every connection it
+                    // adopted. A token would register a callback on the host's source per connection (80 B).
+                    var stream = await connection.Session.AcceptStreamAsync(CancellationToken.None).ConfigureAwait(false);
+                    Started();
+                    _ = ServeStreamAsync(stream, connection);
+                }
+            }
+            catch (Exception ex)
+            {
+                // The session ended (the host closing disposes it).
+                if (ex is not (MuxerClosedException or OperationCanceledException or ObjectDisposedException or IOException))
+                    Trace.TraceWarning("QuDag.P2p: accepting streams on {0} failed: {1}", connection, ex);
+            }
+            await connection.Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            _connections.TryRemove(connection, out _);
+            if (state.Ping is { } ping)
+                await ping.DisposeAsync().ConfigureAwait(false);
+            try
+            {
+                ConnectionClosed?.Invoke(connection);
+            }
+            catch (Exception ex)
+            {
+                Trace.TraceWarning("QuDag.P2p: a ConnectionClosed handler threw: {0}", ex);
             }
         }
-        catch (Exception ex) when (ex is MuxerClosedException or OperationCanceledException or ObjectDisposedException or IOException)
+        finally
         {
-            // The session ended; WatchAsync reports it.
+            Ended();
         }
     }
 
@@ -485,7 +514,14 @@ public sealed class P2pHost : IAsyncDisposable
         }
         finally
         {
-            await stream.DisposeAsync().ConfigureAwait(false);
+            try
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                Ended();
+            }
         }
     }
 
@@ -495,13 +531,13 @@ public sealed class P2pHost : IAsyncDisposable
             await tcp.DisposeAsync().ConfigureAwait(false);
     }
 
-    private void Track(Task task)
+    /// <summary>Counts a task about to start; it calls <see cref="Ended"/> last, whatever happens.</summary>
+    private void Started() => Interlocked.Increment(ref _running);
+
+    private void Ended()
     {
-        if (task.IsCompleted)
-            return;
-        _background[task] = 0;
-        _ = task.ContinueWith(static (t, s) => ((ConcurrentDictionary<Task, byte>)s!).TryRemove(t, out _),
-            _background, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        if (Interlocked.Decrement(ref _running) == 0)
+            _stopped.TrySetResult();
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -516,7 +552,8 @@ public sealed class P2pHost : IAsyncDisposable
             await listener.DisposeAsync().ConfigureAwait(false);
         foreach (var connection in _connections.Keys)
             await connection.DisposeAsync().ConfigureAwait(false);
-        await Task.WhenAll(_background.Keys).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        Ended(); // the host's own count: what it started has ended when this reaches zero
+        await _stopped.Task.ConfigureAwait(false);
         _stopping.Dispose();
         foreach (var security in _security.OfType<IDisposable>())
             security.Dispose();
@@ -524,10 +561,17 @@ public sealed class P2pHost : IAsyncDisposable
             _identity.Dispose();
     }
 
+    /// <summary>What the host keeps per connection; created small, since most connections sit idle.</summary>
     private sealed class ConnectionState
     {
-        public readonly SemaphoreSlim PingLock = new(1, 1);
+        private SemaphoreSlim? _pingLock;
         public PingClient? Ping;
-        public Task<IdentifyMessage>? Identify;
+        public Task<IdentifyMessage>? IdentifyRequest; // while asking (guarded by this)
+        public IdentifyMessage? Identified;            // once answered (guarded by this)
+
+        /// <summary>Serialises pings on the cached stream; made on the first ping (a race makes exactly one).</summary>
+        public SemaphoreSlim PingLock => Volatile.Read(ref _pingLock)
+            ?? Interlocked.CompareExchange(ref _pingLock, new SemaphoreSlim(1, 1), null)
+            ?? _pingLock!;
     }
 }

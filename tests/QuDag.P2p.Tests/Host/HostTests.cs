@@ -335,6 +335,77 @@ public sealed class HostTests
         Assert.Equal(0, slots.Count);
     }
 
+    [Fact]
+    public async Task Concurrent_first_pings_and_identifies_on_a_fresh_connection_all_answer_and_identify_is_asked_once()
+    {
+        // The ping lock is made on the first ping and the identify request is dropped once answered (the message
+        // stays): both must hold when many callers arrive at once on a connection that has neither yet.
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await using var a = new P2pHost(new P2pHostOptions { Security = [SecurityProtocols.Noise], IdentifyOnConnect = false });
+        await using var b = NewHost(SecurityProtocols.Noise);
+        int asked = 0;
+        b.SetStreamHandler(QuDag.P2p.Protocols.Identify.IdentifyProtocol.Id, async (stream, _, ct) =>
+        {
+            Interlocked.Increment(ref asked);
+            await QuDag.P2p.Protocols.Identify.IdentifyProtocol.WriteAsync(stream, new QuDag.P2p.Protocols.Identify.IdentifyMessage
+            {
+                PublicKey = b.Identity.PublicKey.ToProtobuf(),
+                ProtocolVersion = "/qudag/1.0.0",
+            }, ct);
+        });
+        var listener = await b.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0), cts.Token);
+        var connection = await a.DialAsync(listener.Addresses[0], cts.Token);
+
+        var pings = Enumerable.Range(0, 16).Select(_ => Task.Run(() => a.PingAsync(connection, cts.Token))).ToArray();
+        var identifies = Enumerable.Range(0, 16).Select(_ => Task.Run(() => a.IdentifyAsync(connection, cts.Token))).ToArray();
+        Assert.All(await Task.WhenAll(pings), rtt => Assert.True(rtt > TimeSpan.Zero));
+        var messages = await Task.WhenAll(identifies);
+        Assert.All(messages, m => Assert.Same(messages[0], m));
+        Assert.True(messages[0].MatchesPeer(b.LocalPeerId));
+        Assert.Equal(1, Volatile.Read(ref asked));
+
+        // Answered: later calls get the kept message without asking again.
+        Assert.Same(messages[0], await a.IdentifyAsync(connection, cts.Token));
+        Assert.Equal(1, Volatile.Read(ref asked));
+    }
+
+    [Fact]
+    public async Task Disposing_a_host_returns_after_every_connection_was_reported_closed_and_every_stream_task_ended()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var a = NewHost(SecurityProtocols.Noise);
+        await using var b = NewHost(SecurityProtocols.Noise);
+        var served = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int handlersEnded = 0;
+        a.SetStreamHandler("/qudag-test/hold/1.0.0", async (stream, _, ct) =>
+        {
+            try
+            {
+                served.TrySetResult();
+                await stream.ReadExactlyAsync(new byte[1], ct); // until the host closes the stream
+            }
+            finally
+            {
+                Interlocked.Increment(ref handlersEnded);
+            }
+        });
+        var closed = new List<P2pConnection>();
+        a.ConnectionClosed += c => { lock (closed) closed.Add(c); };
+        var listener = await a.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0), cts.Token);
+        var inbound = new TaskCompletionSource<P2pConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        a.ConnectionOpened += c => inbound.TrySetResult(c);
+        var outbound = await b.DialAsync(listener.Addresses[0], cts.Token);
+        var accepted = await inbound.Task.WaitAsync(cts.Token);
+        await using var held = await outbound.OpenStreamAsync("/qudag-test/hold/1.0.0", cts.Token);
+        await served.Task.WaitAsync(cts.Token);
+
+        await a.DisposeAsync().AsTask().WaitAsync(cts.Token);
+
+        lock (closed) Assert.Equal([accepted], closed);
+        Assert.Equal(1, Volatile.Read(ref handlersEnded));
+        Assert.Empty(a.Connections);
+    }
+
     private static async Task<byte[]> ReadAllAsync(Stream stream, CancellationToken ct)
     {
         using var buffer = new MemoryStream();

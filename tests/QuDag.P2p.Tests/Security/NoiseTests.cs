@@ -270,6 +270,38 @@ public sealed class NoiseTests : IDisposable
     }
 
     [Fact]
+    public async Task An_idle_zero_byte_read_wakes_when_a_frame_begins_and_the_read_after_it_waits_for_the_rest()
+    {
+        var key = new byte[32];
+        var sealedFrame = new MemoryStream();
+        await using (var sealer = new NoiseStream(sealedFrame, new NoiseCipherState(key), new NoiseCipherState(key)))
+            await sealer.WriteAsync("hello"u8.ToArray());
+        byte[] frame = sealedFrame.ToArray();
+
+        var (left, right) = Duplex.CreatePair();
+        await using var stream = new NoiseStream(left, new NoiseCipherState(key), new NoiseCipherState(key));
+        var wait = stream.ReadAsync(Memory<byte>.Empty).AsTask();
+        Assert.False(wait.IsCompleted);
+        await right.WriteAsync(frame.AsMemory(0, 3));
+        Assert.Equal(0, await wait.WaitAsync(Bound));
+
+        var buffer = new byte[16];
+        var read = stream.ReadAsync(buffer).AsTask();
+        Assert.False(read.IsCompleted); // 3 bytes of a 23-byte frame: nothing to hand out yet
+        await right.WriteAsync(frame.AsMemory(3));
+        Assert.Equal(5, await read.WaitAsync(Bound));
+        Assert.Equal("hello"u8.ToArray(), buffer[..5]);
+
+        // Idle again, then the end of the stream: the wait ends and the read after it says so.
+        var atEnd = stream.ReadAsync(Memory<byte>.Empty).AsTask();
+        right.Dispose();
+        Assert.Equal(0, await atEnd.WaitAsync(Bound));
+        Assert.Equal(0, await stream.ReadAsync(buffer).AsTask().WaitAsync(Bound));
+        await stream.DisposeAsync();
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => _ = await stream.ReadAsync(Memory<byte>.Empty));
+    }
+
+    [Fact]
     public async Task A_second_concurrent_read_is_refused_and_reads_after_dispose_say_so()
     {
         var (left, right) = Duplex.CreatePair();

@@ -142,7 +142,7 @@ public sealed record IdentifyMessage
                 throw new P2pProtocolException($"An identify {name} of {bytes.Length} bytes is longer than the {maxLength} allowed.");
             try
             {
-                return StrictUtf8.GetString(bytes);
+                return IdentifyStrings.Decode(bytes, StrictUtf8);
             }
             catch (DecoderFallbackException ex)
             {

@@ -74,10 +74,20 @@ internal sealed class NoiseStream : Stream
         => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     /// <summary>
-    /// Reads plaintext. A zero-byte read waits, as SslStream's and NetworkStream's do, until plaintext is
-    /// ready (or the end of the stream) without taking any of it.
+    /// Reads plaintext. A zero-byte read waits, as SslStream's and NetworkStream's do, without taking anything:
+    /// until plaintext is ready, or, when nothing at all is buffered, until the connection has bytes (the next
+    /// frame has begun to arrive) or has ended. Then the read that follows waits for the rest of the frame.
     /// </summary>
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        // The wait of an idle connection goes straight to the connection: no buffer (returned when drained) and no
+        // state machine of ours is held for as long as the connection stays idle.
+        if (buffer.IsEmpty && _readBuffer is null && Volatile.Read(ref _readState) == Idle && !_disposed)
+            return _inner.ReadAsync(Memory<byte>.Empty, cancellationToken);
+        return ReadCoreAsync(buffer, cancellationToken);
+    }
+
+    private async ValueTask<int> ReadCoreAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         EnterRead();
         try
