@@ -83,12 +83,20 @@ public class FailureTests
     public async Task A_listener_that_accepts_and_says_nothing_fails_at_the_handshake_timeout()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var silent = new RawPeer((_, _) => Task.CompletedTask);
+        // The dialer's first bytes (its multistream header) show its upgrade deadline is armed: the accept alone
+        // does not (the dialer's connect may not have resumed yet), and advancing the clock before the deadline
+        // exists would leave it 10 s away for good.
+        var spoke = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var silent = new RawPeer(async (socket, ct) =>
+        {
+            await socket.ReceiveAsync(new byte[1], ct);
+            spoke.TrySetResult();
+        });
         await using var manager = new ConnectionManager(new ConnectionManagerOptions { HandshakeTimeout = TimeSpan.FromSeconds(10), TimeProvider = time });
         var peer = Ids.Unheld();
 
         var connect = manager.ConnectAsync(peer, silent.EndPoint);
-        await silent.Accepted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await spoke.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.False(connect.IsCompleted);
         Assert.Equal(ConnectionStatus.Connecting, await manager.GetStatusAsync(peer));
 
