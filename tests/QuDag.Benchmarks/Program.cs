@@ -10,7 +10,7 @@ using QuDag.Benchmarks;
 //   cmdlets <peers> [remote|inproc] [both|cmdlet|script] [rounds] [throttle]
 //                              Connect-QuDagPeer pipeline vs a one-by-one TcpClient + SslStream script; peer nodes in
 //                              child processes (remote, the default) or in this process (inproc, the first harness)
-//   peers <count> | bare-peer | tcp-peer  (internal) the remote ends for 'scale', 'cmdlets' and 'expire'
+//   peers <count> [quiet] | bare-peer | tcp-peer  (internal) the remote ends for 'scale', 'cmdlets' and 'expire'
 // Diagnostic modes for the missed targets (RESULTS.md, "Profile" subsections; profile.sh wraps them in dotnet-trace):
 //   loop <what> <seconds> [arg]   one benchmark's work in a loop: messages|messages-bare-batched|messages-bare-single
 //                                 [payload], status|status-bare [threads], connect|connect-bare
@@ -38,6 +38,7 @@ return args switch
     ["latency", .. var rest] => await Latency.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 20_000),
     ["scale", var n, .. var rest] => await Scale.RunAsync(int.Parse(n), rest.Length > 0 ? rest[0] : "both"),
     ["peers", var n] => await Scale.ServePeersAsync(int.Parse(n)),
+    ["peers", var n, "quiet"] => await Scale.ServePeersAsync(int.Parse(n), quiet: true),
     ["bare-peer"] => await Scale.ServeBareAsync(),
     ["tcp-peer"] => await Expire.ServeTcpPeerAsync(),
     ["bare-peer", "noresume"] => await Scale.ServeBareAsync(resume: false),
