@@ -214,14 +214,23 @@ internal static class Expire
     /// <summary>Wall time and the CPU time of this process and of the children, from Start to Report.</summary>
     private sealed class Measure
     {
+        private static long s_exceptions;
         private readonly TimeSpan[] _cpu;
         private readonly double _idleRate;
+        private readonly long _workItems;
+        private readonly long _exceptions;
+        private readonly long _allocated;
         private readonly Stopwatch _watch;
+
+        static Measure() => AppDomain.CurrentDomain.FirstChanceException += (_, _) => Interlocked.Increment(ref s_exceptions);
 
         private Measure(List<Process> children, double idleRate)
         {
             _idleRate = idleRate;
             _cpu = Profiling.CpuTimes(children);
+            _workItems = ThreadPool.CompletedWorkItemCount;
+            _exceptions = Interlocked.Read(ref s_exceptions);
+            _allocated = GC.GetTotalAllocatedBytes();
             _watch = Stopwatch.StartNew();
         }
 
@@ -237,7 +246,10 @@ internal static class Expire
             var remote = used.Skip(1).Aggregate(TimeSpan.Zero, (a, b) => a + b) - idle;
             Console.WriteLine($"{what}: {wall.TotalMilliseconds:0} ms; CPU: this process {used[0].TotalMilliseconds:0} ms, " +
                 $"remote-end processes {remote.TotalMilliseconds:0} ms (less their idle {idle.TotalMilliseconds:0} ms) => " +
-                $"{used[0].TotalMicroseconds / count:0} µs + {remote.TotalMicroseconds / count:0} µs per close; " +
+                $"{used[0].TotalMicroseconds / count:0} µs + {remote.TotalMicroseconds / count:0} µs per close; here per close: " +
+                $"{(ThreadPool.CompletedWorkItemCount - _workItems) / (double)count:0.0} thread-pool work items, " +
+                $"{(Interlocked.Read(ref s_exceptions) - _exceptions) / (double)count:0.00} exceptions thrown, " +
+                $"{(GC.GetTotalAllocatedBytes() - _allocated) / (double)count / 1024:0.0} KiB allocated; " +
                 $"load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         }
     }
