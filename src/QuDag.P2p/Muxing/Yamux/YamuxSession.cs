@@ -128,19 +128,22 @@ public sealed class YamuxSession : IMuxedSession
 
     public async ValueTask<MuxedStream> AcceptStreamAsync(CancellationToken cancellationToken)
     {
-        try
+        // WaitToReadAsync, not ReadAsync: when the session ends, a waiting acceptor learns it from a plain false, where
+        // ReadAsync would fail it with a ChannelClosedException (built with a resource lookup, thrown, caught here and
+        // thrown again as ours) on every close of every connection.
+        do
         {
-            YamuxStream stream = await _acceptQueue.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            Interlocked.Decrement(ref _backlog);
-            // ACK on accept, as go-yamux does: an opener that caps its unacknowledged streams (256 here,
-            // in go and in rust) then never overruns our backlog of the same size.
-            SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Ack, stream.StreamId, ExtraWindow));
-            return stream;
+            if (_acceptQueue.Reader.TryRead(out YamuxStream? stream))
+            {
+                Interlocked.Decrement(ref _backlog);
+                // ACK on accept, as go-yamux does: an opener that caps its unacknowledged streams (256 here,
+                // in go and in rust) then never overruns our backlog of the same size.
+                SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Ack, stream.StreamId, ExtraWindow));
+                return stream;
+            }
         }
-        catch (ChannelClosedException)
-        {
-            throw new MuxerClosedException("The yamux session has ended.", EndError());
-        }
+        while (await _acceptQueue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false));
+        throw new MuxerClosedException("The yamux session has ended.", EndError());
     }
 
     private uint ExtraWindow => (uint)(_options.InitialWindow - YamuxOptions.SpecInitialWindow);
