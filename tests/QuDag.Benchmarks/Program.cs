@@ -10,12 +10,14 @@ using QuDag.Benchmarks;
 //   cmdlets <peers> [remote|inproc] [both|cmdlet|script] [rounds] [throttle]
 //                              Connect-QuDagPeer pipeline vs a one-by-one TcpClient + SslStream script; peer nodes in
 //                              child processes (remote, the default) or in this process (inproc, the first harness)
-//   peers <count> | bare-peer  (internal) the remote ends for 'scale' and 'cmdlets'
+//   peers <count> [quiet] | bare-peer | tcp-peer  (internal) the remote ends for 'scale', 'cmdlets' and 'expire'
 // Diagnostic modes for the missed targets (RESULTS.md, "Profile" subsections; profile.sh wraps them in dotnet-trace):
 //   loop <what> <seconds> [arg]   one benchmark's work in a loop: messages|messages-bare-batched|messages-bare-single
 //                                 [payload], status|status-bare [threads], connect|connect-bare
 //   connect-split <count>         a cold connect's open and close halves, against bare TLS with and without HELLO
-//   expire <count> [qudag|bare]   closing <count> expired idle connections alone, with CPU time of both ends
+//   expire <count> [both|qudag|session|bare]  closing <count> idle connections at once, with CPU time of both ends:
+//                                 pool expiry, bare Noise + yamux sessions disposed, and the floor, bare TCP sockets;
+//                                 each way in a fresh process ('both' runs the three)
 //   status-layout <seconds>       GetStatusAsync against lookups through packed and spread boxes, 1 and 2 threads
 //   heap <count> [qudag|bare|bare-noresume|both] [dir]  heap dumps before/after <count> idle connections, diffed with ClrMD
 //   heap-diff <before.dmp> <after.dmp> <count>  the dump analysis alone, on kept dumps
@@ -26,7 +28,7 @@ return args switch
     ["loop", var what, var seconds, .. var rest] => await Profiling.LoopAsync(what, double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture),
         rest.Length > 0 ? rest[0] : null),
     ["connect-split", var n] => await Profiling.ConnectSplitAsync(int.Parse(n)),
-    ["expire", var n, .. var rest] => await Profiling.ExpireAsync(int.Parse(n), rest.Length > 0 ? rest[0] : "both"),
+    ["expire", var n, .. var rest] => await Expire.RunAsync(int.Parse(n), rest.Length > 0 ? rest[0] : "both"),
     ["status-layout", var seconds] => Profiling.StatusLayout(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture)),
     ["heap", var n, .. var rest] => await HeapProfile.RunAsync(int.Parse(n), rest.Length > 0 ? rest[0] : "both",
         rest.Length > 1 ? rest[1] : Path.Combine(Path.GetTempPath(), "qudag-heap")),
@@ -36,7 +38,9 @@ return args switch
     ["latency", .. var rest] => await Latency.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 20_000),
     ["scale", var n, .. var rest] => await Scale.RunAsync(int.Parse(n), rest.Length > 0 ? rest[0] : "both"),
     ["peers", var n] => await Scale.ServePeersAsync(int.Parse(n)),
+    ["peers", var n, "quiet"] => await Scale.ServePeersAsync(int.Parse(n), quiet: true),
     ["bare-peer"] => await Scale.ServeBareAsync(),
+    ["tcp-peer"] => await Expire.ServeTcpPeerAsync(),
     ["bare-peer", "noresume"] => await Scale.ServeBareAsync(resume: false),
     ["cmdlets", var n, .. var rest] => CmdletPipeline.Run(int.Parse(n), rest.Length > 0 ? rest[0] : "remote", rest.Length > 1 ? rest[1] : "both",
         rest.Length > 2 ? int.Parse(rest[2]) : 1, rest.Length > 3 ? int.Parse(rest[3]) : 64),

@@ -53,12 +53,15 @@ internal static class Scale
     }
 
     /// <summary>Starts child processes holding <paramref name="connections"/> listening nodes; returns their ids and endpoints.</summary>
-    internal static async Task<List<(PeerId Id, IPEndPoint EndPoint)>> StartPeersAsync(int connections, List<Process> children)
+    /// <param name="quiet">Nodes without keepalive: 5,000 nodes in one process each run their keepalive timer (and ping
+    /// their peer every 15 s), a background load a real peer spreads over its own machine; 'expire' measures the close alone.</param>
+    internal static async Task<List<(PeerId Id, IPEndPoint EndPoint)>> StartPeersAsync(int connections, List<Process> children, bool quiet = false)
     {
         var peers = new List<(PeerId Id, IPEndPoint EndPoint)>();
         for (var left = connections; left > 0; left -= NodesPerProcess)
         {
-            var child = StartSelf("peers", Math.Min(NodesPerProcess, left).ToString());
+            var count = Math.Min(NodesPerProcess, left).ToString();
+            var child = quiet ? StartSelf("peers", count, "quiet") : StartSelf("peers", count);
             children.Add(child);
             await foreach (var line in ReadUntilReadyAsync(child))
             {
@@ -203,12 +206,15 @@ internal static class Scale
     }
 
     /// <summary>Child: <paramref name="count"/> listening nodes; prints "peerId endpoint" each, then READY; exits when input closes.</summary>
-    public static async Task<int> ServePeersAsync(int count)
+    public static async Task<int> ServePeersAsync(int count, bool quiet = false)
     {
         var nodes = new ConnectionManager[count];
         for (var i = 0; i < count; i++)
         {
-            nodes[i] = new ConnectionManager(new ConnectionManagerOptions { MaxConnections = 4 });
+            var options = new ConnectionManagerOptions { MaxConnections = 4 };
+            if (quiet)
+                options.KeepAliveInterval = TimeSpan.Zero;
+            nodes[i] = new ConnectionManager(options);
             var listener = await nodes[i].ListenAsync(new IPEndPoint(IPAddress.Loopback, 0));
             Console.WriteLine($"{nodes[i].LocalPeerId} {listener.LocalEndPoint}");
         }

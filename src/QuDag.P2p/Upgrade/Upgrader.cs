@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using QuDag.P2p.Identity;
 using QuDag.P2p.Muxing;
+using QuDag.P2p.Muxing.Yamux;
 using QuDag.P2p.Security;
 using QuDag.P2p.Upgrade.Multistream;
 
@@ -91,6 +93,8 @@ public sealed class Upgrader
                     ? await MultistreamSelect.SelectAsync(current, _muxerIds, deadline.Token).ConfigureAwait(false)
                     : await MultistreamSelect.HandleAsync(current, _muxerIds.Contains, deadline.Token).ConfigureAwait(false);
             var session = _muxers.First(m => m.ProtocolId == muxerId).CreateSession(current, isInitiator: outbound);
+            if (session is YamuxSession yamux && raw is NetworkStream network)
+                yamux.SetTransport(network.Socket);
 
             return new P2pConnection(session, secured.RemotePeer, secured.RemoteKey, direction, securityId, muxerId,
                 local, remote, _time.GetElapsedTime(startTimestamp));

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net.Sockets;
 using System.Threading.Channels;
 
 namespace QuDag.P2p.Muxing.Yamux;
@@ -38,6 +39,8 @@ public sealed class YamuxSession : IMuxedSession
     private TaskCompletionSource? _drained;
     private ITimer? _closeSweep;         // under _openLock: armed while disposed streams wait for the remote's FIN
     private bool _closeSweepRequested;   // under _openLock: a stream began waiting since the sweep last started
+    private Socket? _transport;
+    private int _connectionDisposed;
 
     private readonly YamuxFrameReader _reader;
 
@@ -129,19 +132,22 @@ public sealed class YamuxSession : IMuxedSession
 
     public async ValueTask<MuxedStream> AcceptStreamAsync(CancellationToken cancellationToken)
     {
-        try
+        // WaitToReadAsync, not ReadAsync: when the session ends, a waiting acceptor learns it from a plain false, where
+        // ReadAsync would fail it with a ChannelClosedException (built with a resource lookup, thrown, caught here and
+        // thrown again as ours) on every close of every connection.
+        do
         {
-            YamuxStream stream = await _acceptQueue.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            Interlocked.Decrement(ref _backlog);
-            // ACK on accept, as go-yamux does: an opener that caps its unacknowledged streams (256 here,
-            // in go and in rust) then never overruns our backlog of the same size.
-            SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Ack, stream.StreamId, ExtraWindow));
-            return stream;
+            if (_acceptQueue.Reader.TryRead(out YamuxStream? stream))
+            {
+                Interlocked.Decrement(ref _backlog);
+                // ACK on accept, as go-yamux does: an opener that caps its unacknowledged streams (256 here,
+                // in go and in rust) then never overruns our backlog of the same size.
+                SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Ack, stream.StreamId, ExtraWindow));
+                return stream;
+            }
         }
-        catch (ChannelClosedException)
-        {
-            throw new MuxerClosedException("The yamux session has ended.", EndError());
-        }
+        while (await _acceptQueue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false));
+        throw new MuxerClosedException("The yamux session has ended.", EndError());
     }
 
     private uint ExtraWindow => (uint)(_options.InitialWindow - YamuxOptions.SpecInitialWindow);
@@ -258,27 +264,30 @@ public sealed class YamuxSession : IMuxedSession
 
     private async Task ShutdownAsync(Exception? error)
     {
+        // One watch bounds the whole close (see OnCloseOverdue); a close that goes as it should never meets its timer.
+        var overdue = CloseWatchdog.Shared.Watch(_options.CloseTimeout, static s => ((YamuxSession)s).OnCloseOverdue(), this);
         try
         {
-            // Real time, not the injected clock: this bounds I/O, and a test's frozen clock must not hang disposal.
-            await _writeLoop.WaitAsync(_options.CloseTimeout).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            _stop.Cancel();
-            // A connection that ignores cancellation is unblocked by disposing it.
-            await Task.WhenAll(_readLoop, _writeLoop).WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            try
+            // The writer sends what Close left queued (at most the GoAway, when discarding) and returns by itself.
+            await _writeLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (!_readLoop.IsCompleted)
             {
-                await _connection.DisposeAsync().ConfigureAwait(false);
+                // End the reader at the transport when we can: its pending read then returns the end of the stream,
+                // where a cancellation would throw through every layer below it (socket, security, framing) per close.
+                if (Volatile.Read(ref _transport) is { } transport)
+                    EndTransport(transport);
+                else
+                    _stop.Cancel();
             }
-            catch (Exception)
-            {
-                // The connection is going away regardless; a failing dispose changes nothing for us.
-            }
-            await Task.WhenAll(_readLoop, _writeLoop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await _readLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            // Back to the pool before the socket's close: in a bulk close, buffers held across it run the pool dry.
+            _reader.Dispose();
+            Writer.ReleaseBuffers();
+            await DisposeConnectionAsync().ConfigureAwait(false);
         }
         finally
         {
-            Writer.ReleaseBuffers();
-            _reader.Dispose();
+            overdue.Dispose();
             lock (_openLock)
                 _drained?.TrySetResult();
             if (error is null)
@@ -287,6 +296,56 @@ public sealed class YamuxSession : IMuxedSession
                 _completion.TrySetException(error);
         }
     }
+
+    /// <summary>
+    /// The close took longer than <see cref="YamuxOptions.CloseTimeout"/>: a write stuck on a peer that does not read,
+    /// or a reader that did not end. Cancel both loops; a connection that ignores that too is disposed a second later,
+    /// which unblocks it.
+    /// </summary>
+    private TimeSpan? OnCloseOverdue()
+    {
+        if (!_stop.IsCancellationRequested)
+        {
+            _stop.Cancel();
+            return TimeSpan.FromSeconds(1);
+        }
+        DisposeConnectionAsync().AsTask().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+        return null;
+    }
+
+    private static void EndTransport(Socket transport)
+    {
+        try
+        {
+            transport.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception)
+        {
+            // Already closed under us: the reader has ended, or disposing the connection ends it.
+        }
+    }
+
+    /// <summary>Disposes the connection once, whoever asks first (the close, or the watchdog for a stuck one).</summary>
+    private async ValueTask DisposeConnectionAsync()
+    {
+        if (Interlocked.Exchange(ref _connectionDisposed, 1) != 0)
+            return;
+        try
+        {
+            await _connection.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The connection is going away regardless; a failing dispose changes nothing for us.
+        }
+    }
+
+    /// <summary>
+    /// The TCP socket under the connection, when there is one (set by the upgrader). Closing shuts it down once the
+    /// writer is done, so the reader loop's pending read returns the end of the stream instead of being cancelled;
+    /// without it the reader is cancelled.
+    /// </summary>
+    internal void SetTransport(Socket socket) => Volatile.Write(ref _transport, socket);
 
     // ---- called by streams --------------------------------------------------------------------------
 

@@ -1,0 +1,110 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.ExceptionServices;
+using QuDag.P2p.Host;
+using QuDag.P2p.Identity;
+using QuDag.P2p.Muxing.Yamux;
+using QuDag.P2p.Security;
+using QuDag.P2p.Security.Noise;
+using QuDag.P2p.Security.Tls;
+using QuDag.P2p.Upgrade;
+
+namespace QuDag.P2p.Tests.Muxing;
+
+/// <summary>
+/// Closing an upgraded TCP connection (security + yamux) ends it at the socket: the GoAway goes out, then the socket is
+/// shut down, so the reader loops on both ends see the end of the stream. No exception is thrown on either end by the
+/// close of an idle connection: a pool expiring thousands of them at once paid one per layer per close.
+/// </summary>
+public sealed class TransportCloseTests
+{
+    public static TheoryData<string, bool> Cases => new()
+    {
+        { SecurityProtocols.Noise, false },
+        { SecurityProtocols.Noise, true },
+        { SecurityProtocols.Tls, false },
+        { SecurityProtocols.Tls, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Closing_an_idle_connection_throws_nothing_on_either_end_and_the_remote_sees_GoAway_then_the_end(string security, bool graceful)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var exceptions = new ExceptionsInThisFlow();
+        using var dialerIdentity = NodeIdentity.Create();
+        using var listenerIdentity = NodeIdentity.Create();
+        ISecurityTransport dialerSecurity = SecurityFor(security, dialerIdentity), listenerSecurity = SecurityFor(security, listenerIdentity);
+        using var disposeDialerSecurity = (IDisposable)dialerSecurity;
+        using var disposeListenerSecurity = (IDisposable)listenerSecurity;
+        (P2pConnection dialer, P2pConnection listener) = await ConnectAsync(dialerSecurity, listenerSecurity, listenerIdentity.PeerId, cts.Token);
+        await using (dialer)
+        await using (listener)
+        {
+            exceptions.Start();
+            if (graceful)
+                await dialer.CloseAsync(cts.Token);
+            else
+                await dialer.DisposeAsync();
+            await listener.Completion.WaitAsync(cts.Token);
+            await dialer.Completion.WaitAsync(cts.Token);
+
+            Assert.Equal(YamuxGoAwayCode.Normal, ((YamuxSession)listener.Session).RemoteGoAwayCode);
+            Assert.False(listener.IsOpen);
+            Assert.True(((YamuxSession)dialer.Session).LoopsEnded);
+            await Wait.UntilAsync(() => ((YamuxSession)listener.Session).LoopsEnded, "the listener's loops end");
+            Assert.Empty(exceptions.Thrown);
+        }
+    }
+
+    private static async Task<(P2pConnection Dialer, P2pConnection Listener)> ConnectAsync(ISecurityTransport dialerSecurity,
+        ISecurityTransport listenerSecurity, PeerId listenerId, CancellationToken ct)
+    {
+        using var tcp = new TcpListener(IPAddress.Loopback, 0);
+        tcp.Start();
+        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Task<Socket> accepting = tcp.AcceptSocketAsync(ct).AsTask();
+        await client.ConnectAsync((IPEndPoint)tcp.LocalEndpoint, ct);
+        Socket server = await accepting;
+        Task<P2pConnection> inbound = new Upgrader([listenerSecurity], [new YamuxMuxer()]).UpgradeInboundAsync(new NetworkStream(server, ownsSocket: true),
+            server.LocalEndPoint!, server.RemoteEndPoint!, Stopwatch.GetTimestamp(), ct);
+        P2pConnection outbound = await new Upgrader([dialerSecurity], [new YamuxMuxer()]).UpgradeOutboundAsync(new NetworkStream(client, ownsSocket: true),
+            client.LocalEndPoint!, client.RemoteEndPoint!, listenerId, Stopwatch.GetTimestamp(), ct);
+        return (outbound, await inbound);
+    }
+
+    private static ISecurityTransport SecurityFor(string security, NodeIdentity identity) => security == SecurityProtocols.Noise
+        ? new NoiseSecurity(identity, new NoiseSecurityOptions { StreamMuxers = [YamuxMuxer.Id] })
+        : new TlsSecurity(identity, new TlsSecurityOptions { StreamMuxers = [YamuxMuxer.Id] });
+
+    /// <summary>
+    /// First-chance exceptions thrown in this test's flows, from <see cref="Start"/> on: the sessions' loops start inside
+    /// the test, so they carry its ExecutionContext and its marker; other tests running meanwhile do not.
+    /// </summary>
+    private sealed class ExceptionsInThisFlow : IDisposable
+    {
+        private readonly AsyncLocal<object?> _scope = new();
+        private readonly object _marker = new();
+        private volatile bool _counting;
+
+        public ExceptionsInThisFlow()
+        {
+            _scope.Value = _marker;
+            AppDomain.CurrentDomain.FirstChanceException += OnFirstChance;
+        }
+
+        public ConcurrentQueue<string> Thrown { get; } = new();
+
+        public void Start() => _counting = true;
+
+        private void OnFirstChance(object? sender, FirstChanceExceptionEventArgs e)
+        {
+            if (_counting && ReferenceEquals(_scope.Value, _marker))
+                Thrown.Enqueue(e.Exception.GetType().Name + ": " + e.Exception.Message + Environment.NewLine + new StackTrace(1, false));
+        }
+
+        public void Dispose() => AppDomain.CurrentDomain.FirstChanceException -= OnFirstChance;
+    }
+}
