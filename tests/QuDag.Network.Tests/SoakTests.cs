@@ -54,7 +54,12 @@ public class SoakTests(ITestOutputHelper output)
             var metrics = hub.GetMetrics();
             output.WriteLine($"{cycles} cycles in {clock.Elapsed.TotalSeconds:0.0} s: {ops}; sent {metrics.MessagesSent}, pool hits {metrics.PoolHits}, " +
                 $"misses {metrics.PoolMisses}; managed memory {memoryBefore >> 10} KiB before, {memoryAfter >> 10} KiB after");
-            Assert.InRange(memoryAfter, 0, memoryBefore * 11 / 10);
+            // What a leak leaves grows with the cycles; what the shared ArrayPool keeps does not: read and write
+            // buffers (64-128 KiB) are now rented per use, and how many the pool's per-core stacks hold when the run
+            // ends varies by up to about 1.4 MiB (measured: +0.1 to +1.4 MiB after 4,000 cycles, +0.75 after 20,000,
+            // +0.87 after 40,000). The bound allows that fixed amount; the long form (QUDAG_SOAK_CYCLES=200000) makes
+            // even 10 bytes per cycle exceed it.
+            Assert.InRange(memoryAfter, 0, Math.Max(memoryBefore * 11 / 10, memoryBefore + (2 << 20)));
             Assert.Equal(metrics.MessagesSent, peers.Sum(p => p.Manager.GetMetrics().MessagesReceived));
         }
         finally
