@@ -5,7 +5,7 @@ namespace QuDag.Network.Tests;
 /// <summary>Automatic reconnect (Polly retry with exponential backoff) over real sockets; backoff on a fake clock.</summary>
 public class ReconnectTests
 {
-    private static ConnectionManagerOptions Options(FakeTimeProvider? time = null, bool jitter = false) => new()
+    private static ConnectionManagerOptions Options(TimeProvider? time = null, bool jitter = false) => new()
     {
         TimeProvider = time ?? TimeProvider.System,
         KeepAliveInterval = TimeSpan.Zero,
@@ -64,18 +64,24 @@ public class ReconnectTests
     [Fact]
     public async Task Backoff_doubles_from_5_seconds_to_the_5_minute_cap_and_the_peer_comes_back()
     {
-        var time = new FakeTimeProvider();
+        var time = new TimerWatchingTimeProvider();
         await using var peer = await FlakyPeer.StartAsync();
-        await using var manager = new ConnectionManager(Options(time));
-        var id = await ConnectThenLoseAsync(manager, peer);
-
+        var options = Options(time);
+        options.HandshakeTimeout = TimeSpan.FromSeconds(7); // its timers (dial, upgrade) must not pass for a backoff's
+        await using var manager = new ConnectionManager(options);
         // The first attempt runs at once, on the loss; each failure then waits a backoff before the next.
         var expected = new[] { 5, 10, 20, 40, 80, 160, 300, 300 }.Select(s => TimeSpan.FromSeconds(s)).ToArray();
+        var timersBefore = time.TimersCreated(expected[0]);
+        var id = await ConnectThenLoseAsync(manager, peer);
         for (var i = 0; i < expected.Length; i++)
         {
             await Wait.UntilAsync(() => manager.GetPeer(id)!.ReconnectFailures == i + 1 && manager.GetPeer(id)!.ReconnectDelay == expected[i],
                 $"attempt {i + 1} failed and waits {expected[i]}");
             Assert.True(manager.GetPeer(id)!.Reconnecting);
+            // The backoff is announced (OnRetry) before its timer starts: advance only once the timer exists.
+            await Wait.UntilAsync(() => time.TimersCreated(expected[i]) > timersBefore, $"the {expected[i]} backoff's timer started");
+            if (i + 1 < expected.Length)
+                timersBefore = time.TimersCreated(expected[i + 1]); // before the advance: the next attempt comes after it
             time.Advance(expected[i]);
         }
         // Five failures in a row opened the breaker; with backoff longer than its 60 s break, each later attempt is its trial.
@@ -101,7 +107,7 @@ public class ReconnectTests
     [Fact]
     public async Task Jitter_spreads_the_delays_under_the_cap()
     {
-        var time = new FakeTimeProvider();
+        var time = new TimerWatchingTimeProvider();
         await using var peer = await FlakyPeer.StartAsync();
         await using var manager = new ConnectionManager(Options(time, jitter: true));
         var id = await ConnectThenLoseAsync(manager, peer);
@@ -113,6 +119,8 @@ public class ReconnectTests
             await Wait.UntilAsync(() => manager.GetPeer(id)!.ReconnectFailures == i, $"attempt {i} failed");
             var delay = manager.GetPeer(id)!.ReconnectDelay!.Value;
             delays.Add(delay);
+            // Announced before its timer starts (see above); a jittered delay names its own timer.
+            await Wait.UntilAsync(() => time.TimersCreated(delay) > 0, $"the {delay} backoff's timer started");
             time.Advance(delay);
         }
 
