@@ -8,7 +8,7 @@ using QuDag.Benchmarks;
 //                              managed and RSS bytes per connection end (and where the RSS lies: smaps, mallinfo2),
 //                              remote ends in peer processes; each way in a fresh process unless one-process
 //   cmdlets <peers> [remote|inproc] [both|cmdlet|script] [rounds] [throttle]
-//                              Connect-QuDagPeer pipeline vs a one-by-one TcpClient + SslStream script; peer nodes in
+//                              Connect-QuDagPeer pipeline vs a serial foreach of Connect-QuDagPeer; peer nodes in
 //                              child processes (remote, the default) or in this process (inproc, the first harness)
 //   peers <count> [quiet] | bare-peer | tcp-peer  (internal) the remote ends for 'scale', 'cmdlets' and 'expire'
 // Diagnostic modes for the missed targets (RESULTS.md, "Profile" subsections; profile.sh wraps them in dotnet-trace):
