@@ -453,18 +453,17 @@ public sealed class P2pHost : IAsyncDisposable
         {
             try
             {
-                while (true)
+                // No token: accepting ends when the session does (null, not an exception: every close of every
+                // connection ends here), and DisposeAsync disposes every connection it adopted. A token would
+                // register a callback on the host's source per connection (80 B).
+                while (await connection.Session.TryAcceptStreamAsync(CancellationToken.None).ConfigureAwait(false) is { } stream)
                 {
-                    // No token: accepting ends when the session does, and DisposeAsync disposes every connection it
-                    // adopted. A token would register a callback on the host's source per connection (80 B).
-                    var stream = await connection.Session.AcceptStreamAsync(CancellationToken.None).ConfigureAwait(false);
                     Started();
                     _ = ServeStreamAsync(stream, connection);
                 }
             }
             catch (Exception ex)
             {
-                // The session ended (the host closing disposes it).
                 if (ex is not (MuxerClosedException or OperationCanceledException or ObjectDisposedException or IOException))
                     Trace.TraceWarning("QuDag.P2p: accepting streams on {0} failed: {1}", connection, ex);
             }

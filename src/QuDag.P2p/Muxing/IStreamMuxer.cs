@@ -22,6 +22,12 @@ public interface IMuxedSession : IAsyncDisposable
     /// <summary>Waits for the remote to open a stream; throws <see cref="MuxerClosedException"/> once the session ends.</summary>
     ValueTask<MuxedStream> AcceptStreamAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Waits for the remote to open a stream; null once the session has ended. For an accept loop that runs for the
+    /// session's whole life: its end is the normal outcome there, not an error worth an exception on every close.
+    /// </summary>
+    ValueTask<MuxedStream?> TryAcceptStreamAsync(CancellationToken cancellationToken);
+
     /// <summary>Completes when the session has ended, for whatever reason (faulted with it, if an error).</summary>
     Task Completion { get; }
 

@@ -131,6 +131,11 @@ public sealed class YamuxSession : IMuxedSession
     }
 
     public async ValueTask<MuxedStream> AcceptStreamAsync(CancellationToken cancellationToken)
+        => await TryAcceptStreamAsync(cancellationToken).ConfigureAwait(false)
+            ?? throw new MuxerClosedException("The yamux session has ended.", EndError());
+
+    /// <inheritdoc/>
+    public async ValueTask<MuxedStream?> TryAcceptStreamAsync(CancellationToken cancellationToken)
     {
         // WaitToReadAsync, not ReadAsync: when the session ends, a waiting acceptor learns it from a plain false, where
         // ReadAsync would fail it with a ChannelClosedException (built with a resource lookup, thrown, caught here and
@@ -147,7 +152,7 @@ public sealed class YamuxSession : IMuxedSession
             }
         }
         while (await _acceptQueue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false));
-        throw new MuxerClosedException("The yamux session has ended.", EndError());
+        return null;
     }
 
     private uint ExtraWindow => (uint)(_options.InitialWindow - YamuxOptions.SpecInitialWindow);
