@@ -29,16 +29,7 @@ internal static class Expire
     public static async Task<int> RunAsync(int count, string which)
     {
         if (which == "both")
-        {
-            foreach (var way in new[] { "qudag", "session", "bare" })
-            {
-                using var run = Scale.StartSelf(["expire", count.ToString(), way], redirectInput: false);
-                await run.WaitForExitAsync();
-                if (run.ExitCode != 0)
-                    return run.ExitCode;
-            }
-            return 0;
-        }
+            return await Scale.RunWaysAsync("expire", count, ["qudag", "session", "bare"]);
         var children = new List<Process>();
         try
         {

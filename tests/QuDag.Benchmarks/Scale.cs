@@ -19,19 +19,24 @@ internal static class Scale
     /// measured after another in the same process reuses it and looks cheaper. 'one-process' is the first harness
     /// (QuDag, then bare, in this process); 'qudag' and 'bare' measure one way here.
     /// </param>
+    /// <summary>Runs <paramref name="mode"/> once per way, each in a fresh process of its own (so no way inherits
+    /// the memory or the pools another left behind); stops at the first that fails.</summary>
+    internal static async Task<int> RunWaysAsync(string mode, int count, string[] ways)
+    {
+        foreach (var way in ways)
+        {
+            using var run = StartSelf([mode, count.ToString(), way], redirectInput: false);
+            await run.WaitForExitAsync();
+            if (run.ExitCode != 0)
+                return run.ExitCode;
+        }
+        return 0;
+    }
+
     public static async Task<int> RunAsync(int connections, string which = "both")
     {
         if (which == "both")
-        {
-            foreach (var way in new[] { "qudag", "bare" })
-            {
-                using var run = StartSelf(["scale", connections.ToString(), way], redirectInput: false);
-                await run.WaitForExitAsync();
-                if (run.ExitCode != 0)
-                    return run.ExitCode;
-            }
-            return 0;
-        }
+            return await RunWaysAsync("scale", connections, ["qudag", "bare"]);
         var children = new List<Process>();
         try
         {

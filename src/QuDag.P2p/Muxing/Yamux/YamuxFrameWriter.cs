@@ -282,6 +282,12 @@ internal sealed class YamuxFrameWriter
     private void GoIdle()
     {
         _busy = false;
+        ReturnBuffers();
+    }
+
+    /// <summary>Both buffers back to the pool (under _lock).</summary>
+    private void ReturnBuffers()
+    {
         if (_buffer.Length > 0)
             ArrayPool<byte>.Shared.Return(_buffer);
         if (_spare.Length > 0)
@@ -505,12 +511,7 @@ internal sealed class YamuxFrameWriter
         lock (_lock)
         {
             _released = true;
-            if (_buffer.Length > 0)
-                ArrayPool<byte>.Shared.Return(_buffer);
-            if (_spare.Length > 0)
-                ArrayPool<byte>.Shared.Return(_spare);
-            _buffer = [];
-            _spare = [];
+            ReturnBuffers();
         }
     }
 }
