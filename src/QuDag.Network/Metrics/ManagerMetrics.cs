@@ -19,9 +19,11 @@ internal sealed class ManagerMetrics : IDisposable
     /// <summary>The meter tag with the node's full peer id: what tells two managers' meters apart in one process.</summary>
     public const string PeerIdTag = "qudag.peer.id";
 
-    // Estimates behind NetworkMetrics.MemoryUsage, measured on the reference machine (docs/PROTOCOL.md).
-    internal const int BytesPerPeer = 200;
-    internal const int BytesPerConnection = 4 * 1024;
+    // Estimates behind NetworkMetrics.MemoryUsage, measured on the reference machine (docs/PROTOCOL.md): a peer's
+    // entry with its gate and reconnect state (heap dump), an idle connection end over TCP + Noise + yamux at
+    // 10,000 connections (8.4-8.9 KiB managed, tests/QuDag.Benchmarks/RESULTS.md, run D).
+    internal const int BytesPerPeer = 280;
+    internal const int BytesPerConnection = 9 * 1024;
 
     // Bucket bounds for round trips and handshakes, in seconds: loopback pings take tens of microseconds and WAN
     // handshakes hundreds of milliseconds, so OpenTelemetry's default bounds (made for milliseconds) would put
