@@ -64,6 +64,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable
             UpgradeTimeout = options.HandshakeTimeout,
             TimeProvider = _time,
             IdentifyOnConnect = options.IdentifyPeers,
+            MaxPendingInboundUpgradesPerAddress = options.MaxPendingInboundUpgradesPerAddress,
         });
         _dialer = new Dialer(options, _identity.PeerId, _host, _peers, _metrics, _inbox);
         _host.InboundUpgradeFailed += (_, error) => _metrics.RecordFailure(inbound: true, FailureReasons.Of(error));

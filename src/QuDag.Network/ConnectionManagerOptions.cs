@@ -93,6 +93,13 @@ public sealed class ConnectionManagerOptions
     /// </summary>
     public int MaxDisconnectedInboundPeers { get; set; } = 256;
 
+    /// <summary>
+    /// Inbound connections one remote address (IPv6: one /64) may have in their handshake at once, so that one address
+    /// cannot hold every upgrade slot; a socket beyond it is closed at once and counted as a failed inbound connection.
+    /// Default 8; raise it for a node that many peers reach through one NAT address.
+    /// </summary>
+    public int MaxPendingInboundUpgradesPerAddress { get; set; } = 8;
+
     /// <summary>Allow and deny lists of peers, inbound and outbound. Default: everyone allowed.</summary>
     public ConnectionGater Gater { get; set; } = new();
 
@@ -120,6 +127,9 @@ public sealed class ConnectionManagerOptions
             throw new ArgumentOutOfRangeException(nameof(ReceiveQueueCapacity), ReceiveQueueCapacity, "ReceiveQueueCapacity must be at least 1.");
         ArgumentNullException.ThrowIfNull(TimeProvider);
         ArgumentNullException.ThrowIfNull(Gater);
+        if (MaxPendingInboundUpgradesPerAddress < 1)
+            throw new ArgumentOutOfRangeException(nameof(MaxPendingInboundUpgradesPerAddress), MaxPendingInboundUpgradesPerAddress,
+                "MaxPendingInboundUpgradesPerAddress must be at least 1.");
         if (MaxDisconnectedInboundPeers < 0)
             throw new ArgumentOutOfRangeException(nameof(MaxDisconnectedInboundPeers), MaxDisconnectedInboundPeers, "MaxDisconnectedInboundPeers cannot be negative.");
         if (KeepAliveInterval < TimeSpan.Zero)

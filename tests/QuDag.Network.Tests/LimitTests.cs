@@ -59,4 +59,50 @@ public class LimitTests
         Assert.Equal(1, (await node.Manager.GetMetricsAsync()).FailedInbound);
         Assert.Throws<ConnectionLimitReachedException>(() => node.Manager.ConnectAsync(b.Id, b.EndPoint).GetAwaiter().GetResult());
     }
+
+    [Fact]
+    public async Task One_address_may_hold_only_its_share_of_the_handshakes_in_progress()
+    {
+        // A frozen clock: the silent sockets' handshakes never time out, so only the cap can refuse the third.
+        var frozen = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        await using var node = await TestNode.StartAsync(new ConnectionManagerOptions
+        {
+            MaxPendingInboundUpgradesPerAddress = 2,
+            TimeProvider = frozen,
+            KeepAliveInterval = TimeSpan.Zero,
+        });
+        using var first = await SilentSocketAsync(node.EndPoint);
+        using var second = await SilentSocketAsync(node.EndPoint);
+        await Wait.UntilAsync(() => node.Listener.AcceptedCount == 2, "both silent sockets accepted");
+
+        using var third = await SilentSocketAsync(node.EndPoint);
+
+        // Closed at once by the listener: the read ends (or is reset), and the refusal counts as a failed inbound.
+        int read;
+        try
+        {
+            read = await third.ReceiveAsync(new byte[1], System.Net.Sockets.SocketFlags.None).WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (System.Net.Sockets.SocketException ex) when (ex.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionReset)
+        {
+            read = 0;
+        }
+        Assert.Equal(0, read);
+        await Wait.UntilAsync(() => node.Manager.GetMetrics().FailedInbound == 1, "the refusal counted");
+        Assert.Equal(0, node.Manager.OpenConnections);
+    }
+
+    [Fact]
+    public void The_per_address_share_must_be_at_least_one()
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new ConnectionManager(new ConnectionManagerOptions { MaxPendingInboundUpgradesPerAddress = 0 }));
+        Assert.Equal(nameof(ConnectionManagerOptions.MaxPendingInboundUpgradesPerAddress), ex.ParamName);
+    }
+
+    private static async Task<System.Net.Sockets.Socket> SilentSocketAsync(System.Net.IPEndPoint endPoint)
+    {
+        var socket = new System.Net.Sockets.Socket(endPoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(endPoint);
+        return socket;
+    }
 }
