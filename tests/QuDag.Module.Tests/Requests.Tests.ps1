@@ -74,6 +74,26 @@ Describe 'Requests' {
         $bytes.RequestId | Should -Not -Be $text.RequestId -Because 'ids the session picks are unique'
     }
 
+    It 'sends an empty payload (an empty string or byte array) and answers with one, as Send-QuDagMessage sends an empty message' {
+        $pair = New-RequestPair
+        $job = Start-Server $pair.Server -Count 2 -Echo
+        $fromText = Invoke-QuDagRequest $pair.PeerId -Payload '' -ErrorAction Stop
+        $fromBytes = Invoke-QuDagRequest $pair.PeerId -Payload ([byte[]]::new(0)) -ErrorAction Stop
+        $served = $job | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop
+
+        $served.Count | Should -Be 2
+        $served | ForEach-Object { $_.Payload.Length | Should -Be 0; $_.Text | Should -Be '' }
+        foreach ($response in $fromText, $fromBytes) {
+            $response.Payload.Length | Should -Be 0
+            $response.Text | Should -Be ''
+        }
+        # The same empty inputs on /qudag-ps/msg/1.0.0 arrive as empty messages.
+        Send-QuDagMessage $pair.PeerId -Message '' -ErrorAction Stop
+        Send-QuDagMessage $pair.PeerId -Message ([byte[]]::new(0)) -ErrorAction Stop
+        $messages = Receive-QuDagMessage -Session $pair.Server -Count 2 -TimeoutSeconds 10 -ErrorAction Stop
+        $messages | ForEach-Object { $_.Length | Should -Be 0 }
+    }
+
     It 'takes peer ids from the pipeline, by value and by property name, and its output pipes to ConvertTo-Json' {
         $pair = New-RequestPair
         $job = Start-Server $pair.Server -Count 2
