@@ -28,11 +28,11 @@ Describe 'Sessions' {
     }
 
     It 'refuses zero, negative and fractional durations at parameter binding' {
-        { New-QuDagSession -PoolTimeoutSeconds 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
-        { New-QuDagSession -PoolTimeout -1 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
-        { New-QuDagSession -KeepAliveTimeoutSeconds -3 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
-        { New-QuDagSession -PoolTimeout ([timespan]::FromMilliseconds(500)) } | Should -Throw -ErrorId 'ParameterArgumentTransformationError,*'
-        { Set-QuDagSession -PoolTimeoutSeconds -1 -Force } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+        { New-QuDagSession -PoolTimeoutSeconds 0 } | Should -Throw -ErrorId 'ParameterArgumentTransformationError,*' -ExpectedMessage '*0 is out of range: give 1 to *'
+        { New-QuDagSession -PoolTimeout -1 } | Should -Throw -ErrorId 'ParameterArgumentTransformationError,*'
+        { New-QuDagSession -KeepAliveTimeoutSeconds -3 } | Should -Throw -ErrorId 'ParameterArgumentTransformationError,*'
+        { New-QuDagSession -PoolTimeout ([timespan]::FromMilliseconds(500)) } | Should -Throw -ErrorId 'ParameterArgumentTransformationError,*' -ExpectedMessage '*not a whole number of seconds*'
+        { Set-QuDagSession -PoolTimeoutSeconds -1 -Force } | Should -Throw -ErrorId 'ParameterArgumentTransformationError,*'
     }
 
     It 'validates settings together with a message naming the parameter' {

@@ -40,8 +40,7 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
     /// <summary>How long each connect may take, in seconds; the session's connect timeout applies too.</summary>
     [Parameter]
     [Alias("ConnectTimeout", "TimeoutSeconds")]
-    [Seconds]
-    [ValidateRange(1, int.MaxValue)]
+    [Seconds(1, SecondsAttribute.Hour)]
     public int ConnectTimeoutSeconds { get; set; }
 
     /// <summary>How many connects run at once. Default 32.</summary>

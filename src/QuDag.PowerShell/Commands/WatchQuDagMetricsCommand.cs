@@ -18,7 +18,7 @@ public sealed class WatchQuDagMetricsCommand : QuDagCmdlet
 
     /// <summary>Seconds between refreshes. Default 2.</summary>
     [Parameter(Position = 0)]
-    [ValidateRange(1, 3600)]
+    [Seconds(1, SecondsAttribute.Hour)]
     public int IntervalSeconds { get; set; } = 2;
 
     /// <summary>Stop after this many refreshes; 0 (the default) runs until Ctrl+C.</summary>
