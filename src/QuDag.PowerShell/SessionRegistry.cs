@@ -97,11 +97,11 @@ internal static class SessionRegistry
             if (ReferenceEquals(sessions.Default, session))
                 sessions.Default = null;
         }
-        session.Dispose();
+        session.Close(SessionCloseReason.Removed);
     }
 
-    /// <summary>Disposes every session of the runspace.</summary>
-    public static void Close(Runspace runspace)
+    /// <summary>Closes every session of the runspace.</summary>
+    public static void Close(Runspace runspace, SessionCloseReason reason)
     {
         if (!s_byRunspace.TryGetValue(runspace, out var sessions))
             return;
@@ -113,13 +113,13 @@ internal static class SessionRegistry
             sessions.Default = null;
         }
         foreach (var session in all)
-            session.Dispose();
+            session.Close(reason);
     }
 
     private static void OnRunspaceStateChanged(object? sender, RunspaceStateEventArgs e)
     {
         if (sender is Runspace runspace && e.RunspaceStateInfo.State is RunspaceState.Closing or RunspaceState.Closed or RunspaceState.Broken)
-            Close(runspace);
+            Close(runspace, SessionCloseReason.RunspaceClosed);
     }
 }
 
@@ -130,6 +130,6 @@ public sealed class ModuleCleanup : IModuleAssemblyCleanup
     public void OnRemove(PSModuleInfo psModuleInfo)
     {
         if (Runspace.DefaultRunspace is { } runspace)
-            SessionRegistry.Close(runspace);
+            SessionRegistry.Close(runspace, SessionCloseReason.ModuleRemoved);
     }
 }

@@ -124,6 +124,26 @@ Describe 'Sessions' {
         $text | Should -Not -BeLike '*Cannot access a disposed object*' 
     }
 
+    It 'says a removed session was removed, in the exception''s own message too, before and during a call' {
+        $gone = New-QuDagSession -Name gone
+        $job = Start-ThreadJob { param($s) Import-Module $using:Manifest; try { Receive-QuDagMessage -Session $s -TimeoutSeconds 60 } catch { $_.FullyQualifiedErrorId; $_.Exception.Message } } -ArgumentList $gone
+        Wait-Until { $job.State -eq 'Running' } -Because 'the receive to start'
+        Remove-QuDagSession $gone
+        $removed = "The QuDag session 'gone' was removed (Remove-QuDagSession); use Get-QuDagSession or New-QuDagSession for an open one."
+        $e = $null
+        try { Get-QuDagPeer -Session $gone } catch { $e = $_ }
+        $e.FullyQualifiedErrorId | Should -BeLike 'GetQuDagPeerSessionClosed,*'
+        $e.CategoryInfo.Category | Should -Be 'ResourceUnavailable'
+        "$e" | Should -Be $removed
+        $e.Exception.Message | Should -Be $removed
+        $e.Exception | Should -BeOfType [ObjectDisposedException]
+        # Whether the receive was already waiting or had not yet started, it stops saying the same.
+        $id, $text = $job | Wait-Job -Timeout 30 | Receive-Job
+        Remove-Job $job -Force
+        $id | Should -BeLike 'ReceiveQuDagMessageSessionClosed,*'
+        $text | Should -Be $removed
+    }
+
     It 'gives two runspaces separate default sessions' {
         $other = [powershell]::Create()
         try {

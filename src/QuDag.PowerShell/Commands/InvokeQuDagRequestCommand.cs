@@ -59,7 +59,7 @@ public sealed class InvokeQuDagRequestCommand : QuDagCmdlet
             }
             catch (ObjectDisposedException ex)
             {
-                ThrowTerminatingError(Errors.From(ex, CommandId, CurrentSession));
+                ThrowSessionClosed(ex);
             }
             catch (Exception ex) when (ex is not PipelineStoppedException)
             {

@@ -68,7 +68,7 @@ public sealed class NewQuDagSessionCommand : PSCmdlet
     [Seconds(1, SecondsAttribute.Day)]
     public int RequestTimeoutSeconds { get; set; }
 
-    /// <summary>An identity file (PKCS#12) to load, or to create (owner-only) when it does not exist.</summary>
+    /// <summary>A node key file (the libp2p protobuf private key rust-libp2p writes) to load, or to create (owner-only) when it does not exist.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? IdentityPath { get; set; }

@@ -49,7 +49,7 @@ public sealed class ReceiveQuDagMessageCommand : QuDagCmdlet
             }
             catch (ObjectDisposedException ex)
             {
-                ThrowTerminatingError(Errors.From(ex, CommandId, CurrentSession));
+                ThrowSessionClosed(ex);
             }
         }
     }

@@ -54,7 +54,7 @@ public sealed class ReceiveQuDagRequestCommand : QuDagCmdlet
             }
             catch (ObjectDisposedException ex)
             {
-                ThrowTerminatingError(Errors.From(ex, CommandId, session));
+                ThrowSessionClosed(ex);
             }
         }
     }

@@ -64,7 +64,7 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
     [Seconds(1, SecondsAttribute.Day)]
     public int RequestTimeoutSeconds { get; set; }
 
-    /// <summary>An identity file (PKCS#12) to load, or to create when it does not exist (needs a restart).</summary>
+    /// <summary>A node key file (the libp2p protobuf private key) to load, or to create when it does not exist (needs a restart).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? IdentityPath { get; set; }
