@@ -12,9 +12,13 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private QuDagSession? _resolved;
 
-    /// <summary>The session to work in; the runspace's default session when omitted.</summary>
+    /// <summary>
+    /// The session to work in, as an object or by its name (names are unique; <see cref="QuDagSession.Parse"/> finds
+    /// it); the runspace's default session when omitted.
+    /// </summary>
     [Parameter]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(SessionNameCompleter))]
     public QuDagSession? Session { get; set; }
 
     /// <summary>Cancelled when the user presses Ctrl+C or the pipeline stops.</summary>

@@ -32,6 +32,27 @@ public sealed class QuDagSession : IDisposable
 
     internal static int PeekNextId() => Volatile.Read(ref s_nextId) + 1;
 
+    /// <summary>
+    /// The open session named <paramref name="name"/>: what PowerShell binds -Session 'relay' to (it converts a string
+    /// with a type's Parse method). This runspace's session of that name first, else the only one in the process, so
+    /// a thread job can name its parent's session.
+    /// </summary>
+    /// <exception cref="ArgumentException">No open session has that name, or several runspaces have one.</exception>
+    public static QuDagSession Parse(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var runspace = System.Management.Automation.Runspaces.Runspace.DefaultRunspace;
+        var found = SessionRegistry.FindByName(runspace, name.Trim());
+        if (found.Count == 1)
+            return found[0];
+        if (found.Count > 1)
+            throw new ArgumentException($"{found.Count} runspaces have a session named '{name}': pass the session object instead (-Session $session).");
+        var open = runspace is null ? [] : SessionRegistry.List(runspace).Select(s => s.Name).ToArray();
+        throw new ArgumentException(open.Length == 0
+            ? $"No open QuDag session is named '{name}'."
+            : $"No open QuDag session is named '{name}'; open sessions: {string.Join(", ", open)}.");
+    }
+
     /// <summary>A number unique in this process.</summary>
     public int Id { get; }
 

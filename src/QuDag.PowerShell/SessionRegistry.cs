@@ -77,6 +77,23 @@ internal static class SessionRegistry
             return sessions.All.Any(s => !s.IsDisposed && s.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
     }
 
+    /// <summary>
+    /// The open sessions named <paramref name="name"/> (names are unique per runspace): <paramref name="runspace"/>'s if
+    /// it has one, else those of every runspace of the process (a thread job naming its parent's session).
+    /// </summary>
+    public static IReadOnlyList<QuDagSession> FindByName(Runspace? runspace, string name)
+    {
+        if (runspace is not null && List(runspace).FirstOrDefault(s => s.Name.Equals(name, StringComparison.OrdinalIgnoreCase)) is { } own)
+            return [own];
+        var found = new List<QuDagSession>();
+        foreach (var (_, sessions) in s_byRunspace)
+        {
+            lock (sessions)
+                found.AddRange(sessions.All.Where(s => !s.IsDisposed && s.Name.Equals(name, StringComparison.OrdinalIgnoreCase)));
+        }
+        return found;
+    }
+
     public static IReadOnlyList<QuDagSession> List(Runspace runspace)
     {
         var sessions = For(runspace);

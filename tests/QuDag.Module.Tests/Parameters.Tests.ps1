@@ -63,3 +63,43 @@ Describe 'Seconds parameters' {
         ($job | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop).Text | Should -Be 'at the bound'
     }
 }
+
+Describe '-Session by name' {
+    AfterEach {
+        Get-Job | Remove-Job -Force
+        Clear-TestSessions
+    }
+
+    It 'binds a session name wherever a session object goes, on every cmdlet' {
+        $relay = New-QuDagSession -Name relay
+        $listener = Start-QuDagListener -Session relay
+        $listener.PeerId | Should -Be $relay.PeerId
+        (Get-QuDagSession -Session relay).Id | Should -Be $relay.Id
+        (Get-QuDagSession -Session RELAY).Id | Should -Be $relay.Id -Because 'names are unique regardless of case'
+        Connect-QuDagPeer -Address (Start-QuDagListener).Address -Session relay
+        (Get-QuDagPeer -Session relay).Status | Should -Be 'Connected'
+        (Get-QuDagMetrics -Session relay).Connections | Should -Be 1
+        Set-QuDagSession -Session relay -MaxConnections 7
+        $relay.MaxConnections | Should -Be 7
+        # Every cmdlet but New-QuDagSession takes -Session typed QuDagSession, which a name converts to.
+        foreach ($command in Get-Command -Module QuDag -CommandType Cmdlet | Where-Object Name -ne 'New-QuDagSession') {
+            $command.Parameters['Session'].ParameterType | Should -BeIn @([QuDag.PowerShell.QuDagSession], [QuDag.PowerShell.QuDagSession[]]) -Because $command.Name
+        }
+        Remove-QuDagSession relay
+        $relay.IsDisposed | Should -BeTrue
+    }
+
+    It 'says which sessions are open when no session has the name' {
+        $null = New-QuDagSession -Name relay
+        $e = $null
+        try { Get-QuDagPeer -Session nope } catch { $e = $_ }
+        $e.FullyQualifiedErrorId | Should -BeLike '*,QuDag.PowerShell.Commands.GetQuDagPeerCommand'
+        "$e" | Should -BeLike "*No open QuDag session is named 'nope'; open sessions: *relay*"
+    }
+
+    It 'lets a thread job name a session of the runspace that started it' {
+        $relay = New-QuDagSession -Name relay-job
+        $job = Start-ThreadJob { Import-Module $using:Manifest; (Get-QuDagSession -Session relay-job).PeerId }
+        $job | Wait-Job -Timeout 60 | Receive-Job -ErrorAction Stop | Should -Be $relay.PeerId
+    }
+}

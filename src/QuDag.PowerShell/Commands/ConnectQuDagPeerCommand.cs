@@ -35,6 +35,7 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
     /// </summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Endpoint")]
+    [ArgumentCompleter(typeof(PeerAddressCompleter))]
     public string? Address { get; set; }
 
     /// <summary>How long each connect may take, in seconds; the session's connect timeout applies too.</summary>
