@@ -131,6 +131,29 @@ Describe 'Requests' {
         "$($errs[0])" | Should -BeLike "*request '$($request.RequestId)'*already answered*"
     }
 
+    It 'answers by PeerId and RequestId from any object, as a CSV row or a JSON object carries them' {
+        $pair = New-RequestPair
+        $askers = 'a', 'b', 'c' | ForEach-Object { Start-Asker (Get-QuDagSession) $pair.PeerId $_ }
+        $requests = Receive-QuDagRequest -Session $pair.Server -Count 3 -TimeoutSeconds 10
+        # Plain objects: what a mock, Import-Csv or ConvertFrom-Json gives. No QuDagRequest among them.
+        $plain = $requests | Select-Object PeerId, RequestId, Text | ConvertTo-Json | ConvertFrom-Json
+        $plain | Should -Not -BeOfType QuDag.PowerShell.QuDagRequest
+        $answered = $plain | ForEach-Object { $_ | Send-QuDagResponse -Session $pair.Server -Payload "ack:$($_.Text)" -PassThru }
+        $answers = $askers | Receive-Job -Wait -AutoRemoveJob
+
+        $answered.RequestId | Should -Be $requests.RequestId
+        $answered.IsCompleted | Should -Be @($true, $true, $true)
+        $answers.Text | Sort-Object | Should -Be @('ack:a', 'ack:b', 'ack:c')
+        # Answered once: the same ids again find nothing waiting; so does an id never received.
+        $plain[0] | Send-QuDagResponse -Session $pair.Server -Payload 'again' -ErrorVariable errs -ErrorAction SilentlyContinue
+        Send-QuDagResponse -Session $pair.Server -PeerId $requests[0].PeerId -RequestId 'never-sent' -Payload 'x' -ErrorVariable errs2 -ErrorAction SilentlyContinue
+        foreach ($e in $errs[0], $errs2[0]) {
+            $e.FullyQualifiedErrorId | Should -BeLike 'SendQuDagResponseRequestNotFound,*'
+            $e.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        }
+        "$($errs2[0])" | Should -BeLike "No request 'never-sent' from 12*waits for an answer in session*"
+    }
+
     It 'refuses to answer a request whose asker stopped waiting' {
         # The asker gives up first (1 s), then the server (2 s, counted from a later start): no race on who resets.
         $server = New-QuDagSession -RequestTimeoutSeconds 2
