@@ -58,6 +58,25 @@ Describe 'Watch-QuDagMetrics down a pipe' {
         $back.Peers[0].PeerId | Should -Be $listener.PeerId.ToString()
     }
 
+    It 'writes samples whose every CSV column is usable, the peers listed by id, status and latency' {
+        $csv = Join-Path $TestDrive 'watch.csv'
+        Watch-QuDagMetrics -Session $node -IntervalSeconds 1 -Count 2 | Export-Csv $csv
+        $rows = @(Import-Csv $csv)
+        $rows.Count | Should -Be 2
+        foreach ($row in $rows) {
+            foreach ($column in $row.PSObject.Properties) {
+                $column.Value | Should -Not -Match '^(System|QuDag)\.[\w.]+(\[\])?$' -Because "column $($column.Name) must carry its value, not a type name"
+            }
+            $row.Peers | Should -BeLike "*$($listener.PeerId) Connected *ms*"
+            [double]$row.LatencyP50Ms | Should -BeGreaterThan 0
+        }
+        $xml = Join-Path $TestDrive 'watch.xml'
+        Watch-QuDagMetrics -Session $node -IntervalSeconds 1 -Count 1 | Export-Clixml $xml
+        $back = Import-Clixml $xml
+        @($back.Peers)[0].PeerId | Should -Be $listener.PeerId.ToString()
+        @($back.Peers)[0].ShortId | Should -Be (Get-QuDagPeer -Session $node $listener.PeerId).ShortId
+    }
+
     It 'writes objects with -AsObject even when it is the last command' {
         $samples = Watch-QuDagMetrics -Session $node -IntervalSeconds 1 -Count 2 -AsObject
         @($samples).Count | Should -Be 2
