@@ -84,6 +84,9 @@ Describe 'Watch-QuDagMetrics down a pipe' {
 }
 
 Describe 'Start-QuDagMetricsExporter' {
+    # A failed assertion must not leave the node exporting: the next test starts its own exporter on it.
+    AfterEach { if ((Get-QuDagSession -Session $node).MetricsExporter) { Stop-QuDagMetricsExporter -Session $node } }
+
     It 'serves the scrape endpoint, shows it on the session, and frees the port when stopped' {
         $port = Get-FreePort
         $exporter = Start-QuDagMetricsExporter -Session $node -Prometheus -Port $port
@@ -92,6 +95,11 @@ Describe 'Start-QuDagMetricsExporter' {
 
         $scrape = [Net.Http.HttpClient]::new().GetStringAsync($exporter.PrometheusEndpoint).GetAwaiter().GetResult()
         $scrape | Should -Match ('qudag_connections\{[^}]*state="active"[^}]*qudag_peer_id="' + $node.PeerId + '"\} 1')
+        # Started after the session's pings and its handshake: the histograms show them all the same.
+        $pings = (Get-QuDagMetrics -Session $node).PingCount
+        $pings | Should -BeGreaterOrEqual 3
+        $scrape | Should -Match ('qudag_ping_duration_seconds_count\{[^}]*qudag_peer_id="' + $node.PeerId + '"\} ' + $pings + '\r?\n')
+        $scrape | Should -Match 'qudag_connection_handshake_duration_seconds_count\{[^}]*direction="outbound"[^}]*\} 1\r?\n'
 
         Stop-QuDagMetricsExporter -Session $node
         (Get-QuDagSession -Session $node).MetricsExporter | Should -BeNullOrEmpty

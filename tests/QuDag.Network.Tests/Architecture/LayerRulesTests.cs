@@ -27,7 +27,7 @@ public sealed class LayerRulesTests
         ["Policy"] = [typeof(ConnectionGater), typeof(GateDirection), typeof(PeerCircuit), typeof(KeepAliveMonitor),
             typeof(IKeepAliveTarget), typeof(Reconnector), typeof(ReconnectState), typeof(IRedialer)],
         ["Metrics"] = [typeof(ManagerMetrics), typeof(LatencyHistogram), typeof(RateWindow), typeof(NetworkMetrics),
-            typeof(FailureReason), typeof(FailureReasons), typeof(RoundTripHistory), typeof(RoundTripSample)],
+            typeof(FailureReason), typeof(FailureReasons), typeof(RoundTripHistory), typeof(RoundTripSample), typeof(ReplayableHistogram)],
         ["Messaging"] = [typeof(PeerMessage), typeof(Inbox),
             .. s_network.GetTypes().Where(t => !t.IsNested && t.Namespace == "QuDag.Network.Messaging")],
     };
