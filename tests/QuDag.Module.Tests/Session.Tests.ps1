@@ -22,7 +22,7 @@ Describe 'Sessions' {
         (New-QuDagSession -KeepAlive '00:00:30').KeepAliveSeconds | Should -Be 30
         $s = New-QuDagSession -KeepAliveSeconds 5 -KeepAliveTimeoutSeconds 7 -ConnectTimeoutSeconds 3 -CircuitBreakerSeconds 90 -AutoReconnect
         $s.Manager.Options.KeepAliveInterval | Should -Be ([timespan]::FromSeconds(5))
-        $s.Manager.Options.HandshakeTimeout | Should -Be ([timespan]::FromSeconds(3))
+        $s.Manager.Options.ConnectTimeout | Should -Be ([timespan]::FromSeconds(3))
         $s.CircuitBreakerSeconds | Should -Be 90
         $s.AutoReconnect | Should -BeTrue
     }
@@ -53,7 +53,7 @@ Describe 'Sessions' {
         $s.Manager | Should -Be $manager # the same node, not a rebuilt one
         $s.MaxConnections | Should -Be 200
         $manager.MaxConnections | Should -Be 200
-        $manager.Options.HandshakeTimeout | Should -Be ([timespan]::FromSeconds(4))
+        $manager.Options.ConnectTimeout | Should -Be ([timespan]::FromSeconds(4))
         $manager.Options.KeepAliveInterval | Should -Be ([timespan]::FromSeconds(9))
         $s.AutoReconnect | Should -BeTrue
         (Get-QuDagPeer).Status | Should -Be @('Connected', 'Connected')

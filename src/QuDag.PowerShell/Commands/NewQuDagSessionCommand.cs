@@ -32,7 +32,7 @@ public sealed class NewQuDagSessionCommand : PSCmdlet
 
     /// <summary>How long a connect (TCP and handshake) may take, in seconds. Default 10.</summary>
     [Parameter]
-    [Alias("ConnectTimeout", "HandshakeTimeoutSeconds")]
+    [Alias("ConnectTimeout")]
     [Seconds]
     [ValidateRange(1, int.MaxValue)]
     public int ConnectTimeoutSeconds { get; set; }
