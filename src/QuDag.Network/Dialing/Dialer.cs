@@ -493,6 +493,8 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
                 return;
             }
             // Swap in place: the active count stays, and the old connection's close finds itself replaced.
+            entry.LastConnection = new ConnectionSummary(connection.RemoteEndPoint, connection.Inbound, connection.Connection.Security,
+                connection.Connection.Muxer, connection.HandshakeTime);
             Volatile.Write(ref entry.Active, connection);
             await existing.CloseAsync("replaced by a newer connection from the same peer").ConfigureAwait(false);
             if (!connection.IsOpen)
@@ -552,6 +554,8 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     /// <summary>Makes <paramref name="connection"/> the peer's active one; undoes it if the connection closed meanwhile.</summary>
     private void Activate(PeerEntry entry, PeerConnection connection)
     {
+        entry.LastConnection = new ConnectionSummary(connection.RemoteEndPoint, connection.Inbound, connection.Connection.Security,
+            connection.Connection.Muxer, connection.HandshakeTime);
         Volatile.Write(ref entry.Active, connection);
         Interlocked.Increment(ref _active);
         entry.LastError = null;

@@ -19,7 +19,7 @@ public sealed class LayerRulesTests
         ["Facade"] = [typeof(ConnectionManager)],
         ["Shared"] = [typeof(ConnectionManagerOptions), typeof(ConnectFailureKind), typeof(ConnectFailures), typeof(CircuitState),
             .. s_network.GetTypes().Where(t => !t.IsNested && typeof(Exception).IsAssignableFrom(t))],
-        ["Dialing"] = [typeof(Dialer), typeof(PeerEntry), typeof(PeerConnection), typeof(CloseInfo), typeof(IConnectionOwner),
+        ["Dialing"] = [typeof(Dialer), typeof(PeerEntry), typeof(ConnectionSummary), typeof(PeerConnection), typeof(CloseInfo), typeof(IConnectionOwner),
             typeof(HostGater), typeof(PeerListener), typeof(DepartedPeers), typeof(ForgetOutcome)],
         ["Peers"] = [typeof(PeerTable<>), typeof(PeerRecord), typeof(PeerInfo), typeof(ConnectionStatus),
             typeof(ConnectionStatusChangedEventArgs), typeof(PeerIdOrder), typeof(ConnectionEventLog), typeof(ConnectionEvent)],
