@@ -197,7 +197,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable
 
     /// <summary>
     /// Connects to a peer at the endpoint in the address book. Reuses its pooled connection when there is a
-    /// live one (no new TCP or TLS handshake); returns at once when it is already connected.
+    /// live one (no new TCP connect or security handshake); returns at once when it is already connected.
     /// </summary>
     /// <exception cref="PeerAddressUnknownException">No endpoint is known for the peer.</exception>
     /// <exception cref="ConnectionLimitReachedException">At the limit with nothing idle to close.</exception>
