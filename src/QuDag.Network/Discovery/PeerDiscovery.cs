@@ -52,9 +52,18 @@ internal sealed class PeerDiscovery : IKadNetwork, IAsyncDisposable
         return _dialer.ExchangeAsync(peer, targets, protocol, (stream, connection, ct) => exchange(stream, connection, ct), cancellationToken);
     }
 
-    /// <summary>A peer's addresses by the DHT (empty when nobody knows it).</summary>
-    public async Task<IReadOnlyList<Multiaddr>> FindPeerAsync(PeerId peer, CancellationToken cancellationToken) =>
-        (await Dht.FindPeerAsync(peer, cancellationToken).ConfigureAwait(false))?.Addresses ?? [];
+    /// <summary>
+    /// A peer's addresses by the DHT (empty when nobody knows it). A lookup right after start waits for the bootstrap
+    /// the manager began, and one with an empty table joins through the bootstrap peers first: it has nobody to ask.
+    /// </summary>
+    public async Task<IReadOnlyList<Multiaddr>> FindPeerAsync(PeerId peer, CancellationToken cancellationToken)
+    {
+        await Bootstrapped.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Dht.RoutingTable.Count == 0 && Dht.Options.BootstrapPeers.Count > 0)
+            await Dht.BootstrapAsync(Dht.Options.BootstrapPeers, cancellationToken).ConfigureAwait(false);
+        return (await Dht.FindPeerAsync(peer, cancellationToken).ConfigureAwait(false))?.Addresses ?? [];
+    }
 
     private void OnIdentified(PeerId peer, IdentifyMessage identify, IPAddress? seenAt)
     {
