@@ -12,7 +12,7 @@ public sealed class OptionsBoundsTests
     public static TheoryData<string, Action<ConnectionManagerOptions>> TooLong => new()
     {
         { nameof(ConnectionManagerOptions.PoolTimeout), o => o.PoolTimeout = JustOver },
-        { nameof(ConnectionManagerOptions.HandshakeTimeout), o => o.HandshakeTimeout = JustOver },
+        { nameof(ConnectionManagerOptions.ConnectTimeout), o => o.ConnectTimeout = JustOver },
         { nameof(ConnectionManagerOptions.RequestTimeout), o => o.RequestTimeout = TimeSpan.FromSeconds(int.MaxValue) },
         { nameof(ConnectionManagerOptions.KeepAliveInterval), o => o.KeepAliveInterval = JustOver },
         { nameof(ConnectionManagerOptions.KeepAliveTimeout), o => o.KeepAliveTimeout = JustOver },
@@ -38,7 +38,7 @@ public sealed class OptionsBoundsTests
         ConnectionManagerOptions AtTheBounds() => new()
         {
             PoolTimeout = ConnectionManagerOptions.MaxTimeout,
-            HandshakeTimeout = ConnectionManagerOptions.MaxTimeout,
+            ConnectTimeout = ConnectionManagerOptions.MaxTimeout,
             RequestTimeout = ConnectionManagerOptions.MaxTimeout,
             KeepAliveInterval = ConnectionManagerOptions.MaxTimeout,
             KeepAliveTimeout = ConnectionManagerOptions.MaxTimeout,
