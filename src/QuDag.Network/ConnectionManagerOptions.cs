@@ -18,7 +18,7 @@ public sealed class ConnectionManagerOptions
     /// </summary>
     public static readonly TimeSpan MaxTimeout = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 
-    /// <summary>The longest circuit-breaker break and reconnect delay: what Polly's strategies accept, 1 day.</summary>
+    /// <summary>The longest reconnect delay: what Polly's retry (the reconnect backoff) accepts, 1 day.</summary>
     public static readonly TimeSpan MaxPolicyDelay = TimeSpan.FromDays(1);
 
     /// <summary>Open sockets allowed at once: active and idle pooled, inbound and outbound. Default 100.</summary>
@@ -209,7 +209,7 @@ public sealed class ConnectionManagerOptions
         AtMost(KeepAliveTimeout, MaxTimeout, nameof(KeepAliveTimeout));
         AtMost(ReconnectDelay, MaxPolicyDelay, nameof(ReconnectDelay));
         AtMost(ReconnectMaxDelay, MaxPolicyDelay, nameof(ReconnectMaxDelay));
-        AtMost(CircuitBreakerBreakDuration, MaxPolicyDelay, nameof(CircuitBreakerBreakDuration));
+        AtMost(CircuitBreakerBreakDuration, MaxTimeout, nameof(CircuitBreakerBreakDuration));
     }
 
     private static void AtMost(TimeSpan value, TimeSpan maximum, string name)

@@ -12,7 +12,7 @@ namespace QuDag.PowerShell;
 /// <remarks>
 /// The bounds are real ones: a .NET timer (Task.Delay, CancelAfter) takes at most 2^32-2 ms, about 49.7 days, so no
 /// bound here goes past <see cref="Month"/>; within that, each parameter gets what makes sense for it (a connect or a
-/// ping within an hour, a request or a breaker within a day: Polly's circuit breaker takes at most a day).
+/// ping within an hour, a request, a keepalive interval or a breaker's break within a day).
 /// </remarks>
 [AttributeUsage(AttributeTargets.Property)]
 public sealed class SecondsAttribute : ArgumentTransformationAttribute

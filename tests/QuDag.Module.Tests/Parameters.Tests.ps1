@@ -60,7 +60,7 @@ Describe 'Seconds parameters' {
         Connect-QuDagPeer -Address $listener.Address -ConnectTimeoutSeconds 3600 -ErrorAction Stop
         (Invoke-QuDagRequest $listener.PeerId 'at the bound' -TimeoutSeconds 86400 -ErrorAction Stop).Text | Should -Be 'at the bound'
         Wait-QuDagPeer $listener.PeerId -Status Connected -TimeoutSeconds 2592000 -ErrorAction Stop
-        ($job | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop).Text | Should -Be 'at the bound'
+        ($job | Wait-Job -Timeout 60 | Receive-Job -ErrorAction Stop).Text | Should -Be 'at the bound'
     }
 }
 

@@ -79,7 +79,7 @@ Describe 'Requests' {
         $job = Start-Server $pair.Server -Count 2 -Echo
         $fromText = Invoke-QuDagRequest $pair.PeerId -Payload '' -ErrorAction Stop
         $fromBytes = Invoke-QuDagRequest $pair.PeerId -Payload ([byte[]]::new(0)) -ErrorAction Stop
-        $served = $job | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop
+        $served = $job | Wait-Job -Timeout 60 | Receive-Job -ErrorAction Stop
 
         $served.Count | Should -Be 2
         $served | ForEach-Object { $_.Payload.Length | Should -Be 0; $_.Text | Should -Be '' }
@@ -139,7 +139,7 @@ Describe 'Requests' {
         $plain = $requests | Select-Object PeerId, RequestId, Text | ConvertTo-Json | ConvertFrom-Json
         $plain | Should -Not -BeOfType QuDag.PowerShell.QuDagRequest
         $answered = $plain | ForEach-Object { $_ | Send-QuDagResponse -Session $pair.Server -Payload "ack:$($_.Text)" -PassThru }
-        $answers = $askers | Receive-Job -Wait -AutoRemoveJob
+        $answers = $askers | Wait-Job -Timeout 60 | Receive-Job
 
         $answered.RequestId | Should -Be $requests.RequestId
         $answered.IsCompleted | Should -Be @($true, $true, $true)
@@ -250,7 +250,7 @@ Describe 'Requests' {
         $second = Receive-QuDagRequest -Session $server -PeerId $clients[1].PeerId -TimeoutSeconds 10
         $first = Receive-QuDagRequest -Session $server -TimeoutSeconds 10
         $second, $first | ForEach-Object { $_ | Send-QuDagResponse -Payload "ack:$($_.Text)" }
-        $answers = $askers | Receive-Job -Wait -AutoRemoveJob
+        $answers = $askers | Wait-Job -Timeout 60 | Receive-Job
 
         $second.Text | Should -Be "from $($clients[1].Name)"
         $first.Text | Should -Be "from $($clients[0].Name)"

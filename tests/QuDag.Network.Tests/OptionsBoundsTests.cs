@@ -1,8 +1,8 @@
 namespace QuDag.Network.Tests;
 
 /// <summary>
-/// The options' upper bounds are what the core can run with: a .NET timer takes at most 2^32-2 ms, Polly's breaker
-/// and retry at most a day. Past them the constructor says which option is wrong; at them the manager works.
+/// The options' upper bounds are what the core can run with: a .NET timer takes at most 2^32-2 ms, Polly's retry (the
+/// reconnect backoff) at most a day. Past them the constructor says which option is wrong; at them the manager works.
 /// </summary>
 public sealed class OptionsBoundsTests
 {
@@ -18,7 +18,7 @@ public sealed class OptionsBoundsTests
         { nameof(ConnectionManagerOptions.KeepAliveTimeout), o => o.KeepAliveTimeout = JustOver },
         { nameof(ConnectionManagerOptions.ReconnectDelay), o => { o.ReconnectDelay = OverADay; o.ReconnectMaxDelay = OverADay; } },
         { nameof(ConnectionManagerOptions.ReconnectMaxDelay), o => o.ReconnectMaxDelay = OverADay },
-        { nameof(ConnectionManagerOptions.CircuitBreakerBreakDuration), o => o.CircuitBreakerBreakDuration = OverADay },
+        { nameof(ConnectionManagerOptions.CircuitBreakerBreakDuration), o => o.CircuitBreakerBreakDuration = JustOver },
     };
 
     [Theory]
@@ -44,7 +44,7 @@ public sealed class OptionsBoundsTests
             KeepAliveTimeout = ConnectionManagerOptions.MaxTimeout,
             ReconnectDelay = ConnectionManagerOptions.MaxPolicyDelay,
             ReconnectMaxDelay = ConnectionManagerOptions.MaxPolicyDelay,
-            CircuitBreakerBreakDuration = ConnectionManagerOptions.MaxPolicyDelay,
+            CircuitBreakerBreakDuration = ConnectionManagerOptions.MaxTimeout,
         };
         await using var server = await TestNode.StartAsync(AtTheBounds());
         server.Manager.RequestHandler = (request, _) => ValueTask.FromResult(request.Payload);
