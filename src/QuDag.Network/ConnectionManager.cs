@@ -27,6 +27,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable
     private readonly Messaging.RequestService _requests;
     private readonly Inbox _inbox;
     private readonly ManagerMetrics _metrics;
+    private readonly TopicService _topics;
     private Task? _disposeTask;
 
     /// <summary>A manager for up to <paramref name="maxConnections"/> open connections, with the seed's 5-minute pool timeout.</summary>
@@ -75,6 +76,13 @@ public sealed partial class ConnectionManager : IAsyncDisposable
                 _metrics.RecordSent(response);
             });
         _host.SetStreamHandler(Messaging.QuDagRequestCodec.ProtocolId, _requests.ServeAsync);
+        _topics = new TopicService(_host, options.Gossipsub with { TimeProvider = _time }, _metrics.Topics, options.TopicQueueCapacity);
+        // Connected joins gossip, Disconnected (to the pool) or Failed leaves it; Connecting changes nothing yet.
+        _peers.StatusChanged += (_, e) =>
+        {
+            if (e.NewStatus is ConnectionStatus.Connected or ConnectionStatus.Disconnected or ConnectionStatus.Failed)
+                _topics.OnPeerStatus(e.PeerId, e.NewStatus == ConnectionStatus.Connected);
+        };
     }
 
     /// <summary>This node's libp2p peer id ("12D3KooW...", from its Ed25519 key).</summary>
@@ -241,6 +249,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable
         await Task.WhenAll(_listeners.Keys.Select(l => l.DisposeAsync().AsTask())).ConfigureAwait(false);
         await _dialer.DrainAsync().ConfigureAwait(false);
         await _requests.DisposeAsync().ConfigureAwait(false);
+        await _topics.DisposeAsync().ConfigureAwait(false);
         await _host.DisposeAsync().ConfigureAwait(false);
         _dialer.Dispose();
         _inbox.Complete();
