@@ -70,3 +70,47 @@ Describe 'Topics against js gossipsub nodes' {
         Wait-Until { @((Invoke-JsNode $mesh 'stats' @{ topic = $topic }).nodes | Where-Object { $_.subscribers -contains $me }).Count -eq 0 } 10 'no js node lists us'
     }
 }
+
+Describe 'The topic-health runbook' {
+    BeforeAll {
+        $script:topic = 'qudag/health'
+        $script:mesh = Start-JsGossipMesh -Nodes 3 -Topic $topic
+        $script:jsNodes = @($mesh.Ready.nodes)
+        $null = Invoke-JsNode $mesh 'lattice' @{ degree = 1 } 60
+        $script:runbook = Join-Path $RepoRoot 'module/examples/topic-health.ps1'
+    }
+    AfterAll {
+        Stop-JsNode $mesh
+        Clear-TestSessions
+    }
+
+    It 'reports a mesh below D_lo, probes that reached the js peers, and a QuDag.PS publisher''s latency' {
+        # Another QuDag.PS node in the mesh publishes while the runbook listens: its messages carry their publish time.
+        $other = New-QuDagSession -Name other
+        $null = Register-QuDagTopic -Topic $topic -Session $other
+        $null = Connect-QuDagPeer -Address $jsNodes[1].addrs[0] -Session $other
+        $job = Start-ThreadJob -ArgumentList $other, $topic, (Get-Module QuDag).Path -ScriptBlock {
+            param($session, $topic, $module)
+            Import-Module $module
+            for ($i = 0; $i -lt 40; $i++) {
+                Send-QuDagMessage -Topic $topic -Payload "tick-$i" -Session $session -ErrorAction SilentlyContinue
+                Start-Sleep -Milliseconds 100
+            }
+        }
+        try {
+            $report = & $runbook -Topic $topic -Address $jsNodes[0].addrs[0], $jsNodes[2].addrs[0] -Probes 5 -WarmUpSeconds 3 -ListenSeconds 3
+        }
+        finally { $job | Wait-Job -Timeout 30 | Remove-Job -Force }
+        $report.MeshPeers | Should -Be 2
+        $report.Healthy | Should -BeFalse
+        $report.Verdict | Should -BeLike 'mesh below D_lo*'
+        $report.ProbesSent | Should -Be 5
+        $report.ProbesFailed | Should -Be 0
+        $report.MinPeersReached | Should -BeGreaterOrEqual 1
+        $report.Received | Should -BeGreaterThan 0
+        $report.LatencySamples | Should -BeGreaterThan 0
+        $report.LatencyP95Ms | Should -BeGreaterThan 0
+        $report.InvalidDelta | Should -Be 0
+        Wait-Until { @((Invoke-JsNode $mesh 'stats' @{ topic = $topic }).nodes | Where-Object received -ge 5).Count -eq 3 } 20 'every js node has the probes'
+    }
+}
