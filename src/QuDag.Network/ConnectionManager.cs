@@ -77,6 +77,15 @@ public sealed partial class ConnectionManager : IAsyncDisposable
             });
         _host.SetStreamHandler(Messaging.QuDagRequestCodec.ProtocolId, _requests.ServeAsync);
         _topics = new TopicService(_host, options.Gossipsub with { TimeProvider = _time }, _metrics.Topics, options.TopicQueueCapacity);
+        // Peer exchange: an offered peer whose address the book knows is dialed (a PRUNE offers at most 16).
+        _topics.Router.PeerExchangeReceived += (_, _, offered) =>
+        {
+            foreach (var peer in offered)
+            {
+                if (!IsDisposed && GetEndPoint(peer) is not null && _dialer.Peers.TryGet(peer, out var entry) && entry.Status != ConnectionStatus.Connected)
+                    _ = ConnectAsync(peer).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            }
+        };
         // Connected joins gossip, Disconnected (to the pool) or Failed leaves it; Connecting changes nothing yet.
         _peers.StatusChanged += (_, e) =>
         {
