@@ -15,17 +15,19 @@ public sealed class GossipHostilePeerTests
 {
     private const string Topic = "qudag/hostile";
 
-    /// <summary>A bare libp2p host speaking pubsub by hand.</summary>
+    /// <summary>A bare libp2p host speaking pubsub by hand, on one protocol (/meshsub/1.1.0 unless told otherwise).</summary>
     private sealed class HostilePeer : IAsyncDisposable
     {
         public readonly P2pHost Host = new(new P2pHostOptions { Security = [SecurityProtocols.Noise] });
         public readonly ConcurrentQueue<PubsubRpc> Received = new();
+        private readonly string _protocol;
         private MuxedStream? _stream;
 
-        public HostilePeer()
+        public HostilePeer(string protocol = GossipsubProtocol.MeshsubV11)
         {
+            _protocol = protocol;
             // What our router writes to us: every RPC, parsed.
-            Host.SetStreamHandler(GossipsubProtocol.MeshsubV11, async (stream, _, ct) =>
+            Host.SetStreamHandler(protocol, async (stream, _, ct) =>
             {
                 while (await GossipsubProtocol.ReadRpcAsync(stream, 4 * 1024 * 1024, RpcLimits.Default, ct) is { } rpc)
                     Received.Enqueue(rpc);
@@ -37,7 +39,7 @@ public sealed class GossipHostilePeerTests
         public async Task ConnectAsync(GossipTestNode target, CancellationToken ct)
         {
             var connection = await Host.DialAsync(target.Address, ct);
-            _stream = await connection.OpenStreamAsync(GossipsubProtocol.MeshsubV11, ct);
+            _stream = await connection.OpenStreamAsync(_protocol, ct);
         }
 
         public async Task SendAsync(PubsubRpc rpc, CancellationToken ct) => await _stream!.WriteAsync(GossipsubProtocol.Frame(rpc), ct);
@@ -48,6 +50,31 @@ public sealed class GossipHostilePeerTests
     }
 
     private static PubsubRpc Subscribe(string topic) => new() { Subscriptions = [new SubscriptionOption(true, topic)] };
+
+    [Theory]
+    [InlineData(GossipsubProtocol.Floodsub)]
+    [InlineData(GossipsubProtocol.MeshsubV10)]
+    public async Task A_peer_that_speaks_only_an_older_protocol_gets_and_sends_messages(string protocol)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var ct = cts.Token;
+        await using var ours = await GossipTestNode.StartAsync(ct: ct);
+        await using var old = new HostilePeer(protocol);
+        ours.Router.Subscribe(Topic);
+        await old.ConnectAsync(ours, ct);
+        await old.SendAsync(Subscribe(Topic), ct);
+        await GossipTestNode.WaitUntilAsync(() => ours.Router.GetPeers().SingleOrDefault()?.Protocol == protocol && ours.KnowsSubscriber(Topic, old.PeerId),
+            $"the peer speaks {protocol} and subscribes", ct);
+        // Our subscription reached it on the stream we opened with its protocol, and so does what we publish.
+        Assert.Equal(1, ours.Router.Publish(Topic, "to-old"u8.ToArray()).Peers);
+        await GossipTestNode.WaitUntilAsync(() => old.Received.Any(r => r.Messages.Any(m => m.Data.AsSpan().SequenceEqual("to-old"u8))), "it got our message", ct);
+        Assert.Contains(old.Received, r => r.Subscriptions.Contains(new SubscriptionOption(true, Topic)));
+        // A floodsub peer is never grafted (it knows no mesh); a v1.0 peer is.
+        Assert.Equal(protocol == GossipsubProtocol.MeshsubV10, ours.InMesh(Topic, old.PeerId));
+        await old.SendAsync(new PubsubRpc { Messages = [PubsubMessage.Sign(old.Host.Identity, Topic, "from-old"u8.ToArray(), 1)] }, ct);
+        var delivery = await ours.ReceiveAsync(ct);
+        Assert.Equal((old.PeerId, "from-old"), (delivery.Author, System.Text.Encoding.UTF8.GetString(delivery.Data)));
+    }
 
     [Fact]
     public async Task A_peer_sending_invalid_signatures_is_scored_down_then_graylisted_and_its_messages_dropped()

@@ -9,16 +9,25 @@ public sealed class GossipRouterTests
 
     private static CancellationTokenSource Deadline(int seconds = 20) => new(TimeSpan.FromSeconds(seconds));
 
+    /// <summary>Two nodes on <see cref="Topic"/>, a dialing b, once each is in the other's mesh (b is the caller's to dispose).</summary>
+    private static async Task<(GossipTestNode A, GossipTestNode B)> MeshedPairAsync(CancellationToken ct)
+    {
+        var a = await GossipTestNode.StartAsync(ct: ct);
+        var b = await GossipTestNode.StartAsync(ct: ct);
+        a.Router.Subscribe(Topic);
+        b.Router.Subscribe(Topic);
+        await a.DialAsync(b, ct);
+        await GossipTestNode.WaitUntilAsync(() => a.InMesh(Topic, b.PeerId) && b.InMesh(Topic, a.PeerId), "each is in the other's mesh", ct);
+        return (a, b);
+    }
+
     [Fact]
     public async Task Two_nodes_mesh_and_a_published_message_arrives_signed_with_its_publish_time()
     {
         using var cts = Deadline();
-        await using var a = await GossipTestNode.StartAsync(ct: cts.Token);
-        await using var b = await GossipTestNode.StartAsync(ct: cts.Token);
-        a.Router.Subscribe(Topic);
-        b.Router.Subscribe(Topic);
-        await a.DialAsync(b, cts.Token);
-        await GossipTestNode.WaitUntilAsync(() => a.InMesh(Topic, b.PeerId) && b.InMesh(Topic, a.PeerId), "each is in the other's mesh", cts.Token);
+        var (a, b) = await MeshedPairAsync(cts.Token);
+        await using var _ = a;
+        await using var __ = b;
 
         var before = DateTimeOffset.UtcNow;
         var result = a.Router.Publish(Topic, "hello"u8.ToArray());
@@ -63,12 +72,9 @@ public sealed class GossipRouterTests
     public async Task Leaving_a_topic_prunes_us_from_the_remote_mesh_and_its_subscribers()
     {
         using var cts = Deadline();
-        await using var a = await GossipTestNode.StartAsync(ct: cts.Token);
-        await using var b = await GossipTestNode.StartAsync(ct: cts.Token);
-        a.Router.Subscribe(Topic);
-        b.Router.Subscribe(Topic);
-        await a.DialAsync(b, cts.Token);
-        await GossipTestNode.WaitUntilAsync(() => b.InMesh(Topic, a.PeerId), "a is in b's mesh", cts.Token);
+        var (a, b) = await MeshedPairAsync(cts.Token);
+        await using var _ = a;
+        await using var __ = b;
 
         Assert.True(a.Router.Unsubscribe(Topic));
         await GossipTestNode.WaitUntilAsync(() => !b.InMesh(Topic, a.PeerId) && !b.KnowsSubscriber(Topic, a.PeerId), "b dropped a", cts.Token);
@@ -81,12 +87,8 @@ public sealed class GossipRouterTests
     public async Task A_node_that_goes_away_is_dropped_from_the_mesh()
     {
         using var cts = Deadline();
-        await using var a = await GossipTestNode.StartAsync(ct: cts.Token);
-        var b = await GossipTestNode.StartAsync(ct: cts.Token);
-        a.Router.Subscribe(Topic);
-        b.Router.Subscribe(Topic);
-        await a.DialAsync(b, cts.Token);
-        await GossipTestNode.WaitUntilAsync(() => a.InMesh(Topic, b.PeerId), "b is in a's mesh", cts.Token);
+        var (a, b) = await MeshedPairAsync(cts.Token);
+        await using var _ = a;
         await b.DisposeAsync();
         await GossipTestNode.WaitUntilAsync(() => a.MeshSize(Topic) == 0 && !a.KnowsSubscriber(Topic, b.PeerId), "a dropped b", cts.Token);
         Assert.Empty(a.Router.GetPeers());
