@@ -26,6 +26,7 @@ internal interface IGossipStreamOwner
 internal sealed class GossipStreamWriter : IAsyncDisposable
 {
     private const int BatchBytes = 64 * 1024;
+    private static readonly TimeSpan NegotiationTimeout = TimeSpan.FromSeconds(10);
 
     private readonly PeerId _peer;
     private readonly IGossipStreamOwner _owner;
@@ -90,7 +91,10 @@ internal sealed class GossipStreamWriter : IAsyncDisposable
                         return;
                     try
                     {
-                        stream = await connection.OpenStreamAsync(GossipsubProtocol.All, token).ConfigureAwait(false);
+                        // A remote that never answers multistream-select must not hold the writer: 10 s, as the host's own negotiation.
+                        using var negotiation = CancellationTokenSource.CreateLinkedTokenSource(token);
+                        negotiation.CancelAfter(NegotiationTimeout);
+                        stream = await connection.OpenStreamAsync(GossipsubProtocol.All, negotiation.Token).ConfigureAwait(false);
                     }
                     catch (ProtocolNotSupportedException)
                     {
