@@ -30,7 +30,7 @@ public sealed class JsGossipMesh : IAsyncDisposable
             "--flood-publish", floodPublish ? "true" : "false" };
         foreach (var topic in topics)
             arguments.AddRange(["--topic", topic]);
-        var process = await JsNode.StartScriptAsync("gossip.mjs", arguments, TimeSpan.FromSeconds(60), ct);
+        var process = await JsNode.StartScriptAsync("gossip.mjs", arguments, "libp2p:*:error", TimeSpan.FromSeconds(60), ct);
         return new JsGossipMesh(process);
     }
 

