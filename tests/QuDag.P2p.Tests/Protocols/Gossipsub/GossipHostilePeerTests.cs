@@ -102,7 +102,7 @@ public sealed class GossipHostilePeerTests
         Assert.True(score < ours.Router.Options.Thresholds.GraylistThreshold, $"score {score} is not below the graylist threshold");
         // The next heartbeat prunes a mesh peer whose score is negative.
         await GossipTestNode.WaitUntilAsync(() => !ours.InMesh(Topic, hostile.PeerId), "the heartbeat pruned the hostile peer", ct);
-        Assert.Contains(hostile.Received, r => r.Control?.Prune.Any(p => p.Topic == Topic) == true);
+        await GossipTestNode.WaitUntilAsync(() => hostile.Received.Any(r => r.Control?.Prune.Any(p => p.Topic == Topic) == true), "our PRUNE reached it", ct);
 
         // Graylisted: even a validly signed message from it is ignored now, while the honest peer's arrive.
         var valid = PubsubMessage.Sign(hostile.Host.Identity, Topic, "valid but graylisted"u8.ToArray(), 10);

@@ -44,7 +44,7 @@ public sealed class GossipRouterTests
     }
 
     [Fact]
-    public async Task A_line_of_three_forwards_through_the_middle_and_counts_duplicates_not_twice()
+    public async Task A_line_of_three_forwards_through_the_middle_and_a_triangle_counts_each_forwarded_copy_as_a_duplicate()
     {
         using var cts = Deadline();
         await using var a = await GossipTestNode.StartAsync(ct: cts.Token);
@@ -54,18 +54,33 @@ public sealed class GossipRouterTests
             n.Router.Subscribe(Topic);
         await a.DialAsync(b, cts.Token);
         await b.DialAsync(c, cts.Token);
-        await c.DialAsync(a, cts.Token); // a triangle: c hears each message from a and from b
-        await GossipTestNode.WaitUntilAsync(() => a.MeshSize(Topic) == 2 && b.MeshSize(Topic) == 2 && c.MeshSize(Topic) == 2, "a full mesh of three", cts.Token);
+        await GossipTestNode.WaitUntilAsync(() => a.MeshSize(Topic) == 1 && b.MeshSize(Topic) == 2 && c.MeshSize(Topic) == 1, "a line a-b-c", cts.Token);
 
-        for (int i = 0; i < 20; i++)
-            a.Router.Publish(Topic, BitConverter.GetBytes(i));
+        // a knows only b: everything c gets, b forwarded.
+        for (int i = 0; i < 10; i++)
+            Assert.Equal(1, a.Router.Publish(Topic, BitConverter.GetBytes(i)).Peers);
         var atC = new List<int>();
-        for (int i = 0; i < 20; i++)
+        for (int i = 0; i < 10; i++)
             atC.Add(BitConverter.ToInt32((await c.ReceiveAsync(cts.Token)).Data));
-        Assert.Equal(Enumerable.Range(0, 20), atC.Order());
-        await GossipTestNode.WaitUntilAsync(() => c.Router.GetTopic(Topic)!.Duplicates == 20, "c saw each message's second copy", cts.Token);
-        Assert.Equal(20, c.Router.GetTopic(Topic)!.Received);
-        Assert.Empty(c.Drain()); // each delivered once
+        Assert.Equal(Enumerable.Range(0, 10), atC.Order());
+        Assert.Equal(10, b.Router.GetTopic(Topic)!.Forwarded);
+        Assert.Equal(0, c.Router.GetTopic(Topic)!.Duplicates);
+
+        // Close the triangle: a now sends each message to b and c, and whichever of them forwards gives the other a copy it
+        // has already seen. Each delivered once; every forwarded copy is a duplicate somewhere, whatever the order.
+        await c.DialAsync(a, cts.Token);
+        await GossipTestNode.WaitUntilAsync(() => a.MeshSize(Topic) == 2 && b.MeshSize(Topic) == 2 && c.MeshSize(Topic) == 2, "a full mesh of three", cts.Token);
+        b.Drain();
+        c.Drain();
+        for (int i = 10; i < 30; i++)
+            Assert.Equal(2, a.Router.Publish(Topic, BitConverter.GetBytes(i)).Peers);
+        long Forwarded() => b.Router.GetTopic(Topic)!.Forwarded + c.Router.GetTopic(Topic)!.Forwarded - 10;
+        long Duplicates() => b.Router.GetTopic(Topic)!.Duplicates + c.Router.GetTopic(Topic)!.Duplicates;
+        await GossipTestNode.WaitUntilAsync(() => b.Router.GetTopic(Topic)!.Received == 30 && c.Router.GetTopic(Topic)!.Received == 30
+            && Duplicates() == Forwarded(), "every forwarded copy arrived as a duplicate", cts.Token);
+        Assert.InRange(Forwarded(), 20, 40); // at least one of b and c forwarded each message
+        Assert.Equal(20, b.Drain().Count);
+        Assert.Equal(20, c.Drain().Count);
     }
 
     [Fact]
