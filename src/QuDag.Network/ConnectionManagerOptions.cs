@@ -114,6 +114,15 @@ public sealed class ConnectionManagerOptions
     /// </summary>
     public int MaxPendingInboundUpgradesPerAddress { get; set; } = 8;
 
+    /// <summary>
+    /// Gossipsub's settings (mesh degrees, heartbeat, caches, scoring, message ids). Defaults are rust-libp2p's with
+    /// QuDAG's 10 s heartbeat and rust's message ids; the manager's <see cref="TimeProvider"/> replaces the one given here.
+    /// </summary>
+    public QuDag.P2p.Protocols.Gossipsub.GossipsubOptions Gossipsub { get; set; } = new() { HeartbeatInterval = TimeSpan.FromSeconds(10) };
+
+    /// <summary>Received messages kept per subscribed topic for <see cref="ConnectionManager.ReceiveTopicAsync"/>; past it the oldest are dropped (counted). Default 4096.</summary>
+    public int TopicQueueCapacity { get; set; } = 4096;
+
     /// <summary>Allow and deny lists of peers, inbound and outbound. Default: everyone allowed.</summary>
     public ConnectionGater Gater { get; set; } = new();
 
@@ -176,6 +185,10 @@ public sealed class ConnectionManagerOptions
             throw new ArgumentOutOfRangeException(nameof(ReceiveQueueCapacity), ReceiveQueueCapacity, "ReceiveQueueCapacity must be at least 1.");
         ArgumentNullException.ThrowIfNull(TimeProvider);
         ArgumentNullException.ThrowIfNull(Gater);
+        ArgumentNullException.ThrowIfNull(Gossipsub);
+        Gossipsub.Validate();
+        if (TopicQueueCapacity < 1)
+            throw new ArgumentOutOfRangeException(nameof(TopicQueueCapacity), TopicQueueCapacity, "TopicQueueCapacity must be at least 1.");
         if (MaxPendingInboundUpgradesPerAddress < 1)
             throw new ArgumentOutOfRangeException(nameof(MaxPendingInboundUpgradesPerAddress), MaxPendingInboundUpgradesPerAddress,
                 "MaxPendingInboundUpgradesPerAddress must be at least 1.");

@@ -106,7 +106,11 @@ internal sealed class ManagerMetrics : IDisposable
         _handshakeDuration = new(_meter.CreateHistogram("qudag.connection.handshake.duration", "s",
                 "Time to establish a connection (dial or accept through the handshake), by direction.", tags: null, advice),
             s_durationBounds, _histograms, [new("direction", "outbound")], [new("direction", "inbound")]);
+        Topics = new TopicMetrics(_meter);
     }
+
+    /// <summary>Gossip's per-topic instruments on the same meter.</summary>
+    public TopicMetrics Topics { get; }
 
     private IEnumerable<Measurement<long>> ObserveFailures()
     {
