@@ -12,9 +12,13 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private QuDagSession? _resolved;
 
-    /// <summary>The session to work in; the runspace's default session when omitted.</summary>
+    /// <summary>
+    /// The session to work in, as an object or by its name (names are unique; <see cref="QuDagSession.Parse"/> finds
+    /// it); the runspace's default session when omitted.
+    /// </summary>
     [Parameter]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(SessionNameCompleter))]
     public QuDagSession? Session { get; set; }
 
     /// <summary>Cancelled when the user presses Ctrl+C or the pipeline stops.</summary>
@@ -64,7 +68,17 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>Writes a non-terminating error for one item; the pipeline goes on.</summary>
-    protected void WriteError(Exception exception, object? target) => WriteError(Errors.From(exception, CommandId, target));
+    protected void WriteError(Exception exception, object? target) => WriteError(Errors.From(Explain(exception), CommandId, target));
+
+    /// <summary>Stops the command because its session closed under it (the core threw ObjectDisposedException).</summary>
+    protected void ThrowSessionClosed(ObjectDisposedException exception) =>
+        ThrowTerminatingError(Errors.From(Explain(exception), CommandId, _resolved));
+
+    // The core says only "ConnectionManager" when its manager is gone: name the session, and why it closed.
+    private Exception Explain(Exception exception) =>
+        exception is ObjectDisposedException and not QuDagSessionClosedException && _resolved is { IsDisposed: true } session
+            ? session.ClosedException()
+            : exception;
 
     /// <summary>Writes a non-terminating error with an explicit id suffix and category.</summary>
     protected void WriteError(Exception exception, string problem, ErrorCategory category, object? target) =>

@@ -33,6 +33,10 @@ Describe 'Messages and pings' {
         ($texts[0] | ConvertFrom-Json).op | Should -Be 'announce'
         ($texts[0] | ConvertFrom-Json).n | Should -Be 2
         $texts[1] | Should -Be '{"op":"ping"}'
+        # A script block is never meant as a payload (its JSON is its syntax tree): refused, not sent.
+        { Send-QuDagMessage $to.PeerId -Message { $_.Payload } } |
+            Should -Throw -ErrorId 'SendQuDagMessageInvalidMessage,*' -ExpectedMessage '*ScriptBlock cannot be sent*ForEach-Object*'
+        Receive-QuDagMessage -Session $bob -TimeoutSeconds 1 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 
     It 'refuses an oversized message in QuDag''s words, without a .NET parameter suffix' {

@@ -48,7 +48,7 @@ Describe 'Peers, statuses and waits' {
         Set-QuDagPeerStatus $peer.PeerId Disconnected
         Wait-QuDagPeer $peer.PeerId -TimeoutSeconds (New-TimeSpan -Seconds 1) -ErrorVariable errs -ErrorAction SilentlyContinue
         "$($errs[0])" | Should -BeLike '*within 1 s*'
-        { Wait-QuDagPeer $peer.PeerId -TimeoutSeconds 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+        { Wait-QuDagPeer $peer.PeerId -TimeoutSeconds 0 } | Should -Throw -ErrorId 'ParameterArgumentTransformationError,*'
     }
 
     It 'says at once that a peer is unknown instead of waiting' {

@@ -27,7 +27,7 @@ public sealed class LayerRulesTests
         ["Policy"] = [typeof(ConnectionGater), typeof(GateDirection), typeof(PeerCircuit), typeof(KeepAliveMonitor),
             typeof(IKeepAliveTarget), typeof(Reconnector), typeof(ReconnectState), typeof(IRedialer)],
         ["Metrics"] = [typeof(ManagerMetrics), typeof(LatencyHistogram), typeof(RateWindow), typeof(NetworkMetrics),
-            typeof(RoundTripHistory), typeof(RoundTripSample), typeof(TopicMetrics), typeof(TopicFigures)],
+            typeof(RoundTripHistory), typeof(RoundTripSample), typeof(TopicMetrics), typeof(TopicFigures), typeof(ReplayableHistogram)],
         ["Topics"] = [typeof(TopicService), typeof(TopicInbox), typeof(TopicMessage), typeof(TopicPublishResult), typeof(TopicInfo)],
         ["Discovery"] = [typeof(PeerDiscovery)],
         ["Messaging"] = [typeof(PeerMessage), typeof(Inbox),
