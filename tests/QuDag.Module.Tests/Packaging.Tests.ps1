@@ -11,12 +11,16 @@ Describe 'Dependency isolation' {
 `$ErrorActionPreference = 'Stop'
 Add-Type -Path '$polly'
 Import-Module '$Manifest'
-# QuDag's circuit breaker runs on its own Polly: three refused dials open it.
-`$closed = [Net.Sockets.Socket]::new([Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Tcp)
-`$closed.Bind([Net.IPEndPoint]::new([Net.IPAddress]::Loopback, 0))
-`$s = New-QuDagSession -CircuitBreakerThreshold 2 -CircuitBreakerSeconds 600
-1..3 | ForEach-Object { Connect-QuDagPeer '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA' "`$(`$closed.LocalEndPoint)" -Session `$s -ErrorAction SilentlyContinue }
-'circuit=' + (Get-QuDagPeer '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA' -Session `$s).Circuit
+# QuDag's auto-reconnect runs on its own Polly (its retry): a peer the remote drops is redialed.
+`$remote = New-QuDagSession
+`$listener = Start-QuDagListener -Session `$remote
+Connect-QuDagPeer -Address `$listener.Address -AutoReconnect
+`$me = (Get-QuDagSession).PeerId
+`$deadline = [DateTime]::UtcNow.AddSeconds(20)
+while ((Get-QuDagPeer -Session `$remote | Where-Object PeerId -EQ `$me).Status -ne 'Connected') { if ([DateTime]::UtcNow -gt `$deadline) { throw 'not adopted' }; Start-Sleep -Milliseconds 10 }
+Disconnect-QuDagPeer `$me -Force -Session `$remote
+while ((Get-QuDagMetrics).Reconnects -lt 1) { if ([DateTime]::UtcNow -gt `$deadline) { throw 'no reconnect' }; Start-Sleep -Milliseconds 10 }
+'reconnects=' + (Get-QuDagMetrics).Reconnects
 # The script's own Polly 8.4.2 still works.
 `$pipeline = [Polly.ResiliencePipelineBuilder]::new().Build()
 'script=' + `$pipeline.Execute[int]([Func[int]] { 42 })
@@ -25,7 +29,7 @@ foreach (`$a in [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.
 }
 "@
         $result.ExitCode | Should -Be 0 -Because $result.Output
-        $result.Output | Should -Match 'circuit=Open'
+        $result.Output | Should -Match 'reconnects=1'
         $result.Output | Should -Match 'script=42'
         $result.Output | Should -Match 'polly=Default 8\.4\.2'
         $result.Output | Should -Match 'polly=QuDag 8\.9\.1'
