@@ -7,7 +7,7 @@ namespace QuDag.Network.Tests.Architecture;
 /// <summary>
 /// Holds DESIGN.md's dependency rules over the compiled QuDag.Network: the facade uses Dialing; Dialing uses Peers,
 /// Pool, Policy, Metrics and Messaging; Peers, Pool, Policy and Metrics never use each other (nor anything above them);
-/// Messaging only records into Metrics. Shared holds the vocabulary every layer speaks (options, errors, one enum).
+/// Messaging only records into Metrics; Discovery (the crawler) stands alone on the stack. Shared holds the vocabulary every layer speaks (options, errors, one enum).
 /// A layer is its folder; the map below names each folder's types, and every type must be on it.
 /// </summary>
 public sealed class LayerRulesTests
@@ -30,6 +30,8 @@ public sealed class LayerRulesTests
             typeof(FailureReason), typeof(FailureReasons), typeof(RoundTripHistory), typeof(RoundTripSample)],
         ["Messaging"] = [typeof(PeerMessage), typeof(Inbox),
             .. s_network.GetTypes().Where(t => !t.IsNested && t.Namespace == "QuDag.Network.Messaging")],
+        // The crawler runs its own host: it never touches the manager, its peer table, pool or policy.
+        ["Discovery"] = [.. s_network.GetTypes().Where(t => !t.IsNested && t.Namespace == "QuDag.Network.Discovery")],
     };
 
     // What each layer may use besides itself; anything outside QuDag.Network (the stack, the platform) is free.
@@ -38,6 +40,7 @@ public sealed class LayerRulesTests
         ["Facade"] = ["Shared", "Dialing", "Peers", "Pool", "Policy", "Metrics", "Messaging"],
         ["Dialing"] = ["Shared", "Peers", "Pool", "Policy", "Metrics", "Messaging"],
         ["Messaging"] = ["Shared", "Metrics"],
+        ["Discovery"] = ["Shared"],
         ["Peers"] = ["Shared"],
         ["Pool"] = ["Shared"],
         ["Policy"] = ["Shared"],
