@@ -215,8 +215,8 @@ public sealed class Crawler : IAsyncDisposable
                 long dialStart = time.GetTimestamp();
                 try
                 {
-                    using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                    deadline.CancelAfter(options.DialTimeout);
+                    using var timer = new CancellationTokenSource(options.DialTimeout, time);
+                    using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
                     connection = await crawler._host.DialAsync(endPoint!, target.PeerId, deadline.Token).ConfigureAwait(false);
                     connectMs = time.GetElapsedTime(dialStart).TotalMilliseconds;
                     break;
@@ -278,8 +278,8 @@ public sealed class Crawler : IAsyncDisposable
             CrawlError errorClass = CrawlError.None;
             try
             {
-                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                deadline.CancelAfter(options.RequestTimeout);
+                using var timer = new CancellationTokenSource(options.RequestTimeout, crawler._time);
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
                 identify = await crawler._host.IdentifyAsync(connection, deadline.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -334,8 +334,9 @@ public sealed class Crawler : IAsyncDisposable
 
         private async Task<IReadOnlyList<CrawlContact>> FindNodeAsync(P2pConnection connection, byte[] key, CancellationToken ct)
         {
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            deadline.CancelAfter(crawler._options.RequestTimeout);
+            // The deadline covers the stream's negotiation and the exchange, on the crawler's clock.
+            using var timer = new CancellationTokenSource(crawler._options.RequestTimeout, crawler._time);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct, timer.Token);
             return await crawler._findNode(connection, crawler._options.KadProtocol, key, deadline.Token).ConfigureAwait(false);
         }
 
