@@ -17,7 +17,8 @@
         'Invoke-QuDagRequest', 'Receive-QuDagRequest', 'Send-QuDagResponse',
         'Get-QuDagPool', 'Clear-QuDagPool', 'Block-QuDagPeer', 'Unblock-QuDagPeer',
         'Get-QuDagSession', 'New-QuDagSession', 'Set-QuDagSession', 'Reset-QuDagSession', 'Remove-QuDagSession',
-        'Start-QuDagMetricsExporter', 'Stop-QuDagMetricsExporter', 'Watch-QuDagMetrics', 'Export-QuDagReport'
+        'Start-QuDagMetricsExporter', 'Stop-QuDagMetricsExporter', 'Watch-QuDagMetrics', 'Export-QuDagReport',
+        'Invoke-QuDagCrawl', 'Compare-QuDagCrawl'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

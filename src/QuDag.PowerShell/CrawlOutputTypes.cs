@@ -143,6 +143,21 @@ public sealed class QuDagCrawlDifference
 /// </summary>
 internal static class CrawlRecords
 {
+    /// <summary>Every record that reads as a crawl result; each one that does not is reported (id <paramref name="errorId"/>, InvalidData) and left out.</summary>
+    public static List<CrawlResult> ReadAll(IEnumerable<System.Management.Automation.PSObject> items, string errorId,
+        Action<System.Management.Automation.ErrorRecord> writeError)
+    {
+        var results = new List<CrawlResult>();
+        foreach (var item in items)
+        {
+            if (TryRead(item, out var problem) is { } result)
+                results.Add(result);
+            else
+                writeError(new(new FormatException(problem), errorId, System.Management.Automation.ErrorCategory.InvalidData, item));
+        }
+        return results;
+    }
+
     public static CrawlResult? TryRead(object? item, out string? problem)
     {
         problem = null;

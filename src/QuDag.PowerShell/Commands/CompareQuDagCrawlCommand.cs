@@ -33,16 +33,5 @@ public sealed class CompareQuDagCrawlCommand : QuDagCmdlet
             WriteObject(new QuDagCrawlDifference(difference));
     }
 
-    private List<CrawlResult> Read(IEnumerable<PSObject> items)
-    {
-        var results = new List<CrawlResult>();
-        foreach (var item in items)
-        {
-            if (CrawlRecords.TryRead(item, out var problem) is { } result)
-                results.Add(result);
-            else
-                WriteError(new ErrorRecord(new FormatException(problem), CommandId + "InvalidRecord", ErrorCategory.InvalidData, item));
-        }
-        return results;
-    }
+    private List<CrawlResult> Read(IEnumerable<PSObject> items) => CrawlRecords.ReadAll(items, CommandId + "InvalidRecord", WriteError);
 }
