@@ -18,7 +18,7 @@
         'Get-QuDagPool', 'Clear-QuDagPool', 'Block-QuDagPeer', 'Unblock-QuDagPeer',
         'Get-QuDagSession', 'New-QuDagSession', 'Set-QuDagSession', 'Reset-QuDagSession', 'Remove-QuDagSession',
         'Start-QuDagMetricsExporter', 'Stop-QuDagMetricsExporter', 'Watch-QuDagMetrics', 'Export-QuDagReport',
-        'Invoke-QuDagCrawl', 'Compare-QuDagCrawl'
+        'Find-QuDagPeer', 'Invoke-QuDagCrawl', 'Compare-QuDagCrawl'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -27,6 +27,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable
     private readonly Messaging.RequestService _requests;
     private readonly Inbox _inbox;
     private readonly ManagerMetrics _metrics;
+    private readonly PeerDiscovery? _discovery;
     private Task? _disposeTask;
 
     /// <summary>A manager for up to <paramref name="maxConnections"/> open connections, with the seed's 5-minute pool timeout.</summary>
@@ -75,6 +76,8 @@ public sealed partial class ConnectionManager : IAsyncDisposable
                 _metrics.RecordSent(response);
             });
         _host.SetStreamHandler(Messaging.QuDagRequestCodec.ProtocolId, _requests.ServeAsync);
+        if (options.DhtMode != P2p.Protocols.Kad.KadMode.Off)
+            _discovery = new PeerDiscovery(options, _identity.PeerId, _dialer, _host);
     }
 
     /// <summary>This node's libp2p peer id ("12D3KooW...", from its Ed25519 key).</summary>
@@ -168,8 +171,10 @@ public sealed partial class ConnectionManager : IAsyncDisposable
     /// <exception cref="PeerAddressUnknownException">No endpoint is known for the peer.</exception>
     /// <exception cref="ConnectionLimitReachedException">At the limit with nothing idle to close.</exception>
     /// <exception cref="PeerConnectException">Refused, timed out, failed authentication or the identity check.</exception>
+    /// <remarks>With the DHT on (<see cref="ConnectionManagerOptions.DhtMode"/>), a peer with no known address is looked up
+    /// in the DHT first (<see cref="FindPeerAsync"/>), and the address found goes into the address book.</remarks>
     public Task ConnectAsync(PeerId peerId, CancellationToken cancellationToken = default) =>
-        _dialer.ConnectAsync(peerId, null, named: true, cancellationToken);
+        _discovery is null ? _dialer.ConnectAsync(peerId, null, named: true, cancellationToken) : ConnectOrFindAsync(peerId, cancellationToken);
 
     /// <summary>Connects to a peer at <paramref name="endPoint"/>, which also goes into the address book.</summary>
     /// <inheritdoc cref="ConnectAsync(PeerId, CancellationToken)"/>
@@ -237,6 +242,8 @@ public sealed partial class ConnectionManager : IAsyncDisposable
     // the request service and the host close, and only then the pool, the inbox and the meter go.
     private async Task DisposeCoreAsync()
     {
+        if (_discovery is not null)
+            await _discovery.DisposeAsync().ConfigureAwait(false);
         await _dialer.StopAsync().ConfigureAwait(false);
         await Task.WhenAll(_listeners.Keys.Select(l => l.DisposeAsync().AsTask())).ConfigureAwait(false);
         await _dialer.DrainAsync().ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using QuDag.P2p.Host;
+using QuDag.P2p.Protocols.Kad;
 
 namespace QuDag.Network;
 
@@ -103,6 +104,21 @@ public sealed class ConnectionManagerOptions
     /// <summary>Allow and deny lists of peers, inbound and outbound. Default: everyone allowed.</summary>
     public ConnectionGater Gater { get; set; } = new();
 
+    /// <summary>
+    /// The Kademlia DHT: Off (default), Client (lookups, a routing table of the kad servers it meets; does not answer, so
+    /// identify does not announce kad, as QuDAG's nodes run) or Server (also answers, and identify announces it).
+    /// </summary>
+    public KadMode DhtMode { get; set; } = KadMode.Off;
+
+    /// <summary>The DHT's protocol id: <c>/ipfs/kad/1.0.0</c> (QuDAG's and IPFS's); a private network picks its own.</summary>
+    public string DhtProtocolId { get; set; } = KadProtocol.DefaultId;
+
+    /// <summary>Peers to join the DHT through (multiaddrs ending in <c>/p2p/&lt;id&gt;</c>); used at start and whenever the routing table is empty.</summary>
+    public IReadOnlyList<Multiaddr> DhtBootstrap { get; set; } = [];
+
+    /// <summary>The DHT's finer settings (k, alpha, timeouts, store bounds); <see cref="DhtProtocolId"/> overrides its protocol id.</summary>
+    public KadOptions Dht { get; set; } = new();
+
     /// <summary>Checks every setting, as the manager's constructor does.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range; its name is the parameter name.</exception>
     /// <exception cref="ArgumentNullException">The time provider or the gater is null.</exception>
@@ -130,6 +146,13 @@ public sealed class ConnectionManagerOptions
         if (MaxPendingInboundUpgradesPerAddress < 1)
             throw new ArgumentOutOfRangeException(nameof(MaxPendingInboundUpgradesPerAddress), MaxPendingInboundUpgradesPerAddress,
                 "MaxPendingInboundUpgradesPerAddress must be at least 1.");
+        ArgumentNullException.ThrowIfNull(DhtBootstrap);
+        ArgumentNullException.ThrowIfNull(Dht);
+        if (!Enum.IsDefined(DhtMode))
+            throw new ArgumentOutOfRangeException(nameof(DhtMode), DhtMode, "DhtMode must be Off, Client or Server.");
+        if (DhtBootstrap.FirstOrDefault(a => a is null || a.PeerId is null) is { } unnamed)
+            throw new ArgumentOutOfRangeException(nameof(DhtBootstrap), unnamed?.ToString(), "Every bootstrap address must end in /p2p/<peer id>.");
+        (Dht with { ProtocolId = DhtProtocolId }).Validate();
         if (MaxDisconnectedInboundPeers < 0)
             throw new ArgumentOutOfRangeException(nameof(MaxDisconnectedInboundPeers), MaxDisconnectedInboundPeers, "MaxDisconnectedInboundPeers cannot be negative.");
         if (KeepAliveInterval < TimeSpan.Zero)

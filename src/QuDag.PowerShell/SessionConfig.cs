@@ -1,4 +1,5 @@
 using QuDag.Network;
+using QuDag.P2p.Protocols.Kad;
 
 namespace QuDag.PowerShell;
 
@@ -25,6 +26,14 @@ internal sealed record SessionConfig
 
     public TimeSpan RequestTimeout { get; init; } = Defaults.RequestTimeout;
 
+    // ---- the DHT (Kademlia) ----
+
+    public KadMode DhtMode { get; init; } = Defaults.DhtMode;
+
+    public string DhtProtocol { get; init; } = Defaults.DhtProtocolId;
+
+    public IReadOnlyList<Multiaddr> Bootstrap { get; init; } = Defaults.DhtBootstrap;
+
     /// <summary>Options carrying these settings; the caller adds identity and gater.</summary>
     public ConnectionManagerOptions ToOptions() => new()
     {
@@ -37,6 +46,9 @@ internal sealed record SessionConfig
         CircuitBreakerFailureThreshold = CircuitBreakerThreshold,
         CircuitBreakerBreakDuration = CircuitBreakerDuration,
         RequestTimeout = RequestTimeout,
+        DhtMode = DhtMode,
+        DhtProtocolId = DhtProtocol,
+        DhtBootstrap = Bootstrap,
     };
 
     /// <summary>
@@ -47,7 +59,9 @@ internal sealed record SessionConfig
     /// </summary>
     public bool CanApplyInPlace(SessionConfig next) =>
         next.PoolTimeout == PoolTimeout
-        && (next.KeepAliveInterval > TimeSpan.Zero) == (KeepAliveInterval > TimeSpan.Zero);
+        && (next.KeepAliveInterval > TimeSpan.Zero) == (KeepAliveInterval > TimeSpan.Zero)
+        // The DHT is built with the manager (its handler, table and timers): a change of it restarts the node.
+        && next.DhtMode == DhtMode && next.DhtProtocol == DhtProtocol && next.Bootstrap.SequenceEqual(Bootstrap);
 
     /// <summary>Writes these settings into a running manager's options (see <see cref="CanApplyInPlace"/>).</summary>
     public void ApplyTo(ConnectionManagerOptions live)

@@ -96,6 +96,25 @@ public sealed class JsKadNetwork : IAsyncDisposable
     public async Task<IReadOnlyList<JsRoutingTable>> RoutingTablesAsync(CancellationToken ct = default) =>
         Read<JsRoutingTable[]>((await _process.CommandAsync("routingTables", null, DefaultTimeout, ct).ConfigureAwait(false)).GetProperty("tables"));
 
+    /// <summary>
+    /// js adds a peer to its table after identify and a ping, a moment after the connection: reads the tables until
+    /// <paramref name="ready"/> holds, for at most <paramref name="timeout"/> (10 s by default), then throws.
+    /// </summary>
+    public async Task<IReadOnlyList<JsRoutingTable>> WaitForTablesAsync(Func<IReadOnlyList<JsRoutingTable>, bool> ready, TimeSpan? timeout = null,
+        CancellationToken ct = default)
+    {
+        var limit = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            var tables = await RoutingTablesAsync(ct).ConfigureAwait(false);
+            if (ready(tables))
+                return tables;
+            if (DateTime.UtcNow > limit)
+                throw new JsNodeException("js's routing tables did not get there in time: " + string.Join("; ", tables.Select(t => $"{t.Index}:{t.Peers.Count}")));
+            await Task.Delay(50, ct).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Stops one node (its listener and connections go away; its index stays taken).</summary>
     public Task StopNodeAsync(int node, CancellationToken ct = default) => _process.CommandAsync("stopNode", new { node }, DefaultTimeout, ct);
 

@@ -9,7 +9,7 @@ public sealed class KadScriptTests
     {
         await using var js = await JsKadNetwork.StartAsync();
         var nodes = await js.AddNodesAsync(5, topology: "chain");
-        await WaitForTablesAsync(js, tables => Enumerable.Range(0, 4).All(i => tables[i].Peers.Contains(nodes[i + 1].PeerId)));
+        await js.WaitForTablesAsync(tables => Enumerable.Range(0, 4).All(i => tables[i].Peers.Contains(nodes[i + 1].PeerId)));
 
         // js's own lookup walks the chain: node 0 finds node 4, four hops away.
         var found = await js.FindPeerAsync(0, nodes[4].PeerId);
@@ -23,22 +23,7 @@ public sealed class KadScriptTests
         var nodes = await js.AddNodesAsync(9, topology: "random", clientEvery: 3, degree: 3);
         Assert.Equal(3, nodes.Count(n => n.Mode == "client"));
         var clients = nodes.Where(n => n.Mode == "client").Select(n => n.PeerId).ToHashSet();
-        var tables = await WaitForTablesAsync(js, tables => tables.Where(t => t.Mode == "server").All(t => t.Peers.Count > 0));
+        var tables = await js.WaitForTablesAsync(tables => tables.Where(t => t.Mode == "server").All(t => t.Peers.Count > 0));
         Assert.All(tables, t => Assert.DoesNotContain(t.Peers, clients.Contains));
-    }
-
-    /// <summary>js adds a peer to its table after pinging it, a moment after the connection: polls until the tables say so (bounded).</summary>
-    internal static async Task<IReadOnlyList<JsRoutingTable>> WaitForTablesAsync(JsKadNetwork js, Func<IReadOnlyList<JsRoutingTable>, bool> ready)
-    {
-        IReadOnlyList<JsRoutingTable> tables = [];
-        for (int attempt = 0; attempt < 200; attempt++)
-        {
-            tables = await js.RoutingTablesAsync();
-            if (ready(tables))
-                return tables;
-            await Task.Delay(50);
-        }
-        Assert.Fail("js's routing tables did not fill within 10 s: " + string.Join("; ", tables.Select(t => $"{t.Index}:{t.Peers.Count}")));
-        return tables;
     }
 }
