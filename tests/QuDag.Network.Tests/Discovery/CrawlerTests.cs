@@ -51,6 +51,12 @@ public sealed class CrawlerTests
                 .ToList();
         }
 
+        /// <summary>A host's multiaddr ending in its /p2p id: what a bootstrap list names.</summary>
+        public Multiaddr AddressOf(P2pHost host) => Addresses[host.LocalPeerId].WithPeerId(host.LocalPeerId);
+
+        /// <summary>A crawler that asks this network's tables.</summary>
+        public Crawler Crawler(CrawlerOptions? options = null) => new(options ?? new CrawlerOptions(), FindNodeAsync);
+
         private static System.Numerics.BigInteger Distance(byte[] a, byte[] x) =>
             new(a.Zip(x, (p, q) => (byte)(p ^ q)).ToArray(), isUnsigned: true, isBigEndian: true);
 
@@ -84,8 +90,8 @@ public sealed class CrawlerTests
             network.Tables[servers[i].LocalPeerId].Add(servers[i + 1].LocalPeerId);
         network.Tables[servers[^1].LocalPeerId].Add(client.LocalPeerId);
 
-        await using var crawler = new Crawler(new CrawlerOptions(), network.FindNodeAsync);
-        var results = await CrawlAsync(crawler, network.Addresses[servers[0].LocalPeerId].WithPeerId(servers[0].LocalPeerId));
+        await using var crawler = network.Crawler();
+        var results = await CrawlAsync(crawler, network.AddressOf(servers[0]));
 
         Assert.Equal(network.Hosts.Count, results.Count);
         Assert.Equal(network.Hosts.Select(h => h.LocalPeerId).ToHashSet(), results.Select(r => r.PeerId).ToHashSet());
@@ -121,7 +127,7 @@ public sealed class CrawlerTests
     {
         await using var network = new Network();
         var client = await network.AddAsync(server: false, agent: "qudag-like");
-        await using var crawler = new Crawler(new CrawlerOptions(), network.FindNodeAsync);
+        await using var crawler = network.Crawler();
 
         // No /p2p part: the crawl learns who answers.
         var result = Assert.Single(await CrawlAsync(crawler, network.Addresses[client.LocalPeerId]));
@@ -145,8 +151,8 @@ public sealed class CrawlerTests
         network.Addresses[oldId] = network.Addresses[restarted.LocalPeerId];
         network.Tables[bootstrap.LocalPeerId].Add(oldId);
 
-        await using var crawler = new Crawler(new CrawlerOptions(), network.FindNodeAsync);
-        var results = await CrawlAsync(crawler, network.Addresses[bootstrap.LocalPeerId].WithPeerId(bootstrap.LocalPeerId));
+        await using var crawler = network.Crawler();
+        var results = await CrawlAsync(crawler, network.AddressOf(bootstrap));
 
         var old = results.Single(r => r.PeerId == oldId);
         Assert.False(old.Dialable);
@@ -171,8 +177,8 @@ public sealed class CrawlerTests
         network.Addresses[quicOnly] = Multiaddr.Parse("/ip4/127.0.0.1") /* no transport we dial, as a quic-only peer */;
         network.Tables[bootstrap.LocalPeerId].AddRange([gone, quicOnly]);
 
-        await using var crawler = new Crawler(new CrawlerOptions(), network.FindNodeAsync);
-        var results = await CrawlAsync(crawler, network.Addresses[bootstrap.LocalPeerId].WithPeerId(bootstrap.LocalPeerId));
+        await using var crawler = network.Crawler();
+        var results = await CrawlAsync(crawler, network.AddressOf(bootstrap));
 
         var refused = results.Single(r => r.PeerId == gone);
         Assert.False(refused.Dialable);
@@ -209,8 +215,8 @@ public sealed class CrawlerTests
             network.Tables[bootstrap.LocalPeerId].Add(fake);
         }
 
-        await using var crawler = new Crawler(new CrawlerOptions { MaxPeers = 10 }, network.FindNodeAsync);
-        var results = await CrawlAsync(crawler, network.Addresses[bootstrap.LocalPeerId].WithPeerId(bootstrap.LocalPeerId));
+        await using var crawler = network.Crawler(new CrawlerOptions { MaxPeers = 10 });
+        var results = await CrawlAsync(crawler, network.AddressOf(bootstrap));
 
         Assert.Equal(10, results.Count);
         Assert.Equal(10, crawler.Progress.Known);
