@@ -5,11 +5,13 @@ BeforeAll {
     . $PSScriptRoot/JsNode.ps1
     . $PSScriptRoot/JsKadNetwork.ps1
     $script:js = Start-JsKadNetwork
-    # 20 nodes in a random graph, every tenth a DHT client (as QuDAG's own nodes are).
-    $script:nodes = Add-JsKadNode $js -Count 20 -Topology random -ClientEvery 10
+    # Issue 19's network: 100 nodes in a random graph, every tenth a DHT client (as QuDAG's own nodes are).
+    $script:nodes = Add-JsKadNode $js -Count 100 -Topology random -ClientEvery 10
     $script:servers = @($nodes | Where-Object mode -eq 'server')
     $script:clients = @($nodes | Where-Object mode -eq 'client')
+    $script:clock = [Diagnostics.Stopwatch]::StartNew()
     $script:crawl = @(Invoke-QuDagCrawl -Bootstrap $servers[0].addrs[0] -TimeoutSeconds 5)
+    $clock.Stop()
     $script:dir = Join-Path ([IO.Path]::GetTempPath()) "qudag-crawl-$PID"
     $null = New-Item -ItemType Directory -Force -Path $dir
 }
@@ -21,26 +23,28 @@ AfterAll {
 }
 
 Describe 'Invoke-QuDagCrawl' {
-    It 'finds every DHT server from one bootstrap, each with its agent, protocols, mode and routing table' {
-        foreach ($server in $servers) {
-            $found = @($crawl | Where-Object PeerId -eq $server.peerId)
-            $found.Count | Should -Be 1
-            $found[0].Dialable | Should -BeTrue
-            $found[0].Error | Should -Be 'None'
-            $found[0].DhtMode | Should -Be 'Server'
-            $found[0].AgentVersion | Should -BeLike 'js-libp2p/*'
-            $found[0].Protocols | Should -Contain '/ipfs/kad/1.0.0'
-            $found[0].Address | Should -Be $server.addrs[0]
-            $found[0].RoutingTableComplete | Should -BeTrue
-            $found[0].ConnectMs | Should -BeGreaterThan 0
-            $found[0].CrawlMs | Should -BeGreaterOrEqual $found[0].ConnectMs
+    It 'finds at least 99 % of 90 DHT servers from one bootstrap within 10 s, each with its agent, protocols, mode and routing table' {
+        $clock.Elapsed.TotalSeconds | Should -BeLessThan 10
+        @($servers | Where-Object { $_.peerId -in $crawl.PeerId }).Count | Should -BeGreaterOrEqual ([math]::Ceiling(0.99 * $servers.Count))
+        # Checked in bulk, one Should each: 90 peers x a dozen assertions would take longer than the crawl.
+        $byPeer = @{}; foreach ($r in $crawl) { $byPeer[$r.PeerId] = $r }
+        $wrong = foreach ($server in $servers) {
+            $r = $byPeer[$server.peerId]
+            if (-not $r) { "$($server.index): not found"; continue }
+            if (-not $r.Dialable -or $r.Error -ne 'None' -or $r.DhtMode -ne 'Server' -or -not $r.RoutingTableComplete) { "$($server.index): $($r.Error) $($r.DhtMode) complete=$($r.RoutingTableComplete)" }
+            if ($r.AgentVersion -notlike 'js-libp2p/*' -or $r.Protocols -notcontains '/ipfs/kad/1.0.0' -or $r.Address -ne $server.addrs[0]) { "$($server.index): $($r.AgentVersion) $($r.Address)" }
+            if ($r.ConnectMs -le 0 -or $r.CrawlMs -lt $r.ConnectMs) { "$($server.index): times $($r.ConnectMs) $($r.CrawlMs)" }
         }
-        # The neighbours are js's own routing tables.
+        $wrong | Should -BeNullOrEmpty
+        @($crawl | Group-Object PeerId | Where-Object Count -gt 1) | Should -BeNullOrEmpty
+        # The neighbours are js's own routing tables (entries js held before and after the crawl).
         $tables = (Invoke-JsNode $js 'routingTables').tables
-        foreach ($table in $tables | Where-Object mode -eq 'server') {
-            $result = $crawl | Where-Object PeerId -eq $table.peerId
-            foreach ($entry in $table.peers) { $result.Neighbours | Should -Contain $entry }
+        $missing = foreach ($table in $tables | Where-Object mode -eq 'server') {
+            $neighbours = [Collections.Generic.HashSet[string]]::new([string[]]@($byPeer[$table.peerId].Neighbours))
+            $table.peers | Where-Object { -not $neighbours.Contains($_) }
         }
+        $held = ($tables | Where-Object mode -eq 'server' | ForEach-Object { $_.peers.Count } | Measure-Object -Sum).Sum
+        @($missing).Count | Should -BeLessOrEqual ([math]::Floor(0.05 * $held))
         $crawl[0].PSObject.TypeNames[0] | Should -Be 'QuDag.PowerShell.QuDagCrawlResult'
     }
 
@@ -76,6 +80,28 @@ Describe 'Invoke-QuDagCrawl' {
     }
 }
 
+Describe 'Invoke-QuDagCrawl and a QuDag.PS node in DHT server mode' {
+    AfterAll { Get-QuDagSession -Name 'crawl-seed' -ErrorAction SilentlyContinue | Remove-QuDagSession }
+
+    It 'reads our own server''s routing table and goes on through it to the js nodes' {
+        $seed = New-QuDagSession -Name 'crawl-seed' -DhtMode Server -Bootstrap $servers[0].addrs[0]
+        $listener = Start-QuDagListener -Session $seed
+        foreach ($attempt in 1..100) {
+            if ((Get-QuDagSession -Name 'crawl-seed').DhtPeers -gt 0) { break }
+            Start-Sleep -Milliseconds 100
+        }
+        $result = @(Invoke-QuDagCrawl -Bootstrap $listener.Address -TimeoutSeconds 5)
+        $ours = $result | Where-Object PeerId -eq $seed.PeerId
+        $ours.Dialable | Should -BeTrue
+        $ours.DhtMode | Should -Be 'Server'
+        $ours.AgentVersion | Should -BeLike 'qudag-ps/*'
+        $ours.ProtocolVersion | Should -Be '/qudag/1.0.0'
+        $ours.NeighbourCount | Should -BeGreaterThan 0
+        $ours.RoutingTableComplete | Should -BeTrue
+        @($servers | Where-Object { $_.peerId -in $result.PeerId }).Count | Should -BeGreaterOrEqual ([math]::Ceiling(0.99 * $servers.Count))
+    }
+}
+
 Describe 'Crawl results' {
     It 'round-trip through <_> with full ids, and compare equal to the crawl' -ForEach @('Csv', 'Json', 'CliXml') {
         $format = $_
@@ -86,16 +112,15 @@ Describe 'Crawl results' {
             'CliXml' { $crawl | Export-Clixml $path; Import-Clixml $path }
         }
         @($back).Count | Should -Be $crawl.Count
-        foreach ($original in $crawl) {
-            $copy = $back | Where-Object PeerId -eq $original.PeerId
-            $copy.Address | Should -Be $original.Address
-            "$($copy.Dialable)" | Should -Be "$($original.Dialable)"
-            $copy.DhtMode | Should -Be $original.DhtMode
-            $copy.AgentVersion | Should -Be $original.AgentVersion
-            [double]$copy.ConnectMs | Should -Be $original.ConnectMs
+        $copies = @{}; foreach ($copy in $back) { $copies[$copy.PeerId] = $copy }
+        $wrong = foreach ($original in $crawl) {
+            $copy = $copies[$original.PeerId]
             $neighbours = if ($format -eq 'Csv') { $copy.Neighbours -split ';' | Where-Object { $_ } } else { @($copy.Neighbours) }
-            @($neighbours | Sort-Object) | Should -Be @($original.Neighbours | Sort-Object)
+            if ($copy.Address -ne $original.Address -or "$($copy.Dialable)" -ne "$($original.Dialable)" -or $copy.DhtMode -ne $original.DhtMode -or
+                $copy.AgentVersion -ne $original.AgentVersion -or [double]$copy.ConnectMs -ne $original.ConnectMs -or
+                (@($neighbours | Sort-Object) -join ' ') -ne (@($original.Neighbours | Sort-Object) -join ' ')) { $original.PeerId }
         }
+        $wrong | Should -BeNullOrEmpty
         # What was read back is a crawl to the other cmdlets: the same crawl, so no difference.
         @(Compare-QuDagCrawl -Previous $back -Current $crawl).Count | Should -Be 0
         @($back | Compare-QuDagCrawl -Previous $crawl).Count | Should -Be 0
@@ -142,10 +167,11 @@ Describe 'Export-QuDagReport -Crawl' {
 
 Describe 'The map-network runbook' {
     It 'crawls, keeps the crawl, compares it with the last one and writes the report' {
+        # From a client, whose crawl is itself alone: the runbook's keeping, comparing and reporting is what is tested.
         $out = Join-Path $dir 'runbook'
-        & ([IO.Path]::Combine($RepoRoot, 'module/examples/map-network.ps1')) -Bootstrap $servers[0].addrs[0] -OutputDirectory $out -TimeoutSeconds 5 | Out-Null
+        & ([IO.Path]::Combine($RepoRoot, 'module/examples/map-network.ps1')) -Bootstrap $clients[0].addrs[0] -OutputDirectory $out -TimeoutSeconds 5 | Out-Null
         Start-Sleep -Seconds 1 # the crawl files are named by the second
-        $text = & ([IO.Path]::Combine($RepoRoot, 'module/examples/map-network.ps1')) -Bootstrap $servers[0].addrs[0] -OutputDirectory $out -TimeoutSeconds 5 | Out-String
+        $text = & ([IO.Path]::Combine($RepoRoot, 'module/examples/map-network.ps1')) -Bootstrap $clients[0].addrs[0] -OutputDirectory $out -TimeoutSeconds 5 | Out-String
         @(Get-ChildItem $out -Filter 'crawl-*.xml').Count | Should -Be 2
         @(Get-ChildItem $out -Filter 'crawl-*.csv').Count | Should -Be 2
         $text | Should -Match '== Changes since crawl-'
