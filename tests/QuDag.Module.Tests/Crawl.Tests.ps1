@@ -178,3 +178,12 @@ Describe 'The map-network runbook' {
         Get-Content -Raw (Join-Path $out 'report.html') | Should -Match '<h2>Changes since the previous crawl</h2>'
     }
 }
+
+Describe 'The crawl cmdlets and -Session' {
+    It 'refuse a closed session as every cmdlet does' {
+        $gone = New-QuDagSession -Name 'crawl-closed'
+        Remove-QuDagSession $gone
+        { Invoke-QuDagCrawl -Bootstrap $clients[0].addrs[0] -Session $gone } | Should -Throw -ErrorId 'InvokeQuDagCrawlSessionClosed,QuDag.PowerShell.Commands.InvokeQuDagCrawlCommand'
+        { Compare-QuDagCrawl -Previous $crawl -Current $crawl -Session $gone } | Should -Throw -ErrorId 'CompareQuDagCrawlSessionClosed,QuDag.PowerShell.Commands.CompareQuDagCrawlCommand'
+    }
+}

@@ -24,6 +24,13 @@ public sealed class CompareQuDagCrawlCommand : QuDagCmdlet
     public PSObject[] Current { get; set; } = [];
 
     /// <inheritdoc/>
+    protected override void BeginProcessing()
+    {
+        // The crawl needs no session, but -Session names one like every cmdlet's: a closed one is an error here too.
+        _ = CurrentSession;
+    }
+
+    /// <inheritdoc/>
     protected override void ProcessRecord() => _current.AddRange(Read(Current));
 
     /// <inheritdoc/>

@@ -43,6 +43,13 @@ public sealed class InvokeQuDagCrawlCommand : QuDagCmdlet
     public string DhtProtocol { get; set; } = "/ipfs/kad/1.0.0";
 
     /// <inheritdoc/>
+    protected override void BeginProcessing()
+    {
+        // The crawl needs no session, but -Session names one like every cmdlet's: a closed one is an error here too.
+        _ = CurrentSession;
+    }
+
+    /// <inheritdoc/>
     protected override void ProcessRecord()
     {
         foreach (var text in Bootstrap)
