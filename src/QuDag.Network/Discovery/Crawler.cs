@@ -273,43 +273,22 @@ public sealed class Crawler : IAsyncDisposable
             DateTimeOffset started, long start, double connectMs)
         {
             var options = crawler._options;
-            IdentifyMessage? identify = null;
-            Exception? error = null;
-            CrawlError errorClass = CrawlError.None;
-            try
-            {
-                using var timer = new CancellationTokenSource(options.RequestTimeout, crawler._time);
-                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
-                identify = await crawler._host.IdentifyAsync(connection, deadline.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                throw;
-            }
-            catch (Exception ex)
-            {
-                error = ex;
-                errorClass = CrawlErrors.OfRequest(ex);
-            }
+            // Nebula's order: the table is read while identify is still on its way, so a visit costs a round trip
+            // less. A peer without kad refuses the walk's first stream ("na") and is asked nothing more.
+            var identifying = IdentifyAsync(connection);
+            var walking = crawler._walk.RunAsync((key, ct) => FindNodeAsync(connection, key, ct), cancellationToken);
+            var (identify, identifyError) = await identifying.ConfigureAwait(false);
+            var walk = await walking.ConfigureAwait(false);
+            Learn(walk.Neighbours);
 
-            // Identify decides; without it, a FIND_NODE that is answered (or refused) tells.
-            var mode = identify is null ? CrawlDhtMode.Unknown
-                : identify.Protocols.Contains(options.KadProtocol) ? CrawlDhtMode.Server : CrawlDhtMode.Client;
-            RoutingTableWalk.Outcome? walk = null;
-            if (mode != CrawlDhtMode.Client && connection.IsOpen)
-            {
-                walk = await crawler._walk.RunAsync((key, ct) => FindNodeAsync(connection, key, ct), cancellationToken).ConfigureAwait(false);
-                if (walk.Requests > walk.FailedRequests)
-                    mode = CrawlDhtMode.Server;
-                else if (walk.FirstError is ProtocolNotSupportedException && mode == CrawlDhtMode.Unknown)
-                    mode = CrawlDhtMode.Client;
-                else if (walk.FirstError is { } walkError && error is null)
-                {
-                    error = walkError;
-                    errorClass = CrawlErrors.OfRequest(walkError);
-                }
-                Learn(walk.Neighbours);
-            }
+            // Answers decide; then identify's list of protocols; then the refusal of the walk's stream.
+            bool answered = walk.Requests > walk.FailedRequests;
+            var mode = answered ? CrawlDhtMode.Server
+                : identify is not null ? (identify.Protocols.Contains(options.KadProtocol) ? CrawlDhtMode.Server : CrawlDhtMode.Client)
+                : walk.FirstError is ProtocolNotSupportedException ? CrawlDhtMode.Client
+                : CrawlDhtMode.Unknown;
+            // A client's refusal is no error; a server (or a peer unknown) that answered nothing is.
+            var error = identifyError ?? (answered || mode == CrawlDhtMode.Client ? null : walk.FirstError);
 
             return new CrawlResult
             {
@@ -317,19 +296,34 @@ public sealed class Crawler : IAsyncDisposable
                 Addresses = MergeAddresses(addresses, identify, options.MaxAddressesPerPeer),
                 DialedAddress = dialed,
                 Dialable = true,
-                Error = errorClass,
+                Error = error is null ? CrawlError.None : CrawlErrors.OfRequest(error),
                 ErrorMessage = error?.Message,
                 AgentVersion = identify?.AgentVersion,
                 ProtocolVersion = identify?.ProtocolVersion,
                 Protocols = identify?.Protocols ?? [],
                 DhtMode = mode,
-                Neighbours = walk?.Neighbours.Select(n => n.PeerId).ToArray() ?? [],
-                RoutingTableComplete = walk?.Complete ?? false,
-                Requests = walk?.Requests ?? 0,
+                Neighbours = walk.Neighbours.Select(n => n.PeerId).ToArray(),
+                RoutingTableComplete = answered && walk.Complete,
+                Requests = walk.Requests,
                 ConnectMs = connectMs,
                 CrawlMs = crawler._time.GetElapsedTime(start).TotalMilliseconds,
                 CrawledAt = started,
             };
+        }
+
+        /// <summary>What the peer says of itself, or why it did not say it; the crawl's own stop still throws.</summary>
+        private async Task<(IdentifyMessage?, Exception?)> IdentifyAsync(P2pConnection connection)
+        {
+            try
+            {
+                using var timer = new CancellationTokenSource(crawler._options.RequestTimeout, crawler._time);
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
+                return (await crawler._host.IdentifyAsync(connection, deadline.Token).ConfigureAwait(false), null);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                return (null, ex);
+            }
         }
 
         private async Task<IReadOnlyList<CrawlContact>> FindNodeAsync(P2pConnection connection, byte[] key, CancellationToken ct)
