@@ -136,7 +136,11 @@ Describe 'Compare-QuDagCrawl' {
         Invoke-JsNode $js 'stopNode' @{ node = $stopped.index } | Out-Null
         $added = Add-JsKadNode $js -Count 1 -Topology none
         Invoke-JsNode $js 'dial' @{ node = $added[0].index; addr = $servers[0].addrs[0] } | Out-Null
-        Start-Sleep -Milliseconds 500 # js adds a peer to its table after the identify round, a moment after the dial
+        # js adds a peer to its table after the identify round and a ping, a moment after the dial: wait for it, bounded.
+        foreach ($attempt in 1..150) {
+            if ((Invoke-JsNode $js 'routingTable' @{ node = $servers[0].index }).peers -contains $added[0].peerId) { break }
+            Start-Sleep -Milliseconds 100
+        }
         $again = @(Invoke-QuDagCrawl -Bootstrap $servers[0].addrs[0] -TimeoutSeconds 5 -ErrorAction SilentlyContinue)
 
         $changes = @($again | Compare-QuDagCrawl -Previous $crawl)
