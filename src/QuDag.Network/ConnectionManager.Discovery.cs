@@ -49,11 +49,11 @@ public sealed partial class ConnectionManager
     /// <summary>Completes when the bootstrap the manager started by itself has ended; for tests.</summary>
     internal Task DhtBootstrapped => _discovery?.Bootstrapped ?? Task.CompletedTask;
 
-    private async Task ConnectOrFindAsync(PeerId peerId, CancellationToken cancellationToken)
+    private async Task ConnectOrFindAsync(PeerId peerId, TimeSpan? connectTimeout, CancellationToken cancellationToken)
     {
         try
         {
-            await _dialer.ConnectAsync(peerId, null, named: true, cancellationToken).ConfigureAwait(false);
+            await _dialer.ConnectAsync(peerId, null, named: true, connectTimeout, cancellationToken).ConfigureAwait(false);
             return;
         }
         catch (PeerAddressUnknownException)
@@ -63,6 +63,6 @@ public sealed partial class ConnectionManager
         var found = await FindPeerAsync(peerId, cancellationToken).ConfigureAwait(false);
         if (!found.Any(a => a.TryGetEndPoint(out _)))
             throw new PeerAddressUnknownException(peerId, $", and the DHT found {(found.Count == 0 ? "no address" : "no TCP address")} for it");
-        await _dialer.ConnectAsync(peerId, null, named: true, cancellationToken).ConfigureAwait(false);
+        await _dialer.ConnectAsync(peerId, null, named: true, connectTimeout, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -13,6 +13,8 @@ public sealed class QuDagSession : IDisposable
     private static int s_nextId;
     // Messages set aside by a filtered receive, in arrival order; guarded by its own lock.
     private readonly List<PeerMessage> _stash = [];
+    // Topics subscribed through the module, joined again when Set-QuDagSession restarts the manager; guarded by itself.
+    private readonly HashSet<string> _topics = new(StringComparer.Ordinal);
     private readonly Lock _reconfigure = new();
     private ConnectionManager _manager;
     private NodeIdentity _identity;
@@ -154,7 +156,7 @@ public sealed class QuDagSession : IDisposable
     {
         lock (_reconfigure)
         {
-            next.ApplyTo(Manager.Options);
+            next.ApplyTo(Manager);
             _config = next;
         }
     }
@@ -183,6 +185,13 @@ public sealed class QuDagSession : IDisposable
             _manager = CreateManager(next, _identity);
             lock (_stash)
                 _stash.Clear();
+            lock (_topics)
+            {
+                foreach (var topic in keepAddressBook ? _topics : [])
+                    _manager.SubscribeTopic(topic);
+                if (!keepAddressBook)
+                    _topics.Clear();
+            }
             foreach (var peer in peers)
             {
                 _manager.AddPeer(peer.PeerId, peer.Endpoint!);
@@ -216,6 +225,18 @@ public sealed class QuDagSession : IDisposable
             if (!ReferenceEquals(oldIdentity, _identity))
                 oldIdentity.Dispose();
             return failed;
+        }
+    }
+
+    /// <summary>Keeps the topics the module subscribed, so a restart of the manager joins them again.</summary>
+    internal void RememberTopic(string topic, bool subscribed)
+    {
+        lock (_topics)
+        {
+            if (subscribed)
+                _topics.Add(topic);
+            else
+                _topics.Remove(topic);
         }
     }
 

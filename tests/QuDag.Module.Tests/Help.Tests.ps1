@@ -6,6 +6,7 @@ BeforeDiscovery {
         'Test-QuDagPeer', 'Invoke-QuDagRequest', 'Receive-QuDagRequest', 'Send-QuDagResponse', 'Get-QuDagPool', 'Clear-QuDagPool',
         'Block-QuDagPeer', 'Unblock-QuDagPeer', 'Get-QuDagSession', 'New-QuDagSession', 'Set-QuDagSession', 'Reset-QuDagSession',
         'Remove-QuDagSession', 'Start-QuDagMetricsExporter', 'Stop-QuDagMetricsExporter', 'Watch-QuDagMetrics', 'Export-QuDagReport',
+        'Register-QuDagTopic', 'Unregister-QuDagTopic', 'Get-QuDagTopic',
         'Find-QuDagPeer', 'Invoke-QuDagCrawl', 'Compare-QuDagCrawl'
     )
 }

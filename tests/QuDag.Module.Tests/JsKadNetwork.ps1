@@ -1,12 +1,9 @@
 # Many js-libp2p kad-dht nodes in one Node process (tests/interop/kad.mjs, unmodified js-libp2p 3.x and
-# @libp2p/kad-dht 16.x from npm), driven from Pester with JsNode.ps1's line protocol. Dot-source after JsNode.ps1.
+# @libp2p/kad-dht 16.x from npm), started and driven by JsNode.ps1 (Start-JsNode -Script kad.mjs). Dot-source after JsNode.ps1.
 
 function Start-JsKadNetwork([int] $StartTimeoutSeconds = 30) {
-    $process = Start-JsProcess @('kad.mjs')
-    $stderr = $process.StandardError.ReadToEndAsync()
-    $network = [pscustomobject]@{ Process = $process; Stderr = $stderr; NextId = 0; Nodes = @() }
-    $ready = Read-JsLine $network { param($line) $line.event -in 'ready', 'fatal' } $StartTimeoutSeconds
-    if ($ready.event -ne 'ready') { Stop-JsNode $network; throw "kad.mjs did not start: $($ready.error)" }
+    $network = Start-JsNode -Script 'kad.mjs' -StartTimeoutSeconds $StartTimeoutSeconds
+    $network | Add-Member -NotePropertyName Nodes -NotePropertyValue @()
     $network
 }
 

@@ -55,8 +55,7 @@ public sealed class Crawler : IAsyncDisposable
         {
             Identity = _options.Identity,
             Security = _options.Security,
-            DialTimeout = _options.DialTimeout,
-            UpgradeTimeout = _options.DialTimeout,
+            ConnectTimeout = _options.DialTimeout,
             StreamNegotiationTimeout = _options.RequestTimeout,
             IdentifyOnConnect = true,
             TimeProvider = _time,

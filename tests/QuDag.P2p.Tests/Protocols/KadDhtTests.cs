@@ -108,7 +108,7 @@ public sealed class KadDhtTests
             await KadProtocol.ReadAsync(stream, 4096, ct);
             await KadProtocol.WriteAsync(stream, fake, ct);
         });
-        await using var host = new P2pHost(new P2pHostOptions { DialTimeout = TimeSpan.FromSeconds(1) });
+        await using var host = new P2pHost(new P2pHostOptions { ConnectTimeout = TimeSpan.FromSeconds(1) });
         var options = new KadOptions { RequestTimeout = TimeSpan.FromSeconds(2), QueryTimeout = TimeSpan.FromSeconds(20) };
         await using var dht = new KadDht(host.LocalPeerId, new HostKadNetwork(host), options);
 
