@@ -2,6 +2,7 @@
 $script:RepoRoot = [IO.Path]::GetFullPath([IO.Path]::Combine($PSScriptRoot, '../..'))
 $script:Manifest = [IO.Path]::Combine($RepoRoot, 'QuDag.psd1')
 Import-Module $Manifest -Force
+. ([IO.Path]::Combine($PSScriptRoot, 'NuGet.ps1'))
 $PSStyle.OutputRendering = 'PlainText'
 
 # A separate node with a listener: what a runbook's code dials as a production peer.

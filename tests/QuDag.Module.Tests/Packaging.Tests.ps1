@@ -4,9 +4,9 @@ BeforeAll { . $PSScriptRoot/Common.ps1 }
 
 Describe 'Dependency isolation' {
     It 'imports QuDag after another version of a shared dependency is loaded, and both work' {
-        $polly = Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages/polly.core/8.4.2/lib/net8.0/Polly.Core.dll'
-        if ($env:NUGET_PACKAGES) { $polly = Join-Path $env:NUGET_PACKAGES 'polly.core/8.4.2/lib/net8.0/Polly.Core.dll' }
-        $polly | Should -Exist -Because 'Pester.proj restores Polly.Core 8.4.2 as a fixture'
+        # The fixture is restored here, by the test that needs it: a cold NuGet cache must pass as a warm one.
+        $polly = Join-Path (Restore-NuGetPackage (Join-Path $PSScriptRoot 'Fixtures/Fixtures.proj') Polly.Core 8.4.2) 'lib/net8.0/Polly.Core.dll'
+        $polly | Should -Exist
         $result = Invoke-FreshPwsh @"
 `$ErrorActionPreference = 'Stop'
 Add-Type -Path '$polly'
