@@ -43,6 +43,11 @@ $config = New-PesterConfiguration
 $config.Run.Path = if ($Path) { $Path -split ',' | Where-Object { $_ } } else { @($PSScriptRoot, [IO.Path]::Combine($root, 'module/examples/Runbook.Tests.ps1')) }
 $config.Run.PassThru = $true
 $config.Output.Verbosity = $Output
+# A log written to a file or by CI carries no colour codes: Pester writes ANSI whenever pwsh's host can.
+if ($env:NO_COLOR -or [Console]::IsOutputRedirected) {
+    $PSStyle.OutputRendering = 'PlainText'
+    $config.Output.RenderMode = 'Plaintext'
+}
 $config.TestResult.Enabled = $true
 $config.TestResult.OutputFormat = 'NUnitXml'
 $config.TestResult.OutputPath = [IO.Path]::Combine($root, 'TestResults', 'pester.xml')
