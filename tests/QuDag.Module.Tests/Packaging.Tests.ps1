@@ -79,6 +79,16 @@ Describe 'Packaging' {
         $null = New-Item -ItemType Directory $repo, "$tempHome/.local/share", "$tempHome/.config", "$tempHome/.cache"
     }
 
+    It 'ships the native libraries of this platform alone, in under 30 MB' {
+        $rid = [Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier
+        $expected = @($rid; if ($rid -like 'osx-*') { 'osx' }) | Sort-Object
+        (Get-ChildItem (Join-Path $packaged 'bin/deps/runtimes') -Directory).Name | Sort-Object | Should -Be $expected
+        $natives = (Get-ChildItem (Join-Path $packaged 'bin/deps/runtimes') -Recurse -File).BaseName
+        foreach ($library in 'libSkiaSharp', 'libHarfBuzzSharp', 'libsodium') { $natives | Should -Contain $library }
+        $size = (Get-ChildItem $packaged -Recurse -File | Measure-Object Length -Sum).Sum
+        $size | Should -BeLessThan 30MB -Because "the package holds $([Math]::Round($size / 1MB, 1)) MB"
+    }
+
     It 'publishes to a local file repository and installs from it with PSResourceGet' {
         $result = Invoke-FreshPwsh -Environment $isolated @"
 `$ErrorActionPreference = 'Stop'
@@ -102,11 +112,15 @@ Import-Module QuDag
 'job=' + (Start-ThreadJob { `$p = `$using:peer; Connect-QuDagPeer `$p.PeerId `$p.Endpoint -Session `$using:session -PassThru | ForEach-Object Status } | Receive-Job -Wait -AutoRemoveJob)
 'parallel=' + ((1..2 | ForEach-Object -Parallel { (Get-QuDagPeer -Session `$using:session).Status }) -join ',')
 'about=' + [bool](Get-Help about_QuDag | Out-String | Select-String 'MaxConnections')
+# The report's charts need the package's SkiaSharp and HarfBuzz natives for this platform.
+Export-QuDagReport -Path '$tempHome/report.html' -Session `$session
+'report=' + (Select-String -Path '$tempHome/report.html' -Pattern '<svg' -SimpleMatch -Quiet)
 "@
         $result.ExitCode | Should -Be 0 -Because $result.Output
         $result.Output | Should -Match ([regex]::Escape("base=$tempHome/"))
         $result.Output | Should -Match 'job=Connected'
         $result.Output | Should -Match 'parallel=Connected,Connected'
         $result.Output | Should -Match 'about=True'
+        $result.Output | Should -Match 'report=True'
     }
 }
