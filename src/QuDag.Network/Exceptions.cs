@@ -13,34 +13,6 @@ public class QuDagException : Exception
     public PeerId? PeerId { get; }
 }
 
-/// <summary>Why a connection failed.</summary>
-public enum ConnectFailureKind
-{
-    /// <summary>The TCP connection was refused or could not be made.</summary>
-    Unreachable,
-
-    /// <summary>The TCP connect or the libp2p upgrade did not finish within the handshake timeout.</summary>
-    Timeout,
-
-    /// <summary>The security handshake (Noise or TLS) failed: a bad signature, a rejected certificate, garbage.</summary>
-    Authentication,
-
-    /// <summary>The remote authenticated as another peer than the one dialed.</summary>
-    IdentityMismatch,
-
-    /// <summary>The remote speaks none of our security protocols or muxers, or broke a protocol.</summary>
-    Protocol,
-
-    /// <summary>The remote closed the connection before it was established.</summary>
-    Closed,
-
-    /// <summary>The peer's circuit breaker is open after repeated failures: the dial was not tried.</summary>
-    CircuitOpen,
-
-    /// <summary>The connection gater does not allow this peer in this direction: the dial was not tried.</summary>
-    Denied,
-}
-
 /// <summary>A connection to a peer could not be established.</summary>
 public class PeerConnectException(string message, PeerId peerId, EndPoint? endPoint, ConnectFailureKind kind, Exception? innerException = null)
     : QuDagException(message, peerId, innerException)
@@ -88,8 +60,12 @@ public sealed class ConnectionLimitReachedException(int limit, PeerId? peerId)
 }
 
 /// <summary>No endpoint is known for the peer: add one with <see cref="ConnectionManager.AddPeer(PeerId, System.Net.EndPoint)"/> or pass it.</summary>
-public sealed class PeerAddressUnknownException(PeerId peerId)
-    : QuDagException($"No endpoint is known for peer {peerId}: add it to the address book or pass one.", peerId);
+public sealed class PeerAddressUnknownException(PeerId peerId, string? detail = null)
+    : QuDagException($"No endpoint is known for peer {peerId}: add it to the address book or pass one{detail}.", peerId);
+
+/// <summary>A DHT operation on a manager whose <see cref="ConnectionManagerOptions.DhtMode"/> is Off.</summary>
+public sealed class DhtDisabledException()
+    : QuDagException("The DHT is off: set ConnectionManagerOptions.DhtMode to Client or Server.");
 
 /// <summary>The operation needs an active connection to the peer, and there is none.</summary>
 public sealed class PeerNotConnectedException(PeerId peerId)

@@ -74,6 +74,18 @@ public sealed class QuDagSession : IDisposable
     /// <summary>The file the identity was loaded from, if any.</summary>
     public string? IdentityPath { get; private set; }
 
+    /// <summary>The DHT mode: Off, Client or Server.</summary>
+    public string DhtMode => _config.DhtMode.ToString();
+
+    /// <summary>The DHT's protocol id.</summary>
+    public string DhtProtocol => _config.DhtProtocol;
+
+    /// <summary>The peers the DHT joins through.</summary>
+    public string[] Bootstrap => _config.Bootstrap.Select(a => a.ToString()).ToArray();
+
+    /// <summary>Peers in the DHT's routing table (0 with the DHT off).</summary>
+    public int DhtPeers => IsDisposed ? 0 : _manager.Dht?.RoutingTable.Count ?? 0;
+
     /// <summary>Endpoints this session accepts connections on (host:port).</summary>
     public string[] Listeners => IsDisposed ? [] : _manager.Listeners.Select(l => AddressArgument.Format(l.LocalEndPoint)!).ToArray();
 
@@ -142,7 +154,7 @@ public sealed class QuDagSession : IDisposable
     {
         lock (_reconfigure)
         {
-            next.ApplyTo(Manager.Options);
+            next.ApplyTo(Manager);
             _config = next;
         }
     }

@@ -1,4 +1,5 @@
 using QuDag.Network;
+using QuDag.P2p.Protocols.Kad;
 
 namespace QuDag.PowerShell;
 
@@ -11,7 +12,7 @@ internal sealed record SessionConfig
 
     public TimeSpan PoolTimeout { get; init; } = Defaults.PoolTimeout;
 
-    public TimeSpan ConnectTimeout { get; init; } = Defaults.HandshakeTimeout;
+    public TimeSpan ConnectTimeout { get; init; } = Defaults.ConnectTimeout;
 
     public TimeSpan KeepAliveInterval { get; init; } = Defaults.KeepAliveInterval;
 
@@ -25,40 +26,50 @@ internal sealed record SessionConfig
 
     public TimeSpan RequestTimeout { get; init; } = Defaults.RequestTimeout;
 
+    // ---- the DHT (Kademlia) ----
+
+    public KadMode DhtMode { get; init; } = Defaults.DhtMode;
+
+    public string DhtProtocol { get; init; } = Defaults.DhtProtocolId;
+
+    public IReadOnlyList<Multiaddr> Bootstrap { get; init; } = Defaults.DhtBootstrap;
+
     /// <summary>Options carrying these settings; the caller adds identity and gater.</summary>
     public ConnectionManagerOptions ToOptions() => new()
     {
         MaxConnections = MaxConnections,
         PoolTimeout = PoolTimeout,
-        HandshakeTimeout = ConnectTimeout,
+        ConnectTimeout = ConnectTimeout,
         KeepAliveInterval = KeepAliveInterval,
         KeepAliveTimeout = KeepAliveTimeout,
         AutoReconnect = AutoReconnect,
         CircuitBreakerFailureThreshold = CircuitBreakerThreshold,
         CircuitBreakerBreakDuration = CircuitBreakerDuration,
         RequestTimeout = RequestTimeout,
+        DhtMode = DhtMode,
+        DhtProtocolId = DhtProtocol,
+        DhtBootstrap = Bootstrap,
     };
 
     /// <summary>
-    /// Whether a running manager can take <paramref name="next"/> in place. The core reads the limit, handshake
-    /// timeout, keepalive interval/timeout, reconnect, breaker and request-timeout settings from its options on
-    /// every use; the pool timeout is fixed in its idle pool, and the keepalive timer exists only when keepalive
-    /// was on at start.
+    /// Whether <paramref name="next"/> needs a new node: the DHT is built with the manager (its stream handler, routing
+    /// table and timers), so a change of its mode, protocol or bootstrap list restarts it; every other setting applies
+    /// to the running node (<see cref="ApplyTo"/>).
     /// </summary>
-    public bool CanApplyInPlace(SessionConfig next) =>
-        next.PoolTimeout == PoolTimeout
-        && (next.KeepAliveInterval > TimeSpan.Zero) == (KeepAliveInterval > TimeSpan.Zero);
+    public bool NeedsRestart(SessionConfig next) =>
+        next.DhtMode != DhtMode || next.DhtProtocol != DhtProtocol || !next.Bootstrap.SequenceEqual(Bootstrap);
 
-    /// <summary>Writes these settings into a running manager's options (see <see cref="CanApplyInPlace"/>).</summary>
-    public void ApplyTo(ConnectionManagerOptions live)
+    /// <summary>Writes these settings into a running manager (all but the DHT's, see <see cref="NeedsRestart"/>).</summary>
+    public void ApplyTo(ConnectionManager manager) => manager.Reconfigure(live =>
     {
         live.MaxConnections = MaxConnections;
-        live.HandshakeTimeout = ConnectTimeout;
+        live.PoolTimeout = PoolTimeout;
+        live.ConnectTimeout = ConnectTimeout;
         live.KeepAliveInterval = KeepAliveInterval;
         live.KeepAliveTimeout = KeepAliveTimeout;
         live.AutoReconnect = AutoReconnect;
         live.CircuitBreakerFailureThreshold = CircuitBreakerThreshold;
         live.CircuitBreakerBreakDuration = CircuitBreakerDuration;
         live.RequestTimeout = RequestTimeout;
-    }
+    });
 }

@@ -109,7 +109,7 @@ Import-Module QuDag
 'base=' + (Get-Module QuDag).ModuleBase
 `$session = Get-QuDagSession
 `$peer = Start-QuDagListener -Session (New-QuDagSession -Name remote)
-'job=' + (Start-ThreadJob { `$p = `$using:peer; Connect-QuDagPeer `$p.PeerId `$p.Endpoint -Session `$using:session -PassThru | ForEach-Object Status } | Receive-Job -Wait -AutoRemoveJob)
+'job=' + (Start-ThreadJob { `$p = `$using:peer; Connect-QuDagPeer `$p.PeerId `$p.Endpoint -Session `$using:session -PassThru | ForEach-Object Status } | Wait-Job | Receive-Job)
 'parallel=' + ((1..2 | ForEach-Object -Parallel { (Get-QuDagPeer -Session `$using:session).Status }) -join ',')
 'about=' + [bool](Get-Help about_QuDag | Out-String | Select-String 'MaxConnections')
 # The report's charts need the package's SkiaSharp and HarfBuzz natives for this platform.

@@ -32,7 +32,7 @@ public sealed class NewQuDagSessionCommand : PSCmdlet
 
     /// <summary>How long a connect (TCP and handshake) may take, in seconds. Default 10.</summary>
     [Parameter]
-    [Alias("ConnectTimeout", "HandshakeTimeoutSeconds")]
+    [Alias("ConnectTimeout")]
     [Seconds]
     [ValidateRange(1, int.MaxValue)]
     public int ConnectTimeoutSeconds { get; set; }
@@ -74,7 +74,7 @@ public sealed class NewQuDagSessionCommand : PSCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int RequestTimeoutSeconds { get; set; }
 
-    /// <summary>An identity file (PKCS#12) to load, or to create (owner-only) when it does not exist.</summary>
+    /// <summary>A node key file (the libp2p protobuf private key rust-libp2p writes) to load, or to create (owner-only) when it does not exist.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? IdentityPath { get; set; }
@@ -82,6 +82,23 @@ public sealed class NewQuDagSessionCommand : PSCmdlet
     /// <summary>Use an identity file even when group or others can read it.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
+
+    // ---- the DHT (Kademlia) ----
+
+    /// <summary>The DHT: Off, Client (lookups; not announced, not answering) or Server (also answers, announced by identify).</summary>
+    [Parameter]
+    [ValidateSet("Off", "Client", "Server", IgnoreCase = true)]
+    public string? DhtMode { get; set; }
+
+    /// <summary>The DHT's protocol id; /ipfs/kad/1.0.0 (QuDAG's) by default.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? DhtProtocol { get; set; }
+
+    /// <summary>Peers to join the DHT through: multiaddrs ending in /p2p/&lt;peer id&gt;.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public string[]? Bootstrap { get; set; }
 
     /// <inheritdoc/>
     protected override void EndProcessing()

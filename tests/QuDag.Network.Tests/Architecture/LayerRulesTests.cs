@@ -7,7 +7,7 @@ namespace QuDag.Network.Tests.Architecture;
 /// <summary>
 /// Holds DESIGN.md's dependency rules over the compiled QuDag.Network: the facade uses Dialing; Dialing uses Peers,
 /// Pool, Policy, Metrics and Messaging; Peers, Pool, Policy and Metrics never use each other (nor anything above them);
-/// Messaging only records into Metrics. Shared holds the vocabulary every layer speaks (options, errors, one enum).
+/// Messaging only records into Metrics; Discovery (the DHT's use) reaches peers through Dialing only. Shared holds the vocabulary every layer speaks (options, errors, one enum).
 /// A layer is its folder; the map below names each folder's types, and every type must be on it.
 /// </summary>
 public sealed class LayerRulesTests
@@ -17,9 +17,9 @@ public sealed class LayerRulesTests
     private static readonly Dictionary<string, Type[]> s_layers = new()
     {
         ["Facade"] = [typeof(ConnectionManager)],
-        ["Shared"] = [typeof(ConnectionManagerOptions), typeof(ConnectFailureKind), typeof(CircuitState),
+        ["Shared"] = [typeof(ConnectionManagerOptions), typeof(ConnectFailureKind), typeof(ConnectFailures), typeof(CircuitState),
             .. s_network.GetTypes().Where(t => !t.IsNested && typeof(Exception).IsAssignableFrom(t))],
-        ["Dialing"] = [typeof(Dialer), typeof(PeerEntry), typeof(PeerConnection), typeof(CloseInfo), typeof(IConnectionOwner),
+        ["Dialing"] = [typeof(Dialer), typeof(PeerEntry), typeof(ConnectionSummary), typeof(PeerConnection), typeof(CloseInfo), typeof(IConnectionOwner),
             typeof(HostGater), typeof(PeerListener), typeof(DepartedPeers), typeof(ForgetOutcome)],
         ["Peers"] = [typeof(PeerTable<>), typeof(PeerRecord), typeof(PeerInfo), typeof(ConnectionStatus),
             typeof(ConnectionStatusChangedEventArgs), typeof(PeerIdOrder), typeof(ConnectionEventLog), typeof(ConnectionEvent)],
@@ -27,7 +27,8 @@ public sealed class LayerRulesTests
         ["Policy"] = [typeof(ConnectionGater), typeof(GateDirection), typeof(PeerCircuit), typeof(KeepAliveMonitor),
             typeof(IKeepAliveTarget), typeof(Reconnector), typeof(ReconnectState), typeof(IRedialer)],
         ["Metrics"] = [typeof(ManagerMetrics), typeof(LatencyHistogram), typeof(RateWindow), typeof(NetworkMetrics),
-            typeof(FailureReason), typeof(FailureReasons), typeof(RoundTripHistory), typeof(RoundTripSample)],
+            typeof(RoundTripHistory), typeof(RoundTripSample)],
+        ["Discovery"] = [typeof(PeerDiscovery)],
         ["Messaging"] = [typeof(PeerMessage), typeof(Inbox),
             .. s_network.GetTypes().Where(t => !t.IsNested && t.Namespace == "QuDag.Network.Messaging")],
     };
@@ -35,7 +36,9 @@ public sealed class LayerRulesTests
     // What each layer may use besides itself; anything outside QuDag.Network (the stack, the platform) is free.
     private static readonly Dictionary<string, string[]> s_allowed = new()
     {
-        ["Facade"] = ["Shared", "Dialing", "Peers", "Pool", "Policy", "Metrics", "Messaging"],
+        ["Facade"] = ["Shared", "Dialing", "Peers", "Pool", "Policy", "Metrics", "Messaging", "Discovery"],
+        // The DHT's use: streams through the dialer, nothing below it directly.
+        ["Discovery"] = ["Shared", "Dialing"],
         ["Dialing"] = ["Shared", "Peers", "Pool", "Policy", "Metrics", "Messaging"],
         ["Messaging"] = ["Shared", "Metrics"],
         ["Peers"] = ["Shared"],

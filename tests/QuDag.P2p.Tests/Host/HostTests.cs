@@ -21,14 +21,14 @@ public sealed class HostTests
         { SecurityProtocols.Tls, false },
     };
 
-    private static P2pHost NewHost(string security, bool earlyMuxer = true, IConnectionGater? gater = null, TimeSpan? upgradeTimeout = null)
+    private static P2pHost NewHost(string security, bool earlyMuxer = true, IConnectionGater? gater = null, TimeSpan? connectTimeout = null)
     {
         var host = new P2pHost(new P2pHostOptions
         {
             Security = [security],
             EarlyMuxerNegotiation = earlyMuxer,
             Gater = gater,
-            UpgradeTimeout = upgradeTimeout ?? TimeSpan.FromSeconds(10),
+            ConnectTimeout = connectTimeout ?? TimeSpan.FromSeconds(10),
         });
         host.SetStreamHandler(Echo, async (stream, _, ct) =>
         {
@@ -155,7 +155,7 @@ public sealed class HostTests
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         var time = new TimerWatchingTimeProvider();
         var deadline = TimeSpan.FromMilliseconds(800);
-        await using var host = new P2pHost(new P2pHostOptions { Security = [SecurityProtocols.Noise], UpgradeTimeout = deadline, TimeProvider = time });
+        await using var host = new P2pHost(new P2pHostOptions { Security = [SecurityProtocols.Noise], ConnectTimeout = deadline, TimeProvider = time });
         var listener = await host.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0), cts.Token);
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(listener.LocalEndPoint, cts.Token);
