@@ -11,12 +11,16 @@ Describe 'Dependency isolation' {
 `$ErrorActionPreference = 'Stop'
 Add-Type -Path '$polly'
 Import-Module '$Manifest'
-# QuDag's circuit breaker runs on its own Polly: three refused dials open it.
-`$closed = [Net.Sockets.Socket]::new([Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Tcp)
-`$closed.Bind([Net.IPEndPoint]::new([Net.IPAddress]::Loopback, 0))
-`$s = New-QuDagSession -CircuitBreakerThreshold 2 -CircuitBreakerSeconds 600
-1..3 | ForEach-Object { Connect-QuDagPeer '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA' "`$(`$closed.LocalEndPoint)" -Session `$s -ErrorAction SilentlyContinue }
-'circuit=' + (Get-QuDagPeer '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA' -Session `$s).Circuit
+# QuDag's reconnect runs on its own Polly (its circuit breaker is its own code since the breaker counts dials in a
+# row): a peer lost with -AutoReconnect starts the retry loop, which loads Polly into QuDag's context.
+`$s = New-QuDagSession
+`$remote = New-QuDagSession
+`$listener = Start-QuDagListener -Session `$remote
+Connect-QuDagPeer `$listener.PeerId `$listener.Endpoint -Session `$s -AutoReconnect
+Remove-QuDagSession `$remote -Confirm:`$false
+`$deadline = [DateTime]::UtcNow.AddSeconds(30)
+while ((Get-QuDagMetrics -Session `$s).ReconnectAttempts -lt 1 -and [DateTime]::UtcNow -lt `$deadline) { Start-Sleep -Milliseconds 20 }
+'reconnecting=' + ((Get-QuDagMetrics -Session `$s).ReconnectAttempts -ge 1)
 # The script's own Polly 8.4.2 still works.
 `$pipeline = [Polly.ResiliencePipelineBuilder]::new().Build()
 'script=' + `$pipeline.Execute[int]([Func[int]] { 42 })
@@ -25,7 +29,7 @@ foreach (`$a in [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.
 }
 "@
         $result.ExitCode | Should -Be 0 -Because $result.Output
-        $result.Output | Should -Match 'circuit=Open'
+        $result.Output | Should -Match 'reconnecting=True'
         $result.Output | Should -Match 'script=42'
         $result.Output | Should -Match 'polly=Default 8\.4\.2'
         $result.Output | Should -Match 'polly=QuDag 8\.9\.1'
