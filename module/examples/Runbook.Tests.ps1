@@ -7,7 +7,10 @@
     (/ip4/127.0.0.1/tcp/<port>/p2p/<peer id>), which the code under test dials exactly as it would a production
     peer: libp2p over TCP on loopback, authenticated by Noise or TLS, multiplexed by yamux. The cmdlets take peer ids
     and addresses as strings, so Mock accepts what the runbook passes (CSV rows, text).
-    CI runs it with the module's suites (tests/QuDag.Module.Tests/Invoke-ModuleTests.ps1); alone:
+    CI runs it with the module's suites (tests/QuDag.Module.Tests/Invoke-ModuleTests.ps1). Alone, with the project's
+    runner, which brings Pester 5.7.1 from NuGet (pwsh 7 ships without Pester):
+    dotnet pwsh tests/QuDag.Module.Tests/Invoke-ModuleTests.ps1 -Path ./module/examples/Runbook.Tests.ps1
+    or, with Pester installed (Install-PSResource Pester -Version 5.7.1 -Scope CurrentUser):
     Invoke-Pester ./module/examples/Runbook.Tests.ps1
 #>
 #Requires -Modules Pester

@@ -44,6 +44,7 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
     /// <summary>Waits for a task on the pipeline thread; Ctrl+C ends the wait with <see cref="PipelineStoppedException"/>.</summary>
     protected T Await<T>(Task<T> task)
     {
+        AnnounceWait(task);
         try
         {
             return task.WaitAsync(StopToken).GetAwaiter().GetResult();
@@ -57,6 +58,7 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
     /// <inheritdoc cref="Await{T}(Task{T})"/>
     protected void Await(Task task)
     {
+        AnnounceWait(task);
         try
         {
             task.WaitAsync(StopToken).GetAwaiter().GetResult();
@@ -65,6 +67,14 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
         {
             throw new PipelineStoppedException();
         }
+    }
+
+    // Says on the debug stream, right before the pipeline thread blocks, that it does: -Debug then shows what a
+    // command that seems to hang waits on, and a test knows when a stop (Ctrl+C) meets the wait itself.
+    private void AnnounceWait(Task task)
+    {
+        if (!task.IsCompleted)
+            WriteDebug($"{MyInvocation.MyCommand.Name} waits (Ctrl+C stops it).");
     }
 
     /// <summary>Writes a non-terminating error for one item; the pipeline goes on.</summary>

@@ -64,18 +64,10 @@ Describe 'Messages and pings' {
     }
 
     It 'stops a receive promptly (Ctrl+C)' {
-        $ps = [powershell]::Create()
-        try {
-            $null = $ps.AddScript("Import-Module '$Manifest'; Receive-QuDagMessage")
-            $async = $ps.BeginInvoke()
-            Wait-Until { $ps.InvocationStateInfo.State -eq 'Running' } -Because 'the receive to start'
-            [Threading.Thread]::Sleep(200)
-            $async.IsCompleted | Should -BeFalse
-            $stop = $ps.BeginStop($null, $null)
-            $stop.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds(10)) | Should -BeTrue
-            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
-        }
-        finally { $ps.Dispose() }
+        $result = Stop-WhenWaiting 'Receive-QuDagMessage -TimeoutSeconds 60' -Command Receive-QuDagMessage
+        $result.Waiting | Should -BeTrue
+        $result.Stopped | Should -BeTrue -Because 'Ctrl+C ends the wait itself'
+        $result.State | Should -Be 'Stopped'
     }
 }
 

@@ -43,7 +43,7 @@ Describe 'Requests' {
         $pair = New-RequestPair
         $job = Start-Server $pair.Server -Count 1
         $response = Invoke-QuDagRequest $pair.PeerId -Payload 'hello' -RequestId 'r-42'
-        $served = $job | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop
+        $served = $job | Receive-TestJob -ErrorAction Stop
 
         $response | Should -BeOfType QuDag.PowerShell.QuDagResponse
         $response.PeerId | Should -Be $pair.PeerId
@@ -64,7 +64,7 @@ Describe 'Requests' {
         $bytes = Invoke-QuDagRequest $pair.PeerId -Payload ([byte[]](0, 255, 1, 128))
         $text = Invoke-QuDagRequest $pair.PeerId -Payload 'héllo ✓'
         $json = Invoke-QuDagRequest $pair.PeerId -Payload ([ordered]@{ op = 'announce'; n = 2 })
-        $null = $job | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop
+        $null = $job | Receive-TestJob -ErrorAction Stop
 
         $bytes.Payload | Should -Be ([byte[]](0, 255, 1, 128))
         $bytes.Text | Should -BeNullOrEmpty -Because 'the bytes are not UTF-8'
@@ -101,7 +101,7 @@ Describe 'Requests' {
             $pair.PeerId | Invoke-QuDagRequest -Payload 'by value'
             [pscustomobject]@{ PeerId = $pair.PeerId } | Invoke-QuDagRequest -Payload 'by name'
         )
-        $served = $job | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop
+        $served = $job | Receive-TestJob -ErrorAction Stop
 
         $responses.Text | Should -Be @('ack:by value', 'ack:by name')
         $back = $responses[0] | ConvertTo-Json | ConvertFrom-Json
@@ -122,7 +122,7 @@ Describe 'Requests' {
         $request.IsCompleted | Should -BeFalse -Because '-WhatIf answers nothing'
         $request | Send-QuDagResponse -Payload 'first'
         $request | Send-QuDagResponse -Payload 'second' -ErrorVariable errs -ErrorAction SilentlyContinue
-        $answer = $asker | Wait-Job -Timeout 60 | Receive-Job # -AutoRemoveJob raced the job repository in full runs
+        $answer = $asker | Receive-TestJob
 
         $answer.Text | Should -Be 'first'
         $errs.Count | Should -Be 1
@@ -162,7 +162,7 @@ Describe 'Requests' {
         Connect-QuDagPeer $listener.PeerId $listener.Endpoint -Session $client
         $asker = Start-Asker $client $listener.PeerId 'late'
         $request = Receive-QuDagRequest -Session $server -TimeoutSeconds 10
-        $failure = $asker | Receive-Job -Wait -AutoRemoveJob
+        $failure = $asker | Receive-TestJob
         Wait-Until { $request.IsCompleted } -Because 'the server side to give the request up'
         $request | Send-QuDagResponse -Payload 'too late' -ErrorVariable errs -ErrorAction SilentlyContinue
 
@@ -211,7 +211,7 @@ Describe 'Requests' {
         Disconnect-QuDagPeer $other.PeerId
         $job = Start-Server $pair.Server -Count 1
         $responses = Invoke-QuDagRequest $other.PeerId, $pair.PeerId, ('e' * 64) -Payload 'x' -ErrorVariable errs -ErrorAction SilentlyContinue
-        $null = $job | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop
+        $null = $job | Receive-TestJob -ErrorAction Stop
 
         @($responses).Count | Should -Be 1
         $responses.PeerId | Should -Be $pair.PeerId
@@ -250,7 +250,7 @@ Describe 'Requests' {
         $second = Receive-QuDagRequest -Session $server -PeerId $clients[1].PeerId -TimeoutSeconds 10
         $first = Receive-QuDagRequest -Session $server -TimeoutSeconds 10
         $second, $first | ForEach-Object { $_ | Send-QuDagResponse -Payload "ack:$($_.Text)" }
-        $answers = $askers | Wait-Job -Timeout 60 | Receive-Job
+        $answers = $askers | Receive-TestJob
 
         $second.Text | Should -Be "from $($clients[1].Name)"
         $first.Text | Should -Be "from $($clients[0].Name)"
@@ -264,17 +264,10 @@ Describe 'Requests' {
     }
 
     It 'stops a receive promptly (Ctrl+C)' {
-        $ps = [powershell]::Create()
-        try {
-            $null = $ps.AddScript("Import-Module '$Manifest'; Receive-QuDagRequest")
-            $async = $ps.BeginInvoke()
-            Wait-Until { $ps.InvocationStateInfo.State -eq 'Running' } -Because 'the receive to start'
-            $async.IsCompleted | Should -BeFalse
-            $stop = $ps.BeginStop($null, $null)
-            $stop.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds(10)) | Should -BeTrue
-            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
-        }
-        finally { $ps.Dispose() }
+        $result = Stop-WhenWaiting 'Receive-QuDagRequest -TimeoutSeconds 60' -Command Receive-QuDagRequest
+        $result.Waiting | Should -BeTrue
+        $result.Stopped | Should -BeTrue -Because 'Ctrl+C ends the wait itself'
+        $result.State | Should -Be 'Stopped'
     }
 
     It 'shows requests and responses in tables that fit 80 columns, with short peer ids' {
@@ -282,7 +275,7 @@ Describe 'Requests' {
         $asker = Start-Asker (Get-QuDagSession) $pair.PeerId ('a long request text ' * 10)
         $request = Receive-QuDagRequest -Session $pair.Server -TimeoutSeconds 10
         $request | Send-QuDagResponse -Payload ('a long answer text ' * 10)
-        $response = $asker | Receive-Job -Wait -AutoRemoveJob
+        $response = $asker | Receive-TestJob
 
         foreach ($item in $request, $response) {
             $lines = ($item | Out-String -Width 80) -split "`r?`n" | Where-Object { $_ }
