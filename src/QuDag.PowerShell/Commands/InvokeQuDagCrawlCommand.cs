@@ -28,8 +28,7 @@ public sealed class InvokeQuDagCrawlCommand : QuDagCmdlet
 
     /// <summary>How long one dial, and one request (identify, FIND_NODE), may take, in seconds. Default 10.</summary>
     [Parameter]
-    [Seconds]
-    [ValidateRange(1, 3600)]
+    [Seconds(1, SecondsAttribute.Hour)]
     public int TimeoutSeconds { get; set; } = 10;
 
     /// <summary>Peers the crawl will know at most; more are counted and not visited. Default 100,000.</summary>
