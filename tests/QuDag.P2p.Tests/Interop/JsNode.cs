@@ -339,7 +339,14 @@ public sealed class JsNode : IAsyncDisposable
             {
                 // The pumps end with the pipes; a stuck pipe must not hang the test run.
             }
-            _stdin.Dispose();
+            try
+            {
+                _stdin.Dispose(); // flushes: the killed node's end of the pipe is gone
+            }
+            catch (IOException)
+            {
+                // A broken pipe to a dead process has nothing left to deliver.
+            }
             _process.Dispose();
             _writeLock.Dispose();
         }
