@@ -36,14 +36,17 @@ public sealed partial class ConnectionManager
     /// <summary>
     /// Joins the DHT through <see cref="ConnectionManagerOptions.DhtBootstrap"/> (or <paramref name="peers"/>): a lookup of
     /// our own id from them, then a refresh of every bucket. Returns the routing table's size. The manager also does
-    /// this by itself at start when bootstrap peers are set.
+    /// this by itself at start when bootstrap peers are set; a call made meanwhile waits for that one to end first, so
+    /// two bootstraps never run side by side and, when this returns, no bootstrap lookup is still going.
     /// </summary>
     /// <exception cref="DhtDisabledException">The DHT is off.</exception>
-    public Task<int> BootstrapDhtAsync(IEnumerable<Multiaddr>? peers = null, CancellationToken cancellationToken = default)
+    public async Task<int> BootstrapDhtAsync(IEnumerable<Multiaddr>? peers = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
         var discovery = _discovery ?? throw new DhtDisabledException();
-        return discovery.Dht.BootstrapAsync(peers ?? discovery.Dht.Options.BootstrapPeers, cancellationToken);
+        await discovery.Bootstrapped.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        cancellationToken.ThrowIfCancellationRequested();
+        return await discovery.Dht.BootstrapAsync(peers ?? discovery.Dht.Options.BootstrapPeers, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Completes when the bootstrap the manager started by itself has ended; for tests.</summary>

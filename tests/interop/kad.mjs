@@ -72,7 +72,10 @@ async function createNode (index, opts) {
         // Records under /test/ are accepted as they are (js refuses a namespace it has no validator for).
         validators: { test: async () => {} },
         selectors: { test: () => 0 },
-        allowQueryWithZeroPeers: true
+        allowQueryWithZeroPeers: true,
+        // selfQuery: false keeps a node from looking itself up (js does at 1 s, then every 5 min): a test that needs
+        // a node which has never met a peer cannot have its self-query meet it first.
+        ...(opts.selfQuery ? {} : { initialQuerySelfInterval: 0x7fffffff, querySelfInterval: 0x7fffffff })
       })
     }
   })
@@ -130,7 +133,8 @@ const commands = {
     const opts = {
       protocol: msg.protocol ?? '/ipfs/kad/1.0.0',
       clientEvery: msg.clientEvery ?? 0,
-      k: msg.k ?? 20
+      k: msg.k ?? 20,
+      selfQuery: msg.selfQuery ?? true
     }
     const count = msg.count ?? 1
     const first = nodes.length

@@ -44,12 +44,13 @@ public sealed class JsKadNetwork : IAsyncDisposable
     /// <summary>
     /// Adds <paramref name="count"/> nodes and wires them: "chain" (node i dials node i+1), "random" (each dials
     /// <paramref name="degree"/> others chosen from <paramref name="seed"/>) or "none". With <paramref name="clientEvery"/>
-    /// n &gt; 0 every n-th node is a DHT client (n = 10: a tenth).
+    /// n &gt; 0 every n-th node is a DHT client (n = 10: a tenth). With <paramref name="selfQuery"/> false the nodes never
+    /// look themselves up (js's self-query would otherwise meet, and dial, the peers nearest them on its own).
     /// </summary>
     public async Task<IReadOnlyList<JsKadNode>> AddNodesAsync(int count, string topology = "none", int clientEvery = 0, int degree = 3,
-        int seed = 1, string protocol = "/ipfs/kad/1.0.0", TimeSpan? timeout = null, CancellationToken ct = default)
+        int seed = 1, string protocol = "/ipfs/kad/1.0.0", bool selfQuery = true, TimeSpan? timeout = null, CancellationToken ct = default)
     {
-        var reply = await _process.CommandAsync("start", new { count, topology, clientEvery, degree, seed, protocol }, timeout ?? TimeSpan.FromSeconds(120), ct)
+        var reply = await _process.CommandAsync("start", new { count, topology, clientEvery, degree, seed, protocol, selfQuery }, timeout ?? TimeSpan.FromSeconds(120), ct)
             .ConfigureAwait(false);
         var added = Read<JsKadNode[]>(reply.GetProperty("nodes"));
         _nodes.AddRange(added);
