@@ -1,4 +1,6 @@
 using System.Text.Json;
+using QuDag.P2p.Identity;
+using QuDag.P2p.Protocols.Kad.Routing;
 
 namespace QuDag.P2p.Tests.Interop;
 
@@ -54,6 +56,29 @@ public sealed class JsKadNetwork : IAsyncDisposable
         var added = Read<JsKadNode[]>(reply.GetProperty("nodes"));
         _nodes.AddRange(added);
         return added;
+    }
+
+    /// <summary>
+    /// Adds <paramref name="count"/> nodes wired as a chain that js's own lookup can walk end to end, and returns them in
+    /// chain order: every hop is nearer (XOR) to the last node than the hop before it. js follows a peer an answer names
+    /// only when it is closer to the target than the peer that named it (kad-dht's query-path.js), so in a chain of
+    /// random ids js's findPeer of the far end fails whenever the distances do not fall along it (measured: it failed in
+    /// exactly the runs where they did not). Each node has its neighbours in its table when this returns.
+    /// </summary>
+    public async Task<IReadOnlyList<JsKadNode>> AddWalkableChainAsync(int count, CancellationToken ct = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 2);
+        var added = await AddNodesAsync(count, ct: ct).ConfigureAwait(false);
+        var target = KadKey.ForPeer(PeerId.Parse(added[0].PeerId));
+        var chain = added.Skip(1)
+            .OrderByDescending(n => KadKey.ForPeer(PeerId.Parse(n.PeerId)).DistanceTo(target))
+            .Append(added[0])
+            .ToArray();
+        for (int i = 0; i < chain.Length - 1; i++)
+            await DialAsync(chain[i].Index, chain[i + 1].Address, ct).ConfigureAwait(false);
+        await WaitForTablesAsync(tables => Enumerable.Range(0, chain.Length - 1).All(i =>
+            tables[chain[i].Index].Peers.Contains(chain[i + 1].PeerId) && tables[chain[i + 1].Index].Peers.Contains(chain[i].PeerId)), ct: ct).ConfigureAwait(false);
+        return chain;
     }
 
     /// <summary>Node <paramref name="node"/> dials <paramref name="address"/> (a multiaddr ending in /p2p/&lt;id&gt;).</summary>

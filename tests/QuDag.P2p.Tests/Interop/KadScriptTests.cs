@@ -8,12 +8,11 @@ public sealed class KadScriptTests
     public async Task A_chain_fills_each_routing_table_with_its_neighbours_and_js_finds_the_far_end()
     {
         await using var js = await JsKadNetwork.StartAsync();
-        var nodes = await js.AddNodesAsync(5, topology: "chain");
-        await js.WaitForTablesAsync(tables => Enumerable.Range(0, 4).All(i => tables[i].Peers.Contains(nodes[i + 1].PeerId)));
+        var chain = await js.AddWalkableChainAsync(5);
 
-        // js's own lookup walks the chain: node 0 finds node 4, four hops away.
-        var found = await js.FindPeerAsync(0, nodes[4].PeerId);
-        Assert.Contains(nodes[4].Address.Split("/p2p/")[0], found.Addrs);
+        // js's own lookup walks the chain: its first node finds the last, four hops away.
+        var found = await js.FindPeerAsync(chain[0].Index, chain[4].PeerId);
+        Assert.Contains(chain[4].Address.Split("/p2p/")[0], found.Addrs);
     }
 
     [Fact]
