@@ -24,6 +24,7 @@ public sealed class KadDht : IAsyncDisposable
     private readonly ConcurrentDictionary<string, KadRecord> _published = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte[]> _provided = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<Task, byte> _checks = new();
     private ITimer? _refreshTimer, _republishTimer;
     private int _inbound, _refreshing, _disposed;
     private long _requestsSent, _requestsFailed, _requestsServed, _requestsRefused;
@@ -68,7 +69,7 @@ public sealed class KadDht : IAsyncDisposable
     /// listens on; <paramref name="seenAt"/> is the IP of its connection (its diversity group).
     /// </summary>
     public RoutingTableUpdate AddPeer(PeerId peer, IReadOnlyList<Multiaddr> listenAddresses, IPAddress? seenAt) =>
-        RoutingTable.TryAdd(peer, listenAddresses.Select(a => a.WithoutPeerId()).Distinct().ToArray(), seenAt);
+        Admit(peer, listenAddresses.Select(a => a.WithoutPeerId()).Distinct().ToArray(), seenAt);
 
     /// <summary>A peer that stopped serving the DHT leaves the routing table.</summary>
     public bool RemovePeer(PeerId peer) => RoutingTable.Remove(peer);
@@ -80,7 +81,57 @@ public sealed class KadDht : IAsyncDisposable
         IReadOnlyList<Multiaddr> addresses = peer.Addresses;
         if (addresses.Count == 0)
             addresses = RoutingTable.Find(peer.Id)?.Addresses ?? [];
-        RoutingTable.TryAdd(peer.Id, addresses, seenAt);
+        Admit(peer.Id, addresses, seenAt);
+    }
+
+    private RoutingTableUpdate Admit(PeerId peer, IReadOnlyList<Multiaddr> addresses, IPAddress? seenAt)
+    {
+        var update = RoutingTable.TryAdd(peer, addresses, seenAt);
+        if (update == RoutingTableUpdate.Pending && Volatile.Read(ref _disposed) == 0
+            && RoutingTable.TryBeginCheck(peer, Options.StaleAfter, out var oldest))
+        {
+            var check = Task.Run(() => CheckAsync(oldest));
+            _checks[check] = 0;
+            _ = check.ContinueWith(t => _checks.TryRemove(t, out _), TaskScheduler.Default);
+        }
+        return update;
+    }
+
+    /// <summary>
+    /// Raised when a liveness check of a full bucket's least recently seen entry ends: the entry, and whether it
+    /// answered (if not, it has left the table and a newcomer has its place).
+    /// </summary>
+    public event Action<PeerId, bool>? StaleChecked;
+
+    // The spec's rule for a full bucket: ask its least recently seen entry (a FIND_NODE of our id, which every server
+    // answers: rust closes a stream on the deprecated kad PING) and replace it by a newcomer if it does not answer.
+    private async Task CheckAsync(RoutingEntry oldest)
+    {
+        bool answered = true; // stopping is no verdict on the peer
+        Interlocked.Increment(ref _requestsSent);
+        try
+        {
+            using var deadline = new CancellationTokenSource(Options.StaleCheckTimeout, Time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, _stopping.Token);
+            await Network.ExchangeAsync(oldest.Id, oldest.Addresses, Options.ProtocolId, (stream, _, ct) =>
+                KadProtocol.RequestAsync(stream, KadMessage.FindNode(LocalPeer.Bytes), Options.StaleCheckTimeout, Options.MaxMessageSize, Time, ct),
+                linked.Token).ConfigureAwait(false);
+        }
+        catch (Exception) when (!_stopping.IsCancellationRequested)
+        {
+            answered = false;
+            Interlocked.Increment(ref _requestsFailed);
+        }
+        catch (Exception)
+        {
+            // Stopping.
+        }
+        finally
+        {
+            RoutingTable.EndCheck(oldest, answered);
+        }
+        if (!_stopping.IsCancellationRequested)
+            StaleChecked?.Invoke(oldest.Id, answered);
     }
 
     internal void OnRequestFailed(PeerId peer) => RoutingTable.Remove(peer);
@@ -490,6 +541,7 @@ public sealed class KadDht : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         _stopping.Cancel();
+        await Task.WhenAll(_checks.Keys).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (_refreshTimer is not null)
             await _refreshTimer.DisposeAsync().ConfigureAwait(false);
         if (_republishTimer is not null)
