@@ -22,11 +22,12 @@ public sealed class KadDhtTests
         return PeerId.FromBytes(multihash);
     }
 
-    internal static async Task<(P2pHost Host, KadDht Dht, Multiaddr Address)> ServerAsync(KadOptions? options = null, NodeIdentity? identity = null)
+    internal static async Task<(P2pHost Host, KadDht Dht, Multiaddr Address)> ServerAsync(KadOptions? options = null, NodeIdentity? identity = null,
+        TimeProvider? time = null)
     {
         var host = new P2pHost(new P2pHostOptions { Identity = identity });
         var listener = await host.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0));
-        var dht = new KadDht(host.LocalPeerId, new HostKadNetwork(host), options);
+        var dht = new KadDht(host.LocalPeerId, new HostKadNetwork(host), options, time);
         host.SetStreamHandler(dht.Options.ProtocolId, dht.ServeAsync);
         return (host, dht, listener.Addresses[0]);
     }
@@ -344,6 +345,45 @@ public sealed class KadDhtTests
             }
             var providers = await Ask(new KadMessage { Type = KadMessageType.GetProviders, Key = cid });
             Assert.Equal(client.LocalPeerId, Assert.Single(providers.ProviderPeers).Id);
+        }
+    }
+
+    [Fact]
+    public async Task A_record_held_for_others_goes_again_to_the_closest_peers_each_hour_and_the_copy_expires_with_the_original()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-01T10:00:00Z"));
+        var options = new KadOptions { RefreshInterval = TimeSpan.Zero, ReplicationInterval = TimeSpan.FromHours(1) };
+        var (holderHost, holder, holderAddress) = await ServerAsync(options, time: time);
+        var (peerHost, peer, peerAddress) = await ServerAsync(options, time: time);
+        await using (holderHost) await using (holder) await using (peerHost) await using (peer)
+        {
+            holder.AddPeer(peerHost.LocalPeerId, [peerAddress], IPAddress.Loopback);
+            holder.Start();
+            // A client stores a record at the holder only, with 10 hours to live (rust's ttl field).
+            await using var client = new P2pHost();
+            var connection = await client.DialAsync(holderAddress);
+            byte[] key = "/replicated"u8.ToArray();
+            await using (var stream = await connection.OpenStreamAsync(KadProtocol.DefaultId, CancellationToken.None))
+            {
+                var put = new KadMessage { Type = KadMessageType.PutValue, Key = key, Record = new KadRecord { Key = key, Value = [42], TtlSeconds = 36_000 } };
+                await KadProtocol.RequestAsync(stream, put, TimeSpan.FromSeconds(30));
+            }
+
+            // The first hourly run skips it: it came in since the last run, so its sender is taken to have replicated it.
+            time.Advance(TimeSpan.FromHours(1));
+            await holder.BackgroundRunsAsync();
+            Assert.Null(peer.Records.Get(key));
+            // The next one sends it to the closest peer.
+            time.Advance(TimeSpan.FromHours(1));
+            await holder.BackgroundRunsAsync();
+            Assert.Equal([42], peer.Records.Get(key)?.Value);
+
+            // The copy lives as long as the original (10 h from the client's put), not a fresh 48 h from the copy.
+            await holder.DisposeAsync();
+            time.Advance(TimeSpan.FromHours(8) - TimeSpan.FromSeconds(1));
+            Assert.NotNull(peer.Records.Get(key));
+            time.Advance(TimeSpan.FromSeconds(1));
+            Assert.Null(peer.Records.Get(key));
         }
     }
 

@@ -25,8 +25,9 @@ public sealed class KadDht : IAsyncDisposable
     private readonly ConcurrentDictionary<string, byte[]> _provided = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<Task, byte> _checks = new();
-    private ITimer? _refreshTimer, _republishTimer;
-    private int _inbound, _refreshing, _disposed;
+    private readonly List<PeriodicJob> _jobs = [];
+    private long _lastReplicationTicks; // UTC ticks of the last re-replication run (or of construction)
+    private int _inbound, _disposed;
     private long _requestsSent, _requestsFailed, _requestsServed, _requestsRefused;
 
     public KadDht(PeerId localPeer, IKadNetwork network, KadOptions? options = null, TimeProvider? timeProvider = null)
@@ -42,6 +43,7 @@ public sealed class KadDht : IAsyncDisposable
         RoutingTable = new RoutingTable(localPeer, Options.K, Options.MaxPeersPerIpGroup, Time);
         Records = new RecordStore(Options.MaxRecords, Options.MaxKeySize, Options.MaxValueSize, Options.RecordTtl, Time);
         Providers = new ProviderStore(Options.MaxProviderKeys, Options.K, Options.MaxKeySize, Options.RecordTtl, Time);
+        _lastReplicationTicks = Time.GetUtcNow().UtcTicks;
     }
 
     public PeerId LocalPeer { get; }
@@ -500,39 +502,107 @@ public sealed class KadDht : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the timers: bucket refresh every <see cref="KadOptions.RefreshInterval"/>, republishing every <see cref="KadOptions.RepublishInterval"/>.</summary>
+    /// <summary>
+    /// Sends the records this node holds for others again to the k peers now closest to each key (the spec's and rust's
+    /// hourly re-replication: records stay at the k closest while the network changes), each with the time it has left,
+    /// so no copy outlives the original. Skips records stored since the last run (their sender replicated them, as rust
+    /// assumes) and this node's own records (<see cref="RepublishAsync"/> sends those). What the replication timer runs.
+    /// Returns how many records were sent.
+    /// </summary>
+    public async Task<int> ReplicateAsync(CancellationToken cancellationToken = default)
+    {
+        var since = new DateTimeOffset(Interlocked.Exchange(ref _lastReplicationTicks, Time.GetUtcNow().UtcTicks), TimeSpan.Zero);
+        Records.RemoveExpired();
+        int sent = 0;
+        foreach (var record in Records.ToReplicate(storedBefore: since))
+        {
+            if (_published.ContainsKey(Convert.ToBase64String(record.Key)))
+                continue;
+            await PublishAsync(record, cancellationToken).ConfigureAwait(false);
+            sent++;
+        }
+        return sent;
+    }
+
+    /// <summary>
+    /// Starts the timers: bucket refresh every <see cref="KadOptions.RefreshInterval"/>, re-replication every
+    /// <see cref="KadOptions.ReplicationInterval"/>, republishing every <see cref="KadOptions.RepublishInterval"/>.
+    /// </summary>
     public void Start()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        if (Options.RefreshInterval > TimeSpan.Zero)
-            _refreshTimer ??= Time.CreateTimer(_ => RunInBackground(RefreshAsync), null, Options.RefreshInterval, Options.RefreshInterval);
-        _republishTimer ??= Time.CreateTimer(_ => RunInBackground(RepublishAsync), null, Options.RepublishInterval, Options.RepublishInterval);
+        lock (_jobs)
+        {
+            if (_jobs.Count > 0)
+                return;
+            if (Options.RefreshInterval > TimeSpan.Zero)
+                _jobs.Add(new PeriodicJob("refresh", RefreshAsync, Options.RefreshInterval, Time, _stopping.Token));
+            if (Options.ReplicationInterval > TimeSpan.Zero)
+                _jobs.Add(new PeriodicJob("re-replication", ReplicateAsync, Options.ReplicationInterval, Time, _stopping.Token));
+            _jobs.Add(new PeriodicJob("republish", RepublishAsync, Options.RepublishInterval, Time, _stopping.Token));
+        }
     }
 
-    private void RunInBackground(Func<CancellationToken, Task> work)
+    /// <summary>Completes when the runs the timers have started so far have ended (for tests on a fake clock: advance, then await this).</summary>
+    internal Task BackgroundRunsAsync()
     {
-        // One background job at a time: a slow refresh is not stacked up by the next tick.
-        if (Interlocked.Exchange(ref _refreshing, 1) != 0)
-            return;
-        _ = Task.Run(async () =>
+        lock (_jobs)
+            return Task.WhenAll(_jobs.Select(j => j.Running));
+    }
+
+    /// <summary>
+    /// Background work on a timer: one run at a time (a slow run is not stacked up by the next tick), failures traced,
+    /// and disposal waits for the run in progress (which the DHT's stopping token has cancelled).
+    /// </summary>
+    private sealed class PeriodicJob : IAsyncDisposable
+    {
+        private readonly string _name;
+        private readonly Func<CancellationToken, Task> _work;
+        private readonly CancellationToken _stopping;
+        private readonly ITimer _timer;
+        private Task _running = Task.CompletedTask;
+        private int _busy;
+
+        public PeriodicJob(string name, Func<CancellationToken, Task> work, TimeSpan interval, TimeProvider time, CancellationToken stopping)
         {
-            try
+            _name = name;
+            _work = work;
+            _stopping = stopping;
+            _timer = time.CreateTimer(_ => Tick(), null, interval, interval);
+        }
+
+        public Task Running => Volatile.Read(ref _running);
+
+        private void Tick()
+        {
+            if (Interlocked.Exchange(ref _busy, 1) != 0)
+                return;
+            _running = Task.Run(async () =>
             {
-                await work(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
-            {
-                // Stopping.
-            }
-            catch (Exception ex)
-            {
-                Trace.TraceWarning("QuDag.P2p: a DHT refresh or republish failed: {0}", ex.Message);
-            }
-            finally
-            {
-                Volatile.Write(ref _refreshing, 0);
-            }
-        });
+                try
+                {
+                    await _work(_stopping).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+                {
+                    // Stopping.
+                }
+                catch (Exception ex)
+                {
+                    Trace.TraceWarning("QuDag.P2p: a DHT {0} failed: {1}", _name, ex.Message);
+                }
+                finally
+                {
+                    Volatile.Write(ref _busy, 0);
+                }
+            });
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _timer.DisposeAsync().ConfigureAwait(false);
+            await _running.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
     }
 
     /// <summary>Stops the timers and every lookup in flight.</summary>
@@ -542,9 +612,10 @@ public sealed class KadDht : IAsyncDisposable
             return;
         _stopping.Cancel();
         await Task.WhenAll(_checks.Keys).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        if (_refreshTimer is not null)
-            await _refreshTimer.DisposeAsync().ConfigureAwait(false);
-        if (_republishTimer is not null)
-            await _republishTimer.DisposeAsync().ConfigureAwait(false);
+        PeriodicJob[] jobs;
+        lock (_jobs)
+            jobs = [.. _jobs];
+        foreach (var job in jobs)
+            await job.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -54,6 +54,12 @@ public sealed record KadOptions
     /// <summary>How often every non-empty bucket is refreshed with a lookup (the spec's 10 minutes); zero turns it off.</summary>
     public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// How often the records this node holds for others are sent again to the k peers closest to their keys, with the
+    /// time they have left (the Kademlia paper's and rust-libp2p's hourly re-replication); zero turns it off.
+    /// </summary>
+    public TimeSpan ReplicationInterval { get; init; } = TimeSpan.FromHours(1);
+
     /// <summary>How often this node's own records and provider announcements are published again (the spec's 22 h).</summary>
     public TimeSpan RepublishInterval { get; init; } = TimeSpan.FromHours(22);
 
@@ -106,6 +112,8 @@ public sealed record KadOptions
             throw new ArgumentOutOfRangeException(nameof(StaleCheckTimeout), StaleCheckTimeout, "StaleCheckTimeout must be positive.");
         if (StaleAfter < TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(StaleAfter), StaleAfter, "StaleAfter cannot be negative.");
+        if (ReplicationInterval < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(ReplicationInterval), ReplicationInterval, "ReplicationInterval cannot be negative.");
         if (RefreshInterval < TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(RefreshInterval), RefreshInterval, "RefreshInterval cannot be negative.");
     }
