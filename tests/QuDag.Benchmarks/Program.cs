@@ -10,6 +10,9 @@ using QuDag.Benchmarks;
 //   cmdlets <peers> [remote|inproc] [both|cmdlet|script] [rounds] [throttle]
 //                              Connect-QuDagPeer pipeline vs a serial foreach of Connect-QuDagPeer; peer nodes in
 //                              child processes (remote, the default) or in this process (inproc, the first harness)
+//   dht [nodes] [lookups] [tables]  managed bytes per routing-table entry (<tables> tables of 2,000 random peers), then
+//                              FindPeer in <nodes> js kad nodes (one kad.mjs process) beside js's own findPeer, same
+//                              targets, interleaved (needs npm ci --prefix tests/interop); default 100 20 50
 //   peers <count> [quiet] | bare-peer | tcp-peer  (internal) the remote ends for 'scale', 'cmdlets' and 'expire'
 // Diagnostic modes for the missed targets (RESULTS.md, "Profile" subsections; profile.sh wraps them in dotnet-trace):
 //   loop <what> <seconds> [arg]   one benchmark's work in a loop: messages|messages-bare-batched|messages-bare-single
@@ -35,6 +38,8 @@ return args switch
     ["heap-diff", var before, var after, var n] => HeapProfile.Diff(before, after, int.Parse(n)),
     ["trace-top", var file, .. var rest] => TraceTop.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 25),
     ["trace-jit", var file, .. var rest] => TraceJit.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 15),
+    ["dht", .. var rest] => await Dht.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 100, rest.Length > 1 ? int.Parse(rest[1]) : 20,
+        rest.Length > 2 ? int.Parse(rest[2]) : 50),
     ["latency", .. var rest] => await Latency.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 20_000),
     ["scale", var n, .. var rest] => await Scale.RunAsync(int.Parse(n), rest.Length > 0 ? rest[0] : "both"),
     ["peers", var n] => await Scale.ServePeersAsync(int.Parse(n)),

@@ -11,8 +11,8 @@ public sealed record JsKadNode(int Index, string PeerId, IReadOnlyList<string> A
     public string Address => Addrs[0];
 }
 
-/// <summary>A peer and its addresses, as js's findPeer, getClosestPeers and findProviders answer them.</summary>
-public sealed record JsPeerAddresses(string Peer, IReadOnlyList<string> Addrs);
+/// <summary>A peer and its addresses, as js's findPeer, getClosestPeers and findProviders answer them (findPeer also its time in js, <paramref name="Ms"/>).</summary>
+public sealed record JsPeerAddresses(string Peer, IReadOnlyList<string> Addrs, double Ms = 0);
 
 /// <summary>One node's routing table as js holds it (peer ids), for comparing a crawl against.</summary>
 public sealed record JsRoutingTable(int Index, string PeerId, string Mode, IReadOnlyList<string> Peers);
@@ -89,9 +89,13 @@ public sealed class JsKadNetwork : IAsyncDisposable
     public async Task<bool> IsConnectedAsync(int node, string peer, CancellationToken ct = default) =>
         (await _process.CommandAsync("connected", new { node, peer }, DefaultTimeout, ct).ConfigureAwait(false)).GetProperty("connected").GetBoolean();
 
-    /// <summary>js's own peer routing: <c>peerRouting.findPeer</c> from node <paramref name="node"/>.</summary>
-    public async Task<JsPeerAddresses> FindPeerAsync(int node, string peer, TimeSpan? timeout = null, CancellationToken ct = default) =>
-        Read<JsPeerAddresses>(await _process.CommandAsync("findPeer", new { node, peer }, timeout ?? DefaultTimeout, ct).ConfigureAwait(false));
+    /// <summary>
+    /// js's own peer routing: <c>peerRouting.findPeer</c> from node <paramref name="node"/>; with
+    /// <paramref name="useCache"/> false it skips js's peer store and always walks the DHT.
+    /// </summary>
+    public async Task<JsPeerAddresses> FindPeerAsync(int node, string peer, TimeSpan? timeout = null, bool useCache = true, CancellationToken ct = default) =>
+        Read<JsPeerAddresses>(await _process.CommandAsync("findPeer", new { node, peer, useCache, timeoutMs = (int)(timeout ?? DefaultTimeout).TotalMilliseconds },
+            (timeout ?? DefaultTimeout) + TimeSpan.FromSeconds(5), ct).ConfigureAwait(false));
 
     /// <summary>js's <c>getClosestPeers</c> walk for a peer id's key.</summary>
     public async Task<IReadOnlyList<JsPeerAddresses>> GetClosestPeersAsync(int node, string peer, TimeSpan? timeout = null, CancellationToken ct = default) =>
