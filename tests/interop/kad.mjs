@@ -6,7 +6,6 @@
 //
 // stdout carries protocol lines only; logs go to stderr.
 
-import { createInterface } from 'node:readline'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
@@ -16,19 +15,14 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
+import { emit, logger, serveCommands } from './json-lines.mjs'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 
 const nodes = [] // { index, node, mode }
 
-function log (text) {
-  process.stderr.write(`[kad.mjs] ${text}\n`)
-}
-
-function emit (obj) {
-  process.stdout.write(JSON.stringify(obj) + '\n')
-}
+const log = logger('kad.mjs')
 
 const utf8 = s => new TextEncoder().encode(s)
 const hex = b => Buffer.from(b).toString('hex')
@@ -258,32 +252,7 @@ async function stopAll (code) {
 }
 
 function main () {
-  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity })
-  rl.on('line', line => {
-    if (line.trim() === '') return
-    let msg
-    try {
-      msg = JSON.parse(line)
-    } catch (err) {
-      emit({ id: null, ok: false, error: `bad JSON: ${err.message}` })
-      return
-    }
-    const run = commands[msg.cmd]
-    if (run == null) {
-      emit({ id: msg.id ?? null, ok: false, error: `unknown command '${msg.cmd}'` })
-      return
-    }
-    Promise.resolve()
-      .then(() => run(msg))
-      .then(
-        result => emit({ ...result, id: msg.id ?? null, ok: true }),
-        err => emit({ id: msg.id ?? null, ok: false, error: `${err.name ?? 'Error'}: ${err.message}` })
-      )
-  })
-  rl.on('close', () => { void stopAll(0) })
-  process.stdout.on('error', () => { void stopAll(0) })
-  process.on('SIGTERM', () => { void stopAll(0) })
-  process.on('SIGINT', () => { void stopAll(0) })
+  serveCommands(commands, () => stopAll(0), log)
   emit({ event: 'ready', nodes: 0 })
 }
 
