@@ -58,16 +58,26 @@ public sealed class KadAddressScopeTests
         return (informer, listener.Addresses[0], bait, baitDht, madeUp);
     }
 
-    [Fact]
-    public async Task A_peer_seen_at_a_public_address_cannot_point_a_lookup_at_loopback_or_private_addresses()
+    /// <summary>
+    /// Builds the world, joins the DHT through the informer (the operator's bootstrap address stands, loopback or not)
+    /// with our node's streams going through <paramref name="network"/>, then runs <paramref name="check"/>.
+    /// </summary>
+    private static async Task JoinThroughInformerAsync(Func<P2pHost, IKadNetwork> network, Func<KadDht, P2pHost, KadDht, PeerId, Task> check)
     {
         var (informer, informerAddress, bait, baitDht, madeUp) = await WorldAsync();
         await using (informer) await using (bait) await using (baitDht)
         {
             await using var host = new P2pHost();
-            await using var dht = new KadDht(host.LocalPeerId, new SeenAtPublicAddress(host), new KadOptions { RefreshInterval = TimeSpan.Zero, RequestTimeout = TimeSpan.FromSeconds(5) });
-            await dht.BootstrapAsync([informerAddress]); // the operator's bootstrap address stands, loopback or not
+            await using var dht = new KadDht(host.LocalPeerId, network(host), new KadOptions { RefreshInterval = TimeSpan.Zero, RequestTimeout = TimeSpan.FromSeconds(5) });
+            await dht.BootstrapAsync([informerAddress]);
+            await check(dht, informer, baitDht, madeUp);
+        }
+    }
 
+    [Fact]
+    public Task A_peer_seen_at_a_public_address_cannot_point_a_lookup_at_loopback_or_private_addresses() =>
+        JoinThroughInformerAsync(host => new SeenAtPublicAddress(host), async (dht, informer, baitDht, madeUp) =>
+        {
             // The lookup asked the informer and never the loopback server it named.
             Assert.NotNull(dht.RoutingTable.Find(informer.LocalPeerId));
             Assert.Equal(0, baitDht.Counters.Served);
@@ -77,22 +87,14 @@ public sealed class KadAddressScopeTests
             Assert.Equal([PublicAddress], found!.Addresses);
             var provider = Assert.Single(await dht.GetProvidersAsync("/any"u8.ToArray(), 1));
             Assert.Equal([PublicAddress], provider.Addresses);
-        }
-    }
+        });
 
     [Fact]
-    public async Task The_same_informer_on_loopback_is_believed_so_the_rule_is_what_keeps_the_public_one_out()
-    {
-        var (informer, informerAddress, bait, baitDht, madeUp) = await WorldAsync();
-        await using (informer) await using (bait) await using (baitDht)
+    public Task The_same_informer_on_loopback_is_believed_so_the_rule_is_what_keeps_the_public_one_out() =>
+        JoinThroughInformerAsync(host => new HostKadNetwork(host), async (dht, _, baitDht, madeUp) =>
         {
-            await using var host = new P2pHost();
-            await using var dht = new KadDht(host.LocalPeerId, new HostKadNetwork(host), new KadOptions { RefreshInterval = TimeSpan.Zero, RequestTimeout = TimeSpan.FromSeconds(5) });
-            await dht.BootstrapAsync([informerAddress]);
-
             Assert.True(baitDht.Counters.Served > 0);
             var found = await dht.FindPeerAsync(madeUp);
             Assert.Equal(4, found!.Addresses.Count);
-        }
-    }
+        });
 }
