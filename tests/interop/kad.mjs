@@ -66,7 +66,14 @@ async function createNode (index, opts) {
         // Records under /test/ are accepted as they are (js refuses a namespace it has no validator for).
         validators: { test: async () => {} },
         selectors: { test: () => 0 },
-        allowQueryWithZeroPeers: true
+        allowQueryWithZeroPeers: true,
+        // js adds a connected peer only after pinging it, within an adaptive timeout of at least 5 s, and the whole
+        // add within 10 s of the connection; a peer that misses them stays out until some later query names it. On a
+        // 2-core machine running a test suite (many nodes in this one process) a ping can take longer: a server's
+        // table then stayed empty (KadScriptTests, full suite). Generous bounds keep the tables filling under load.
+        pingNewContactTimeout: { minTimeout: 30_000, maxTimeout: 60_000 },
+        pingOldContactTimeout: { minTimeout: 30_000, maxTimeout: 60_000 },
+        onPeerConnectTimeout: 60_000
       })
     }
   })

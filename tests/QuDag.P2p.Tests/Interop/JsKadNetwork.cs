@@ -126,13 +126,14 @@ public sealed class JsKadNetwork : IAsyncDisposable
         Read<JsRoutingTable[]>((await _process.CommandAsync("routingTables", null, DefaultTimeout, ct).ConfigureAwait(false)).GetProperty("tables"));
 
     /// <summary>
-    /// js adds a peer to its table after identify and a ping, a moment after the connection: reads the tables until
-    /// <paramref name="ready"/> holds, for at most <paramref name="timeout"/> (10 s by default), then throws.
+    /// js adds a peer to its table after identify and a ping, a moment after the connection (seconds under load):
+    /// reads the tables until <paramref name="ready"/> holds, for at most <paramref name="timeout"/> (60 s by default:
+    /// a bound, not a wait; it returns as soon as the tables are there), then throws.
     /// </summary>
     public async Task<IReadOnlyList<JsRoutingTable>> WaitForTablesAsync(Func<IReadOnlyList<JsRoutingTable>, bool> ready, TimeSpan? timeout = null,
         CancellationToken ct = default)
     {
-        var limit = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        var limit = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
         while (true)
         {
             var tables = await RoutingTablesAsync(ct).ConfigureAwait(false);
