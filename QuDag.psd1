@@ -18,7 +18,8 @@
         'Get-QuDagPool', 'Clear-QuDagPool', 'Block-QuDagPeer', 'Unblock-QuDagPeer',
         'Get-QuDagSession', 'New-QuDagSession', 'Set-QuDagSession', 'Reset-QuDagSession', 'Remove-QuDagSession',
         'Start-QuDagMetricsExporter', 'Stop-QuDagMetricsExporter', 'Watch-QuDagMetrics', 'Export-QuDagReport',
-        'Find-QuDagPeer'
+        'Register-QuDagTopic', 'Unregister-QuDagTopic', 'Get-QuDagTopic',
+        'Find-QuDagPeer', 'Invoke-QuDagCrawl', 'Compare-QuDagCrawl'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -28,6 +28,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable
     private readonly Messaging.RequestService _requests;
     private readonly Inbox _inbox;
     private readonly ManagerMetrics _metrics;
+    private readonly TopicService _topics;
     private readonly PeerDiscovery? _discovery;
     private Task? _disposeTask;
 
@@ -78,6 +79,22 @@ public sealed partial class ConnectionManager : IAsyncDisposable
         _host.SetStreamHandler(Messaging.QuDagRequestCodec.ProtocolId, _requests.ServeAsync);
         if (options.DhtMode != P2p.Protocols.Kad.KadMode.Off)
             _discovery = new PeerDiscovery(options, _identity.PeerId, _dialer, _host);
+        _topics = new TopicService(_host, options.Gossipsub with { TimeProvider = _time }, _metrics.Topics, options.TopicQueueCapacity);
+        // Peer exchange: an offered peer whose address the book knows is dialed (a PRUNE offers at most 16).
+        _topics.Router.PeerExchangeReceived += (_, _, offered) =>
+        {
+            foreach (var peer in offered)
+            {
+                if (!IsDisposed && GetEndPoint(peer) is not null && _dialer.Peers.TryGet(peer, out var entry) && entry.Status != ConnectionStatus.Connected)
+                    _ = ConnectAsync(peer).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            }
+        };
+        // Connected joins gossip, Disconnected (to the pool) or Failed leaves it; Connecting changes nothing yet.
+        _peers.StatusChanged += (_, e) =>
+        {
+            if (e.NewStatus is ConnectionStatus.Connected or ConnectionStatus.Disconnected or ConnectionStatus.Failed)
+                _topics.OnPeerStatus(e.PeerId, e.NewStatus == ConnectionStatus.Connected);
+        };
     }
 
     /// <summary>This node's libp2p peer id ("12D3KooW...", from its Ed25519 key).</summary>
@@ -271,6 +288,12 @@ public sealed partial class ConnectionManager : IAsyncDisposable
         _dialer.Reconnector.SetEnabled(_peers.GetOrAddNamed(peerId).Reconnect, enabled);
     }
 
+    /// <summary>Received messages waiting for room in the receive queue, each holding its connection's reader; for tests.</summary>
+    internal int DeliveriesWaitingForRoom => _inbox.WaitingDeliveries;
+
+    /// <summary>True while a message to the peer waits for its flow-control credit (it stopped reading); for tests.</summary>
+    internal bool SendWaitsForCredit(PeerId peerId) => _dialer.ActiveConnection(peerId).SendWaitsForCredit;
+
     /// <summary>Completes when the peer's reconnect loop (if any) has ended; for tests.</summary>
     internal Task ReconnectLoopOf(PeerId peerId) => _peers.TryGet(peerId, out var entry) ? entry.Reconnect.Loop : Task.CompletedTask;
 
@@ -299,6 +322,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable
         await Task.WhenAll(_listeners.Keys.Select(l => l.DisposeAsync().AsTask())).ConfigureAwait(false);
         await _dialer.DrainAsync().ConfigureAwait(false);
         await _requests.DisposeAsync().ConfigureAwait(false);
+        await _topics.DisposeAsync().ConfigureAwait(false);
         await _host.DisposeAsync().ConfigureAwait(false);
         _dialer.Dispose();
         _inbox.Complete();

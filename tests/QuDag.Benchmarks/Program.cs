@@ -13,6 +13,9 @@ using QuDag.Benchmarks;
 //   dht [nodes] [lookups] [tables]  managed bytes per routing-table entry (<tables> tables of 2,000 random peers), then
 //                              FindPeer in <nodes> js kad nodes (one kad.mjs process) beside js's own findPeer, same
 //                              targets, interleaved (needs npm ci --prefix tests/interop); default 100 20 50
+//   crawl <nodes> [processes] [degree]  Invoke-QuDagCrawl's core against <nodes> js kad-dht nodes (a tenth clients) in
+//                              [processes] Node processes (default 1), and js's own getClosestPeers discovery in the
+//                              same run: time, peers/s, coverage, bytes per crawled peer and per routing-table entry
 //   peers <count> [quiet] | bare-peer | tcp-peer  (internal) the remote ends for 'scale', 'cmdlets' and 'expire'
 // Diagnostic modes for the missed targets (RESULTS.md, "Profile" subsections; profile.sh wraps them in dotnet-trace):
 //   loop <what> <seconds> [arg]   one benchmark's work in a loop: messages|messages-bare-batched|messages-bare-single
@@ -40,6 +43,7 @@ return args switch
     ["trace-jit", var file, .. var rest] => TraceJit.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 15),
     ["dht", .. var rest] => await Dht.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 100, rest.Length > 1 ? int.Parse(rest[1]) : 20,
         rest.Length > 2 ? int.Parse(rest[2]) : 50),
+    ["crawl", var n, .. var rest] => await CrawlBench.RunAsync(int.Parse(n), rest.Length > 0 ? int.Parse(rest[0]) : 1, rest.Length > 1 ? int.Parse(rest[1]) : 3),
     ["latency", .. var rest] => await Latency.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 20_000),
     ["scale", var n, .. var rest] => await Scale.RunAsync(int.Parse(n), rest.Length > 0 ? rest[0] : "both"),
     ["peers", var n] => await Scale.ServePeersAsync(int.Parse(n)),

@@ -6,7 +6,8 @@ BeforeDiscovery {
         'Test-QuDagPeer', 'Invoke-QuDagRequest', 'Receive-QuDagRequest', 'Send-QuDagResponse', 'Get-QuDagPool', 'Clear-QuDagPool',
         'Block-QuDagPeer', 'Unblock-QuDagPeer', 'Get-QuDagSession', 'New-QuDagSession', 'Set-QuDagSession', 'Reset-QuDagSession',
         'Remove-QuDagSession', 'Start-QuDagMetricsExporter', 'Stop-QuDagMetricsExporter', 'Watch-QuDagMetrics', 'Export-QuDagReport',
-        'Find-QuDagPeer'
+        'Register-QuDagTopic', 'Unregister-QuDagTopic', 'Get-QuDagTopic',
+        'Find-QuDagPeer', 'Invoke-QuDagCrawl', 'Compare-QuDagCrawl'
     )
 }
 BeforeAll {

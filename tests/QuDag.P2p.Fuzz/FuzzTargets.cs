@@ -1,5 +1,6 @@
 using QuDag.P2p.Encoding;
 using QuDag.P2p.Muxing.Yamux;
+using QuDag.P2p.Protocols.Gossipsub;
 using QuDag.P2p.Protocols.Identify;
 using QuDag.P2p.Protocols.Kad;
 using QuDag.P2p.Security;
@@ -30,6 +31,7 @@ public static class FuzzTargets
         ["multistream"] = ProtocolFuzzEntry.MultistreamMessages,
         ["identify"] = ProtocolFuzzEntry.IdentifyMessage,
         ["kad"] = KadFuzzEntry.Stream,
+        ["gossipsub-rpc"] = GossipsubFuzzEntry.Rpcs,
     };
 
     /// <summary>
@@ -49,6 +51,7 @@ public static class FuzzTargets
         ["multistream"] = ["QuDag.P2p.Upgrade.Multistream", "QuDag.P2p.Encoding"],
         ["identify"] = ["QuDag.P2p.Protocols.Identify", "QuDag.P2p.Encoding"],
         ["kad"] = ["QuDag.P2p.Protocols.Kad", "QuDag.P2p.Encoding", "QuDag.P2p.Identity"],
+        ["gossipsub-rpc"] = ["QuDag.P2p.Protocols.Gossipsub", "QuDag.P2p.Encoding"],
     };
 
     /// <summary>The target named <paramref name="name"/>, or an error listing the names.</summary>

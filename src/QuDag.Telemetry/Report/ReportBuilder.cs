@@ -40,6 +40,13 @@ internal sealed partial class ReportBuilder(ReportData data, QuDagReportOptions 
         Card("Failed connects (out / in)", $"{m.FailedConnects} / {m.FailedInbound}");
         _html.Append("</div>\n</section>\n");
 
+        if (options.Crawl is { } crawl)
+        {
+            CrawlSections(crawl);
+            if (options.PreviousCrawl is { } previous)
+                CrawlChanges(previous, crawl);
+        }
+
         Section("Peers", "peers");
         PeerTable();
         _html.Append("</section>\n");
@@ -58,6 +65,10 @@ internal sealed partial class ReportBuilder(ReportData data, QuDagReportOptions 
 
         Section("Connection failures by reason", "failures");
         Chart(FailureChart(), "No connection has failed.");
+        _html.Append("</section>\n");
+
+        Section("Topics", "topics");
+        TopicTable();
         _html.Append("</section>\n");
 
         Section("Recent connection events", "events");
@@ -210,6 +221,32 @@ internal sealed partial class ReportBuilder(ReportData data, QuDagReportOptions 
             _html.Append("<p class=\"note\">").Append(data.Peers.Count - options.MaxPeersInTable).Append(" more peers are not listed.</p>\n");
     }
 
+    /// <summary>The gossipsub topics this node joins or publishes to: the mesh against D_lo..D_hi, traffic, and delivery latency.</summary>
+    private void TopicTable()
+    {
+        if (data.Topics.Count == 0)
+        {
+            _html.Append("<p class=\"empty\">The node joins and publishes to no topic.</p>\n");
+            return;
+        }
+        _html.Append("<table>\n<thead><tr><th>Topic</th><th>Subscribed</th><th>Mesh peers</th><th>Subscribers</th><th>Published</th><th>Received</th>")
+            .Append("<th>Duplicates</th><th>Invalid</th><th>Dropped</th><th>Latency p50 / p95 (ms)</th></tr></thead>\n<tbody>\n");
+        foreach (var t in data.Topics)
+        {
+            _html.Append("<tr><td><code>").Append(E(t.Topic)).Append("</code></td>")
+                .Append("<td>").Append(t.Subscribed ? "yes" : "no (fanout)").Append("</td>")
+                .Append("<td class=\"num\">").Append(t.MeshPeers.Count.ToString(Invariant)).Append("</td>")
+                .Append("<td class=\"num\">").Append(t.Subscribers.Count.ToString(Invariant)).Append("</td>")
+                .Append("<td class=\"num\">").Append(t.Published.ToString(Invariant)).Append("</td>")
+                .Append("<td class=\"num\">").Append(t.Received.ToString(Invariant)).Append("</td>")
+                .Append("<td class=\"num\">").Append(t.Duplicates.ToString(Invariant)).Append("</td>")
+                .Append("<td class=\"num\">").Append(t.Invalid.ToString(Invariant)).Append("</td>")
+                .Append("<td class=\"num\">").Append(t.Dropped.ToString(Invariant)).Append("</td>")
+                .Append("<td class=\"num\">").Append(t.LatencySamples > 0 ? $"{Ms(t.LatencyP50)} / {Ms(t.LatencyP95)}" : "").Append("</td></tr>\n");
+        }
+        _html.Append("</tbody>\n</table>\n");
+    }
+
     private void EventTable()
     {
         if (data.Events.Count == 0)
@@ -254,6 +291,17 @@ internal sealed partial class ReportBuilder(ReportData data, QuDagReportOptions 
         .status-connecting { color: #9a6700; }
         figure.chart { margin: 0; }
         figure.chart svg { max-width: 100%; height: auto; }
+        figure.map { margin: 0; border: 1px solid #d0d7de; border-radius: 6px; }
+        figure.map svg { max-width: 100%; height: auto; display: block; }
+        .network-map .edges line { stroke: #8c959f; stroke-opacity: 0.45; stroke-width: 1; }
+        .network-map circle { stroke: #fff; stroke-width: 1.5; }
+        .network-map circle.server, .key.server { fill: #0969da; color: #0969da; }
+        .network-map circle.client, .key.client { fill: #bf8700; color: #bf8700; }
+        .network-map circle.unknown, .key.unknown { fill: #8c959f; color: #6e7781; }
+        .network-map circle.undialable { stroke: #cf222e; stroke-width: 3; }
+        .network-map text { font-size: 9px; text-anchor: middle; fill: #1f2328; font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
+        .key { font-weight: 600; }
+        table.counts { width: auto; min-width: 360px; margin-bottom: 12px; }
 
         """;
 }

@@ -44,6 +44,9 @@ public sealed class JsNode : IAsyncDisposable
         _stderrPump = Task.Run(PumpStderrAsync);
     }
 
+    /// <summary>The "ready" line the script printed (gossip.mjs lists all its nodes there).</summary>
+    public JsonElement ReadyLine { get; private set; }
+
     /// <summary>The node's peer id as js prints it ("12D3KooW...").</summary>
     public string PeerId { get; private set; } = "";
 
@@ -124,6 +127,7 @@ public sealed class JsNode : IAsyncDisposable
         try
         {
             JsonElement ready = await node.AwaitAsync(node._ready.Task, startTimeout, "start", ct).ConfigureAwait(false);
+            node.ReadyLine = ready;
             if (ready.TryGetProperty("peerId", out JsonElement peerId))
             {
                 node.PeerId = peerId.GetString() ?? "";
