@@ -1,7 +1,7 @@
 // The JSON-lines protocol every script here speaks to the C# harness (tests/QuDag.P2p.Tests/Interop/JsNode.cs): a
 // command a line on stdin ({ id, cmd, ...args }), its answer a line on stdout ({ ...result, id, ok: true } or
 // { id, ok: false, error }), events as lines of their own ({ event, ... }). stdout carries protocol lines only; logs go
-// to stderr. Shared by node.mjs and kad.mjs (bench.mjs runs its commands one at a time, for timing, and keeps its own).
+// to stderr. Shared by node.mjs, kad.mjs and gossip.mjs (bench.mjs runs its commands one at a time, for timing, and keeps its own).
 
 import { createInterface } from 'node:readline'
 
