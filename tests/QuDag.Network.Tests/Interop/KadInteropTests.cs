@@ -21,6 +21,24 @@ public sealed class KadInteropTests
         return js;
     }
 
+    /// <summary>
+    /// Reads until <paramref name="done"/> holds, for at most 30 s. ADD_PROVIDER has no answer: a provide returns once
+    /// the message is written, and the receiver stores it a moment later (under load, after the test's next line ran).
+    /// </summary>
+    private static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done, string what)
+    {
+        var limit = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var value = await read();
+            if (done(value))
+                return value;
+            if (DateTime.UtcNow > limit)
+                Assert.Fail($"Timed out waiting until {what}.");
+            await Task.Delay(20);
+        }
+    }
+
     private static ConnectionManagerOptions Dht(KadMode mode, params string[] bootstrap) => new()
     {
         DhtMode = mode,
@@ -121,7 +139,8 @@ public sealed class KadInteropTests
         Assert.Equal("hello from js", await js.GetAsync(1, "/test/greeting")); // node 1 has it only from us
 
         string key = await js.ProvideAsync(0, "some content");
-        Assert.True(manager.Dht.Providers.IsProvider(Convert.FromHexString(key), PeerId.Parse(js[0].PeerId)));
+        await EventuallyAsync(() => Task.FromResult(manager.Dht.Providers.IsProvider(Convert.FromHexString(key), PeerId.Parse(js[0].PeerId))),
+            stored => stored, "we store js's provider record");
         var providers = await js.FindProvidersAsync(1, "some content");
         var provider = Assert.Single(providers);
         Assert.Equal(js[0].PeerId, provider.Peer);
@@ -143,7 +162,7 @@ public sealed class KadInteropTests
         // js's CID of "our content" (raw, sha2-256): its multihash is the key.
         byte[] key = [0x12, 0x20, .. System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes("our content"))];
         Assert.True(await manager.Dht.ProvideAsync(key) >= 1);
-        var providers = await js.FindProvidersAsync(2, "our content");
+        var providers = await EventuallyAsync(() => js.FindProvidersAsync(2, "our content"), found => found.Count > 0, "js finds our provider record");
         Assert.Equal(manager.LocalPeerId.ToString(), Assert.Single(providers).Peer);
 
         await js.PutAsync(1, "/test/theirs", "from js");

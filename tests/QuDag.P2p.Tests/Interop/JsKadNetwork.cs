@@ -1,4 +1,6 @@
 using System.Text.Json;
+using QuDag.P2p.Identity;
+using QuDag.P2p.Protocols.Kad.Routing;
 
 namespace QuDag.P2p.Tests.Interop;
 
@@ -9,8 +11,8 @@ public sealed record JsKadNode(int Index, string PeerId, IReadOnlyList<string> A
     public string Address => Addrs[0];
 }
 
-/// <summary>A peer and its addresses, as js's findPeer, getClosestPeers and findProviders answer them.</summary>
-public sealed record JsPeerAddresses(string Peer, IReadOnlyList<string> Addrs);
+/// <summary>A peer and its addresses, as js's findPeer, getClosestPeers and findProviders answer them (findPeer also its time in js, <paramref name="Ms"/>).</summary>
+public sealed record JsPeerAddresses(string Peer, IReadOnlyList<string> Addrs, double Ms = 0);
 
 /// <summary>One node's routing table as js holds it (peer ids), for comparing a crawl against.</summary>
 public sealed record JsRoutingTable(int Index, string PeerId, string Mode, IReadOnlyList<string> Peers);
@@ -57,6 +59,29 @@ public sealed class JsKadNetwork : IAsyncDisposable
         return added;
     }
 
+    /// <summary>
+    /// Adds <paramref name="count"/> nodes wired as a chain that js's own lookup can walk end to end, and returns them in
+    /// chain order: every hop is nearer (XOR) to the last node than the hop before it. js follows a peer an answer names
+    /// only when it is closer to the target than the peer that named it (kad-dht's query-path.js), so in a chain of
+    /// random ids js's findPeer of the far end fails whenever the distances do not fall along it (measured: it failed in
+    /// exactly the runs where they did not). Each node has its neighbours in its table when this returns.
+    /// </summary>
+    public async Task<IReadOnlyList<JsKadNode>> AddWalkableChainAsync(int count, CancellationToken ct = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 2);
+        var added = await AddNodesAsync(count, ct: ct).ConfigureAwait(false);
+        var target = KadKey.ForPeer(PeerId.Parse(added[0].PeerId));
+        var chain = added.Skip(1)
+            .OrderByDescending(n => KadKey.ForPeer(PeerId.Parse(n.PeerId)).DistanceTo(target))
+            .Append(added[0])
+            .ToArray();
+        for (int i = 0; i < chain.Length - 1; i++)
+            await DialAsync(chain[i].Index, chain[i + 1].Address, ct).ConfigureAwait(false);
+        await WaitForTablesAsync(tables => Enumerable.Range(0, chain.Length - 1).All(i =>
+            tables[chain[i].Index].Peers.Contains(chain[i + 1].PeerId) && tables[chain[i + 1].Index].Peers.Contains(chain[i].PeerId)), ct: ct).ConfigureAwait(false);
+        return chain;
+    }
+
     /// <summary>Node <paramref name="node"/> dials <paramref name="address"/> (a multiaddr ending in /p2p/&lt;id&gt;).</summary>
     public Task DialAsync(int node, string address, CancellationToken ct = default) =>
         _process.CommandAsync("dial", new { node, addr = address }, DefaultTimeout, ct);
@@ -65,9 +90,13 @@ public sealed class JsKadNetwork : IAsyncDisposable
     public async Task<bool> IsConnectedAsync(int node, string peer, CancellationToken ct = default) =>
         (await _process.CommandAsync("connected", new { node, peer }, DefaultTimeout, ct).ConfigureAwait(false)).GetProperty("connected").GetBoolean();
 
-    /// <summary>js's own peer routing: <c>peerRouting.findPeer</c> from node <paramref name="node"/>.</summary>
-    public async Task<JsPeerAddresses> FindPeerAsync(int node, string peer, TimeSpan? timeout = null, CancellationToken ct = default) =>
-        Read<JsPeerAddresses>(await _process.CommandAsync("findPeer", new { node, peer }, timeout ?? DefaultTimeout, ct).ConfigureAwait(false));
+    /// <summary>
+    /// js's own peer routing: <c>peerRouting.findPeer</c> from node <paramref name="node"/>; with
+    /// <paramref name="useCache"/> false it skips js's peer store and always walks the DHT.
+    /// </summary>
+    public async Task<JsPeerAddresses> FindPeerAsync(int node, string peer, TimeSpan? timeout = null, bool useCache = true, CancellationToken ct = default) =>
+        Read<JsPeerAddresses>(await _process.CommandAsync("findPeer", new { node, peer, useCache, timeoutMs = (int)(timeout ?? DefaultTimeout).TotalMilliseconds },
+            (timeout ?? DefaultTimeout) + TimeSpan.FromSeconds(5), ct).ConfigureAwait(false));
 
     /// <summary>js's <c>getClosestPeers</c> walk for a peer id's key.</summary>
     public async Task<IReadOnlyList<JsPeerAddresses>> GetClosestPeersAsync(int node, string peer, TimeSpan? timeout = null, CancellationToken ct = default) =>
@@ -98,13 +127,14 @@ public sealed class JsKadNetwork : IAsyncDisposable
         Read<JsRoutingTable[]>((await _process.CommandAsync("routingTables", null, DefaultTimeout, ct).ConfigureAwait(false)).GetProperty("tables"));
 
     /// <summary>
-    /// js adds a peer to its table after identify and a ping, a moment after the connection: reads the tables until
-    /// <paramref name="ready"/> holds, for at most <paramref name="timeout"/> (10 s by default), then throws.
+    /// js adds a peer to its table after identify and a ping, a moment after the connection (seconds under load):
+    /// reads the tables until <paramref name="ready"/> holds, for at most <paramref name="timeout"/> (60 s by default:
+    /// a bound, not a wait; it returns as soon as the tables are there), then throws.
     /// </summary>
     public async Task<IReadOnlyList<JsRoutingTable>> WaitForTablesAsync(Func<IReadOnlyList<JsRoutingTable>, bool> ready, TimeSpan? timeout = null,
         CancellationToken ct = default)
     {
-        var limit = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        var limit = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
         while (true)
         {
             var tables = await RoutingTablesAsync(ct).ConfigureAwait(false);

@@ -16,17 +16,18 @@ namespace QuDag.P2p.Tests.Protocols;
 /// </summary>
 public sealed class KadDhtTests
 {
-    private static PeerId RandomPeer()
+    internal static PeerId RandomPeer()
     {
         byte[] multihash = [0x12, 0x20, .. RandomNumberGenerator.GetBytes(32)];
         return PeerId.FromBytes(multihash);
     }
 
-    private static async Task<(P2pHost Host, KadDht Dht, Multiaddr Address)> ServerAsync(KadOptions? options = null)
+    internal static async Task<(P2pHost Host, KadDht Dht, Multiaddr Address)> ServerAsync(KadOptions? options = null, NodeIdentity? identity = null,
+        TimeProvider? time = null)
     {
-        var host = new P2pHost();
+        var host = new P2pHost(new P2pHostOptions { Identity = identity });
         var listener = await host.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0));
-        var dht = new KadDht(host.LocalPeerId, new HostKadNetwork(host), options);
+        var dht = new KadDht(host.LocalPeerId, new HostKadNetwork(host), options, time);
         host.SetStreamHandler(dht.Options.ProtocolId, dht.ServeAsync);
         return (host, dht, listener.Addresses[0]);
     }
@@ -167,36 +168,77 @@ public sealed class KadDhtTests
         Assert.Equal(2, table.Count);
     }
 
+    /// <summary>Opens <paramref name="count"/> kad streams that never send a request (each holds a server slot until its request timeout).</summary>
+    private static async Task<QuDag.P2p.Muxing.MuxedStream[]> OpenIdleStreamsAsync(QuDag.P2p.Upgrade.P2pConnection connection, int count)
+    {
+        var opened = await Task.WhenAll(Enumerable.Range(0, count).Select(async _ =>
+        {
+            try
+            {
+                return await connection.OpenStreamAsync(KadProtocol.DefaultId, CancellationToken.None);
+            }
+            catch (IOException)
+            {
+                return null; // reset before the negotiation's answer was read
+            }
+        }));
+        return opened.OfType<QuDag.P2p.Muxing.MuxedStream>().ToArray();
+    }
+
+    /// <summary>
+    /// Waits (at most 30 s) until the server has refused <paramref name="refused"/> streams and exactly
+    /// <paramref name="held"/> of <paramref name="reads"/> are still open: a refusal is counted before its reset reaches us.
+    /// </summary>
+    private static async Task AssertRefusedAndHeldAsync(KadDht dht, IReadOnlyList<Task<int>> reads, int refused, int held)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((dht.Counters.Refused < refused || reads.Count(r => !r.IsCompleted) > held) && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
+        Assert.Equal(refused, dht.Counters.Refused);
+        Assert.Equal(held, reads.Count(r => !r.IsCompleted));
+    }
+
     [Fact]
     public async Task A_flood_of_kad_streams_is_served_up_to_the_limit_and_the_rest_reset()
     {
-        var (server, dht, address) = await ServerAsync(new KadOptions { MaxInboundStreams = 16, MaxInboundStreamsPerPeer = 16 });
+        var (server, dht, address) = await ServerAsync(new KadOptions { MaxInboundStreams = 16, MaxInboundStreamsPerPeer = 16, RequestTimeout = TimeSpan.FromMinutes(1) });
         await using (server) await using (dht)
         {
             await using var flooder = new P2pHost();
             var connection = await flooder.DialAsync(address);
-            // 100 streams that open and never send a request: each holds a slot until its request timeout.
-            var opened = await Task.WhenAll(Enumerable.Range(0, 100).Select(async _ =>
-            {
-                try
-                {
-                    return await connection.OpenStreamAsync(KadProtocol.DefaultId, CancellationToken.None);
-                }
-                catch (IOException)
-                {
-                    return null; // reset before the negotiation's answer was read
-                }
-            }));
-            var streams = opened.OfType<QuDag.P2p.Muxing.MuxedStream>().ToArray();
+            // 100 streams that open and never send a request: 84 of them are reset at once, 16 are held.
+            var streams = await OpenIdleStreamsAsync(connection, 100);
             var reads = streams.Select(s => s.ReadAsync(new byte[1]).AsTask()).ToArray();
-            // 84 of them are reset at once (a reset stream's read fails or ends); 16 are held.
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-            while (dht.Counters.Refused < 84 && DateTime.UtcNow < deadline)
-                await Task.Delay(20);
-            Assert.Equal(84, dht.Counters.Refused);
-            Assert.Equal(16, reads.Count(r => !r.IsCompleted));
+            await AssertRefusedAndHeldAsync(dht, reads, refused: 84, held: 16);
             foreach (var s in streams)
                 s.Reset();
+        }
+    }
+
+    [Fact]
+    public async Task Peers_each_within_their_own_limit_are_held_to_the_global_inbound_stream_limit_together()
+    {
+        // Per peer 8, all together 12: three peers with 8 idle streams each stay within their own limit, so only the
+        // global one refuses (a test of that limit alone: without it, all 24 are held).
+        var (server, dht, address) = await ServerAsync(new KadOptions { MaxInboundStreams = 12, MaxInboundStreamsPerPeer = 8, RequestTimeout = TimeSpan.FromMinutes(1) });
+        await using (server) await using (dht)
+        {
+            var flooders = new[] { new P2pHost(), new P2pHost(), new P2pHost() };
+            try
+            {
+                var streams = new List<QuDag.P2p.Muxing.MuxedStream>();
+                foreach (var flooder in flooders)
+                    streams.AddRange(await OpenIdleStreamsAsync(await flooder.DialAsync(address), 8));
+                var reads = streams.Select(s => s.ReadAsync(new byte[1]).AsTask()).ToArray();
+                await AssertRefusedAndHeldAsync(dht, reads, refused: 12, held: 12);
+                foreach (var s in streams)
+                    s.Reset();
+            }
+            finally
+            {
+                foreach (var flooder in flooders)
+                    await flooder.DisposeAsync();
+            }
         }
     }
 
@@ -303,6 +345,45 @@ public sealed class KadDhtTests
             }
             var providers = await Ask(new KadMessage { Type = KadMessageType.GetProviders, Key = cid });
             Assert.Equal(client.LocalPeerId, Assert.Single(providers.ProviderPeers).Id);
+        }
+    }
+
+    [Fact]
+    public async Task A_record_held_for_others_goes_again_to_the_closest_peers_each_hour_and_the_copy_expires_with_the_original()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-01T10:00:00Z"));
+        var options = new KadOptions { RefreshInterval = TimeSpan.Zero, ReplicationInterval = TimeSpan.FromHours(1) };
+        var (holderHost, holder, holderAddress) = await ServerAsync(options, time: time);
+        var (peerHost, peer, peerAddress) = await ServerAsync(options, time: time);
+        await using (holderHost) await using (holder) await using (peerHost) await using (peer)
+        {
+            holder.AddPeer(peerHost.LocalPeerId, [peerAddress], IPAddress.Loopback);
+            holder.Start();
+            // A client stores a record at the holder only, with 10 hours to live (rust's ttl field).
+            await using var client = new P2pHost();
+            var connection = await client.DialAsync(holderAddress);
+            byte[] key = "/replicated"u8.ToArray();
+            await using (var stream = await connection.OpenStreamAsync(KadProtocol.DefaultId, CancellationToken.None))
+            {
+                var put = new KadMessage { Type = KadMessageType.PutValue, Key = key, Record = new KadRecord { Key = key, Value = [42], TtlSeconds = 36_000 } };
+                await KadProtocol.RequestAsync(stream, put, TimeSpan.FromSeconds(30));
+            }
+
+            // The first hourly run skips it: it came in since the last run, so its sender is taken to have replicated it.
+            time.Advance(TimeSpan.FromHours(1));
+            await holder.BackgroundRunsAsync();
+            Assert.Null(peer.Records.Get(key));
+            // The next one sends it to the closest peer.
+            time.Advance(TimeSpan.FromHours(1));
+            await holder.BackgroundRunsAsync();
+            Assert.Equal([42], peer.Records.Get(key)?.Value);
+
+            // The copy lives as long as the original (10 h from the client's put), not a fresh 48 h from the copy.
+            await holder.DisposeAsync();
+            time.Advance(TimeSpan.FromHours(8) - TimeSpan.FromSeconds(1));
+            Assert.NotNull(peer.Records.Get(key));
+            time.Advance(TimeSpan.FromSeconds(1));
+            Assert.Null(peer.Records.Get(key));
         }
     }
 

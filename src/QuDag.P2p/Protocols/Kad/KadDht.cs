@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using QuDag.P2p.Identity;
@@ -24,8 +23,10 @@ public sealed class KadDht : IAsyncDisposable
     private readonly ConcurrentDictionary<string, KadRecord> _published = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte[]> _provided = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
-    private ITimer? _refreshTimer, _republishTimer;
-    private int _inbound, _refreshing, _disposed;
+    private readonly ConcurrentDictionary<Task, byte> _checks = new();
+    private readonly List<PeriodicJob> _jobs = [];
+    private long _lastReplicationTicks; // UTC ticks of the last re-replication run (or of construction)
+    private int _inbound, _disposed;
     private long _requestsSent, _requestsFailed, _requestsServed, _requestsRefused;
 
     public KadDht(PeerId localPeer, IKadNetwork network, KadOptions? options = null, TimeProvider? timeProvider = null)
@@ -41,6 +42,7 @@ public sealed class KadDht : IAsyncDisposable
         RoutingTable = new RoutingTable(localPeer, Options.K, Options.MaxPeersPerIpGroup, Time);
         Records = new RecordStore(Options.MaxRecords, Options.MaxKeySize, Options.MaxValueSize, Options.RecordTtl, Time);
         Providers = new ProviderStore(Options.MaxProviderKeys, Options.K, Options.MaxKeySize, Options.RecordTtl, Time);
+        _lastReplicationTicks = Time.GetUtcNow().UtcTicks;
     }
 
     public PeerId LocalPeer { get; }
@@ -68,7 +70,7 @@ public sealed class KadDht : IAsyncDisposable
     /// listens on; <paramref name="seenAt"/> is the IP of its connection (its diversity group).
     /// </summary>
     public RoutingTableUpdate AddPeer(PeerId peer, IReadOnlyList<Multiaddr> listenAddresses, IPAddress? seenAt) =>
-        RoutingTable.TryAdd(peer, listenAddresses.Select(a => a.WithoutPeerId()).Distinct().ToArray(), seenAt);
+        Admit(peer, listenAddresses.Select(a => a.WithoutPeerId()).Distinct().ToArray(), seenAt);
 
     /// <summary>A peer that stopped serving the DHT leaves the routing table.</summary>
     public bool RemovePeer(PeerId peer) => RoutingTable.Remove(peer);
@@ -80,7 +82,57 @@ public sealed class KadDht : IAsyncDisposable
         IReadOnlyList<Multiaddr> addresses = peer.Addresses;
         if (addresses.Count == 0)
             addresses = RoutingTable.Find(peer.Id)?.Addresses ?? [];
-        RoutingTable.TryAdd(peer.Id, addresses, seenAt);
+        Admit(peer.Id, addresses, seenAt);
+    }
+
+    private RoutingTableUpdate Admit(PeerId peer, IReadOnlyList<Multiaddr> addresses, IPAddress? seenAt)
+    {
+        var update = RoutingTable.TryAdd(peer, addresses, seenAt);
+        if (update == RoutingTableUpdate.Pending && Volatile.Read(ref _disposed) == 0
+            && RoutingTable.TryBeginCheck(peer, Options.StaleAfter, out var oldest))
+        {
+            var check = Task.Run(() => CheckAsync(oldest));
+            _checks[check] = 0;
+            _ = check.ContinueWith(t => _checks.TryRemove(t, out _), TaskScheduler.Default);
+        }
+        return update;
+    }
+
+    /// <summary>
+    /// Raised when a liveness check of a full bucket's least recently seen entry ends: the entry, and whether it
+    /// answered (if not, it has left the table and a newcomer has its place).
+    /// </summary>
+    public event Action<PeerId, bool>? StaleChecked;
+
+    // The spec's rule for a full bucket: ask its least recently seen entry (a FIND_NODE of our id, which every server
+    // answers: rust closes a stream on the deprecated kad PING) and replace it by a newcomer if it does not answer.
+    private async Task CheckAsync(RoutingEntry oldest)
+    {
+        bool answered = true; // stopping is no verdict on the peer
+        Interlocked.Increment(ref _requestsSent);
+        try
+        {
+            using var deadline = new CancellationTokenSource(Options.StaleCheckTimeout, Time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, _stopping.Token);
+            await Network.ExchangeAsync(oldest.Id, oldest.Addresses, Options.ProtocolId, (stream, _, ct) =>
+                KadProtocol.RequestAsync(stream, KadMessage.FindNode(LocalPeer.Bytes), Options.StaleCheckTimeout, Options.MaxMessageSize, Time, ct),
+                linked.Token).ConfigureAwait(false);
+        }
+        catch (Exception) when (!_stopping.IsCancellationRequested)
+        {
+            answered = false;
+            Interlocked.Increment(ref _requestsFailed);
+        }
+        catch (Exception)
+        {
+            // Stopping.
+        }
+        finally
+        {
+            RoutingTable.EndCheck(oldest, answered);
+        }
+        if (!_stopping.IsCancellationRequested)
+            StaleChecked?.Invoke(oldest.Id, answered);
     }
 
     internal void OnRequestFailed(PeerId peer) => RoutingTable.Remove(peer);
@@ -449,39 +501,52 @@ public sealed class KadDht : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the timers: bucket refresh every <see cref="KadOptions.RefreshInterval"/>, republishing every <see cref="KadOptions.RepublishInterval"/>.</summary>
+    /// <summary>
+    /// Sends the records this node holds for others again to the k peers now closest to each key (the spec's and rust's
+    /// hourly re-replication: records stay at the k closest while the network changes), each with the time it has left,
+    /// so no copy outlives the original. Skips records stored since the last run (their sender replicated them, as rust
+    /// assumes) and this node's own records (<see cref="RepublishAsync"/> sends those). What the replication timer runs.
+    /// Returns how many records were sent.
+    /// </summary>
+    public async Task<int> ReplicateAsync(CancellationToken cancellationToken = default)
+    {
+        var since = new DateTimeOffset(Interlocked.Exchange(ref _lastReplicationTicks, Time.GetUtcNow().UtcTicks), TimeSpan.Zero);
+        Records.RemoveExpired();
+        int sent = 0;
+        foreach (var record in Records.ToReplicate(storedBefore: since))
+        {
+            if (_published.ContainsKey(Convert.ToBase64String(record.Key)))
+                continue;
+            await PublishAsync(record, cancellationToken).ConfigureAwait(false);
+            sent++;
+        }
+        return sent;
+    }
+
+    /// <summary>
+    /// Starts the timers: bucket refresh every <see cref="KadOptions.RefreshInterval"/>, re-replication every
+    /// <see cref="KadOptions.ReplicationInterval"/>, republishing every <see cref="KadOptions.RepublishInterval"/>.
+    /// </summary>
     public void Start()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        if (Options.RefreshInterval > TimeSpan.Zero)
-            _refreshTimer ??= Time.CreateTimer(_ => RunInBackground(RefreshAsync), null, Options.RefreshInterval, Options.RefreshInterval);
-        _republishTimer ??= Time.CreateTimer(_ => RunInBackground(RepublishAsync), null, Options.RepublishInterval, Options.RepublishInterval);
+        lock (_jobs)
+        {
+            if (_jobs.Count > 0)
+                return;
+            if (Options.RefreshInterval > TimeSpan.Zero)
+                _jobs.Add(new PeriodicJob("refresh", RefreshAsync, Options.RefreshInterval, Time, _stopping.Token));
+            if (Options.ReplicationInterval > TimeSpan.Zero)
+                _jobs.Add(new PeriodicJob("re-replication", ReplicateAsync, Options.ReplicationInterval, Time, _stopping.Token));
+            _jobs.Add(new PeriodicJob("republish", RepublishAsync, Options.RepublishInterval, Time, _stopping.Token));
+        }
     }
 
-    private void RunInBackground(Func<CancellationToken, Task> work)
+    /// <summary>Completes when the runs the timers have started so far have ended (for tests on a fake clock: advance, then await this).</summary>
+    internal Task BackgroundRunsAsync()
     {
-        // One background job at a time: a slow refresh is not stacked up by the next tick.
-        if (Interlocked.Exchange(ref _refreshing, 1) != 0)
-            return;
-        _ = Task.Run(async () =>
-        {
-            try
-            {
-                await work(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
-            {
-                // Stopping.
-            }
-            catch (Exception ex)
-            {
-                Trace.TraceWarning("QuDag.P2p: a DHT refresh or republish failed: {0}", ex.Message);
-            }
-            finally
-            {
-                Volatile.Write(ref _refreshing, 0);
-            }
-        });
+        lock (_jobs)
+            return Task.WhenAll(_jobs.Select(j => j.Running));
     }
 
     /// <summary>Stops the timers and every lookup in flight.</summary>
@@ -490,9 +555,11 @@ public sealed class KadDht : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         _stopping.Cancel();
-        if (_refreshTimer is not null)
-            await _refreshTimer.DisposeAsync().ConfigureAwait(false);
-        if (_republishTimer is not null)
-            await _republishTimer.DisposeAsync().ConfigureAwait(false);
+        await Task.WhenAll(_checks.Keys).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        PeriodicJob[] jobs;
+        lock (_jobs)
+            jobs = [.. _jobs];
+        foreach (var job in jobs)
+            await job.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -38,7 +38,7 @@ internal sealed class KadLookup
     public async Task<KadLookupResult> RunAsync(IEnumerable<KadPeer> seeds, CancellationToken cancellationToken)
     {
         foreach (var seed in seeds)
-            Offer(seed, IpGroup.Scope.Loopback);
+            Offer(seed); // ours (the table, the operator's bootstrap list): every address stands
         int k = _dht.Options.K;
         using var lookup = new CancellationTokenSource(_dht.Options.QueryTimeout, _dht.Time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lookup.Token);
@@ -74,9 +74,10 @@ internal sealed class KadLookup
                 candidate.State = State.Answered;
                 _dht.OnResponded(candidate.Peer, answer.SeenAt);
                 var scope = answer.SeenAt is { } ip ? IpGroup.ScopeOf(ip) : IpGroup.Scope.Loopback;
-                foreach (var peer in response.CloserPeers.OrderBy(p => KadKey.ForPeer(p.Id).DistanceTo(_target)).Take(k))
-                    Offer(peer, scope);
-                if (_stopWhen?.Invoke(candidate.Peer, response) == true)
+                var told = WithReachableAddresses(response, scope);
+                foreach (var peer in told.CloserPeers.OrderBy(p => KadKey.ForPeer(p.Id).DistanceTo(_target)).Take(k))
+                    Offer(peer);
+                if (_stopWhen?.Invoke(candidate.Peer, told) == true)
                 {
                     stopped = true;
                     break;
@@ -114,13 +115,13 @@ internal sealed class KadLookup
         return null;
     }
 
-    private void Offer(KadPeer peer, IpGroup.Scope informer)
+    private void Offer(KadPeer peer)
     {
         if (peer.Id == _dht.LocalPeer)
             return;
         if (!_known.Add(peer.Id))
             return;
-        var addresses = peer.Addresses.Where(a => Reaches(a, informer)).Take(RoutingTable.MaxAddresses).ToArray();
+        var addresses = peer.Addresses.Take(RoutingTable.MaxAddresses).ToArray();
         var candidate = new Candidate(new KadPeer(peer.Id, addresses), KadKey.ForPeer(peer.Id).DistanceTo(_target));
         int index = _candidates.BinarySearch(candidate, CandidateOrder.Instance);
         _candidates.Insert(index < 0 ? ~index : index, candidate);
@@ -134,6 +135,25 @@ internal sealed class KadLookup
             }
         }
     }
+
+    /// <summary>
+    /// The answer as far as it can be believed: the closer peers and providers a peer seen at <paramref name="informer"/>
+    /// scope names keep only the IP addresses that reach at least as far (a public peer cannot point us at loopback or
+    /// private addresses). What the caller's stop condition sees too: a peer found is found at an address we may use.
+    /// </summary>
+    private static KadMessage WithReachableAddresses(KadMessage response, IpGroup.Scope informer)
+    {
+        if (informer == IpGroup.Scope.Loopback)
+            return response; // every address reaches at least as far as loopback
+        return response with
+        {
+            CloserPeers = response.CloserPeers.Select(p => Reachable(p, informer)).ToArray(),
+            ProviderPeers = response.ProviderPeers.Select(p => Reachable(p, informer)).ToArray(),
+        };
+    }
+
+    private static KadPeer Reachable(KadPeer peer, IpGroup.Scope informer) =>
+        peer.Addresses.All(a => Reaches(a, informer)) ? peer : new KadPeer(peer.Id, peer.Addresses.Where(a => Reaches(a, informer)), peer.Connection);
 
     /// <summary>An IP address told by a peer seen at <paramref name="informer"/> scope is kept if it reaches at least as far.</summary>
     private static bool Reaches(Multiaddr address, IpGroup.Scope informer) =>

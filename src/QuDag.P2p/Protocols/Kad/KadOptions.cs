@@ -33,6 +33,18 @@ public sealed record KadOptions
     /// <summary>One request and its response.</summary>
     public TimeSpan RequestTimeout { get; init; } = KadProtocol.DefaultRequestTimeout;
 
+    /// <summary>
+    /// How long the least recently seen entry of a full bucket has to answer a liveness check (a FIND_NODE) before the
+    /// newcomer waiting for its place takes it (js pings with a 2 s adaptive timeout; this machine's load asks for more).
+    /// </summary>
+    public TimeSpan StaleCheckTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// A full bucket's least recently seen entry is checked for a newcomer only when it was last seen longer ago than
+    /// this (js: 10 minutes); one seen lately is alive by evidence. Zero checks it for every newcomer.
+    /// </summary>
+    public TimeSpan StaleAfter { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>A whole lookup (rust: 60 s).</summary>
     public TimeSpan QueryTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
@@ -41,6 +53,12 @@ public sealed record KadOptions
 
     /// <summary>How often every non-empty bucket is refreshed with a lookup (the spec's 10 minutes); zero turns it off.</summary>
     public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// How often the records this node holds for others are sent again to the k peers closest to their keys, with the
+    /// time they have left (the Kademlia paper's and rust-libp2p's hourly re-replication); zero turns it off.
+    /// </summary>
+    public TimeSpan ReplicationInterval { get; init; } = TimeSpan.FromHours(1);
 
     /// <summary>How often this node's own records and provider announcements are published again (the spec's 22 h).</summary>
     public TimeSpan RepublishInterval { get; init; } = TimeSpan.FromHours(22);
@@ -90,6 +108,12 @@ public sealed record KadOptions
             throw new ArgumentOutOfRangeException(nameof(MaxMessageSize), MaxMessageSize, "MaxMessageSize must be at least 1 KiB.");
         if (RequestTimeout <= TimeSpan.Zero || QueryTimeout <= TimeSpan.Zero || RecordTtl <= TimeSpan.Zero || RepublishInterval <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(RequestTimeout), "The timeouts, the record TTL and the republish interval must be positive.");
+        if (StaleCheckTimeout <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(StaleCheckTimeout), StaleCheckTimeout, "StaleCheckTimeout must be positive.");
+        if (StaleAfter < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(StaleAfter), StaleAfter, "StaleAfter cannot be negative.");
+        if (ReplicationInterval < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(ReplicationInterval), ReplicationInterval, "ReplicationInterval cannot be negative.");
         if (RefreshInterval < TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(RefreshInterval), RefreshInterval, "RefreshInterval cannot be negative.");
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using QuDag.P2p.Identity;
 
@@ -24,9 +25,10 @@ public enum RoutingTableUpdate
 /// <summary>
 /// Kademlia's k-buckets (k = 20 by default) around the local key: bucket i holds peers whose key shares exactly i
 /// leading bits with ours. A full bucket keeps newcomers in a replacement cache (at most k, newest kept) and promotes
-/// the newest when an entry fails or leaves. A bucket admits at most <c>maxPerGroup</c> peers of one public IP group
-/// (<see cref="IpGroup"/>), entries and replacements alike, so one operator's address block cannot fill a bucket with
-/// made-up ids. Thread-safe (one lock: every operation is a few list operations on at most 2k entries).
+/// the newest when an entry fails or leaves, or when its least recently seen entry fails a liveness check
+/// (<see cref="TryBeginCheck"/>: the table says whom to check, at most one per bucket at a time; the caller asks).
+/// A bucket admits at most <c>maxPerGroup</c> peers of one public IP group (<see cref="IpGroup"/>), entries and
+/// replacements alike, so one operator's address block cannot fill a bucket with made-up ids. Thread-safe (one lock: every operation is a few list operations on at most 2k entries).
 /// </summary>
 public sealed class RoutingTable
 {
@@ -114,6 +116,49 @@ public sealed class RoutingTable
         return true;
     }
 
+    /// <summary>
+    /// Starts a liveness check for the bucket <paramref name="newcomer"/> belongs to, as the spec and js do when a bucket
+    /// is full: the least recently seen entry is the one to ask. Gives it when the bucket is full, has newcomers
+    /// waiting, is not being checked already (at most one check per bucket at a time) and that entry was last seen
+    /// longer than <paramref name="staleAfter"/> ago (one seen lately is alive by evidence); the bucket then counts as
+    /// being checked until <see cref="EndCheck"/>.
+    /// </summary>
+    public bool TryBeginCheck(PeerId newcomer, TimeSpan staleAfter, [NotNullWhen(true)] out RoutingEntry? oldest)
+    {
+        var key = KadKey.ForPeer(newcomer);
+        var now = _time.GetUtcNow();
+        lock (_lock)
+        {
+            oldest = _buckets[BucketOf(key)] is { } bucket ? bucket.TryBeginCheck(_k, now - staleAfter) : null;
+            return oldest is not null;
+        }
+    }
+
+    /// <summary>
+    /// Ends the check <see cref="TryBeginCheck"/> began. An entry that answered is seen now (it moves to its bucket's
+    /// tail); one that did not is removed and the newest waiting newcomer the diversity rule admits takes its place,
+    /// unless it was seen again while the check ran.
+    /// </summary>
+    public void EndCheck(RoutingEntry checkedEntry, bool answered)
+    {
+        ArgumentNullException.ThrowIfNull(checkedEntry);
+        var now = _time.GetUtcNow();
+        PeerId? promoted = null;
+        bool removed;
+        lock (_lock)
+        {
+            if (_buckets[BucketOf(checkedEntry.Key)] is not { } bucket)
+                return;
+            removed = bucket.EndCheck(checkedEntry, answered, now, _maxPerGroup, out promoted);
+            if (removed && promoted is null)
+                _count--;
+        }
+        if (removed)
+            Changed?.Invoke(checkedEntry.Id, false);
+        if (promoted is { } p)
+            Changed?.Invoke(p, true);
+    }
+
     /// <summary>The entry of <paramref name="peer"/>, if it is in the table.</summary>
     public RoutingEntry? Find(PeerId peer)
     {
@@ -168,6 +213,7 @@ public sealed class RoutingTable
     {
         private readonly List<RoutingEntry> _entries = [];
         private readonly List<RoutingEntry> _pending = [];
+        private bool _checking;
 
         public int Count => _entries.Count;
 
@@ -201,6 +247,34 @@ public sealed class RoutingTable
             return RoutingTableUpdate.Pending;
         }
 
+        public RoutingEntry? TryBeginCheck(int k, DateTimeOffset seenBefore)
+        {
+            if (_checking || _entries.Count < k || _pending.Count == 0 || _entries[0].LastSeen > seenBefore)
+                return null;
+            _checking = true;
+            return _entries[0];
+        }
+
+        public bool EndCheck(RoutingEntry checkedEntry, bool answered, DateTimeOffset now, int maxPerGroup, out PeerId? promoted)
+        {
+            _checking = false;
+            promoted = null;
+            int index = _entries.FindIndex(e => e.Id == checkedEntry.Id);
+            if (index < 0)
+                return false; // it left meanwhile
+            var current = _entries[index];
+            if (answered)
+            {
+                _entries.RemoveAt(index);
+                _entries.Add(current with { LastSeen = now });
+                return false;
+            }
+            if (current.LastSeen > checkedEntry.LastSeen)
+                return false; // seen again while the check ran: alive after all
+            RemoveAt(index, maxPerGroup, out promoted);
+            return true;
+        }
+
         public bool Remove(PeerId peer, int maxPerGroup, out PeerId? promoted)
         {
             promoted = null;
@@ -210,6 +284,13 @@ public sealed class RoutingTable
                 _pending.RemoveAll(e => e.Id == peer);
                 return false;
             }
+            RemoveAt(index, maxPerGroup, out promoted);
+            return true;
+        }
+
+        private void RemoveAt(int index, int maxPerGroup, out PeerId? promoted)
+        {
+            promoted = null;
             _entries.RemoveAt(index);
             for (int i = _pending.Count - 1; i >= 0; i--)
             {
@@ -221,7 +302,6 @@ public sealed class RoutingTable
                 promoted = candidate.Id;
                 break;
             }
-            return true;
         }
 
         // Counts entries and waiting replacements alike: a replacement of the group must not slip in by promotion.

@@ -11,13 +11,14 @@ public enum RecordRefusal
 
 /// <summary>
 /// The records this node holds for the DHT (PUT_VALUE from others, and its own): bounded in count and size, each
-/// expiring <c>ttl</c> after it was last stored (rust-libp2p's memory store: 1,024 records, 65 KiB values; a full store
-/// refuses new keys rather than dropping held ones, so a flood cannot push honest records out). Expired records are
+/// expiring <c>ttl</c> after it was last stored, or sooner when the record says so (rust's ttl field: a replica lives no
+/// longer than the copy it was made from). rust-libp2p's memory store: 1,024 records, 65 KiB values; a full store
+/// refuses new keys rather than dropping held ones, so a flood cannot push honest records out. Expired records are
 /// dropped when read and by <see cref="RemoveExpired"/>. Thread-safe.
 /// </summary>
 public sealed class RecordStore
 {
-    private readonly Dictionary<string, (KadRecord Record, DateTimeOffset Expires)> _records = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (KadRecord Record, DateTimeOffset Stored, DateTimeOffset Expires)> _records = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
 
@@ -51,7 +52,10 @@ public sealed class RecordStore
         }
     }
 
-    /// <summary>Stores (or replaces) a record, stamping its timeReceived; says why when it does not.</summary>
+    /// <summary>
+    /// Stores (or replaces) a record, stamping its timeReceived; it expires after <see cref="Ttl"/>, or after its own
+    /// <see cref="KadRecord.TtlSeconds"/> when that is shorter (as rust: the smaller TTL prevails). Says why when it does not.
+    /// </summary>
     public RecordRefusal Put(KadRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
@@ -70,7 +74,8 @@ public sealed class RecordStore
                 if (_records.Count >= MaxRecords)
                     return RecordRefusal.StoreFull;
             }
-            _records[id] = (stored, now + Ttl);
+            var ttl = record.TtlSeconds > 0 && TimeSpan.FromSeconds(record.TtlSeconds) < Ttl ? TimeSpan.FromSeconds(record.TtlSeconds) : Ttl;
+            _records[id] = (stored, now, now + ttl);
         }
         return RecordRefusal.None;
     }
@@ -88,6 +93,23 @@ public sealed class RecordStore
                 return held.Record;
             _records.Remove(id);
             return null;
+        }
+    }
+
+    /// <summary>
+    /// The records to replicate: every unexpired one last stored before <paramref name="storedBefore"/> (one stored
+    /// since came from a peer that replicated it itself, rust's rule), each with <see cref="KadRecord.TtlSeconds"/> set
+    /// to the whole seconds it has left (at least 1), so a receiver's copy expires when ours does.
+    /// </summary>
+    public IReadOnlyList<KadRecord> ToReplicate(DateTimeOffset storedBefore)
+    {
+        var now = _time.GetUtcNow();
+        lock (_lock)
+        {
+            return _records.Values
+                .Where(r => r.Stored < storedBefore && r.Expires > now)
+                .Select(r => r.Record with { TtlSeconds = (uint)Math.Max(1, Math.Min(uint.MaxValue, (long)(r.Expires - now).TotalSeconds)) })
+                .ToArray();
         }
     }
 
