@@ -28,7 +28,7 @@ public sealed class LayerRulesTests
             typeof(IKeepAliveTarget), typeof(Reconnector), typeof(ReconnectState), typeof(IRedialer)],
         ["Metrics"] = [typeof(ManagerMetrics), typeof(LatencyHistogram), typeof(RateWindow), typeof(NetworkMetrics),
             typeof(RoundTripHistory), typeof(RoundTripSample), typeof(TopicMetrics), typeof(TopicFigures)],
-        ["Topics"] = [typeof(TopicService), typeof(TopicInbox), typeof(TopicMessage), typeof(TopicPublishResult), typeof(TopicInfo)],
+        ["Topics"] = [typeof(TopicService), typeof(TopicInbox), typeof(TopicMessage), typeof(TopicPublishResult), typeof(TopicInfo), typeof(PeerExchangeDialer)],
         ["Discovery"] = [typeof(PeerDiscovery)],
         ["Messaging"] = [typeof(PeerMessage), typeof(Inbox),
             .. s_network.GetTypes().Where(t => !t.IsNested && t.Namespace == "QuDag.Network.Messaging")],

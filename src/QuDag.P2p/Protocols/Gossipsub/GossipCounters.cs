@@ -6,7 +6,7 @@ namespace QuDag.P2p.Protocols.Gossipsub;
 /// </summary>
 internal sealed class GossipCounters
 {
-    private long _invalidRpcs, _graylistedRpcs, _ihaveIgnored, _iwantSent, _iwantIgnored, _brokenPromises, _subscriptionsIgnored, _heartbeats;
+    private long _invalidRpcs, _graylistedRpcs, _ihaveIgnored, _iwantSent, _iwantIgnored, _brokenPromises, _subscriptionsIgnored, _peerRecordsRefused, _peerExchangeIgnored, _heartbeats;
 
     public void InvalidRpc() => Interlocked.Increment(ref _invalidRpcs);
 
@@ -22,6 +22,10 @@ internal sealed class GossipCounters
 
     public void SubscriptionIgnored() => Interlocked.Increment(ref _subscriptionsIgnored);
 
+    public void PeerRecordRefused() => Interlocked.Increment(ref _peerRecordsRefused);
+
+    public void PeerExchangeIgnored() => Interlocked.Increment(ref _peerExchangeIgnored);
+
     /// <summary>Counts a heartbeat and returns its number (1 for the first).</summary>
     public long Heartbeat() => Interlocked.Increment(ref _heartbeats);
 
@@ -35,6 +39,8 @@ internal sealed class GossipCounters
         IWantIgnored = Interlocked.Read(ref _iwantIgnored),
         BrokenPromises = Interlocked.Read(ref _brokenPromises),
         SubscriptionsIgnored = Interlocked.Read(ref _subscriptionsIgnored),
+        PeerRecordsRefused = Interlocked.Read(ref _peerRecordsRefused),
+        PeerExchangeIgnored = Interlocked.Read(ref _peerExchangeIgnored),
         Heartbeats = Interlocked.Read(ref _heartbeats),
     };
 }

@@ -75,8 +75,13 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
     /// <summary>Raised for each new valid message of a subscribed topic, outside the router's lock, on the reader's thread. Keep it quick.</summary>
     public event Action<GossipDelivery>? MessageDelivered;
 
-    /// <summary>A peer with a good score offered others in a PRUNE (peer exchange): the layer above may dial them.</summary>
-    public event Action<PeerId, string, IReadOnlyList<PeerId>>? PeerExchangeReceived;
+    /// <summary>
+    /// A peer scoring at least <see cref="PeerScoreThresholds.AcceptPXThreshold"/> pruned us from a topic we joined and
+    /// offered other peers (peer exchange): the layer above may dial them. Each offer's addresses come from its signed
+    /// peer record, checked here (an offer whose record does not verify is left out); an offer without a record has none.
+    /// Raised outside the lock, on the reader's thread.
+    /// </summary>
+    public event Action<GossipPeerExchange>? PeerExchangeReceived;
 
     // ---- peers and streams ---------------------------------------------------------------------------------
 
@@ -487,11 +492,20 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         }
         if (prunes.Count > 0)
             outbox.SendControl(peer, new ControlMessage { Prune = prunes });
+        int exchangeRoom = _options.PrunePeers; // records checked per RPC: each costs a signature verification
         foreach (var prune in control.Prune)
         {
             _mesh.OnPrune(peer, prune, now);
-            if (prune.Peers.Count > 0 && score >= _options.Thresholds.AcceptPXThreshold)
-                outbox.PeerExchange.Add((peer.Id, prune.Topic, prune.Peers));
+            if (prune.Peers.Count == 0 || exchangeRoom <= 0)
+                continue;
+            if (score < _options.Thresholds.AcceptPXThreshold || _mesh.Joined(prune.Topic) is null)
+            {
+                _counters.PeerExchangeIgnored();
+                continue;
+            }
+            var entries = prune.Peers.Take(exchangeRoom).ToList();
+            exchangeRoom -= entries.Count;
+            outbox.PeerExchange.Add((peer.Id, prune.Topic, entries));
         }
         if (control.IDontWant.Count > 0)
             peer.Quota.DontWant(control.IDontWant, _options.MaxIHaveLength);
@@ -586,23 +600,46 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         }
         foreach (var (from, topic, entries) in outbox.PeerExchange)
         {
-            var offered = new List<PeerId>();
-            foreach (var entry in entries)
-            {
-                if (entry.PeerId is { } bytes && PeerId.TryFromBytes(bytes, out var id, out _) && id != LocalPeerId)
-                    offered.Add(id);
-            }
-            if (offered.Count == 0)
+            var offers = PeerExchangeOffers(entries);
+            if (offers.Count == 0)
                 continue;
             try
             {
-                PeerExchangeReceived?.Invoke(from, topic, offered);
+                PeerExchangeReceived?.Invoke(new GossipPeerExchange(from, topic, offers));
             }
             catch (Exception ex)
             {
                 Trace.TraceWarning("QuDag.P2p: a gossipsub PeerExchangeReceived handler threw: {0}", ex);
             }
         }
+    }
+
+    /// <summary>
+    /// The peers a PRUNE offers, each with the addresses of its signed peer record. A record that does not verify, or
+    /// is another peer's, drops its offer (the offering peer vouches for nothing; js drops these too); no record, no
+    /// addresses. Runs outside the lock: each record is a signature check.
+    /// </summary>
+    private List<GossipPeerOffer> PeerExchangeOffers(IReadOnlyList<PeerExchangeEntry> entries)
+    {
+        var offers = new List<GossipPeerOffer>();
+        foreach (var entry in entries)
+        {
+            if (entry.PeerId is not { } bytes || !PeerId.TryFromBytes(bytes, out var id, out _) || id == LocalPeerId || offers.Any(o => o.PeerId == id))
+                continue;
+            if (entry.SignedPeerRecord is null)
+            {
+                offers.Add(new GossipPeerOffer(id, []));
+            }
+            else if (SignedPeerRecord.TryOpen(entry.SignedPeerRecord, id) is { } record)
+            {
+                offers.Add(new GossipPeerOffer(id, record.Addresses));
+            }
+            else
+            {
+                _counters.PeerRecordRefused();
+            }
+        }
+        return offers;
     }
 
     // ---- figures --------------------------------------------------------------------------------------------
