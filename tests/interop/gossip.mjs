@@ -161,6 +161,21 @@ function makeCommands (nodes, stop) {
       const result = await s.node.services.pubsub.publish(msg.topic, data)
       return { recipients: result.recipients.map(p => p.toString()), at }
     },
+    // Publishes count messages '<prefix><i>' (UTF-8) from one node, started intervalMs apart without waiting for each to
+    // be sent (js's publish awaits its signing and writes): one command, not one round trip each.
+    async publishMany (msg) {
+      const s = nodeOf(msg)
+      const count = msg.count ?? 1
+      if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new Error(`count must be 1..10000, got ${msg.count}`)
+      const started = now()
+      const sends = []
+      for (let i = 0; i < count; i++) {
+        sends.push(s.node.services.pubsub.publish(msg.topic, Buffer.from(`${msg.prefix ?? ''}${i}`)))
+        if ((msg.intervalMs ?? 0) > 0) await new Promise(resolve => setTimeout(resolve, msg.intervalMs))
+      }
+      await Promise.all(sends)
+      return { published: count, ms: now() - started }
+    },
     // Per node: mesh peers, known subscribers, messages received, invalid messages gossipsub rejected.
     async stats (msg) {
       return {

@@ -54,6 +54,11 @@ public sealed class JsGossipMesh : IAsyncDisposable
         return ([.. reply.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()!)], reply.GetProperty("at").GetDouble());
     }
 
+    /// <summary>Publishes <paramref name="count"/> messages "<paramref name="prefix"/>i" from node <paramref name="node"/>, <paramref name="intervalMs"/> apart, in one command.</summary>
+    /// <returns>How long js took to publish them all (ms).</returns>
+    public async Task<double> PublishManyAsync(int node, string topic, string prefix, int count, int intervalMs, CancellationToken ct) =>
+        (await _process.CommandAsync("publishMany", new { node, topic, prefix, count, intervalMs }, TimeSpan.FromSeconds(60), ct)).GetProperty("ms").GetDouble();
+
     public async Task<IReadOnlyList<JsGossipNodeStats>> StatsAsync(string topic, CancellationToken ct)
     {
         var reply = await _process.CommandAsync("stats", new { topic }, null, ct);
