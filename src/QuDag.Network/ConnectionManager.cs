@@ -83,7 +83,8 @@ public sealed partial class ConnectionManager : IAsyncDisposable
         _host.SetStreamHandler(Messaging.QuDagRequestCodec.ProtocolId, _requests.ServeAsync);
         if (options.DhtMode != P2p.Protocols.Kad.KadMode.Off)
             _discovery = new PeerDiscovery(options, _identity.PeerId, _dialer, _host);
-        _topics = new TopicService(_host, options.Gossipsub with { TimeProvider = _time }, _metrics.Topics, options.TopicQueueCapacity);
+        _topics = new TopicService(_host, options.Gossipsub with { TimeProvider = _time, SignedPeerRecords = options.Gossipsub.SignedPeerRecords ?? SignedRecordOf },
+            _metrics.Topics, options.TopicQueueCapacity);
         // Peer exchange: offered peers are dialed through the manager (its limits apply), at their signed records' addresses.
         _peerExchange = new PeerExchangeDialer(MaxPeerExchangeDials,
             peer => _dialer.Peers.TryGet(peer, out var entry) && entry.Status is ConnectionStatus.Connected or ConnectionStatus.Connecting,
@@ -96,6 +97,15 @@ public sealed partial class ConnectionManager : IAsyncDisposable
                 _topics.OnPeerStatus(e.PeerId, e.NewStatus == ConnectionStatus.Connected);
         };
     }
+
+    /// <summary>
+    /// The signed peer record a peer sent us in identify, if it checks out (signed by that peer): what our gossip peer
+    /// exchange passes on with its id, so the pruned peer can dial it without trusting us. Called by the router when it
+    /// prunes with peer exchange (off unless <see cref="P2p.Protocols.Gossipsub.GossipsubOptions.DoPeerExchange"/>).
+    /// </summary>
+    private byte[]? SignedRecordOf(PeerId peer) =>
+        _dialer.Peers.TryGet(peer, out var entry) && Volatile.Read(ref entry.Identify)?.SignedPeerRecord is { } record
+            && SignedPeerRecord.TryOpen(record, peer) is not null ? record : null;
 
     /// <summary>This node's libp2p peer id ("12D3KooW...", from its Ed25519 key).</summary>
     public PeerId LocalPeerId => _identity.PeerId;

@@ -109,6 +109,9 @@ public sealed class QuDagSession : IDisposable
     /// <summary>Opportunistic grafting runs when the mesh's median score is below this.</summary>
     public double OpportunisticGraftThreshold => _config.GossipThresholds.OpportunisticGraftThreshold;
 
+    /// <summary>Whether this node offers other peers in its PRUNEs (peer exchange).</summary>
+    public bool GossipPeerExchange => _config.GossipPeerExchange;
+
     /// <summary>Peers whose peer exchange is believed (they score AcceptPXThreshold).</summary>
     public string[] TrustedGossipPeers => _config.TrustedGossipPeers.Select(p => p.ToString()).ToArray();
 

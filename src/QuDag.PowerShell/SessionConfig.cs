@@ -44,6 +44,9 @@ internal sealed record SessionConfig
 
     public PeerScoreThresholds GossipThresholds { get; init; } = Defaults.Gossipsub.Thresholds;
 
+    /// <summary>Offer other peers (with their signed peer records) in our PRUNEs, as a bootstrapper does.</summary>
+    public bool GossipPeerExchange { get; init; } = Defaults.Gossipsub.DoPeerExchange;
+
     /// <summary>Peers whose peer exchange is believed (bootstrappers): they get the P5 score AcceptPXThreshold asks.</summary>
     public IReadOnlyList<PeerId> TrustedGossipPeers { get; init; } = [];
 
@@ -59,6 +62,7 @@ internal sealed record SessionConfig
             HeartbeatInterval = GossipHeartbeat,
             MessageId = MessageIdFunctions.Named(GossipMessageId),
             Thresholds = GossipThresholds,
+            DoPeerExchange = GossipPeerExchange,
             Score = trusted.Count == 0 ? score : score with { AppSpecificScore = peer => trusted.Contains(peer) ? trust : 0 },
         };
     }
@@ -93,7 +97,7 @@ internal sealed record SessionConfig
     /// <summary>Whether a gossip setting differs (the restart's reason, for the message).</summary>
     public bool GossipChanged(SessionConfig next) =>
         next.GossipHeartbeat != GossipHeartbeat || !string.Equals(next.GossipMessageId, GossipMessageId, StringComparison.OrdinalIgnoreCase)
-        || next.GossipThresholds != GossipThresholds || !next.TrustedGossipPeers.SequenceEqual(TrustedGossipPeers);
+        || next.GossipThresholds != GossipThresholds || next.GossipPeerExchange != GossipPeerExchange || !next.TrustedGossipPeers.SequenceEqual(TrustedGossipPeers);
 
     /// <summary>Writes these settings into a running manager (all but the DHT's, see <see cref="NeedsRestart"/>).</summary>
     public void ApplyTo(ConnectionManager manager) => manager.Reconfigure(live =>

@@ -85,11 +85,12 @@ Describe 'Gossip settings, and joining a topic through a trusted bootstrapper' {
     }
 
     It 'takes the settings, dials only the bootstrapper, and meshes with the peers it offers' {
-        $s = New-QuDagSession -Name px -GossipHeartbeatSeconds 1 -GossipMessageId js -AcceptPXThreshold 5 -TrustedGossipPeer $jsNodes[0].peerId
+        $s = New-QuDagSession -Name px -GossipHeartbeatSeconds 1 -GossipMessageId js -AcceptPXThreshold 5 -GossipPeerExchange -TrustedGossipPeer $jsNodes[0].peerId
         $s.GossipHeartbeatSeconds | Should -Be 1
         $s.GossipMessageId | Should -Be 'Js'
         $s.AcceptPXThreshold | Should -Be 5
         $s.GraylistThreshold | Should -Be -80
+        $s.GossipPeerExchange | Should -BeTrue
         $s.TrustedGossipPeers | Should -Be @($jsNodes[0].peerId)
 
         $null = Register-QuDagTopic -Topic $topic -Session $s

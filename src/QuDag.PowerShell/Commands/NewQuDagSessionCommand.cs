@@ -137,6 +137,10 @@ public sealed class NewQuDagSessionCommand : PSCmdlet
     [ValidateRange(0, double.MaxValue)]
     public double OpportunisticGraftThreshold { get; set; }
 
+    /// <summary>Offer other peers of a topic, with their signed peer records, in the PRUNEs this node sends (peer exchange), as a bootstrapper does. Off by default, as in rust and js.</summary>
+    [Parameter]
+    public SwitchParameter GossipPeerExchange { get; set; }
+
     /// <summary>Peers (ids) whose peer exchange is believed, such as the bootstrappers you join a topic through: they score AcceptPXThreshold.</summary>
     [Parameter]
     [ValidateNotNull]

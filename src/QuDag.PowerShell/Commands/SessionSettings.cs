@@ -59,6 +59,7 @@ internal static class SessionSettings
                 AcceptPXThreshold = Number("AcceptPXThreshold", basis.GossipThresholds.AcceptPXThreshold),
                 OpportunisticGraftThreshold = Number("OpportunisticGraftThreshold", basis.GossipThresholds.OpportunisticGraftThreshold),
             },
+            GossipPeerExchange = bound.TryGetValue("GossipPeerExchange", out var px) ? ((SwitchParameter)px).IsPresent : basis.GossipPeerExchange,
             TrustedGossipPeers = bound.TryGetValue("TrustedGossipPeer", out var trusted) ? ParsePeerIds(cmdlet, (string[])trusted, commandId) : basis.TrustedGossipPeers,
         };
         try
