@@ -36,7 +36,7 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
     private readonly NodeIdentity _identity;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
-    private readonly Dictionary<PeerId, GossipPeer> _peers = [];
+    private readonly GossipPeerTable _peers = new();
     private readonly GossipMesh _mesh;
     private readonly GossipExchange _exchange;
     private readonly MessageCache _cache;
@@ -44,7 +44,6 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
     private readonly PeerScore _score;
     private readonly AuthorKeyCache _keys = new();
     private readonly GossipCounters _counters = new();
-    private readonly List<Task> _closing = [];
     private readonly ITimer _heartbeat;
     private long _lastStampMicros;
     private int _inHeartbeat;
@@ -60,8 +59,8 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         _cache = new MessageCache(_options.HistoryLength, _options.HistoryGossip, _options.MaxMessageCacheBytes);
         _seen = new SeenCache(_time, _options.SeenTtl, _options.MaxSeenEntries);
         _score = new PeerScore(_options.Score, _time);
-        _mesh = new GossipMesh(_options, _peers, _score);
-        _exchange = new GossipExchange(_options, _peers, _score, _cache, _seen, _counters);
+        _mesh = new GossipMesh(_options, _peers.All, _score);
+        _exchange = new GossipExchange(_options, _peers.All, _score, _cache, _seen, _counters);
         _heartbeat = _time.CreateTimer(_ => Heartbeat(), null, _options.HeartbeatInterval, _options.HeartbeatInterval);
     }
 
@@ -93,17 +92,8 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         {
             if (_disposed || !connection.IsOpen)
                 return;
-            if (!_peers.TryGetValue(connection.RemotePeer, out var peer))
-            {
-                var address = (connection.RemoteEndPoint as IPEndPoint)?.Address;
-                peer = new GossipPeer(connection.RemotePeer, connection.Direction == Direction.Outbound, address);
-                _peers[peer.Id] = peer;
-                _score.AddPeer(peer.Id, address);
-            }
-            if (!peer.Connections.Contains(connection))
-                peer.Connections.Add(connection);
-            // Made after the peer is in the table: the writer's first question is which connection to use.
-            peer.Writer ??= new GossipStreamWriter(peer.Id, this, _options.MaxQueuedBytesPerPeer, _options.MaxStreamAttempts);
+            if (_peers.Add(connection, id => new GossipStreamWriter(id, this, _options.MaxQueuedBytesPerPeer, _options.MaxStreamAttempts), out var peer))
+                _score.AddPeer(peer.Id, peer.Address);
         }
     }
 
@@ -113,24 +103,16 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(connection);
         lock (_gate)
         {
-            if (!_peers.TryGetValue(connection.RemotePeer, out var peer) || !peer.Connections.Remove(connection))
-                return;
-            if (peer.Connections.Count == 0)
-                RemovePeerLocked(peer);
+            if (_peers.RemoveConnection(connection) is { } gone)
+                RemovePeerLocked(gone);
         }
     }
 
     private void RemovePeerLocked(GossipPeer peer)
     {
-        _peers.Remove(peer.Id);
+        _peers.Remove(peer);
         _mesh.RemovePeer(peer);
         _score.RemovePeer(peer.Id);
-        peer.Inbound?.Reset();
-        if (peer.Writer is { } writer)
-        {
-            _closing.RemoveAll(t => t.IsCompleted);
-            _closing.Add(writer.DisposeAsync().AsTask());
-        }
     }
 
     /// <summary>
@@ -145,8 +127,7 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         GossipPeer? peer;
         lock (_gate)
         {
-            peer = _peers.GetValueOrDefault(connection.RemotePeer);
-            if (peer is null || !peer.Connections.Contains(connection))
+            if (!_peers.TryGet(connection.RemotePeer, out peer) || !peer.Connections.Contains(connection))
             {
                 stream.Reset();
                 return;
@@ -183,14 +164,14 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
     P2pConnection? IGossipStreamOwner.ConnectionOf(PeerId peer)
     {
         lock (_gate)
-            return _peers.TryGetValue(peer, out var p) ? p.Connections.FirstOrDefault(c => c.IsOpen) : null;
+            return _peers.TryGet(peer, out var p) ? p.Connections.FirstOrDefault(c => c.IsOpen) : null;
     }
 
     byte[]? IGossipStreamOwner.OnStreamOpened(PeerId peer, string protocol)
     {
         lock (_gate)
         {
-            if (!_peers.TryGetValue(peer, out var p))
+            if (!_peers.TryGet(peer, out var p))
                 return null;
             p.Protocol = protocol;
             var subscribed = _mesh.Topics.Where(t => t.Subscribed).Select(t => new SubscriptionOption(true, t.Name)).ToList();
@@ -203,7 +184,7 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         Trace.TraceInformation("QuDag.P2p: gossipsub leaves out peer {0}: {1}", peer, reason);
         lock (_gate)
         {
-            if (_peers.TryGetValue(peer, out var p))
+            if (_peers.TryGet(peer, out var p))
             {
                 p.Writer = null; // it ended by itself
                 RemovePeerLocked(p);
@@ -307,7 +288,7 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
             {
                 foreach (var subscriber in state.Subscribers)
                 {
-                    if (_peers.TryGetValue(subscriber, out var p) && p.Protocol is not null && _score.Score(p.Id) >= _options.Thresholds.PublishThreshold)
+                    if (_peers.TryGet(subscriber, out var p) && p.Protocol is not null && _score.Score(p.Id) >= _options.Thresholds.PublishThreshold)
                         targets.Add(p);
                 }
             }
@@ -316,12 +297,12 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
                 _mesh.Published(state, _time.GetTimestamp());
             foreach (var member in state.Members)
             {
-                if (_peers.TryGetValue(member, out var p))
+                if (_peers.TryGet(member, out var p))
                     targets.Add(p);
             }
             foreach (var subscriber in state.Subscribers)
             {
-                if (_peers.TryGetValue(subscriber, out var p) && p.IsFloodsub)
+                if (_peers.TryGet(subscriber, out var p) && p.IsFloodsub)
                     targets.Add(p);
             }
             if (targets.Count == 0)
@@ -349,7 +330,7 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         var outbox = new GossipOutbox();
         lock (_gate)
         {
-            if (!_peers.TryGetValue(peer.Id, out var current) || !ReferenceEquals(current, peer))
+            if (!_peers.IsCurrent(peer))
                 return false;
             if (_score.Score(peer.Id) < _options.Thresholds.GraylistThreshold)
             {
@@ -365,7 +346,7 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         {
             lock (_gate)
             {
-                if (_peers.ContainsKey(peer.Id))
+                if (_peers.IsCurrent(peer))
                     HandleControl(peer, control, outbox);
             }
         }
@@ -468,12 +449,12 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
     {
         foreach (var member in state.Mesh)
         {
-            if (member != source && member != author && _peers.TryGetValue(member, out var p) && !p.Quota.DoesNotWant(id))
+            if (member != source && member != author && _peers.TryGet(member, out var p) && !p.Quota.DoesNotWant(id))
                 yield return p;
         }
         foreach (var subscriber in state.Subscribers)
         {
-            if (subscriber != source && subscriber != author && _peers.TryGetValue(subscriber, out var p) && p.IsFloodsub)
+            if (subscriber != source && subscriber != author && _peers.TryGet(subscriber, out var p) && p.IsFloodsub)
                 yield return p;
         }
     }
@@ -600,7 +581,7 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         }
         foreach (var (from, topic, entries) in outbox.PeerExchange)
         {
-            var offers = PeerExchangeOffers(entries);
+            var offers = PeerExchangeOffers.Check(entries, LocalPeerId, _counters);
             if (offers.Count == 0)
                 continue;
             try
@@ -612,34 +593,6 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
                 Trace.TraceWarning("QuDag.P2p: a gossipsub PeerExchangeReceived handler threw: {0}", ex);
             }
         }
-    }
-
-    /// <summary>
-    /// The peers a PRUNE offers, each with the addresses of its signed peer record. A record that does not verify, or
-    /// is another peer's, drops its offer (the offering peer vouches for nothing; js drops these too); no record, no
-    /// addresses. Runs outside the lock: each record is a signature check.
-    /// </summary>
-    private List<GossipPeerOffer> PeerExchangeOffers(IReadOnlyList<PeerExchangeEntry> entries)
-    {
-        var offers = new List<GossipPeerOffer>();
-        foreach (var entry in entries)
-        {
-            if (entry.PeerId is not { } bytes || !PeerId.TryFromBytes(bytes, out var id, out _) || id == LocalPeerId || offers.Any(o => o.PeerId == id))
-                continue;
-            if (entry.SignedPeerRecord is null)
-            {
-                offers.Add(new GossipPeerOffer(id, []));
-            }
-            else if (SignedPeerRecord.TryOpen(entry.SignedPeerRecord, id) is { } record)
-            {
-                offers.Add(new GossipPeerOffer(id, record.Addresses));
-            }
-            else
-            {
-                _counters.PeerRecordRefused();
-            }
-        }
-        return offers;
     }
 
     // ---- figures --------------------------------------------------------------------------------------------
@@ -708,7 +661,7 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
             _disposed = true;
             foreach (var peer in _peers.Values.ToList())
                 RemovePeerLocked(peer);
-            closing = [.. _closing];
+            closing = _peers.Closing;
         }
         await _heartbeat.DisposeAsync().ConfigureAwait(false);
         await Task.WhenAll(closing).ConfigureAwait(false);
