@@ -29,6 +29,10 @@ public sealed partial class ConnectionManager : IAsyncDisposable
     private readonly Inbox _inbox;
     private readonly ManagerMetrics _metrics;
     private readonly TopicService _topics;
+    private readonly PeerExchangeDialer _peerExchange;
+
+    /// <summary>Peer-exchange dials at once (one PRUNE offers at most 16).</summary>
+    private const int MaxPeerExchangeDials = 16;
     private readonly PeerDiscovery? _discovery;
     private Task? _disposeTask;
 
@@ -79,16 +83,13 @@ public sealed partial class ConnectionManager : IAsyncDisposable
         _host.SetStreamHandler(Messaging.QuDagRequestCodec.ProtocolId, _requests.ServeAsync);
         if (options.DhtMode != P2p.Protocols.Kad.KadMode.Off)
             _discovery = new PeerDiscovery(options, _identity.PeerId, _dialer, _host);
-        _topics = new TopicService(_host, options.Gossipsub with { TimeProvider = _time }, _metrics.Topics, options.TopicQueueCapacity);
-        // Peer exchange: an offered peer whose address the book knows is dialed (a PRUNE offers at most 16).
-        _topics.Router.PeerExchangeReceived += (_, _, offered) =>
-        {
-            foreach (var peer in offered)
-            {
-                if (!IsDisposed && GetEndPoint(peer) is not null && _dialer.Peers.TryGet(peer, out var entry) && entry.Status != ConnectionStatus.Connected)
-                    _ = ConnectAsync(peer).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
-            }
-        };
+        _topics = new TopicService(_host, options.Gossipsub with { TimeProvider = _time, SignedPeerRecords = options.Gossipsub.SignedPeerRecords ?? SignedRecordOf },
+            _metrics.Topics, options.TopicQueueCapacity);
+        // Peer exchange: offered peers are dialed through the manager (its limits apply), at their signed records' addresses.
+        _peerExchange = new PeerExchangeDialer(MaxPeerExchangeDials,
+            peer => _dialer.Peers.TryGet(peer, out var entry) && entry.Status is ConnectionStatus.Connected or ConnectionStatus.Connecting,
+            GetEndPoint, (peer, endPoint, ct) => ConnectAsync(peer, endPoint, ct));
+        _topics.Router.PeerExchangeReceived += _peerExchange.OnExchange;
         // Connected joins gossip, Disconnected (to the pool) or Failed leaves it; Connecting changes nothing yet.
         _peers.StatusChanged += (_, e) =>
         {
@@ -96,6 +97,15 @@ public sealed partial class ConnectionManager : IAsyncDisposable
                 _topics.OnPeerStatus(e.PeerId, e.NewStatus == ConnectionStatus.Connected);
         };
     }
+
+    /// <summary>
+    /// The signed peer record a peer sent us in identify, if it checks out (signed by that peer): what our gossip peer
+    /// exchange passes on with its id, so the pruned peer can dial it without trusting us. Called by the router when it
+    /// prunes with peer exchange (off unless <see cref="P2p.Protocols.Gossipsub.GossipsubOptions.DoPeerExchange"/>).
+    /// </summary>
+    private byte[]? SignedRecordOf(PeerId peer) =>
+        _dialer.Peers.TryGet(peer, out var entry) && Volatile.Read(ref entry.Identify)?.SignedPeerRecord is { } record
+            && SignedPeerRecord.TryOpen(record, peer) is not null ? record : null;
 
     /// <summary>This node's libp2p peer id ("12D3KooW...", from its Ed25519 key).</summary>
     public PeerId LocalPeerId => _identity.PeerId;
@@ -318,6 +328,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable
     {
         if (_discovery is not null)
             await _discovery.DisposeAsync().ConfigureAwait(false);
+        await _peerExchange.DisposeAsync().ConfigureAwait(false);
         await _dialer.StopAsync().ConfigureAwait(false);
         await Task.WhenAll(_listeners.Keys.Select(l => l.DisposeAsync().AsTask())).ConfigureAwait(false);
         await _dialer.DrainAsync().ConfigureAwait(false);

@@ -109,6 +109,33 @@ public sealed class QuDagSession : IDisposable
     /// <summary>Peers in the DHT's routing table (0 with the DHT off).</summary>
     public int DhtPeers => IsDisposed ? 0 : _manager.Dht?.RoutingTable.Count ?? 0;
 
+    /// <summary>The gossipsub heartbeat, in seconds.</summary>
+    public int GossipHeartbeatSeconds => (int)_config.GossipHeartbeat.TotalSeconds;
+
+    /// <summary>How gossip message ids are made: Rust, Js or Go.</summary>
+    public string GossipMessageId => _config.GossipMessageId;
+
+    /// <summary>Peers scoring below it get no gossip and their IHAVE/IWANT are ignored.</summary>
+    public double GossipThreshold => _config.GossipThresholds.GossipThreshold;
+
+    /// <summary>Peers scoring below it are not published to.</summary>
+    public double PublishThreshold => _config.GossipThresholds.PublishThreshold;
+
+    /// <summary>Peers scoring below it are ignored.</summary>
+    public double GraylistThreshold => _config.GossipThresholds.GraylistThreshold;
+
+    /// <summary>Peer exchange is taken only from peers scoring at least this.</summary>
+    public double AcceptPXThreshold => _config.GossipThresholds.AcceptPXThreshold;
+
+    /// <summary>Opportunistic grafting runs when the mesh's median score is below this.</summary>
+    public double OpportunisticGraftThreshold => _config.GossipThresholds.OpportunisticGraftThreshold;
+
+    /// <summary>Whether this node offers other peers in its PRUNEs (peer exchange).</summary>
+    public bool GossipPeerExchange => _config.GossipPeerExchange;
+
+    /// <summary>Peers whose peer exchange is believed (they score AcceptPXThreshold).</summary>
+    public string[] TrustedGossipPeers => _config.TrustedGossipPeers.Select(p => p.ToString()).ToArray();
+
     /// <summary>Endpoints this session accepts connections on (host:port).</summary>
     public string[] Listeners => IsDisposed ? [] : _manager.Listeners.Select(l => AddressArgument.Format(l.LocalEndPoint)!).ToArray();
 

@@ -1,4 +1,5 @@
 using QuDag.Network;
+using QuDag.P2p.Protocols.Gossipsub;
 using QuDag.P2p.Protocols.Kad;
 
 namespace QuDag.PowerShell;
@@ -34,6 +35,38 @@ internal sealed record SessionConfig
 
     public IReadOnlyList<Multiaddr> Bootstrap { get; init; } = Defaults.DhtBootstrap;
 
+    // ---- gossipsub ----
+
+    public TimeSpan GossipHeartbeat { get; init; } = Defaults.Gossipsub.HeartbeatInterval;
+
+    /// <summary>The message id function's name: Rust (QuDAG's), Js or Go.</summary>
+    public string GossipMessageId { get; init; } = "Rust";
+
+    public PeerScoreThresholds GossipThresholds { get; init; } = Defaults.Gossipsub.Thresholds;
+
+    /// <summary>Offer other peers (with their signed peer records) in our PRUNEs, as a bootstrapper does.</summary>
+    public bool GossipPeerExchange { get; init; } = Defaults.Gossipsub.DoPeerExchange;
+
+    /// <summary>Peers whose peer exchange is believed (bootstrappers): they get the P5 score AcceptPXThreshold asks.</summary>
+    public IReadOnlyList<PeerId> TrustedGossipPeers { get; init; } = [];
+
+    /// <summary>The router's settings: the manager's defaults with the session's gossip settings.</summary>
+    private GossipsubOptions GossipOptions()
+    {
+        var trusted = TrustedGossipPeers.ToHashSet();
+        var score = Defaults.Gossipsub.Score ?? new PeerScoreParams();
+        // A trusted peer's P5 lifts a fresh score (about 0) to AcceptPXThreshold; misbehaviour (P4, P7) still pulls it down.
+        double trust = GossipThresholds.AcceptPXThreshold / score.AppSpecificWeight;
+        return Defaults.Gossipsub with
+        {
+            HeartbeatInterval = GossipHeartbeat,
+            MessageId = MessageIdFunctions.Named(GossipMessageId),
+            Thresholds = GossipThresholds,
+            DoPeerExchange = GossipPeerExchange,
+            Score = trusted.Count == 0 ? score : score with { AppSpecificScore = peer => trusted.Contains(peer) ? trust : 0 },
+        };
+    }
+
     /// <summary>Options carrying these settings; the caller adds identity and gater.</summary>
     public ConnectionManagerOptions ToOptions() => new()
     {
@@ -49,15 +82,22 @@ internal sealed record SessionConfig
         DhtMode = DhtMode,
         DhtProtocolId = DhtProtocol,
         DhtBootstrap = Bootstrap,
+        Gossipsub = GossipOptions(),
     };
 
     /// <summary>
-    /// Whether <paramref name="next"/> needs a new node: the DHT is built with the manager (its stream handler, routing
-    /// table and timers), so a change of its mode, protocol or bootstrap list restarts it; every other setting applies
-    /// to the running node (<see cref="ApplyTo"/>).
+    /// Whether <paramref name="next"/> needs a new node: the DHT and the gossipsub router are built with the manager
+    /// (stream handlers, tables, timers), so a change of the DHT's mode, protocol or bootstrap list, or of a gossip
+    /// setting, restarts it (the session joins its topics again); every other setting applies to the running node
+    /// (<see cref="ApplyTo"/>).
     /// </summary>
     public bool NeedsRestart(SessionConfig next) =>
-        next.DhtMode != DhtMode || next.DhtProtocol != DhtProtocol || !next.Bootstrap.SequenceEqual(Bootstrap);
+        next.DhtMode != DhtMode || next.DhtProtocol != DhtProtocol || !next.Bootstrap.SequenceEqual(Bootstrap) || GossipChanged(next);
+
+    /// <summary>Whether a gossip setting differs (the restart's reason, for the message).</summary>
+    public bool GossipChanged(SessionConfig next) =>
+        next.GossipHeartbeat != GossipHeartbeat || !string.Equals(next.GossipMessageId, GossipMessageId, StringComparison.OrdinalIgnoreCase)
+        || next.GossipThresholds != GossipThresholds || next.GossipPeerExchange != GossipPeerExchange || !next.TrustedGossipPeers.SequenceEqual(TrustedGossipPeers);
 
     /// <summary>Writes these settings into a running manager (all but the DHT's, see <see cref="NeedsRestart"/>).</summary>
     public void ApplyTo(ConnectionManager manager) => manager.Reconfigure(live =>

@@ -41,8 +41,9 @@ function Start-JsNode {
 
 # Many js gossipsub nodes in one process (tests/interop/gossip.mjs), each subscribed to the topics before any dial;
 # Ready.nodes lists them (index, peerId, addrs).
-function Start-JsGossipMesh([int] $Nodes, [string[]] $Topic, [int] $HeartbeatMs = 200) {
+function Start-JsGossipMesh([int] $Nodes, [string[]] $Topic, [int] $HeartbeatMs = 200, [int[]] $Bootstrappers = @()) {
     $arguments = @('--nodes', "$Nodes", '--heartbeat-ms', "$HeartbeatMs") + @($Topic | ForEach-Object { '--topic', $_ })
+    if ($Bootstrappers.Count -gt 0) { $arguments += '--bootstrappers', ($Bootstrappers -join ',') }
     Start-JsNode -Script 'gossip.mjs' -ScriptArguments $arguments -StartTimeoutSeconds 60
 }
 

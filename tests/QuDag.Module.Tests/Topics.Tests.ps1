@@ -71,6 +71,58 @@ Describe 'Topics against js gossipsub nodes' {
     }
 }
 
+Describe 'Gossip settings, and joining a topic through a trusted bootstrapper' {
+    BeforeAll {
+        $script:topic = 'qudag/px'
+        # js node 0 is a bootstrapper (mesh degree 0, peer exchange on); the lattice 0-1-2-3-4-0 gives it peers 1 and 4.
+        $script:mesh = Start-JsGossipMesh -Nodes 5 -Topic $topic -Bootstrappers 0
+        $script:jsNodes = @($mesh.Ready.nodes)
+        $null = Invoke-JsNode $mesh 'lattice' @{ degree = 1 } 60
+    }
+    AfterAll {
+        Stop-JsNode $mesh
+        Clear-TestSessions
+    }
+
+    It 'takes the settings, dials only the bootstrapper, and meshes with the peers it offers' {
+        $s = New-QuDagSession -Name px -GossipHeartbeatSeconds 1 -GossipMessageId js -AcceptPXThreshold 5 -GossipPeerExchange -TrustedGossipPeer $jsNodes[0].peerId
+        $s.GossipHeartbeatSeconds | Should -Be 1
+        $s.GossipMessageId | Should -Be 'Js'
+        $s.AcceptPXThreshold | Should -Be 5
+        $s.GraylistThreshold | Should -Be -80
+        $s.GossipPeerExchange | Should -BeTrue
+        $s.TrustedGossipPeers | Should -Be @($jsNodes[0].peerId)
+
+        $null = Register-QuDagTopic -Topic $topic -Session $s
+        $null = Connect-QuDagPeer -Address $jsNodes[0].addrs[0] -Session $s
+        Wait-Until { (Get-QuDagTopic $topic -Session $s).MeshPeers -ge 2 } 30 'a mesh from the bootstrapper''s peer exchange'
+        $figures = Get-QuDagTopic $topic -Session $s
+        $figures.MeshPeerIds | Should -Contain $jsNodes[1].peerId
+        $figures.MeshPeerIds | Should -Contain $jsNodes[4].peerId
+        $figures.MeshPeerIds | Should -Not -Contain $jsNodes[0].peerId
+        # js's message ids: the author's key protobuf (08 01 12 20 ...) and the sequence number, shown in hex.
+        (Send-QuDagMessage -Topic $topic -Payload 'js-ids' -Session $s -PassThru).MessageId | Should -BeLike '08011220*'
+    }
+
+    It 'restarts the node for a new gossip setting and joins its topics again' {
+        $s = Set-QuDagSession -Session (Get-QuDagSession -Name px) -GossipMessageId Rust -Force -PassThru
+        $s.GossipMessageId | Should -Be 'Rust'
+        (Get-QuDagTopic $topic -Session $s).Subscribed | Should -BeTrue
+        $null = Connect-QuDagPeer -Address $jsNodes[1].addrs[0] -Session $s
+        Wait-Until { (Get-QuDagTopic $topic -Session $s).Subscribers -ge 1 } 30 'js node 1 subscribes again'
+        # rust's message ids (QuDAG's): the author's peer id and the sequence number in decimal.
+        (Send-QuDagMessage -Topic $topic -Payload 'rust-ids' -Session $s -PassThru).MessageId | Should -BeLike "$($s.PeerId)*"
+    }
+
+    It 'refuses a bad gossip setting: <Case>' -ForEach @(
+        @{ Case = 'a graylist threshold above the publish threshold'; Script = { New-QuDagSession -Name bad -GraylistThreshold 5 -ErrorAction Stop } }
+        @{ Case = 'a trusted peer that is no peer id'; Script = { New-QuDagSession -Name bad -TrustedGossipPeer 'not-a-peer' -ErrorAction Stop } }
+    ) {
+        { & $Script } | Should -Throw -ErrorId 'NewQuDagSessionInvalidSetting*'
+        Get-QuDagSession -Name bad -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'The topic-health runbook' {
     BeforeAll {
         $script:topic = 'qudag/health'

@@ -32,6 +32,7 @@ public static class FuzzTargets
         ["identify"] = ProtocolFuzzEntry.IdentifyMessage,
         ["kad"] = KadFuzzEntry.Stream,
         ["gossipsub-rpc"] = GossipsubFuzzEntry.Rpcs,
+        ["signed-peer-record"] = GossipsubFuzzEntry.PeerRecords,
     };
 
     /// <summary>
@@ -52,6 +53,7 @@ public static class FuzzTargets
         ["identify"] = ["QuDag.P2p.Protocols.Identify", "QuDag.P2p.Encoding"],
         ["kad"] = ["QuDag.P2p.Protocols.Kad", "QuDag.P2p.Encoding", "QuDag.P2p.Identity"],
         ["gossipsub-rpc"] = ["QuDag.P2p.Protocols.Gossipsub", "QuDag.P2p.Encoding"],
+        ["signed-peer-record"] = ["QuDag.P2p.Identity", "QuDag.P2p.Encoding"],
     };
 
     /// <summary>The target named <paramref name="name"/>, or an error listing the names.</summary>

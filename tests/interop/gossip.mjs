@@ -6,6 +6,11 @@
 //
 // Every node subscribes to --topic before anything dials (so subscriptions travel with the first RPC), and counts
 // what it receives and what gossipsub rejected as invalid (through gossipsub's own metrics hook).
+//
+// --bootstrappers 0,7,14 runs those nodes as gossipsub bootstrappers, the way lotus (Filecoin) runs its own: a mesh
+// degree of 0 (D = D_lo = D_hi = D_score = D_out = 0) and peer exchange on (doPX). Such a node grafts no one and answers
+// every GRAFT with a PRUNE that offers up to 16 of its topic peers with their signed peer records (which identify gave
+// it), so a newcomer that dials only bootstrappers can build its mesh from their offers.
 
 import { parseArgs } from 'node:util'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -61,7 +66,8 @@ function parseFlags () {
       nodes: { type: 'string', default: '1' },
       topic: { type: 'string', multiple: true, default: [] },
       'heartbeat-ms': { type: 'string', default: '1000' },
-      'flood-publish': { type: 'string', default: 'true' }
+      'flood-publish': { type: 'string', default: 'true' },
+      bootstrappers: { type: 'string', default: '' }
     },
     strict: true
   })
@@ -69,7 +75,11 @@ function parseFlags () {
   const heartbeat = Number(values['heartbeat-ms'])
   if (!Number.isInteger(count) || count < 1 || count > 200) throw new Error(`--nodes must be 1..200, got '${values.nodes}'`)
   if (!Number.isInteger(heartbeat) || heartbeat < 10) throw new Error(`--heartbeat-ms must be at least 10, got '${values['heartbeat-ms']}'`)
-  return { count, topics: values.topic, heartbeat, floodPublish: values['flood-publish'] !== 'false' }
+  const bootstrappers = new Set(values.bootstrappers === '' ? [] : values.bootstrappers.split(',').map(Number))
+  for (const b of bootstrappers) {
+    if (!Number.isInteger(b) || b < 0 || b >= count) throw new Error(`--bootstrappers must list node indexes 0..${count - 1}, got '${values.bootstrappers}'`)
+  }
+  return { count, topics: values.topic, heartbeat, floodPublish: values['flood-publish'] !== 'false', bootstrappers }
 }
 
 async function startNode (flags, index) {
@@ -86,6 +96,7 @@ async function startNode (flags, index) {
       identify: identify(),
       ping: ping(),
       pubsub: gossipsub({
+        ...(flags.bootstrappers.has(index) ? { D: 0, Dlo: 0, Dhi: 0, Dscore: 0, Dout: 0, doPX: true } : {}),
         heartbeatInterval: flags.heartbeat,
         floodPublish: flags.floodPublish,
         metricsRegister: metrics.register,
@@ -110,6 +121,9 @@ async function startNode (flags, index) {
 }
 
 const describe = s => ({ index: s.index, peerId: s.node.peerId.toString(), addrs: s.node.getMultiaddrs().map(a => a.toString()) })
+
+// Per connection: the remote peer and who dialed (outbound: this node did).
+const connectionsOf = s => s.node.getConnections().map(c => ({ peer: c.remotePeer.toString(), direction: c.direction }))
 
 function makeCommands (nodes, stop) {
   const nodeOf = msg => {
@@ -146,6 +160,21 @@ function makeCommands (nodes, stop) {
       const result = await s.node.services.pubsub.publish(msg.topic, data)
       return { recipients: result.recipients.map(p => p.toString()), at }
     },
+    // Publishes count messages '<prefix><i>' (UTF-8) from one node, started intervalMs apart without waiting for each to
+    // be sent (js's publish awaits its signing and writes): one command, not one round trip each.
+    async publishMany (msg) {
+      const s = nodeOf(msg)
+      const count = msg.count ?? 1
+      if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new Error(`count must be 1..10000, got ${msg.count}`)
+      const started = now()
+      const sends = []
+      for (let i = 0; i < count; i++) {
+        sends.push(s.node.services.pubsub.publish(msg.topic, Buffer.from(`${msg.prefix ?? ''}${i}`)))
+        if ((msg.intervalMs ?? 0) > 0) await new Promise(resolve => setTimeout(resolve, msg.intervalMs))
+      }
+      await Promise.all(sends)
+      return { published: count, ms: now() - started }
+    },
     // Per node: mesh peers, known subscribers, messages received, invalid messages gossipsub rejected.
     async stats (msg) {
       return {
@@ -159,6 +188,7 @@ function makeCommands (nodes, stop) {
             mesh: running ? pubsub.getMeshPeers(msg.topic) : [],
             subscribers: running ? pubsub.getSubscribers(msg.topic).map(p => p.toString()) : [],
             peers: running ? s.node.getConnections().map(c => c.remotePeer.toString()) : [],
+            connections: running ? connectionsOf(s) : [],
             received: s.received.filter(r => r.topic === msg.topic).length,
             invalid: s.metrics.total('gossipsub_msg_received_invalid_total'),
             invalidReasons: s.metrics.byLabel('gossipsub_msg_received_invalid_total')

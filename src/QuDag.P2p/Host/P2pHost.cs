@@ -34,6 +34,7 @@ public sealed class P2pHost : IAsyncDisposable
     private readonly ConcurrentDictionary<string, StreamHandler> _handlers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<P2pConnection, ConnectionState> _connections = new();
     private readonly ConcurrentDictionary<P2pListener, TcpTransportListener> _listeners = new();
+    private Tuple<string, byte[]>? _ownRecord; // the addresses it was made for, and the envelope
     private readonly CancellationTokenSource _stopping = new();
     // The tasks this host started and has not yet seen end (accept loops, inbound upgrades, one per connection, one
     // per inbound stream), plus one for the host itself until DisposeAsync. A count, not a set of tasks: a set costs
@@ -287,15 +288,38 @@ public sealed class P2pHost : IAsyncDisposable
         return message;
     }
 
-    private IdentifyMessage BuildIdentify(P2pConnection connection) => new()
+    private IdentifyMessage BuildIdentify(P2pConnection connection)
     {
-        PublicKey = _identity.PublicKey.ToProtobuf(),
-        ListenAddrs = _listeners.Keys.SelectMany(l => l.Addresses).Select(a => a.WithoutPeerId().ToBytes()).ToArray(),
-        Protocols = Protocols.ToArray(),
-        ObservedAddr = ObservedAddress(connection.RemoteEndPoint),
-        ProtocolVersion = _options.ProtocolVersion,
-        AgentVersion = _options.AgentVersion,
-    };
+        var listening = _listeners.Keys.SelectMany(l => l.Addresses).Select(a => a.WithoutPeerId()).ToArray();
+        return new()
+        {
+            PublicKey = _identity.PublicKey.ToProtobuf(),
+            ListenAddrs = listening.Select(a => a.ToBytes()).ToArray(),
+            Protocols = Protocols.ToArray(),
+            ObservedAddr = ObservedAddress(connection.RemoteEndPoint),
+            ProtocolVersion = _options.ProtocolVersion,
+            AgentVersion = _options.AgentVersion,
+            SignedPeerRecord = OwnPeerRecord(listening),
+        };
+    }
+
+    /// <summary>
+    /// Our signed peer record (RFC 0003) of the addresses we listen on, as js and go send it in identify: a peer that
+    /// prunes another with peer exchange passes it on, so that one can dial us without trusting the middleman. Made once
+    /// per set of addresses; its sequence number is the time it was made (Unix ms), so a later set wins.
+    /// </summary>
+    private byte[]? OwnPeerRecord(Multiaddr[] listening)
+    {
+        if (listening.Length == 0)
+            return null;
+        string key = string.Join(' ', listening.Select(a => a.ToString()));
+        if (Volatile.Read(ref _ownRecord) is { } cached && cached.Item1 == key)
+            return cached.Item2;
+        ulong sequence = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var made = Tuple.Create(key, SignedPeerRecord.Seal(_identity, sequence, listening));
+        Volatile.Write(ref _ownRecord, made);
+        return made.Item2;
+    }
 
     private static byte[]? ObservedAddress(EndPoint remote) => remote switch
     {

@@ -94,6 +94,51 @@ public sealed class NewQuDagSessionCommand : PSCmdlet
     [ValidateNotNull]
     public string[]? Bootstrap { get; set; }
 
+    // ---- gossipsub ----
+
+    /// <summary>The gossipsub heartbeat (mesh upkeep, gossip, score decay), in seconds. Default 10 (QuDAG's).</summary>
+    [Parameter]
+    [Alias("GossipHeartbeat")]
+    [Seconds(1, SecondsAttribute.Hour)]
+    public int GossipHeartbeatSeconds { get; set; }
+
+    /// <summary>How gossip message ids are made: Rust (QuDAG's nodes, the default), Js or Go. A mesh must agree on it for IHAVE/IWANT.</summary>
+    [Parameter]
+    [ValidateSet("Rust", "Js", "Go", IgnoreCase = true)]
+    public string? GossipMessageId { get; set; }
+
+    /// <summary>Peers scoring below it get no gossip from us and their IHAVE/IWANT are ignored. Default -10; at most 0.</summary>
+    [Parameter]
+    public double GossipThreshold { get; set; }
+
+    /// <summary>Peers scoring below it are not published to. Default -50; at most GossipThreshold.</summary>
+    [Parameter]
+    public double PublishThreshold { get; set; }
+
+    /// <summary>Peers scoring below it are ignored altogether. Default -80; at most PublishThreshold.</summary>
+    [Parameter]
+    public double GraylistThreshold { get; set; }
+
+    /// <summary>Peer exchange (peers offered in a PRUNE) is taken only from peers scoring at least this. Default 10.</summary>
+    [Parameter]
+    [Alias("AcceptPeerExchangeThreshold")]
+    [ValidateRange(0, double.MaxValue)]
+    public double AcceptPXThreshold { get; set; }
+
+    /// <summary>Opportunistic grafting runs when the mesh's median score is below this. Default 20.</summary>
+    [Parameter]
+    [ValidateRange(0, double.MaxValue)]
+    public double OpportunisticGraftThreshold { get; set; }
+
+    /// <summary>Offer other peers of a topic, with their signed peer records, in the PRUNEs this node sends (peer exchange), as a bootstrapper does. Off by default, as in rust and js.</summary>
+    [Parameter]
+    public SwitchParameter GossipPeerExchange { get; set; }
+
+    /// <summary>Peers (ids) whose peer exchange is believed, such as the bootstrappers you join a topic through: they score AcceptPXThreshold.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public string[]? TrustedGossipPeer { get; set; }
+
     /// <inheritdoc/>
     protected override void EndProcessing()
     {

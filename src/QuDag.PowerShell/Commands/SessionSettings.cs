@@ -21,6 +21,9 @@ internal static class SessionSettings
         [nameof(ConnectionManagerOptions.DhtProtocolId)] = "DhtProtocol",
         ["ProtocolId"] = "DhtProtocol",
         [nameof(ConnectionManagerOptions.DhtBootstrap)] = "Bootstrap",
+        ["HeartbeatInterval"] = "GossipHeartbeatSeconds",
+        ["GraylistThreshold"] = "GraylistThreshold",
+        ["AcceptPXThreshold"] = "AcceptPXThreshold",
     };
 
     /// <summary>
@@ -31,6 +34,7 @@ internal static class SessionSettings
     {
         var bound = cmdlet.MyInvocation.BoundParameters;
         TimeSpan Seconds(string name, TimeSpan current) => bound.TryGetValue(name, out var v) ? TimeSpan.FromSeconds(Convert.ToInt32(v)) : current;
+        double Number(string name, double current) => bound.TryGetValue(name, out var v) ? Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture) : current;
         var config = basis with
         {
             MaxConnections = bound.TryGetValue("MaxConnections", out var max) ? Convert.ToInt32(max) : basis.MaxConnections,
@@ -45,6 +49,18 @@ internal static class SessionSettings
             DhtMode = bound.TryGetValue("DhtMode", out var mode) ? Enum.Parse<P2p.Protocols.Kad.KadMode>((string)mode, ignoreCase: true) : basis.DhtMode,
             DhtProtocol = bound.TryGetValue("DhtProtocol", out var protocol) ? (string)protocol : basis.DhtProtocol,
             Bootstrap = bound.TryGetValue("Bootstrap", out var bootstrap) ? ParseBootstrap(cmdlet, (string[])bootstrap, commandId) : basis.Bootstrap,
+            GossipHeartbeat = Seconds("GossipHeartbeatSeconds", basis.GossipHeartbeat),
+            GossipMessageId = bound.TryGetValue("GossipMessageId", out var messageId) ? Canonical((string)messageId) : basis.GossipMessageId,
+            GossipThresholds = basis.GossipThresholds with
+            {
+                GossipThreshold = Number("GossipThreshold", basis.GossipThresholds.GossipThreshold),
+                PublishThreshold = Number("PublishThreshold", basis.GossipThresholds.PublishThreshold),
+                GraylistThreshold = Number("GraylistThreshold", basis.GossipThresholds.GraylistThreshold),
+                AcceptPXThreshold = Number("AcceptPXThreshold", basis.GossipThresholds.AcceptPXThreshold),
+                OpportunisticGraftThreshold = Number("OpportunisticGraftThreshold", basis.GossipThresholds.OpportunisticGraftThreshold),
+            },
+            GossipPeerExchange = bound.TryGetValue("GossipPeerExchange", out var px) ? ((SwitchParameter)px).IsPresent : basis.GossipPeerExchange,
+            TrustedGossipPeers = bound.TryGetValue("TrustedGossipPeer", out var trusted) ? ParsePeerIds(cmdlet, (string[])trusted, commandId) : basis.TrustedGossipPeers,
         };
         try
         {
@@ -61,6 +77,26 @@ internal static class SessionSettings
                 commandId + "InvalidSetting", ErrorCategory.InvalidArgument, parameter));
         }
         return config;
+    }
+
+    /// <summary>"rust", "JS" and so on as the session shows them: Rust, Js, Go.</summary>
+    private static string Canonical(string messageId) => char.ToUpperInvariant(messageId[0]) + messageId[1..].ToLowerInvariant();
+
+    /// <summary>Peer ids (or multiaddrs ending in /p2p/&lt;id&gt;); a bad one stops the command with InvalidArgument.</summary>
+    private static PeerId[] ParsePeerIds(PSCmdlet cmdlet, string[] texts, string commandId)
+    {
+        var list = new List<PeerId>();
+        foreach (var text in texts)
+        {
+            if (PeerId.TryParse(text, out var id, out _))
+                list.Add(id);
+            else if (Multiaddr.TryParse(text, out var address, out _) && address.PeerId is { } named)
+                list.Add(named);
+            else
+                cmdlet.ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-TrustedGossipPeer {text}: not a peer id (12D3KooW...) or a multiaddr ending in /p2p/<peer id>"),
+                    commandId + "InvalidSetting", ErrorCategory.InvalidArgument, "TrustedGossipPeer"));
+        }
+        return list.Distinct().ToArray();
     }
 
     /// <summary>Bootstrap multiaddrs, each ending in /p2p/&lt;id&gt;; a bad one stops the command with InvalidArgument.</summary>

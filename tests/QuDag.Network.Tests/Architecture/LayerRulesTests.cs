@@ -29,7 +29,7 @@ public sealed class LayerRulesTests
             typeof(IKeepAliveTarget), typeof(Reconnector), typeof(ReconnectState), typeof(IRedialer)],
         ["Metrics"] = [typeof(ManagerMetrics), typeof(LatencyHistogram), typeof(RateWindow), typeof(NetworkMetrics),
             typeof(RoundTripHistory), typeof(RoundTripSample), typeof(TopicMetrics), typeof(TopicFigures), typeof(ReplayableHistogram)],
-        ["Topics"] = [typeof(TopicService), typeof(TopicInbox), typeof(TopicMessage), typeof(TopicPublishResult), typeof(TopicInfo)],
+        ["Topics"] = [typeof(TopicService), typeof(TopicInbox), typeof(TopicMessage), typeof(TopicPublishResult), typeof(TopicInfo), typeof(PeerExchangeDialer)],
         ["Discovery"] = [typeof(PeerDiscovery),
             .. s_network.GetTypes().Where(t => !t.IsNested && t.Namespace == "QuDag.Network.Discovery")],
         ["Messaging"] = [typeof(PeerMessage), typeof(Inbox),

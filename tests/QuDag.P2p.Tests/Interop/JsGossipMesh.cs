@@ -24,10 +24,14 @@ public sealed class JsGossipMesh : IAsyncDisposable
     /// <summary>The js process's stderr tail, for failure messages.</summary>
     public string StderrTail => _process.StderrTail;
 
-    public static async Task<JsGossipMesh> StartAsync(int nodes, IReadOnlyList<string> topics, int heartbeatMs, CancellationToken ct, bool floodPublish = true)
+    /// <param name="bootstrappers">Nodes run as gossipsub bootstrappers (mesh degree 0, peer exchange on; gossip.mjs says why).</param>
+    public static async Task<JsGossipMesh> StartAsync(int nodes, IReadOnlyList<string> topics, int heartbeatMs, CancellationToken ct, bool floodPublish = true,
+        IReadOnlyList<int>? bootstrappers = null)
     {
         var arguments = new List<string> { "--nodes", nodes.ToString(CultureInfo.InvariantCulture), "--heartbeat-ms", heartbeatMs.ToString(CultureInfo.InvariantCulture),
             "--flood-publish", floodPublish ? "true" : "false" };
+        if (bootstrappers is { Count: > 0 })
+            arguments.AddRange(["--bootstrappers", string.Join(',', bootstrappers)]);
         foreach (var topic in topics)
             arguments.AddRange(["--topic", topic]);
         var process = await JsNode.StartScriptAsync("gossip.mjs", arguments, "libp2p:*:error", TimeSpan.FromSeconds(60), ct);
@@ -50,13 +54,22 @@ public sealed class JsGossipMesh : IAsyncDisposable
         return ([.. reply.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()!)], reply.GetProperty("at").GetDouble());
     }
 
+    /// <summary>Publishes <paramref name="count"/> messages "<paramref name="prefix"/>i" from node <paramref name="node"/>, <paramref name="intervalMs"/> apart, in one command.</summary>
+    /// <returns>How long js took to publish them all (ms).</returns>
+    public async Task<double> PublishManyAsync(int node, string topic, string prefix, int count, int intervalMs, CancellationToken ct) =>
+        (await _process.CommandAsync("publishMany", new { node, topic, prefix, count, intervalMs }, TimeSpan.FromSeconds(60), ct)).GetProperty("ms").GetDouble();
+
     public async Task<IReadOnlyList<JsGossipNodeStats>> StatsAsync(string topic, CancellationToken ct)
     {
         var reply = await _process.CommandAsync("stats", new { topic }, null, ct);
         return [.. reply.GetProperty("nodes").EnumerateArray().Select(n => new JsGossipNodeStats(
             n.GetProperty("index").GetInt32(), n.GetProperty("peerId").GetString()!, n.GetProperty("running").GetBoolean(),
             Strings(n.GetProperty("mesh")), Strings(n.GetProperty("subscribers")), Strings(n.GetProperty("peers")),
-            n.GetProperty("received").GetInt32(), n.GetProperty("invalid").GetDouble(), n.GetProperty("invalidReasons").ToString()))];
+            n.GetProperty("received").GetInt32(), n.GetProperty("invalid").GetDouble(), n.GetProperty("invalidReasons").ToString())
+        {
+            Outbound = [.. n.GetProperty("connections").EnumerateArray().Where(c => c.GetProperty("direction").GetString() == "outbound")
+                .Select(c => c.GetProperty("peer").GetString()!)],
+        })];
     }
 
     /// <summary>What each node received on <paramref name="topic"/>: payloads and js's receive times (ms since the epoch).</summary>
@@ -83,7 +96,11 @@ public sealed record JsGossipNode(int Index, string PeerId, string Address);
 
 /// <summary>A js node's view of a topic: its mesh, the subscribers it knows, its connections, what it received and rejected.</summary>
 public sealed record JsGossipNodeStats(int Index, string PeerId, bool Running, string[] Mesh, string[] Subscribers, string[] Peers,
-    int Received, double Invalid, string InvalidReasons);
+    int Received, double Invalid, string InvalidReasons)
+{
+    /// <summary>The peers this node dialed (its outbound connections).</summary>
+    public string[] Outbound { get; init; } = [];
+}
 
 /// <summary>A message a js node received.</summary>
 public sealed record JsGossipMessage(byte[] Data, string? From, double At);

@@ -5,9 +5,15 @@ using QuDag.P2p.Upgrade;
 
 namespace QuDag.P2p.Protocols.Gossipsub;
 
-/// <summary>The router's state of one peer. Owned by the router and read or changed only under its lock (the writer has its own).</summary>
+/// <summary>
+/// The router's state of one connected peer: its connections and streams, the protocol it speaks, the topics it
+/// subscribes to, and what it may still ask of us this heartbeat. Read and changed only under the router's lock (the
+/// writer has its own).
+/// </summary>
 internal sealed class GossipPeer(PeerId id, bool outbound, IPAddress? address)
 {
+    private readonly HashSet<string> _topics = new(StringComparer.Ordinal);
+
     public PeerId Id { get; } = id;
 
     /// <summary>True when we dialed its first connection (D_out counts these).</summary>
@@ -27,58 +33,75 @@ internal sealed class GossipPeer(PeerId id, bool outbound, IPAddress? address)
     public MuxedStream? Inbound { get; set; }
 
     /// <summary>The topics it subscribes to.</summary>
-    public HashSet<string> Topics { get; } = new(StringComparer.Ordinal);
+    public IReadOnlyCollection<string> Topics => _topics;
 
-    /// <summary>Until when (clock timestamp) we may not GRAFT it, per topic.</summary>
-    public Dictionary<string, long> Backoff { get; } = new(StringComparer.Ordinal);
-
-    /// <summary>Per heartbeat: IHAVE messages taken, ids asked for, IWANT ids answered.</summary>
-    public int IHaves, Asked, IWantServed;
-
-    /// <summary>Ids it asked us not to forward to it (v1.2), this heartbeat.</summary>
-    public HashSet<MessageId>? DontWant { get; set; }
+    /// <summary>What it asked of us since the last heartbeat.</summary>
+    public GossipQuota Quota { get; } = new();
 
     public bool IsMeshsub => Protocol is GossipsubProtocol.MeshsubV11 or GossipsubProtocol.MeshsubV10;
 
     public bool IsFloodsub => Protocol == GossipsubProtocol.Floodsub;
 
-    public bool InBackoff(string topic, long now) => Backoff.TryGetValue(topic, out long until) && now < until;
+    /// <summary>Speaks v1.1: understands a PRUNE's backoff and peer exchange.</summary>
+    public bool IsV11 => Protocol == GossipsubProtocol.MeshsubV11;
+
+    public bool SubscribesTo(string topic) => _topics.Contains(topic);
+
+    /// <summary>Records a subscription; false when known already or past <paramref name="maxTopics"/> (then ignored).</summary>
+    public bool Subscribe(string topic, int maxTopics, out bool overLimit)
+    {
+        overLimit = false;
+        if (_topics.Contains(topic))
+            return false;
+        if (_topics.Count >= maxTopics)
+        {
+            overLimit = true;
+            return false;
+        }
+        _topics.Add(topic);
+        return true;
+    }
+
+    public bool Unsubscribe(string topic) => _topics.Remove(topic);
 }
 
-/// <summary>The router's state of one topic, known because we subscribe to it, publish to it, or a peer subscribes to it.</summary>
-internal sealed class TopicState(string name)
+/// <summary>
+/// What one peer asked of us since the last heartbeat: IHAVE messages taken, ids asked for with IWANT, IWANT ids
+/// answered, and ids it does not want forwarded (v1.2). Each is capped by the options; the heartbeat resets them.
+/// </summary>
+internal sealed class GossipQuota
 {
-    public string Name { get; } = name;
+    private HashSet<MessageId>? _dontWant;
 
-    public bool Subscribed { get; set; }
+    public int IHaves { get; private set; }
 
-    public HashSet<PeerId> Mesh { get; } = [];
+    public int Asked { get; private set; }
 
-    /// <summary>Peers we publish to while not subscribed (fanout).</summary>
-    public HashSet<PeerId> Fanout { get; } = [];
+    public int IWantServed { get; private set; }
 
-    public long FanoutLastPublished { get; set; }
+    /// <summary>Counts one IHAVE; false when it is past <paramref name="maxIHaves"/> or we already asked for <paramref name="maxAsked"/> ids.</summary>
+    public bool TakeIHave(int maxIHaves, int maxAsked) => ++IHaves <= maxIHaves && Asked < maxAsked;
 
-    public HashSet<PeerId> Subscribers { get; } = [];
+    public void AddAsked(int count) => Asked += count;
 
-    public long Published, Received, Duplicates, Invalid, Forwarded;
+    public void AddServed() => IWantServed++;
 
-    /// <summary>Counted outside the router's lock (when a peer's queue refuses a frame): Interlocked.</summary>
-    public long Dropped;
+    public void DontWant(IReadOnlyList<MessageId> ids, int max)
+    {
+        _dontWant ??= [];
+        foreach (var id in ids)
+        {
+            if (_dontWant.Count >= max)
+                break;
+            _dontWant.Add(id);
+        }
+    }
 
-    /// <summary>Nothing refers to it and it counted nothing: it can go.</summary>
-    public bool IsIdle => !Subscribed && Mesh.Count == 0 && Fanout.Count == 0 && Subscribers.Count == 0
-        && Published == 0 && Received == 0 && Duplicates == 0 && Invalid == 0;
-}
+    public bool DoesNotWant(MessageId id) => _dontWant?.Contains(id) == true;
 
-/// <summary>What one step of the router decided under its lock and does after releasing it: frames to queue, messages to deliver, peers offered.</summary>
-internal sealed class GossipOutbox
-{
-    public List<(GossipPeer Peer, byte[] Frame, bool Droppable, TopicState? Topic)> Frames { get; } = [];
-
-    public List<GossipDelivery> Deliveries { get; } = [];
-
-    public List<(PeerId From, string Topic, List<PeerId> Peers)> PeerExchange { get; } = [];
-
-    public void Send(GossipPeer peer, byte[] frame, bool droppable, TopicState? topic = null) => Frames.Add((peer, frame, droppable, topic));
+    public void Reset()
+    {
+        IHaves = Asked = IWantServed = 0;
+        _dontWant = null;
+    }
 }

@@ -12,12 +12,23 @@ namespace QuDag.P2p.Protocols.Gossipsub;
 /// promises, GRAFT/PRUNE with backoff and peer exchange, StrictSign, and v1.1 peer scoring with its thresholds.
 /// </summary>
 /// <remarks>
+/// <para>
 /// It knows connections, not hosts: the layer above hands it every connection that may carry pubsub
 /// (<see cref="AddConnection"/>, <see cref="RemoveConnection"/>) and the inbound streams of its protocols
-/// (<see cref="HandleStreamAsync"/>). Its state sits behind one lock; what a step decides (frames to queue, messages to
-/// deliver) runs after the lock is released. Signatures are checked outside the lock, so readers of several peers
-/// verify in parallel, and a copy already seen is never verified. Everything a peer can make it hold is bounded:
-/// RPC size and entry counts, topics per peer, IHAVE/IWANT per heartbeat, the caches, each peer's send queue.
+/// (<see cref="HandleStreamAsync"/>).
+/// </para>
+/// <para>
+/// The state lives in parts that each own theirs, as rust's gossipsub separates them: the peers (here, with their
+/// connections and per-heartbeat quotas), <see cref="GossipMesh"/> (topics, mesh, fanout, backoffs),
+/// <see cref="GossipExchange"/> (IHAVE/IWANT and promises), <see cref="MessageCache"/>, <see cref="SeenCache"/>,
+/// <see cref="PeerScore"/>. One lock guards them all, on purpose: one step (a GRAFT, a message, a heartbeat) reads and
+/// changes several parts at once, so per-part locks would need an order and would save nothing, since what is done
+/// under the lock is dictionary work. What is slow runs outside it: signature checks (readers of several peers verify
+/// in parallel, and a copy already seen is never verified), frame encoding of a publish, peer-record checks, writes,
+/// and the handlers (each step collects them in a <see cref="GossipOutbox"/> and flushes it after the lock).
+/// </para>
+/// <para>Everything a peer can make it hold is bounded: RPC size and entry counts, topics per peer, IHAVE/IWANT per
+/// heartbeat, the caches, each peer's send queue.</para>
 /// </remarks>
 public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
 {
@@ -25,18 +36,16 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
     private readonly NodeIdentity _identity;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
-    private readonly Dictionary<PeerId, GossipPeer> _peers = [];
-    private readonly Dictionary<string, TopicState> _topics = new(StringComparer.Ordinal);
+    private readonly GossipPeerTable _peers = new();
+    private readonly GossipMesh _mesh;
+    private readonly GossipExchange _exchange;
     private readonly MessageCache _cache;
     private readonly SeenCache _seen;
     private readonly PeerScore _score;
     private readonly AuthorKeyCache _keys = new();
-    private readonly Dictionary<MessageId, (PeerId Peer, long Deadline)> _promises = [];
-    private readonly List<Task> _closing = [];
+    private readonly GossipCounters _counters = new();
     private readonly ITimer _heartbeat;
     private long _lastStampMicros;
-    private long _heartbeats;
-    private long _invalidRpcs, _graylistedRpcs, _ihaveIgnored, _iwantSent, _iwantIgnored, _brokenPromises, _subscriptionsIgnored;
     private int _inHeartbeat;
     private bool _disposed;
 
@@ -50,6 +59,8 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         _cache = new MessageCache(_options.HistoryLength, _options.HistoryGossip, _options.MaxMessageCacheBytes);
         _seen = new SeenCache(_time, _options.SeenTtl, _options.MaxSeenEntries);
         _score = new PeerScore(_options.Score, _time);
+        _mesh = new GossipMesh(_options, _peers.All, _score);
+        _exchange = new GossipExchange(_options, _peers.All, _score, _cache, _seen, _counters);
         _heartbeat = _time.CreateTimer(_ => Heartbeat(), null, _options.HeartbeatInterval, _options.HeartbeatInterval);
     }
 
@@ -63,8 +74,13 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
     /// <summary>Raised for each new valid message of a subscribed topic, outside the router's lock, on the reader's thread. Keep it quick.</summary>
     public event Action<GossipDelivery>? MessageDelivered;
 
-    /// <summary>A peer with a good score offered others in a PRUNE (peer exchange): the layer above may dial them.</summary>
-    public event Action<PeerId, string, IReadOnlyList<PeerId>>? PeerExchangeReceived;
+    /// <summary>
+    /// A peer scoring at least <see cref="PeerScoreThresholds.AcceptPXThreshold"/> pruned us from a topic we joined and
+    /// offered other peers (peer exchange): the layer above may dial them. Each offer's addresses come from its signed
+    /// peer record, checked here (an offer whose record does not verify is left out); an offer without a record has none.
+    /// Raised outside the lock, on the reader's thread.
+    /// </summary>
+    public event Action<GossipPeerExchange>? PeerExchangeReceived;
 
     // ---- peers and streams ---------------------------------------------------------------------------------
 
@@ -76,17 +92,8 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         {
             if (_disposed || !connection.IsOpen)
                 return;
-            if (!_peers.TryGetValue(connection.RemotePeer, out var peer))
-            {
-                var address = (connection.RemoteEndPoint as IPEndPoint)?.Address;
-                peer = new GossipPeer(connection.RemotePeer, connection.Direction == Direction.Outbound, address);
-                _peers[peer.Id] = peer;
-                _score.AddPeer(peer.Id, address);
-            }
-            if (!peer.Connections.Contains(connection))
-                peer.Connections.Add(connection);
-            // Made after the peer is in the table: the writer's first question is which connection to use.
-            peer.Writer ??= new GossipStreamWriter(peer.Id, this, _options.MaxQueuedBytesPerPeer, _options.MaxStreamAttempts);
+            if (_peers.Add(connection, id => new GossipStreamWriter(id, this, _options.MaxQueuedBytesPerPeer, _options.MaxStreamAttempts), out var peer))
+                _score.AddPeer(peer.Id, peer.Address);
         }
     }
 
@@ -96,36 +103,16 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(connection);
         lock (_gate)
         {
-            if (!_peers.TryGetValue(connection.RemotePeer, out var peer) || !peer.Connections.Remove(connection))
-                return;
-            if (peer.Connections.Count == 0)
-                RemovePeerLocked(peer);
+            if (_peers.RemoveConnection(connection) is { } gone)
+                RemovePeerLocked(gone);
         }
     }
 
     private void RemovePeerLocked(GossipPeer peer)
     {
-        _peers.Remove(peer.Id);
-        foreach (var topic in peer.Topics)
-        {
-            if (_topics.TryGetValue(topic, out var state))
-            {
-                state.Subscribers.Remove(peer.Id);
-                if (state.Mesh.Remove(peer.Id))
-                    _score.Prune(peer.Id, topic);
-                state.Fanout.Remove(peer.Id);
-                ForgetIfIdle(state);
-            }
-        }
-        foreach (var state in _topics.Values)
-            state.Mesh.Remove(peer.Id); // a mesh may hold a peer that unsubscribed in the same breath
+        _peers.Remove(peer);
+        _mesh.RemovePeer(peer);
         _score.RemovePeer(peer.Id);
-        peer.Inbound?.Reset();
-        if (peer.Writer is { } writer)
-        {
-            _closing.RemoveAll(t => t.IsCompleted);
-            _closing.Add(writer.DisposeAsync().AsTask());
-        }
     }
 
     /// <summary>
@@ -140,8 +127,7 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         GossipPeer? peer;
         lock (_gate)
         {
-            peer = _peers.GetValueOrDefault(connection.RemotePeer);
-            if (peer is null || !peer.Connections.Contains(connection))
+            if (!_peers.TryGet(connection.RemotePeer, out peer) || !peer.Connections.Contains(connection))
             {
                 stream.Reset();
                 return;
@@ -160,7 +146,7 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         }
         catch (P2pProtocolException)
         {
-            Interlocked.Increment(ref _invalidRpcs);
+            _counters.InvalidRpc();
             lock (_gate)
                 _score.AddPenalty(peer.Id, 1);
             stream.Reset();
@@ -178,17 +164,17 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
     P2pConnection? IGossipStreamOwner.ConnectionOf(PeerId peer)
     {
         lock (_gate)
-            return _peers.TryGetValue(peer, out var p) ? p.Connections.FirstOrDefault(c => c.IsOpen) : null;
+            return _peers.TryGet(peer, out var p) ? p.Connections.FirstOrDefault(c => c.IsOpen) : null;
     }
 
     byte[]? IGossipStreamOwner.OnStreamOpened(PeerId peer, string protocol)
     {
         lock (_gate)
         {
-            if (!_peers.TryGetValue(peer, out var p))
+            if (!_peers.TryGet(peer, out var p))
                 return null;
             p.Protocol = protocol;
-            var subscribed = _topics.Values.Where(t => t.Subscribed).Select(t => new SubscriptionOption(true, t.Name)).ToList();
+            var subscribed = _mesh.Topics.Where(t => t.Subscribed).Select(t => new SubscriptionOption(true, t.Name)).ToList();
             return subscribed.Count == 0 ? null : GossipsubProtocol.Frame(new PubsubRpc { Subscriptions = subscribed });
         }
     }
@@ -198,7 +184,7 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         Trace.TraceInformation("QuDag.P2p: gossipsub leaves out peer {0}: {1}", peer, reason);
         lock (_gate)
         {
-            if (_peers.TryGetValue(peer, out var p))
+            if (_peers.TryGet(peer, out var p))
             {
                 p.Writer = null; // it ended by itself
                 RemovePeerLocked(p);
@@ -216,29 +202,16 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var state = Topic(topic);
+            var state = _mesh.GetOrAdd(topic);
             if (state.Subscribed)
                 return false;
-            state.Subscribed = true;
-            long now = _time.GetTimestamp();
-            // JOIN: the fanout peers first, then other subscribers, up to D.
-            foreach (var id in state.Fanout.Where(id => _peers.TryGetValue(id, out var p) && CanGraft(p, topic, now)).Take(_options.D))
-                state.Mesh.Add(id);
-            state.Fanout.Clear();
-            if (state.Mesh.Count < _options.D)
-            {
-                foreach (var p in Shuffled(EligibleForMesh(state, now)).Take(_options.D - state.Mesh.Count))
-                    state.Mesh.Add(p.Id);
-            }
+            var grafted = _mesh.Join(state, _time.GetTimestamp());
             foreach (var peer in _peers.Values)
             {
-                bool graft = state.Mesh.Contains(peer.Id);
-                if (graft)
-                    _score.Graft(peer.Id, topic);
                 var rpc = new PubsubRpc
                 {
                     Subscriptions = [new SubscriptionOption(true, topic)],
-                    Control = graft ? new ControlMessage { Graft = [topic] } : null,
+                    Control = grafted.Contains(peer.Id) ? new ControlMessage { Graft = [topic] } : null,
                 };
                 outbox.Send(peer, GossipsubProtocol.Frame(rpc), droppable: false);
             }
@@ -254,27 +227,19 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         var outbox = new GossipOutbox();
         lock (_gate)
         {
-            if (_disposed || !_topics.TryGetValue(topic, out var state) || !state.Subscribed)
+            if (_disposed || _mesh.Joined(topic) is not { } state)
                 return false;
-            state.Subscribed = false;
-            long until = _time.GetTimestamp() + Ticks(_options.UnsubscribeBackoff);
+            var pruned = _mesh.Leave(state, _time.GetTimestamp()).ToHashSet();
+            var prune = new ControlMessage { Prune = [new ControlPrune(topic, [], (ulong)_options.UnsubscribeBackoff.TotalSeconds)] };
             foreach (var peer in _peers.Values)
             {
-                bool prune = state.Mesh.Remove(peer.Id);
-                if (prune)
-                {
-                    _score.Prune(peer.Id, topic);
-                    peer.Backoff[topic] = until;
-                }
                 var rpc = new PubsubRpc
                 {
                     Subscriptions = [new SubscriptionOption(false, topic)],
-                    Control = prune ? new ControlMessage { Prune = [new ControlPrune(topic, [], (ulong)_options.UnsubscribeBackoff.TotalSeconds)] } : null,
+                    Control = pruned.Contains(peer.Id) ? prune : null,
                 };
                 outbox.Send(peer, GossipsubProtocol.Frame(rpc), droppable: false);
             }
-            state.Mesh.Clear();
-            ForgetIfIdle(state);
         }
         Flush(outbox);
         return true;
@@ -286,7 +251,7 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         get
         {
             lock (_gate)
-                return _topics.Values.Where(t => t.Subscribed).Select(t => t.Name).Order(StringComparer.Ordinal).ToArray();
+                return _mesh.Topics.Where(t => t.Subscribed).Select(t => t.Name).Order(StringComparer.Ordinal).ToArray();
         }
     }
 
@@ -317,46 +282,38 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         int sent;
         lock (_gate)
         {
-            var state = Topic(topic);
-            long now = _time.GetTimestamp();
+            var state = _mesh.GetOrAdd(topic);
             var targets = new HashSet<GossipPeer>();
             if (_options.FloodPublish)
             {
                 foreach (var subscriber in state.Subscribers)
                 {
-                    if (_peers.TryGetValue(subscriber, out var p) && p.Protocol is not null && _score.Score(p.Id) >= _options.Thresholds.PublishThreshold)
+                    if (_peers.TryGet(subscriber, out var p) && p.Protocol is not null && _score.Score(p.Id) >= _options.Thresholds.PublishThreshold)
                         targets.Add(p);
                 }
             }
+            // Fanout: kept for gossip and shown as the topic's peers, whether or not flood publishing sends wider.
             if (!state.Subscribed)
+                _mesh.Published(state, _time.GetTimestamp());
+            foreach (var member in state.Members)
             {
-                // Fanout: kept for gossip and shown as the topic's peers, whether or not flood publishing sends wider.
-                state.FanoutLastPublished = now;
-                if (state.Fanout.Count < _options.D)
-                {
-                    foreach (var p in Shuffled(EligibleForFanout(state)).Take(_options.D - state.Fanout.Count))
-                        state.Fanout.Add(p.Id);
-                }
-            }
-            foreach (var member in state.Subscribed ? state.Mesh : state.Fanout)
-            {
-                if (_peers.TryGetValue(member, out var p))
+                if (_peers.TryGet(member, out var p))
                     targets.Add(p);
             }
             foreach (var subscriber in state.Subscribers)
             {
-                if (_peers.TryGetValue(subscriber, out var p) && p.IsFloodsub)
+                if (_peers.TryGet(subscriber, out var p) && p.IsFloodsub)
                     targets.Add(p);
             }
             if (targets.Count == 0)
             {
-                ForgetIfIdle(state);
+                _mesh.ForgetIfIdle(state);
                 throw new GossipPublishException(GossipPublishError.InsufficientPeers, topic,
                     $"No peer to publish to on '{topic}': none of the {_peers.Count} pubsub peers subscribes to it (or all score below the publish threshold).");
             }
             _seen.Add(id);
             _cache.Put(id, message, frame);
-            state.Published++;
+            state.CountPublished();
             foreach (var p in targets)
                 outbox.Send(p, frame, droppable: false, state);
             sent = targets.Count;
@@ -373,11 +330,11 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         var outbox = new GossipOutbox();
         lock (_gate)
         {
-            if (!_peers.TryGetValue(peer.Id, out var current) || !ReferenceEquals(current, peer))
+            if (!_peers.IsCurrent(peer))
                 return false;
             if (_score.Score(peer.Id) < _options.Thresholds.GraylistThreshold)
             {
-                _graylistedRpcs++;
+                _counters.GraylistedRpc();
                 return true;
             }
             foreach (var subscription in rpc.Subscriptions)
@@ -389,7 +346,7 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         {
             lock (_gate)
             {
-                if (_peers.ContainsKey(peer.Id))
+                if (_peers.IsCurrent(peer))
                     HandleControl(peer, control, outbox);
             }
         }
@@ -402,34 +359,20 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         string topic = subscription.Topic;
         if (topic.Length == 0)
             return;
-        if (subscription.Subscribe)
+        if (!subscription.Subscribe)
         {
-            if (peer.Topics.Contains(topic))
-                return;
-            if (peer.Topics.Count >= _options.MaxTopicsPerPeer)
-            {
-                _subscriptionsIgnored++;
-                return;
-            }
-            peer.Topics.Add(topic);
-            var state = Topic(topic);
-            state.Subscribers.Add(peer.Id);
-            // Graft at once rather than at the next heartbeat (as js does), so a message right after the join is not lost.
-            if (state.Subscribed && state.Mesh.Count < _options.DLow && CanGraft(peer, topic, _time.GetTimestamp()))
-            {
-                state.Mesh.Add(peer.Id);
-                _score.Graft(peer.Id, topic);
-                outbox.Send(peer, GossipsubProtocol.Frame(new PubsubRpc { Control = new ControlMessage { Graft = [topic] } }), droppable: false);
-            }
+            if (peer.Unsubscribe(topic))
+                _mesh.RemoveSubscriber(peer.Id, topic);
+            return;
         }
-        else if (peer.Topics.Remove(topic) && _topics.TryGetValue(topic, out var state))
+        if (!peer.Subscribe(topic, _options.MaxTopicsPerPeer, out bool overLimit))
         {
-            state.Subscribers.Remove(peer.Id);
-            if (state.Mesh.Remove(peer.Id))
-                _score.Prune(peer.Id, topic);
-            state.Fanout.Remove(peer.Id);
-            ForgetIfIdle(state);
+            if (overLimit)
+                _counters.SubscriptionIgnored();
+            return;
         }
+        if (_mesh.AddSubscriber(peer, topic, _time.GetTimestamp()))
+            outbox.SendControl(peer, new ControlMessage { Graft = [topic] });
     }
 
     private void HandleMessage(GossipPeer peer, PubsubMessage message, GossipOutbox outbox)
@@ -443,9 +386,9 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         {
             lock (_gate)
             {
-                if (_topics.TryGetValue(message.Topic, out var t) && t.Subscribed)
+                if (_mesh.Joined(message.Topic) is { } t)
                 {
-                    t.Invalid++;
+                    t.CountInvalid();
                     _score.Invalid(peer.Id, message.Topic);
                 }
             }
@@ -454,11 +397,11 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         lock (_gate)
         {
             // Messages of topics we do not subscribe to are not ours to check or relay (rust ignores them too).
-            if (!_topics.TryGetValue(message.Topic, out var state) || !state.Subscribed)
+            if (_mesh.Joined(message.Topic) is not { } state)
                 return;
             if (_seen.Contains(id))
             {
-                state.Duplicates++;
+                state.CountDuplicate();
                 _score.Duplicate(peer.Id, id, message.Topic);
                 return;
             }
@@ -466,11 +409,11 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         var check = message.Validate(_keys);
         lock (_gate)
         {
-            if (!_topics.TryGetValue(message.Topic, out var state) || !state.Subscribed)
+            if (_mesh.Joined(message.Topic) is not { } state)
                 return;
             if (check != SignatureCheck.Valid)
             {
-                state.Invalid++;
+                state.CountInvalid();
                 _score.Invalid(peer.Id, message.Topic);
                 return;
             }
@@ -478,21 +421,21 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
             if (author == LocalPeerId || !_seen.Add(id))
             {
                 // Our own message back, or a copy whose twin another reader just took.
-                state.Duplicates++;
+                state.CountDuplicate();
                 _score.Duplicate(peer.Id, id, message.Topic);
                 return;
             }
             var frame = GossipsubProtocol.Frame(new PubsubRpc { Messages = [message] });
             _cache.Put(id, message, frame);
-            state.Received++;
+            state.CountReceived();
             _score.FirstDelivery(peer.Id, id, message.Topic);
-            _promises.Remove(id);
+            _exchange.Delivered(id);
             if (frame.Length <= _options.MaxTransmitSize)
             {
                 foreach (var target in ForwardTargets(state, peer.Id, author, id))
                 {
                     outbox.Send(target, frame, droppable: true, state);
-                    state.Forwarded++;
+                    state.CountForwarded();
                 }
             }
             ulong seqno = message.SequenceNumber!.Value;
@@ -501,16 +444,17 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         }
     }
 
+    /// <summary>Forwarding: the mesh (but not who sent it, its author, or a peer that said IDONTWANT) and every floodsub subscriber.</summary>
     private IEnumerable<GossipPeer> ForwardTargets(TopicState state, PeerId source, PeerId author, MessageId id)
     {
         foreach (var member in state.Mesh)
         {
-            if (member != source && member != author && _peers.TryGetValue(member, out var p) && p.DontWant?.Contains(id) != true)
+            if (member != source && member != author && _peers.TryGet(member, out var p) && !p.Quota.DoesNotWant(id))
                 yield return p;
         }
         foreach (var subscriber in state.Subscribers)
         {
-            if (subscriber != source && subscriber != author && _peers.TryGetValue(subscriber, out var p) && p.IsFloodsub)
+            if (subscriber != source && subscriber != author && _peers.TryGet(subscriber, out var p) && p.IsFloodsub)
                 yield return p;
         }
     }
@@ -519,149 +463,33 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
     {
         double score = _score.Score(peer.Id);
         long now = _time.GetTimestamp();
-        HandleIHave(peer, control.IHave, score, now, outbox);
-        HandleIWant(peer, control.IWant, score, outbox);
+        _exchange.OnIHave(peer, control.IHave, score, now, _mesh, outbox);
+        _exchange.OnIWant(peer, control.IWant, score, _mesh, outbox);
         var prunes = new List<ControlPrune>();
         foreach (var topic in control.Graft)
-            HandleGraft(peer, topic, score, now, prunes);
+        {
+            if (_mesh.OnGraft(peer, topic, score, now) is { } prune)
+                prunes.Add(prune);
+        }
         if (prunes.Count > 0)
-            outbox.Send(peer, GossipsubProtocol.Frame(new PubsubRpc { Control = new ControlMessage { Prune = prunes } }), droppable: false);
+            outbox.SendControl(peer, new ControlMessage { Prune = prunes });
+        int exchangeRoom = _options.PrunePeers; // records checked per RPC: each costs a signature verification
         foreach (var prune in control.Prune)
-            HandlePrune(peer, prune, score, now, outbox);
+        {
+            _mesh.OnPrune(peer, prune, now);
+            if (prune.Peers.Count == 0 || exchangeRoom <= 0)
+                continue;
+            if (score < _options.Thresholds.AcceptPXThreshold || _mesh.Joined(prune.Topic) is null)
+            {
+                _counters.PeerExchangeIgnored();
+                continue;
+            }
+            var entries = prune.Peers.Take(exchangeRoom).ToList();
+            exchangeRoom -= entries.Count;
+            outbox.PeerExchange.Add((peer.Id, prune.Topic, entries));
+        }
         if (control.IDontWant.Count > 0)
-        {
-            peer.DontWant ??= [];
-            foreach (var id in control.IDontWant)
-            {
-                if (peer.DontWant.Count >= _options.MaxIHaveLength)
-                    break;
-                peer.DontWant.Add(id);
-            }
-        }
-    }
-
-    private void HandleIHave(GossipPeer peer, IReadOnlyList<ControlIHave> ihaves, double score, long now, GossipOutbox outbox)
-    {
-        if (ihaves.Count == 0)
-            return;
-        if (score < _options.Thresholds.GossipThreshold)
-        {
-            _ihaveIgnored += ihaves.Count;
-            return;
-        }
-        var wanted = new HashSet<MessageId>();
-        foreach (var ihave in ihaves)
-        {
-            if (++peer.IHaves > _options.MaxIHaveMessages || peer.Asked >= _options.MaxIHaveLength)
-            {
-                _ihaveIgnored++;
-                continue;
-            }
-            if (!_topics.TryGetValue(ihave.Topic, out var state) || !state.Subscribed)
-                continue;
-            foreach (var id in ihave.MessageIds)
-            {
-                if (!_seen.Contains(id) && !_promises.ContainsKey(id))
-                    wanted.Add(id);
-            }
-        }
-        int room = _options.MaxIHaveLength - peer.Asked;
-        if (wanted.Count == 0 || room <= 0)
-            return;
-        var ask = Shuffled(wanted).Take(room).ToList();
-        peer.Asked += ask.Count;
-        _iwantSent += ask.Count;
-        // One promise per IWANT, for a random id of it (the spec's way to catch peers that announce and never deliver).
-        _promises[ask[Random.Shared.Next(ask.Count)]] = (peer.Id, now + Ticks(_options.IWantFollowupTime));
-        foreach (var chunk in ChunkIds(ask))
-            outbox.Send(peer, GossipsubProtocol.Frame(new PubsubRpc { Control = new ControlMessage { IWant = chunk } }), droppable: false);
-    }
-
-    private void HandleIWant(GossipPeer peer, IReadOnlyList<MessageId> ids, double score, GossipOutbox outbox)
-    {
-        if (ids.Count == 0)
-            return;
-        if (score < _options.Thresholds.GossipThreshold)
-        {
-            _iwantIgnored += ids.Count;
-            return;
-        }
-        foreach (var id in ids)
-        {
-            if (peer.IWantServed >= _options.MaxIWantPerHeartbeat || _cache.GetForPeer(id, peer, _options.GossipRetransmission) is not { } entry)
-            {
-                _iwantIgnored++;
-                continue;
-            }
-            peer.IWantServed++;
-            outbox.Send(peer, entry.Frame, droppable: true, _topics.GetValueOrDefault(entry.Message.Topic));
-        }
-    }
-
-    private void HandleGraft(GossipPeer peer, string topic, double score, long now, List<ControlPrune> prunes)
-    {
-        if (!_topics.TryGetValue(topic, out var state) || !state.Subscribed)
-        {
-            prunes.Add(new ControlPrune(topic, [], null));
-            return;
-        }
-        if (state.Mesh.Contains(peer.Id) || peer.IsFloodsub)
-            return;
-        if (peer.Backoff.TryGetValue(topic, out long until) && now < until)
-        {
-            // A GRAFT during our backoff: a behaviour penalty, doubled when it comes soon after the PRUNE (a flood).
-            _score.AddPenalty(peer.Id, 1);
-            long pruned = until - Ticks(_options.PruneBackoff);
-            if (now < pruned + Ticks(_options.GraftFloodThreshold))
-                _score.AddPenalty(peer.Id, 1);
-            peer.Backoff[topic] = now + Ticks(_options.PruneBackoff);
-            prunes.Add(Prune(peer, topic, withPeers: false));
-            return;
-        }
-        if (score < 0 || (state.Mesh.Count >= _options.DHigh && !peer.Outbound))
-        {
-            peer.Backoff[topic] = now + Ticks(_options.PruneBackoff);
-            prunes.Add(Prune(peer, topic, withPeers: score >= 0));
-            return;
-        }
-        state.Mesh.Add(peer.Id);
-        _score.Graft(peer.Id, topic);
-    }
-
-    private void HandlePrune(GossipPeer peer, ControlPrune prune, double score, long now, GossipOutbox outbox)
-    {
-        if (_topics.TryGetValue(prune.Topic, out var state) && state.Mesh.Remove(peer.Id))
-            _score.Prune(peer.Id, prune.Topic);
-        // The backoff the peer asks for (capped at an hour), at least ours.
-        double seconds = Math.Min(3600, Math.Max(prune.BackoffSeconds ?? 0, _options.PruneBackoff.TotalSeconds));
-        long until = now + Ticks(TimeSpan.FromSeconds(seconds));
-        if (!peer.Backoff.TryGetValue(prune.Topic, out long known) || known < until)
-        {
-            if (peer.Backoff.Count < _options.MaxTopicsPerPeer || peer.Backoff.ContainsKey(prune.Topic))
-                peer.Backoff[prune.Topic] = until;
-        }
-        if (prune.Peers.Count == 0 || score < _options.Thresholds.AcceptPXThreshold)
-            return;
-        var offered = new List<PeerId>();
-        foreach (var entry in prune.Peers)
-        {
-            if (entry.PeerId is { } bytes && PeerId.TryFromBytes(bytes, out var id, out _) && id != LocalPeerId && !_peers.ContainsKey(id))
-                offered.Add(id);
-        }
-        if (offered.Count > 0)
-            outbox.PeerExchange.Add((peer.Id, prune.Topic, offered));
-    }
-
-    private ControlPrune Prune(GossipPeer peer, string topic, bool withPeers)
-    {
-        var exchange = new List<PeerExchangeEntry>();
-        if (withPeers && _options.DoPeerExchange && peer.Protocol == GossipsubProtocol.MeshsubV11 && _topics.TryGetValue(topic, out var state))
-        {
-            foreach (var id in Shuffled(state.Subscribers.Where(s => s != peer.Id && _score.Score(s) >= 0)).Take(_options.PrunePeers))
-                exchange.Add(new PeerExchangeEntry(id.Bytes.ToArray(), null));
-        }
-        ulong? backoff = peer.Protocol == GossipsubProtocol.MeshsubV11 ? (ulong)_options.PruneBackoff.TotalSeconds : null;
-        return new ControlPrune(topic, exchange, backoff);
+            peer.Quota.DontWant(control.IDontWant, _options.MaxIHaveLength);
     }
 
     // ---- the heartbeat -------------------------------------------------------------------------------------
@@ -694,232 +522,36 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
 
     private void HeartbeatLocked(GossipOutbox outbox)
     {
-        long tick = ++_heartbeats;
+        long tick = _counters.Heartbeat();
         long now = _time.GetTimestamp();
         _score.Refresh();
         foreach (var peer in _peers.Values)
-        {
-            peer.IHaves = peer.Asked = peer.IWantServed = 0;
-            peer.DontWant = null;
-            if (peer.Backoff.Count > 0)
-            {
-                foreach (var (topic, until) in peer.Backoff)
-                {
-                    if (now >= until)
-                        peer.Backoff.Remove(topic);
-                }
-            }
-        }
-        foreach (var (id, promise) in _promises)
-        {
-            if (now < promise.Deadline)
-                continue;
-            _promises.Remove(id);
-            _brokenPromises++;
-            _score.AddPenalty(promise.Peer, 1);
-        }
-        var grafts = new Dictionary<GossipPeer, List<string>>();
-        var prunes = new Dictionary<GossipPeer, List<ControlPrune>>();
-        var ihaves = new Dictionary<GossipPeer, List<ControlIHave>>();
-        foreach (var state in _topics.Values.ToList())
+            peer.Quota.Reset();
+        _mesh.Backoff.Expire(now);
+        foreach (var peer in _exchange.TakeBrokenPromises(now))
+            _score.AddPenalty(peer, 1);
+        var control = new HeartbeatControl();
+        var gossip = new GossipPlan();
+        foreach (var state in _mesh.Topics.ToList())
         {
             if (state.Subscribed)
             {
-                MaintainMesh(state, tick, now, grafts, prunes);
-                EmitGossip(state, state.Mesh, ihaves);
+                _mesh.Maintain(state, tick, now, control);
+                _exchange.Emit(state, state.Mesh, gossip);
             }
             else if (state.Fanout.Count > 0 || state.FanoutLastPublished != 0)
             {
-                MaintainFanout(state, now);
-                EmitGossip(state, state.Fanout, ihaves);
+                _mesh.MaintainFanout(state, now);
+                _exchange.Emit(state, state.Fanout, gossip);
             }
         }
-        foreach (var peer in grafts.Keys.Union(prunes.Keys).Union(ihaves.Keys))
-        {
-            var graft = grafts.GetValueOrDefault(peer) ?? [];
-            var prune = prunes.GetValueOrDefault(peer) ?? [];
-            if (graft.Count > 0 || prune.Count > 0)
-                outbox.Send(peer, GossipsubProtocol.Frame(new PubsubRpc { Control = new ControlMessage { Graft = graft, Prune = prune } }), droppable: false);
-            foreach (var ihave in ihaves.GetValueOrDefault(peer) ?? [])
-            {
-                foreach (var chunk in ChunkIds(ihave.MessageIds))
-                    outbox.Send(peer, GossipsubProtocol.Frame(new PubsubRpc { Control = new ControlMessage { IHave = [new ControlIHave(ihave.Topic, chunk)] } }), droppable: true);
-            }
-        }
+        control.SendTo(outbox);
+        _exchange.Send(gossip, outbox);
         _cache.Shift();
         _seen.Prune();
     }
 
-    private void MaintainMesh(TopicState state, long tick, long now, Dictionary<GossipPeer, List<string>> grafts, Dictionary<GossipPeer, List<ControlPrune>> prunes)
-    {
-        string topic = state.Name;
-        void Graft(GossipPeer p)
-        {
-            state.Mesh.Add(p.Id);
-            _score.Graft(p.Id, topic);
-            (grafts.TryGetValue(p, out var list) ? list : grafts[p] = []).Add(topic);
-        }
-        void Drop(GossipPeer p, bool withPeers)
-        {
-            state.Mesh.Remove(p.Id);
-            _score.Prune(p.Id, topic);
-            p.Backoff[topic] = now + Ticks(_options.PruneBackoff);
-            (prunes.TryGetValue(p, out var list) ? list : prunes[p] = []).Add(Prune(p, topic, withPeers));
-        }
-        // Peers with a negative score leave the mesh; gone ones are forgotten.
-        foreach (var id in state.Mesh.ToList())
-        {
-            if (!_peers.TryGetValue(id, out var p))
-                state.Mesh.Remove(id);
-            else if (_score.Score(id) < 0)
-                Drop(p, withPeers: false);
-        }
-        if (state.Mesh.Count < _options.DLow)
-        {
-            foreach (var p in Shuffled(EligibleForMesh(state, now)).Take(_options.D - state.Mesh.Count))
-                Graft(p);
-        }
-        else if (state.Mesh.Count > _options.DHigh)
-        {
-            // Keep D_score by score, fill to D at random, then make sure D_out of them are outbound.
-            var members = Shuffled(state.Mesh.Select(id => _peers[id])).ToList();
-            var byScore = members.OrderByDescending(p => _score.Score(p.Id)).ToList();
-            var keep = byScore.Take(_options.DScore).ToList();
-            keep.AddRange(Shuffled(byScore.Skip(_options.DScore)).Take(_options.D - keep.Count));
-            int outbound = keep.Count(p => p.Outbound);
-            if (outbound < _options.DOut)
-            {
-                var spare = members.Where(p => p.Outbound && !keep.Contains(p)).Take(_options.DOut - outbound).ToList();
-                for (int i = keep.Count - 1; i >= _options.DScore && spare.Count > 0; i--)
-                {
-                    if (keep[i].Outbound)
-                        continue;
-                    keep[i] = spare[^1];
-                    spare.RemoveAt(spare.Count - 1);
-                }
-            }
-            foreach (var p in members.Where(p => !keep.Contains(p)))
-                Drop(p, withPeers: true);
-        }
-        if (state.Mesh.Count >= _options.DLow)
-        {
-            int outbound = state.Mesh.Count(id => _peers[id].Outbound);
-            if (outbound < _options.DOut)
-            {
-                foreach (var p in Shuffled(EligibleForMesh(state, now).Where(p => p.Outbound)).Take(_options.DOut - outbound))
-                    Graft(p);
-            }
-        }
-        if (tick % _options.OpportunisticGraftTicks == 0 && state.Mesh.Count > 1 && _score.Enabled)
-        {
-            var scores = state.Mesh.Select(id => _score.Score(id)).Order().ToList();
-            double median = scores[scores.Count / 2];
-            if (median < _options.Thresholds.OpportunisticGraftThreshold)
-            {
-                foreach (var p in Shuffled(EligibleForMesh(state, now).Where(p => _score.Score(p.Id) > median)).Take(_options.OpportunisticGraftPeers))
-                    Graft(p);
-            }
-        }
-    }
-
-    private void MaintainFanout(TopicState state, long now)
-    {
-        if (_time.GetElapsedTime(state.FanoutLastPublished, now) > _options.FanoutTtl)
-        {
-            state.Fanout.Clear();
-            state.FanoutLastPublished = 0;
-            ForgetIfIdle(state);
-            return;
-        }
-        state.Fanout.RemoveWhere(id => !state.Subscribers.Contains(id) || _score.Score(id) < _options.Thresholds.PublishThreshold);
-        if (state.Fanout.Count < _options.D)
-        {
-            foreach (var p in Shuffled(EligibleForFanout(state)).Take(_options.D - state.Fanout.Count))
-                state.Fanout.Add(p.Id);
-        }
-    }
-
-    private void EmitGossip(TopicState state, HashSet<PeerId> exclude, Dictionary<GossipPeer, List<ControlIHave>> ihaves)
-    {
-        var ids = _cache.GossipIds(state.Name);
-        if (ids.Count == 0)
-            return;
-        if (ids.Count > _options.MaxIHaveLength)
-            ids = Shuffled(ids).Take(_options.MaxIHaveLength).ToList();
-        var eligible = state.Subscribers
-            .Where(id => !exclude.Contains(id) && _peers.TryGetValue(id, out var p) && p.IsMeshsub && _score.Score(id) >= _options.Thresholds.GossipThreshold)
-            .Select(id => _peers[id]).ToList();
-        int count = Math.Max(_options.DLazy, (int)(_options.GossipFactor * eligible.Count));
-        foreach (var p in Shuffled(eligible).Take(count))
-            (ihaves.TryGetValue(p, out var list) ? list : ihaves[p] = []).Add(new ControlIHave(state.Name, ids));
-    }
-
     // ---- helpers --------------------------------------------------------------------------------------------
-
-    private IEnumerable<GossipPeer> EligibleForMesh(TopicState state, long now)
-    {
-        foreach (var id in state.Subscribers)
-        {
-            if (!state.Mesh.Contains(id) && _peers.TryGetValue(id, out var p) && CanGraft(p, state.Name, now))
-                yield return p;
-        }
-    }
-
-    private IEnumerable<GossipPeer> EligibleForFanout(TopicState state)
-    {
-        foreach (var id in state.Subscribers)
-        {
-            if (!state.Fanout.Contains(id) && _peers.TryGetValue(id, out var p) && p.IsMeshsub && _score.Score(id) >= _options.Thresholds.PublishThreshold)
-                yield return p;
-        }
-    }
-
-    private bool CanGraft(GossipPeer peer, string topic, long now) =>
-        peer.IsMeshsub && peer.Topics.Contains(topic) && !peer.InBackoff(topic, now) && _score.Score(peer.Id) >= 0;
-
-    private TopicState Topic(string topic)
-    {
-        if (!_topics.TryGetValue(topic, out var state))
-            _topics[topic] = state = new TopicState(topic);
-        return state;
-    }
-
-    private void ForgetIfIdle(TopicState state)
-    {
-        if (state.IsIdle)
-            _topics.Remove(state.Name);
-    }
-
-    /// <summary>Splits ids into lists that each fit an RPC under MaxTransmitSize.</summary>
-    private IEnumerable<List<MessageId>> ChunkIds(IReadOnlyList<MessageId> ids)
-    {
-        int budget = _options.MaxTransmitSize - 2048; // the topic, tags and lengths
-        var chunk = new List<MessageId>();
-        int size = 0;
-        foreach (var id in ids)
-        {
-            int cost = id.Length + 4;
-            if (chunk.Count > 0 && size + cost > budget)
-            {
-                yield return chunk;
-                chunk = [];
-                size = 0;
-            }
-            chunk.Add(id);
-            size += cost;
-        }
-        if (chunk.Count > 0)
-            yield return chunk;
-    }
-
-    private static List<T> Shuffled<T>(IEnumerable<T> items)
-    {
-        var list = items.ToList();
-        Random.Shared.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list));
-        return list;
-    }
-
-    private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 
     private static void CheckTopic(string topic)
     {
@@ -933,8 +565,8 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
     {
         foreach (var (peer, frame, droppable, topic) in outbox.Frames)
         {
-            if (peer.Writer is { } writer && !writer.Enqueue(frame, droppable) && topic is not null)
-                Interlocked.Increment(ref topic.Dropped);
+            if (peer.Writer is { } writer && !writer.Enqueue(frame, droppable))
+                topic?.CountDropped();
         }
         foreach (var delivery in outbox.Deliveries)
         {
@@ -947,11 +579,14 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
                 Trace.TraceWarning("QuDag.P2p: a gossipsub MessageDelivered handler threw: {0}", ex);
             }
         }
-        foreach (var (from, topic, peers) in outbox.PeerExchange)
+        foreach (var (from, topic, entries) in outbox.PeerExchange)
         {
+            var offers = PeerExchangeOffers.Check(entries, LocalPeerId, _counters);
+            if (offers.Count == 0)
+                continue;
             try
             {
-                PeerExchangeReceived?.Invoke(from, topic, peers);
+                PeerExchangeReceived?.Invoke(new GossipPeerExchange(from, topic, offers));
             }
             catch (Exception ex)
             {
@@ -966,29 +601,15 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
     public IReadOnlyList<GossipTopicStatistics> GetTopics()
     {
         lock (_gate)
-            return _topics.Values.OrderBy(t => t.Name, StringComparer.Ordinal).Select(Describe).ToArray();
+            return _mesh.Topics.OrderBy(t => t.Name, StringComparer.Ordinal).Select(t => t.Describe()).ToArray();
     }
 
     /// <summary>One topic's figures; null when the router knows nothing of it.</summary>
     public GossipTopicStatistics? GetTopic(string topic)
     {
         lock (_gate)
-            return _topics.TryGetValue(topic, out var state) ? Describe(state) : null;
+            return _mesh.Find(topic)?.Describe();
     }
-
-    private static GossipTopicStatistics Describe(TopicState t) => new()
-    {
-        Topic = t.Name,
-        Subscribed = t.Subscribed,
-        MeshPeers = (t.Subscribed ? t.Mesh : t.Fanout).ToArray(),
-        Subscribers = t.Subscribers.ToArray(),
-        Published = t.Published,
-        Received = t.Received,
-        Duplicates = t.Duplicates,
-        Invalid = t.Invalid,
-        Forwarded = t.Forwarded,
-        Dropped = Interlocked.Read(ref t.Dropped),
-    };
 
     /// <summary>The peers the router knows.</summary>
     public IReadOnlyList<GossipPeerInfo> GetPeers()
@@ -1000,7 +621,7 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
                 PeerId = p.Id,
                 Protocol = p.Protocol,
                 Topics = p.Topics.Order(StringComparer.Ordinal).ToArray(),
-                Mesh = _topics.Values.Where(t => t.Mesh.Contains(p.Id)).Select(t => t.Name).Order(StringComparer.Ordinal).ToArray(),
+                Mesh = _mesh.MeshesOf(p.Id).Order(StringComparer.Ordinal).ToArray(),
                 Score = _score.Score(p.Id),
                 Outbound = p.Outbound,
             }).ToArray();
@@ -1019,20 +640,12 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
     {
         lock (_gate)
         {
-            return new GossipRouterStatistics
+            return _counters.Snapshot() with
             {
-                InvalidRpcs = Interlocked.Read(ref _invalidRpcs),
-                GraylistedRpcs = _graylistedRpcs,
-                IHaveIgnored = _ihaveIgnored,
-                IWantSent = _iwantSent,
-                IWantIgnored = _iwantIgnored,
-                BrokenPromises = _brokenPromises,
-                SubscriptionsIgnored = _subscriptionsIgnored,
                 QueueDrops = _peers.Values.Sum(p => p.Writer?.Dropped ?? 0),
                 CachedMessages = _cache.Count,
                 CachedBytes = _cache.Bytes,
                 SeenMessages = _seen.Count,
-                Heartbeats = _heartbeats,
             };
         }
     }
@@ -1048,7 +661,7 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
             _disposed = true;
             foreach (var peer in _peers.Values.ToList())
                 RemovePeerLocked(peer);
-            closing = [.. _closing];
+            closing = _peers.Closing;
         }
         await _heartbeat.DisposeAsync().ConfigureAwait(false);
         await Task.WhenAll(closing).ConfigureAwait(false);

@@ -14,6 +14,17 @@ namespace QuDag.P2p.Protocols.Gossipsub;
 public sealed record GossipDelivery(string Topic, PeerId Author, PeerId ReceivedFrom, byte[] Data, MessageId Id, ulong SequenceNumber,
     DateTimeOffset ReceivedAt, DateTimeOffset? PublishedAt);
 
+/// <summary>Peers offered in a PRUNE (peer exchange) by a peer we accept it from.</summary>
+/// <param name="From">The peer that pruned us and offered them.</param>
+/// <param name="Topic">The topic it pruned us from.</param>
+/// <param name="Peers">The peers offered, each with the addresses of its checked signed peer record.</param>
+public sealed record GossipPeerExchange(PeerId From, string Topic, IReadOnlyList<GossipPeerOffer> Peers);
+
+/// <summary>A peer offered in peer exchange.</summary>
+/// <param name="PeerId">The peer.</param>
+/// <param name="Addresses">Where it listens, from its own signed peer record (verified); empty when the offer came without one.</param>
+public sealed record GossipPeerOffer(PeerId PeerId, IReadOnlyList<Multiaddr> Addresses);
+
 /// <summary>What <see cref="GossipRouter.Publish"/> did.</summary>
 /// <param name="Id">The message id.</param>
 /// <param name="Peers">How many peers it was sent to.</param>
@@ -116,6 +127,12 @@ public sealed record GossipRouterStatistics
 
     /// <summary>Subscriptions ignored: past MaxTopicsPerPeer.</summary>
     public long SubscriptionsIgnored { get; init; }
+
+    /// <summary>PRUNEs whose peer exchange was ignored: their sender scored below AcceptPXThreshold, or the topic is not joined.</summary>
+    public long PeerExchangeIgnored { get; init; }
+
+    /// <summary>Peers offered in peer exchange whose signed peer record did not verify or was another peer's (the offer was dropped).</summary>
+    public long PeerRecordsRefused { get; init; }
 
     /// <summary>Frames dropped because a peer's queue was full.</summary>
     public long QueueDrops { get; init; }

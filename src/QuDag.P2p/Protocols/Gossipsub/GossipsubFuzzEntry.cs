@@ -7,6 +7,27 @@ namespace QuDag.P2p.Protocols.Gossipsub;
 /// </summary>
 internal static class GossipsubFuzzEntry
 {
+    /// <summary>
+    /// A signed peer record as peer exchange carries it: arbitrary bytes may raise only <see cref="P2pProtocolException"/>
+    /// (with or without an expected peer); one that opens has a signer equal to its peer and at most MaxAddresses addresses.
+    /// </summary>
+    public static void PeerRecords(ReadOnlySpan<byte> data)
+    {
+        QuDag.P2p.Identity.SignedPeerRecord record;
+        try
+        {
+            record = QuDag.P2p.Identity.SignedPeerRecord.Open(data);
+        }
+        catch (P2pProtocolException)
+        {
+            return;
+        }
+        if (record.Addresses.Count > QuDag.P2p.Identity.SignedPeerRecord.MaxAddresses)
+            throw new InvalidOperationException("A peer record kept more addresses than allowed.");
+        if (QuDag.P2p.Identity.SignedPeerRecord.TryOpen(data, record.PeerId) is null)
+            throw new InvalidOperationException("A peer record that opens does not open for its own peer.");
+    }
+
     private const int MaxRpcSize = 64 * 1024;
 
     public static void Rpcs(ReadOnlySpan<byte> data)

@@ -1,3 +1,5 @@
+using QuDag.P2p.Identity;
+
 namespace QuDag.P2p.Protocols.Gossipsub;
 
 /// <summary>
@@ -59,6 +61,12 @@ public sealed record GossipsubOptions
 
     /// <summary>Send peer exchange (other peers' ids) in our PRUNEs. rust and js default to off.</summary>
     public bool DoPeerExchange { get; init; }
+
+    /// <summary>
+    /// The signed peer record (an RFC 0003 envelope) of a peer, to send with it in our peer exchange; null when unknown
+    /// (the peer id goes alone). The layer above fills it from what identify told it.
+    /// </summary>
+    public Func<PeerId, byte[]?>? SignedPeerRecords { get; init; }
 
     /// <summary>Peers offered in one PRUNE.</summary>
     public int PrunePeers { get; init; } = 16;

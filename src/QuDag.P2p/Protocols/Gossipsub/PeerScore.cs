@@ -5,7 +5,7 @@ namespace QuDag.P2p.Protocols.Gossipsub;
 
 /// <summary>
 /// The v1.1 peer score of every peer the router knows, and of peers gone less than <see cref="PeerScoreParams.RetainScore"/>
-/// ago: score = Σ topics min(cap, weight × (P1 + P2 + P3 + P3b + P4)) + P6 + P7. Owned by the router and called under
+/// ago: score = min(cap, Σ topics weight × (P1 + P2 + P3 + P3b + P4)) + P5 + P6 + P7. Owned by the router and called under
 /// its lock; not thread-safe on its own.
 /// </summary>
 internal sealed class PeerScore
@@ -147,6 +147,8 @@ internal sealed class PeerScore
             topics += score * p.TopicWeight;
         }
         double total = Math.Min(topics, _params.TopicScoreCap); // the cap bounds only the positive part
+        if (_params.AppSpecificScore is { } app)
+            total += app(peer) * _params.AppSpecificWeight;
         if (stats.Address is { } address && _peersPerAddress.GetValueOrDefault(address) is var n && n > _params.IPColocationFactorThreshold)
         {
             double surplus = n - _params.IPColocationFactorThreshold;

@@ -18,6 +18,17 @@ public sealed record PeerScoreParams
     /// <summary>The cap on the positive part of the topic scores.</summary>
     public double TopicScoreCap { get; init; } = 10;
 
+    /// <summary>
+    /// P5, the application's own word on a peer (null: 0 for all), mixed in with <see cref="AppSpecificWeight"/> after
+    /// the topic cap. The usual use: trust the bootstrappers you configured (lotus gives them a score its
+    /// AcceptPXThreshold needs), so their peer exchange is believed and nobody else's is. Called under the router's lock:
+    /// keep it a lookup.
+    /// </summary>
+    public Func<QuDag.P2p.Identity.PeerId, double>? AppSpecificScore { get; init; }
+
+    /// <summary>P5's weight (js's and rust's default, 10).</summary>
+    public double AppSpecificWeight { get; init; } = 10;
+
     /// <summary>P6: peers beyond this many on one IP address are penalised by the square of the surplus.</summary>
     public double IPColocationFactorThreshold { get; init; } = 10;
 
