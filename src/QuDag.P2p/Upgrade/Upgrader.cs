@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using QuDag.P2p.Identity;
 using QuDag.P2p.Muxing;
 using QuDag.P2p.Muxing.Yamux;
+using QuDag.P2p.Resources;
 using QuDag.P2p.Security;
 using QuDag.P2p.Upgrade.Multistream;
 
@@ -55,17 +56,22 @@ public sealed class Upgrader
     /// <see cref="ConnectionGatedException"/> when the gater refuses the peer, <see cref="TimeoutException"/>
     /// past <see cref="Timeout"/>.
     /// </summary>
+    /// <remarks>
+    /// The optional scope is the connection's resources, pending until the handshake proves the peer: the upgrader
+    /// attaches the peer (a full peer or system scope fails the upgrade with <see cref="ResourceLimitExceededException"/>)
+    /// and the connection owns it from then on. On a failed upgrade the caller still owns it.
+    /// </remarks>
     public Task<P2pConnection> UpgradeOutboundAsync(Stream raw, EndPoint local, EndPoint remote, PeerId? expectedRemote,
-        long startTimestamp, CancellationToken cancellationToken)
-        => UpgradeAsync(raw, local, remote, Direction.Outbound, expectedRemote, startTimestamp, cancellationToken);
+        long startTimestamp, CancellationToken cancellationToken, ConnectionScope? scope = null)
+        => UpgradeAsync(raw, local, remote, Direction.Outbound, expectedRemote, startTimestamp, scope, cancellationToken);
 
     /// <summary>Upgrades an accepted stream; see <see cref="UpgradeOutboundAsync"/>.</summary>
     public Task<P2pConnection> UpgradeInboundAsync(Stream raw, EndPoint local, EndPoint remote,
-        long startTimestamp, CancellationToken cancellationToken)
-        => UpgradeAsync(raw, local, remote, Direction.Inbound, null, startTimestamp, cancellationToken);
+        long startTimestamp, CancellationToken cancellationToken, ConnectionScope? scope = null)
+        => UpgradeAsync(raw, local, remote, Direction.Inbound, null, startTimestamp, scope, cancellationToken);
 
     private async Task<P2pConnection> UpgradeAsync(Stream raw, EndPoint local, EndPoint remote, Direction direction,
-        PeerId? expectedRemote, long startTimestamp, CancellationToken cancellationToken)
+        PeerId? expectedRemote, long startTimestamp, ConnectionScope? scope, CancellationToken cancellationToken)
     {
         // On the upgrader's clock, as its handshake times are: a manager on a test clock times out on that clock.
         using var timer = new CancellationTokenSource(Timeout, _time);
@@ -86,18 +92,20 @@ public sealed class Upgrader
 
             if (!_gater.InterceptSecured(direction, secured.RemotePeer, remote))
                 throw new ConnectionGatedException($"The gater refused {direction.ToString().ToLowerInvariant()} peer {secured.RemotePeer} at {remote}.");
+            // Established from here: the connection leaves the transient scope for its peer's and the system's.
+            scope?.SetPeer(secured.RemotePeer);
 
             string muxerId = secured.EarlyMuxer is { } early && _muxerIds.Contains(early)
                 ? early
                 : outbound
                     ? await MultistreamSelect.SelectAsync(current, _muxerIds, deadline.Token).ConfigureAwait(false)
                     : await MultistreamSelect.HandleAsync(current, _muxerIds.Contains, deadline.Token).ConfigureAwait(false);
-            var session = _muxers.First(m => m.ProtocolId == muxerId).CreateSession(current, isInitiator: outbound);
+            var session = _muxers.First(m => m.ProtocolId == muxerId).CreateSession(current, isInitiator: outbound, scope);
             if (session is YamuxSession yamux && raw is NetworkStream network)
                 yamux.SetTransport(network.Socket);
 
             return new P2pConnection(session, secured.RemotePeer, secured.RemoteKey, direction, securityId, muxerId,
-                local, remote, _time.GetElapsedTime(startTimestamp));
+                local, remote, _time.GetElapsedTime(startTimestamp), scope);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

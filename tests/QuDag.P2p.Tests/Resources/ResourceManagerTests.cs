@@ -229,6 +229,8 @@ public sealed class ResourceManagerTests
     [InlineData("2001:db8:1:2::1", "2001:db8:1:3::1", false)]
     [InlineData("::ffff:198.51.100.1", "198.51.100.1", true)]
     [InlineData("198.51.100.1", "198.51.100.2", false)]
+    [InlineData("::1", "0.0.0.1", false)]
+    [InlineData("::", "0.0.0.0", false)]
     public void Subnets_are_IPv4_32_and_IPv6_64_by_default(string a, string b, bool same)
     {
         var manager = Manager(o => o with { InboundSubnets = new InboundSubnetLimits { MaxConnectionsPerSubnet = 1, Exempt = [] } });

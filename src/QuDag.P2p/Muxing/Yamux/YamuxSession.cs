@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Threading.Channels;
+using QuDag.P2p.Resources;
 
 namespace QuDag.P2p.Muxing.Yamux;
 
@@ -43,9 +44,16 @@ public sealed class YamuxSession : IMuxedSession
     private int _connectionDisposed;
 
     private readonly YamuxFrameReader _reader;
+    private readonly ConnectionScope? _scope;
 
-    public YamuxSession(Stream connection, bool isInitiator, YamuxOptions? options = null)
+    /// <param name="connection">The secured channel the session owns.</param>
+    /// <param name="isInitiator">True on the dialer's side (its stream ids are odd).</param>
+    /// <param name="options">Limits and tunables.</param>
+    /// <param name="scope">The connection's resource scope: each stream reserves its slot and its buffers there
+    /// (null: no accounting).</param>
+    public YamuxSession(Stream connection, bool isInitiator, YamuxOptions? options = null, ConnectionScope? scope = null)
     {
+        _scope = scope;
         ArgumentNullException.ThrowIfNull(connection);
         _options = options ?? YamuxOptions.Default;
         _options.Validate();
@@ -98,6 +106,7 @@ public sealed class YamuxSession : IMuxedSession
             }
         }
         YamuxStream stream;
+        StreamScope? streamScope;
         lock (_openLock)
         {
             try
@@ -107,6 +116,7 @@ public sealed class YamuxSession : IMuxedSession
                     throw new P2pException($"The yamux session has {_options.MaxStreams} streams open, its limit.");
                 if (_nextStreamId > uint.MaxValue)
                     throw new MuxerClosedException("The yamux session ran out of stream ids.");
+                streamScope = _scope?.OpenStream(inbound: false); // a full peer or system scope refuses here
             }
             catch
             {
@@ -115,7 +125,7 @@ public sealed class YamuxSession : IMuxedSession
             }
             uint id = (uint)_nextStreamId;
             _nextStreamId += 2;
-            stream = new YamuxStream(this, id, _options.InitialWindow, outbound: true);
+            stream = new YamuxStream(this, id, _options.InitialWindow, outbound: true, streamScope);
             _streams[id] = stream;
             Interlocked.Increment(ref _streamCount);
             // SYN rides a WindowUpdate that also announces any window beyond the spec's 256 KiB. Queued under
@@ -597,7 +607,18 @@ public sealed class YamuxSession : IMuxedSession
                 SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, id, 0));
                 return null;
             }
-            stream = new YamuxStream(this, id, _options.InitialWindow, outbound: false);
+            StreamScope? streamScope;
+            try
+            {
+                streamScope = _scope?.OpenStream(inbound: true);
+            }
+            catch (Exception e) when (e is ResourceLimitExceededException or ObjectDisposedException)
+            {
+                // The peer's (or the system's) stream limit: refused as yamux refuses a stream past its own limit.
+                SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, id, 0));
+                return null;
+            }
+            stream = new YamuxStream(this, id, _options.InitialWindow, outbound: false, streamScope);
             _streams[id] = stream;
             Interlocked.Increment(ref _streamCount);
             Interlocked.Increment(ref _backlog);

@@ -1,3 +1,5 @@
+using QuDag.P2p.Resources;
+
 namespace QuDag.P2p.Muxing.Yamux;
 
 /// <summary>
@@ -15,6 +17,7 @@ public sealed class YamuxStream : MuxedStream
     private readonly Lock _lock = new();
     private readonly AsyncSignal _readable = new();
     private readonly AsyncSignal _writable = new();
+    private readonly StreamScope? _scope;  // what the stream holds in the node's resource scopes (null: accounting off)
 
     // Receive side, guarded by _lock.
     private YamuxReceiveBuffer _received;
@@ -34,9 +37,10 @@ public sealed class YamuxStream : MuxedStream
     private long _closedAt;       // disposed while the remote had not closed: when (a timestamp), else 0
     private int _acknowledged;    // outbound: 1 once the remote's ACK (or the end) freed our pending slot
 
-    internal YamuxStream(YamuxSession session, uint id, int window, bool outbound)
+    internal YamuxStream(YamuxSession session, uint id, int window, bool outbound, StreamScope? scope = null)
     {
         _session = session;
+        _scope = scope;
         _id = id;
         _window = window;
         _receiveCredit = window;
@@ -44,6 +48,9 @@ public sealed class YamuxStream : MuxedStream
     }
 
     public override long Id => _id;
+
+    /// <inheritdoc/>
+    public override StreamScope? Scope => _scope;
 
     internal uint StreamId => _id;
 
@@ -99,7 +106,7 @@ public sealed class YamuxStream : MuxedStream
                     throw Reset(_resetError);
                 if (_received.Count > 0)
                 {
-                    read = buffer.IsEmpty ? 0 : _received.Read(buffer.Span);
+                    read = buffer.IsEmpty ? 0 : _received.Read(buffer.Span, _scope);
                     credit = TakeCredit(read);
                 }
                 else if (_remoteClosed)
@@ -333,7 +340,7 @@ public sealed class YamuxStream : MuxedStream
             if (_resetError is not null || _released)
                 return;
             _resetError = new StreamResetException($"Stream {_id} was reset locally.");
-            _received.Clear();
+            _received.Clear(_scope);
         }
         _session.SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, _id, 0));
         WakeAll();
@@ -357,7 +364,7 @@ public sealed class YamuxStream : MuxedStream
                     {
                         sendFin = !_localClosed;
                         _localClosed = true;
-                        int dropped = _received.Clear();
+                        int dropped = _received.Clear(_scope);
                         if (!_remoteClosed)
                         {
                             credit = _consumed + dropped;
@@ -370,7 +377,7 @@ public sealed class YamuxStream : MuxedStream
                     }
                     else
                     {
-                        _received.Clear();
+                        _received.Clear(_scope);
                     }
                 }
             }
@@ -409,6 +416,7 @@ public sealed class YamuxStream : MuxedStream
     internal bool Deliver(ReadOnlySpan<byte> data)
     {
         int credit = 0;
+        ResourceLimitExceededException? refused = null;
         lock (_lock)
         {
             if (_resetError is not null)
@@ -423,10 +431,20 @@ public sealed class YamuxStream : MuxedStream
                     _receiveCredit += credit;
                 }
             }
-            else
+            else if ((refused = _received.Append(data, _scope)) is not null)
             {
-                _received.Append(data);
+                // The scopes have no room for what the window let the remote send: the stream is reset, as go-yamux
+                // resets one whose memory it cannot reserve. The reader learns which limit did it.
+                _resetError = new StreamResetException($"Stream {_id} was reset: {refused.Message}", refused);
+                _received.Clear(_scope);
             }
+        }
+        if (refused is not null)
+        {
+            _session.SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, _id, 0));
+            WakeAll();
+            Release();
+            return false;
         }
         if (credit > 0)
             _session.SendWindowUpdate(_id, (uint)credit);
@@ -488,7 +506,7 @@ public sealed class YamuxStream : MuxedStream
             _resetError = error;
             _drainAfterEnd = sessionEndedCleanly && _remoteClosed;
             if (!_drainAfterEnd)
-                _received.Clear();
+                _received.Clear(_scope);
         }
         WakeAll();
         Release();
@@ -530,6 +548,9 @@ public sealed class YamuxStream : MuxedStream
         if (Interlocked.Exchange(ref _acknowledged, 1) == 0)
             _session.OnOutboundAcknowledged();
         _session.OnStreamReleased(this);
+        // Its slots and memory go back with it. A buffer still draining after a clean end is returned to the pool by
+        // its reads; the scope counts it no longer.
+        _scope?.Dispose();
     }
 
     // A fresh exception per throw: one instance thrown from many awaits would pile up their stack traces.
