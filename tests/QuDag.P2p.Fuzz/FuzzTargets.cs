@@ -1,6 +1,7 @@
 using QuDag.P2p.Encoding;
 using QuDag.P2p.Muxing.Yamux;
 using QuDag.P2p.Protocols.Identify;
+using QuDag.P2p.Resources;
 using QuDag.P2p.Security;
 
 namespace QuDag.P2p.Fuzz;
@@ -28,6 +29,7 @@ public static class FuzzTargets
         ["tls-signed-key"] = SecurityFuzzEntry.TlsSignedKeyExtension,
         ["multistream"] = ProtocolFuzzEntry.MultistreamMessages,
         ["identify"] = ProtocolFuzzEntry.IdentifyMessage,
+        ["allowlist-entry"] = ResourcesFuzzEntry.AllowlistEntryText,
     };
 
     /// <summary>
@@ -46,6 +48,7 @@ public static class FuzzTargets
         ["tls-signed-key"] = ["QuDag.P2p.Security", "QuDag.P2p.Identity"],
         ["multistream"] = ["QuDag.P2p.Upgrade.Multistream", "QuDag.P2p.Encoding"],
         ["identify"] = ["QuDag.P2p.Protocols.Identify", "QuDag.P2p.Encoding"],
+        ["allowlist-entry"] = ["QuDag.P2p.Resources", "QuDag.P2p.Identity"],
     };
 
     /// <summary>The target named <paramref name="name"/>, or an error listing the names.</summary>

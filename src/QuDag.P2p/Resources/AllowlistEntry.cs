@@ -20,7 +20,7 @@ public sealed record AllowlistEntry(IPNetwork Network, PeerId? Peer)
         if (!t.StartsWith('/'))
         {
             if (IPNetwork.TryParse(t, out var network))
-                return new AllowlistEntry(network, null);
+                return new AllowlistEntry(Normalized(network), null);
             if (IPAddress.TryParse(t, out var address))
                 return new AllowlistEntry(HostNetwork(address), null);
             throw Bad(text, "not an address, a CIDR network or a multiaddr");
@@ -37,7 +37,7 @@ public sealed record AllowlistEntry(IPNetwork Network, PeerId? Peer)
             int max = ip.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
             if (!int.TryParse(parts[i + 1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int bits) || bits > max)
                 throw Bad(text, $"/ipcidr takes a prefix length of 0 to {max}");
-            result = new IPNetwork(Masked(ip, bits), bits);
+            result = Normalized(new IPNetwork(Masked(ip, bits), bits));
             i += 2;
         }
         PeerId? peer = null;
@@ -63,6 +63,12 @@ public sealed record AllowlistEntry(IPNetwork Network, PeerId? Peer)
         string text = $"/{family}/{Network.BaseAddress}" + (Network.PrefixLength == full ? "" : $"/ipcidr/{Network.PrefixLength}");
         return Peer is { } p ? $"{text}/p2p/{p}" : text;
     }
+
+    /// <summary>An IPv4-mapped IPv6 network is the IPv4 network it maps: addresses are compared as IPv4.</summary>
+    private static IPNetwork Normalized(IPNetwork network) =>
+        network.BaseAddress.IsIPv4MappedToIPv6 && network.PrefixLength >= 96
+            ? new IPNetwork(network.BaseAddress.MapToIPv4(), network.PrefixLength - 96)
+            : network;
 
     private static IPNetwork HostNetwork(IPAddress address)
     {

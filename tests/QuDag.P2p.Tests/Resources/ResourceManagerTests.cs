@@ -1,3 +1,4 @@
+using CsCheck;
 using System.Net;
 using Microsoft.Extensions.Time.Testing;
 using QuDag.P2p.Identity;
@@ -354,6 +355,8 @@ public sealed class ResourceManagerTests
     [InlineData("/ip6/2001:db8::/ipcidr/32", "2001:db8:ffff::1", true)]
     [InlineData("2001:db8::1", "2001:db8::2", false)]
     [InlineData("/ip4/192.0.2.1", "::ffff:192.0.2.1", true)]
+    [InlineData("::ffff:10.0.0.0/104", "10.1.2.3", true)]   // found by the property test below: a mapped network is IPv4's
+    [InlineData("/ip6/::ffff:10.0.0.124", "10.0.0.124", true)]
     public void Allowlist_entries_parse_as_multiaddrs_cidrs_or_addresses(string entry, string address, bool covered)
     {
         Assert.Equal(covered, AllowlistEntry.Parse(entry).Contains(IPAddress.Parse(address)));
@@ -472,5 +475,20 @@ public sealed class ResourceManagerTests
         });
         AssertAllEmpty(manager);
         Assert.Empty(manager.GetUsage(ResourceScopeKind.Peer)); // every peer scope went with its last holder
+    }
+}
+
+/// <summary>The allowlist's text decoder under random input: only FormatException, and what parses round-trips.</summary>
+public sealed class AllowlistEntryPropertyTests
+{
+    private static readonly string[] Pieces = ["/", "ip4", "ip6", "ipcidr", "p2p", "ipfs", "tcp", "1.2.3.4", "::1", "2001:db8::", "::ffff:10.0.0.1",
+        "0", "8", "24", "32", "33", "128", "129", "-1", ".", ":", "12D3KooWGNwqpRycvzoyNjk1FXpmpj129fh9NkDPfs9wgGidnGSq", " ", "x"];
+
+    [Fact]
+    public void Random_entries_are_refused_with_FormatException_or_round_trip()
+    {
+        Gen.Int[0, Pieces.Length - 1].Array[0, 9]
+            .Select(indices => string.Concat(indices.Select(i => Pieces[i])))
+            .Sample(text => ResourcesFuzzEntry.AllowlistEntryText(System.Text.Encoding.UTF8.GetBytes(text)), iter: 20_000);
     }
 }
