@@ -7,7 +7,7 @@
     Author               = 'QuDag.PS'
     CompanyName          = 'QuDag.PS'
     Copyright            = '(c) QuDag.PS. MIT License.'
-    Description          = 'A connection manager for QuDAG peers: authenticated TLS 1.3 connections, an idle pool, limits and real metrics.'
+    Description          = 'Drive a QuDAG (libp2p) network from PowerShell: connections over TCP with Noise or TLS and yamux, ping, identify and QuDAG requests, an idle pool, limits, policy and real metrics.'
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('module/QuDag.Format.ps1xml')
     CmdletsToExport      = @(

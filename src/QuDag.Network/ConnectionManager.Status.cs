@@ -52,7 +52,7 @@ public sealed partial class ConnectionManager
 
     /// <inheritdoc cref="GetMetricsAsync"/>
     public NetworkMetrics GetMetrics() =>
-        _metrics.Snapshot(open: _dialer.Limiter.Open, active: _dialer.ActiveCount, idle: _dialer.Pool.Count, _options.MaxConnections, _peers.Count);
+        _metrics.Snapshot(open: _dialer.Limiter.Open, active: _dialer.ActiveCount, idle: _dialer.Pool.Count, Settings.MaxConnections, _peers.Count);
 
     /// <summary>What the manager knows of one peer, or null for a peer never seen.</summary>
     public PeerInfo? GetPeer(PeerId peerId) => _peers.TryGet(peerId, out var entry) ? Describe(entry) : null;
@@ -70,11 +70,12 @@ public sealed partial class ConnectionManager
         var active = Volatile.Read(ref entry.Active);
         var pooled = active is null ? _dialer.Pool.Find(entry.Id) : null;
         var connection = active ?? pooled?.Connection;
+        var last = connection is null ? entry.LastConnection : null; // gone: what the table shows of it stays
         var identify = Volatile.Read(ref entry.Identify);
         return new PeerInfo
         {
-            Security = connection?.Connection.Security,
-            Muxer = connection?.Connection.Muxer,
+            Security = connection?.Connection.Security ?? last?.Security,
+            Muxer = connection?.Connection.Muxer ?? last?.Muxer,
             AgentVersion = identify?.AgentVersion,
             ProtocolVersion = identify?.ProtocolVersion,
             Protocols = identify?.Protocols ?? [],
@@ -82,14 +83,14 @@ public sealed partial class ConnectionManager
             ObservedAddress = identify?.ObservedAddr is { } observed && Multiaddr.TryFromBytes(observed, out var o) ? o : null,
             PeerId = entry.Id,
             Status = entry.Status,
-            Endpoint = connection?.RemoteEndPoint ?? entry.EndPoint,
+            Endpoint = connection?.RemoteEndPoint ?? entry.EndPoint ?? last?.RemoteEndPoint,
             LastError = entry.LastError,
             Pooled = pooled is not null,
-            Inbound = connection?.Inbound,
+            Inbound = connection?.Inbound ?? last?.Inbound,
             LastChange = _peers.LastChange(entry),
             Latency = Volatile.Read(ref entry.LastRoundTripTicks) is > 0 and var ticks ? TimeSpan.FromTicks(ticks) : null,
             IdleTime = pooled?.IdleTime,
-            HandshakeTime = connection?.HandshakeTime,
+            HandshakeTime = connection?.HandshakeTime ?? last?.HandshakeTime,
             CircuitState = entry.Circuit?.State ?? CircuitState.Closed,
             ConsecutiveFailures = entry.Circuit?.FailuresInARow ?? 0,
             CircuitOpenUntil = entry.Circuit?.OpenUntil,

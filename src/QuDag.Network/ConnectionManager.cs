@@ -16,7 +16,8 @@ namespace QuDag.Network;
 /// </remarks>
 public sealed partial class ConnectionManager : IAsyncDisposable
 {
-    private readonly ConnectionManagerOptions _options;
+    private ConnectionManagerOptions _options; // replaced whole by Reconfigure; the parts read it through Settings
+    private readonly Lock _reconfigure = new();
     private readonly NodeIdentity _identity;
     private readonly bool _ownsIdentity;
     private readonly TimeProvider _time;
@@ -46,29 +47,28 @@ public sealed partial class ConnectionManager : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        _options = options;
+        _options = options.Clone(); // the caller's object stays the caller's: a later change to it does nothing here
         _time = options.TimeProvider;
         _ownsIdentity = options.Identity is null;
         _identity = options.Identity ?? NodeIdentity.Create();
         _peers = new PeerTable<PeerEntry>(this, _time, static id => new PeerEntry(id));
         // The gauges read the dialer's counts; a listener may observe them before the dialer below exists.
         _metrics = new ManagerMetrics(_time, _identity.PeerId,
-            () => _dialer is { } d ? (d.ActiveCount, d.Pool.Count, _options.MaxConnections, _peers.Count) : (0, 0, _options.MaxConnections, _peers.Count));
+            () => _dialer is { } d ? (d.ActiveCount, d.Pool.Count, Settings.MaxConnections, _peers.Count) : (0, 0, Settings.MaxConnections, _peers.Count));
         _inbox = new Inbox(options.ReceiveQueueCapacity, _metrics);
         _host = new P2pHost(new P2pHostOptions
         {
             Identity = _identity,
             Security = options.Security,
             Gater = new HostGater(options.Gater, _metrics),
-            DialTimeout = options.HandshakeTimeout,
-            UpgradeTimeout = options.HandshakeTimeout,
+            ConnectTimeout = options.ConnectTimeout,
             TimeProvider = _time,
             IdentifyOnConnect = options.IdentifyPeers,
             MaxPendingInboundUpgradesPerAddress = options.MaxPendingInboundUpgradesPerAddress,
         });
-        _dialer = new Dialer(options, _identity.PeerId, _host, _peers, _metrics, _inbox);
-        _host.InboundUpgradeFailed += (_, error) => _metrics.RecordFailure(inbound: true, FailureReasons.Of(error));
-        _requests = new Messaging.RequestService(_time, () => _options.RequestTimeout, options.RequestQueueCapacity,
+        _dialer = new Dialer(() => Settings, _identity.PeerId, _host, _peers, _metrics, _inbox);
+        _host.InboundUpgradeFailed += (_, error) => _metrics.RecordFailure(inbound: true, ConnectFailures.Classify(error));
+        _requests = new Messaging.RequestService(_time, () => Settings.RequestTimeout, options.RequestQueueCapacity,
             (request, response) =>
             {
                 _metrics.RecordReceived(request);
@@ -80,14 +80,48 @@ public sealed partial class ConnectionManager : IAsyncDisposable
     /// <summary>This node's libp2p peer id ("12D3KooW...", from its Ed25519 key).</summary>
     public PeerId LocalPeerId => _identity.PeerId;
 
-    /// <summary>The settings this manager runs with.</summary>
-    public ConnectionManagerOptions Options => _options;
+    /// <summary>The settings this manager runs with, as a copy: change them with <see cref="Reconfigure"/>.</summary>
+    public ConnectionManagerOptions Options => Settings.Clone();
+
+    private ConnectionManagerOptions Settings => Volatile.Read(ref _options);
 
     /// <summary>The limit on open connections.</summary>
-    public int MaxConnections => _options.MaxConnections;
+    public int MaxConnections => Settings.MaxConnections;
 
     /// <summary>How long idle connections wait in the pool.</summary>
-    public TimeSpan PoolTimeout => _options.PoolTimeout;
+    public TimeSpan PoolTimeout => Settings.PoolTimeout;
+
+    /// <summary>
+    /// Changes settings while the manager runs, without closing anything: <paramref name="change"/> edits a copy of the
+    /// current settings, which is validated and then put to work. The limit applies to the next connection (a lower one
+    /// closes idle pooled connections, oldest first, until the open count fits, and refuses new ones until it does; it
+    /// never cuts an active one); the pool timeout to every pooled connection (counted from when it was pooled);
+    /// keepalive at the next check (zero stops it, a positive interval starts it); the connect timeout to the next
+    /// dial and inbound upgrade; the breaker to each peer's next dial; reconnect delays to the next reconnect loop, and
+    /// turning auto-reconnect off stops the loops of peers without a setting of their own; the request timeout to the
+    /// next request. <see cref="ConnectionManagerOptions.LiveSettings"/> lists what may change.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of range (as <see cref="ConnectionManagerOptions.Validate"/>).</exception>
+    /// <exception cref="InvalidOperationException">A setting that is fixed for the manager's life was changed.</exception>
+    public void Reconfigure(Action<ConnectionManagerOptions> change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        ThrowIfDisposed();
+        lock (_reconfigure)
+        {
+            var previous = Settings;
+            var next = previous.Clone();
+            change(next);
+            next.Validate();
+            var fixedChanged = ConnectionManagerOptions.FixedSettingsChanged(previous, next).ToList();
+            if (fixedChanged.Count > 0)
+                throw new InvalidOperationException(
+                    $"{string.Join(", ", fixedChanged)} cannot change while the manager runs; make a new ConnectionManager for that.");
+            Volatile.Write(ref _options, next);
+            _host.ConnectTimeout = next.ConnectTimeout;
+            _dialer.ApplySettings(previous, next);
+        }
+    }
 
     /// <summary>Open sockets right now: handshaking, active and idle, both directions.</summary>
     public int OpenConnections => _dialer.Limiter.Open;
@@ -163,20 +197,35 @@ public sealed partial class ConnectionManager : IAsyncDisposable
 
     /// <summary>
     /// Connects to a peer at the endpoint in the address book. Reuses its pooled connection when there is a
-    /// live one (no new TCP or TLS handshake); returns at once when it is already connected.
+    /// live one (no new TCP connect or security handshake); returns at once when it is already connected.
     /// </summary>
     /// <exception cref="PeerAddressUnknownException">No endpoint is known for the peer.</exception>
     /// <exception cref="ConnectionLimitReachedException">At the limit with nothing idle to close.</exception>
     /// <exception cref="PeerConnectException">Refused, timed out, failed authentication or the identity check.</exception>
     public Task ConnectAsync(PeerId peerId, CancellationToken cancellationToken = default) =>
-        _dialer.ConnectAsync(peerId, null, named: true, cancellationToken);
+        _dialer.ConnectAsync(peerId, null, named: true, timeout: null, cancellationToken);
+
+    /// <summary>
+    /// Connects as <see cref="ConnectAsync(PeerId, CancellationToken)"/> does, at <paramref name="endPoint"/> when given
+    /// (it also goes into the address book), with <paramref name="connectTimeout"/> instead of the settings'
+    /// <see cref="ConnectionManagerOptions.ConnectTimeout"/> for this connect. A connect past its timeout fails as a
+    /// <see cref="ConnectFailureKind.Timeout"/>: the peer's status is Failed and the failure counts toward its circuit
+    /// breaker. Cancelling <paramref name="cancellationToken"/> is not a failure of the peer.
+    /// </summary>
+    /// <inheritdoc cref="ConnectAsync(PeerId, CancellationToken)"/>
+    public Task ConnectAsync(PeerId peerId, EndPoint? endPoint, TimeSpan? connectTimeout, CancellationToken cancellationToken = default)
+    {
+        if (connectTimeout is { } timeout)
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero, nameof(connectTimeout));
+        return _dialer.ConnectAsync(peerId, endPoint, named: true, connectTimeout, cancellationToken);
+    }
 
     /// <summary>Connects to a peer at <paramref name="endPoint"/>, which also goes into the address book.</summary>
     /// <inheritdoc cref="ConnectAsync(PeerId, CancellationToken)"/>
     public Task ConnectAsync(PeerId peerId, EndPoint endPoint, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(endPoint);
-        return _dialer.ConnectAsync(peerId, endPoint, named: true, cancellationToken);
+        return _dialer.ConnectAsync(peerId, endPoint, named: true, timeout: null, cancellationToken);
     }
 
     /// <summary>

@@ -17,8 +17,12 @@ public sealed class ConnectionManagerOptions
     /// <summary>How long a disconnected live connection waits in the idle pool (sliding). Zero disables the pool.</summary>
     public TimeSpan PoolTimeout { get; set; } = DefaultPoolTimeout;
 
-    /// <summary>Bound on the TCP connect, and separately on the libp2p upgrade (security + muxer), both directions. Default 10 s.</summary>
-    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// One deadline for a connection's whole setup: an outbound connect (TCP, security, muxer) together, an inbound
+    /// upgrade from its accept. A connect past it fails with <see cref="ConnectFailureKind.Timeout"/>, is counted, and
+    /// counts toward the peer's circuit breaker. Default 10 s.
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The largest message (<see cref="ConnectionManager.SendAsync"/>) accepted or sent. Default 1 MiB.</summary>
     public int MaxFrameSize { get; set; } = 1024 * 1024;
@@ -103,6 +107,26 @@ public sealed class ConnectionManagerOptions
     /// <summary>Allow and deny lists of peers, inbound and outbound. Default: everyone allowed.</summary>
     public ConnectionGater Gater { get; set; } = new();
 
+    /// <summary>
+    /// The settings <see cref="ConnectionManager.Reconfigure"/> changes on a running manager. Every other setting is
+    /// fixed for the manager's life (its identity, clock, security protocols, queue sizes): change it with a new manager.
+    /// </summary>
+    public static IReadOnlyCollection<string> LiveSettings { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        nameof(MaxConnections), nameof(PoolTimeout), nameof(ConnectTimeout), nameof(KeepAliveInterval), nameof(KeepAliveTimeout),
+        nameof(AutoReconnect), nameof(ReconnectDelay), nameof(ReconnectMaxDelay), nameof(ReconnectJitter),
+        nameof(CircuitBreakerFailureThreshold), nameof(CircuitBreakerBreakDuration), nameof(RequestTimeout), nameof(IdentifyPeers),
+    };
+
+    /// <summary>A copy of these settings (the gater and identity are shared, not copied).</summary>
+    public ConnectionManagerOptions Clone() => (ConnectionManagerOptions)MemberwiseClone();
+
+    /// <summary>The settings that differ between two option sets and cannot change on a running manager.</summary>
+    internal static IEnumerable<string> FixedSettingsChanged(ConnectionManagerOptions current, ConnectionManagerOptions next) =>
+        typeof(ConnectionManagerOptions).GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)
+            .Where(p => p.CanWrite && !LiveSettings.Contains(p.Name) && !Equals(p.GetValue(current), p.GetValue(next)))
+            .Select(p => p.Name);
+
     /// <summary>Checks every setting, as the manager's constructor does.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range; its name is the parameter name.</exception>
     /// <exception cref="ArgumentNullException">The time provider or the gater is null.</exception>
@@ -112,8 +136,8 @@ public sealed class ConnectionManagerOptions
             throw new ArgumentOutOfRangeException(nameof(MaxConnections), MaxConnections, "MaxConnections must be at least 1.");
         if (PoolTimeout < TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(PoolTimeout), PoolTimeout, "PoolTimeout cannot be negative.");
-        if (HandshakeTimeout <= TimeSpan.Zero)
-            throw new ArgumentOutOfRangeException(nameof(HandshakeTimeout), HandshakeTimeout, "HandshakeTimeout must be positive.");
+        if (ConnectTimeout <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), ConnectTimeout, "ConnectTimeout must be positive.");
         if (MaxFrameSize < MinimumMaxFrameSize)
             throw new ArgumentOutOfRangeException(nameof(MaxFrameSize), MaxFrameSize, $"MaxFrameSize must be at least {MinimumMaxFrameSize} bytes.");
         ArgumentNullException.ThrowIfNull(Security);

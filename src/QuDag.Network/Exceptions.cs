@@ -13,34 +13,6 @@ public class QuDagException : Exception
     public PeerId? PeerId { get; }
 }
 
-/// <summary>Why a connection failed.</summary>
-public enum ConnectFailureKind
-{
-    /// <summary>The TCP connection was refused or could not be made.</summary>
-    Unreachable,
-
-    /// <summary>The TCP connect or the libp2p upgrade did not finish within the handshake timeout.</summary>
-    Timeout,
-
-    /// <summary>The security handshake (Noise or TLS) failed: a bad signature, a rejected certificate, garbage.</summary>
-    Authentication,
-
-    /// <summary>The remote authenticated as another peer than the one dialed.</summary>
-    IdentityMismatch,
-
-    /// <summary>The remote speaks none of our security protocols or muxers, or broke a protocol.</summary>
-    Protocol,
-
-    /// <summary>The remote closed the connection before it was established.</summary>
-    Closed,
-
-    /// <summary>The peer's circuit breaker is open after repeated failures: the dial was not tried.</summary>
-    CircuitOpen,
-
-    /// <summary>The connection gater does not allow this peer in this direction: the dial was not tried.</summary>
-    Denied,
-}
-
 /// <summary>A connection to a peer could not be established.</summary>
 public class PeerConnectException(string message, PeerId peerId, EndPoint? endPoint, ConnectFailureKind kind, Exception? innerException = null)
     : QuDagException(message, peerId, innerException)

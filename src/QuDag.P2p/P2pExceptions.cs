@@ -17,6 +17,20 @@ public class P2pProtocolException : P2pException
     public P2pProtocolException(string message, Exception? inner) : base(message, inner) { }
 }
 
+/// <summary>
+/// A multistream-select round of an upgrade broke: the remote sent something that is not multistream-select, or
+/// closed or reset the connection during it. In the first round (<see cref="Security"/> true) that means the remote
+/// is not a libp2p node, or not one that speaks to us. A refusal of every protocol offered ("na") is a
+/// <see cref="ProtocolNotSupportedException"/> instead.
+/// </summary>
+public sealed class UpgradeNegotiationException : P2pProtocolException
+{
+    public UpgradeNegotiationException(string message, bool security, Exception? inner) : base(message, inner) => Security = security;
+
+    /// <summary>True for the round that picks the security protocol, false for the muxer's.</summary>
+    public bool Security { get; }
+}
+
 /// <summary>The remote authenticated as a different peer than the one dialed.</summary>
 public sealed class PeerIdMismatchException : P2pException
 {

@@ -142,7 +142,7 @@ public sealed class QuDagSession : IDisposable
     {
         lock (_reconfigure)
         {
-            next.ApplyTo(Manager.Options);
+            next.ApplyTo(Manager);
             _config = next;
         }
     }

@@ -11,7 +11,7 @@ internal sealed record SessionConfig
 
     public TimeSpan PoolTimeout { get; init; } = Defaults.PoolTimeout;
 
-    public TimeSpan ConnectTimeout { get; init; } = Defaults.HandshakeTimeout;
+    public TimeSpan ConnectTimeout { get; init; } = Defaults.ConnectTimeout;
 
     public TimeSpan KeepAliveInterval { get; init; } = Defaults.KeepAliveInterval;
 
@@ -30,7 +30,7 @@ internal sealed record SessionConfig
     {
         MaxConnections = MaxConnections,
         PoolTimeout = PoolTimeout,
-        HandshakeTimeout = ConnectTimeout,
+        ConnectTimeout = ConnectTimeout,
         KeepAliveInterval = KeepAliveInterval,
         KeepAliveTimeout = KeepAliveTimeout,
         AutoReconnect = AutoReconnect,
@@ -39,26 +39,17 @@ internal sealed record SessionConfig
         RequestTimeout = RequestTimeout,
     };
 
-    /// <summary>
-    /// Whether a running manager can take <paramref name="next"/> in place. The core reads the limit, handshake
-    /// timeout, keepalive interval/timeout, reconnect, breaker and request-timeout settings from its options on
-    /// every use; the pool timeout is fixed in its idle pool, and the keepalive timer exists only when keepalive
-    /// was on at start.
-    /// </summary>
-    public bool CanApplyInPlace(SessionConfig next) =>
-        next.PoolTimeout == PoolTimeout
-        && (next.KeepAliveInterval > TimeSpan.Zero) == (KeepAliveInterval > TimeSpan.Zero);
-
-    /// <summary>Writes these settings into a running manager's options (see <see cref="CanApplyInPlace"/>).</summary>
-    public void ApplyTo(ConnectionManagerOptions live)
+    /// <summary>Writes these settings into a running manager (every one of them may change while it runs).</summary>
+    public void ApplyTo(ConnectionManager manager) => manager.Reconfigure(live =>
     {
         live.MaxConnections = MaxConnections;
-        live.HandshakeTimeout = ConnectTimeout;
+        live.PoolTimeout = PoolTimeout;
+        live.ConnectTimeout = ConnectTimeout;
         live.KeepAliveInterval = KeepAliveInterval;
         live.KeepAliveTimeout = KeepAliveTimeout;
         live.AutoReconnect = AutoReconnect;
         live.CircuitBreakerFailureThreshold = CircuitBreakerThreshold;
         live.CircuitBreakerBreakDuration = CircuitBreakerDuration;
         live.RequestTimeout = RequestTimeout;
-    }
+    });
 }

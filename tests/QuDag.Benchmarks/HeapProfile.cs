@@ -62,7 +62,7 @@ internal static class HeapProfile
             MaxConnections = n,
             PoolTimeout = TimeSpan.FromMinutes(1),
             TimeProvider = time,
-            HandshakeTimeout = TimeSpan.FromMinutes(10),
+            ConnectTimeout = TimeSpan.FromMinutes(10),
         });
         var before = Take(Path.Combine(directory, "qudag-before.dmp"));
         await Parallel.ForEachAsync(peers, new ParallelOptions { MaxDegreeOfParallelism = 64 },

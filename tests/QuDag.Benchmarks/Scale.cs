@@ -107,7 +107,7 @@ internal static class Scale
         MaxConnections = maxConnections,
         PoolTimeout = ExpiryPoolTimeout,
         TimeProvider = time,
-        HandshakeTimeout = TimeSpan.FromMinutes(10),
+        ConnectTimeout = TimeSpan.FromMinutes(10),
         // The fake clock jumps a whole pool timeout: keepalive would PING every connection on the way.
         KeepAliveInterval = TimeSpan.Zero,
     };

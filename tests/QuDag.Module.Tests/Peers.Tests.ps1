@@ -15,6 +15,23 @@ Describe 'Peers, statuses and waits' {
         $waited.PeerId | Should -Be $peers[0].PeerId
     }
 
+    It 'keeps an inbound peer''s direction, security and endpoint after it disconnects' {
+        $node = New-QuDagSession -Name node
+        $listener = Start-QuDagListener -Session $node
+        $visitor = New-QuDagSession -Name visitor
+        Connect-QuDagPeer -Address $listener.Address -Session $visitor
+        Wait-Until { (Get-QuDagPeer -Session $node | Where-Object PeerId -EQ $visitor.PeerId).Status -eq 'Connected' } -Because 'the node to adopt the visitor'
+        $while = Get-QuDagPeer $visitor.PeerId -Session $node
+        Disconnect-QuDagPeer $node.PeerId -Force -Session $visitor
+        Wait-Until { (Get-QuDagPeer $visitor.PeerId -Session $node).Status -ne 'Connected' } -Because 'the node to see the visitor go'
+        $after = Get-QuDagPeer $visitor.PeerId -Session $node
+        $after.Inbound | Should -BeTrue
+        $after.Security | Should -Be $while.Security
+        $after.Security | Should -Not -BeNullOrEmpty
+        $after.Endpoint | Should -Be $while.Endpoint
+        $after.Endpoint | Should -Not -BeNullOrEmpty
+    }
+
     It 'times out a wait after -TimeoutSeconds (a bare number is seconds)' {
         $peer = New-TestPeer
         Set-QuDagPeerStatus $peer.PeerId Disconnected

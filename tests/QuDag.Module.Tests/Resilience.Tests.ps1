@@ -65,6 +65,33 @@ Describe 'Gater and resilience' {
         finally { $closed.Dispose() }
     }
 
+    It 'counts a connect that ran out of -ConnectTimeoutSeconds as a failure, and the breaker still opens after it' {
+        # The issue's repro: a refused dial, a dial to a silent server that times out, then refused dials.
+        $closed = [Net.Sockets.Socket]::new([Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Tcp)
+        $silent = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+        try {
+            $closed.Bind([Net.IPEndPoint]::new([Net.IPAddress]::Loopback, 0))
+            $silent.Start()
+            $id = New-TestPeerId
+            $errs = @()
+            Connect-QuDagPeer $id "$($closed.LocalEndPoint)" -ErrorVariable +errs -ErrorAction SilentlyContinue
+            Connect-QuDagPeer $id "$($silent.LocalEndpoint)" -ConnectTimeoutSeconds 1 -ErrorVariable +errs -ErrorAction SilentlyContinue
+            (Get-QuDagPeer $id).Status | Should -Be 'Failed' # as help example 2 promises
+            1..7 | ForEach-Object { Connect-QuDagPeer $id "$($closed.LocalEndPoint)" -ErrorVariable +errs -ErrorAction SilentlyContinue }
+            $errs.FullyQualifiedErrorId | ForEach-Object { $_.Split(',')[0] } | Should -Be @(
+                'ConnectQuDagPeerUnreachable', 'ConnectQuDagPeerTimeout',
+                'ConnectQuDagPeerUnreachable', 'ConnectQuDagPeerUnreachable', 'ConnectQuDagPeerUnreachable',
+                'ConnectQuDagPeerCircuitOpen', 'ConnectQuDagPeerCircuitOpen', 'ConnectQuDagPeerCircuitOpen', 'ConnectQuDagPeerCircuitOpen')
+            $peer = Get-QuDagPeer $id
+            $peer.Circuit | Should -Be 'Open'
+            $peer.ConsecutiveFailures | Should -Be 5
+        }
+        finally {
+            $closed.Dispose()
+            $silent.Stop()
+        }
+    }
+
     It 'brings a peer back with Connect-QuDagPeer -AutoReconnect after the remote drops it' {
         $remote = New-QuDagSession
         $peer = Start-QuDagListener -Session $remote

@@ -1,5 +1,8 @@
 # New-, Get-, Set-, Reset-, Remove-QuDagSession and the lifetime of sessions.
-BeforeAll { . $PSScriptRoot/Common.ps1 }
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+    . $PSScriptRoot/JsNode.ps1
+}
 
 Describe 'Sessions' {
     AfterEach { Clear-TestSessions }
@@ -21,8 +24,8 @@ Describe 'Sessions' {
         (New-QuDagSession -PoolTimeoutSeconds (New-TimeSpan -Minutes 2)).PoolTimeoutSeconds | Should -Be 120
         (New-QuDagSession -KeepAlive '00:00:30').KeepAliveSeconds | Should -Be 30
         $s = New-QuDagSession -KeepAliveSeconds 5 -KeepAliveTimeoutSeconds 7 -ConnectTimeoutSeconds 3 -CircuitBreakerSeconds 90 -AutoReconnect
-        $s.Manager.Options.KeepAliveInterval | Should -Be ([timespan]::FromSeconds(5))
-        $s.Manager.Options.HandshakeTimeout | Should -Be ([timespan]::FromSeconds(3))
+        $s.KeepAliveSeconds | Should -Be 5
+        $s.ConnectTimeoutSeconds | Should -Be 3
         $s.CircuitBreakerSeconds | Should -Be 90
         $s.AutoReconnect | Should -BeTrue
     }
@@ -44,38 +47,83 @@ Describe 'Sessions' {
         "$e" | Should -Not -BeLike "*(Parameter '*"
     }
 
-    It 'applies limits and timeouts in place, keeping connections and the address book' {
-        $peers = 1..2 | ForEach-Object { New-TestPeer }
-        $peers | Connect-QuDagPeer
+    It 'applies a lower -MaxConnections to the running node: the next connect is refused, nothing active is cut' {
+        $peers = 1..3 | ForEach-Object { New-TestPeer }
+        $peers[0..1] | Connect-QuDagPeer
         $s = Get-QuDagSession
         $manager = $s.Manager
-        Set-QuDagSession -MaxConnections 200 -ConnectTimeoutSeconds 4 -KeepAliveSeconds 9 -AutoReconnect -CircuitBreakerThreshold 0
+        Set-QuDagSession -MaxConnections 1
         $s.Manager | Should -Be $manager # the same node, not a rebuilt one
-        $s.MaxConnections | Should -Be 200
-        $manager.MaxConnections | Should -Be 200
-        $manager.Options.HandshakeTimeout | Should -Be ([timespan]::FromSeconds(4))
-        $manager.Options.KeepAliveInterval | Should -Be ([timespan]::FromSeconds(9))
-        $s.AutoReconnect | Should -BeTrue
-        (Get-QuDagPeer).Status | Should -Be @('Connected', 'Connected')
-        $s.OpenConnections | Should -Be 2
-        $peers.AcceptedCount | Should -Be @(1, 1)
+        Connect-QuDagPeer $peers[2].PeerId $peers[2].Endpoint -ErrorVariable errs -ErrorAction SilentlyContinue
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'ConnectQuDagPeerLimitReached,*'
+        $errs[0].CategoryInfo.Category | Should -Be 'LimitsExceeded'
+        @(Get-QuDagPeer | Where-Object Status -EQ Connected).Count | Should -Be 2
+        $metrics = Get-QuDagMetrics
+        $metrics.OpenConnections | Should -Be 2
+        $metrics.MaxConnections | Should -Be 1
+        $peers.AcceptedCount | Should -Be @(1, 1, 0)
     }
 
-    It 'asks before a change that needs a restart, and keeps the address book and listeners through it' {
+    It 'applies a shorter -ConnectTimeoutSeconds to the next connect, which fails as a counted Timeout' {
+        # A TCP listener that is never read: the kernel accepts, the node never answers multistream-select.
+        $silent = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+        $silent.Start()
+        try {
+            $id = New-TestPeerId
+            New-QuDagSession -Name slow -ConnectTimeoutSeconds 60 | Out-Null
+            Set-QuDagSession -Session (Get-QuDagSession -Name slow) -ConnectTimeoutSeconds 1
+            Connect-QuDagPeer $id "$($silent.LocalEndpoint)" -Session (Get-QuDagSession -Name slow) -ErrorVariable errs -ErrorAction SilentlyContinue
+            $errs.Count | Should -Be 1
+            $errs[0].FullyQualifiedErrorId | Should -BeLike 'ConnectQuDagPeerTimeout,*'
+            "$($errs[0])" | Should -Match 'within the connect timeout \(1 s\)'
+            $peer = Get-QuDagPeer $id -Session (Get-QuDagSession -Name slow)
+            $peer.Status | Should -Be 'Failed'
+            $peer.ConsecutiveFailures | Should -Be 1
+            (Get-QuDagMetrics -Session (Get-QuDagSession -Name slow)).FailedConnects | Should -Be 1
+        }
+        finally { $silent.Stop() }
+    }
+
+    It 'turns keepalive on in place: a frozen js peer is failed without a restart' {
+        $js = Start-JsNode -Listen
+        try {
+            $watcher = New-QuDagSession -Name watcher -KeepAliveSeconds 0
+            $peer = Connect-QuDagPeer -Address $js.Addresses[0] -Session $watcher -PassThru
+            Set-QuDagSession -Session $watcher -KeepAliveSeconds 1 -KeepAliveTimeoutSeconds 1
+            & kill -STOP $js.Process.Id # frozen: the kernel still acknowledges TCP, js never answers a ping
+            $failed = Wait-QuDagPeer $peer.PeerId -Status Failed -TimeoutSeconds 20 -Session $watcher -ErrorAction Stop
+            $failed.Status | Should -Be 'Failed'
+            (Get-QuDagMetrics -Session $watcher).KeepAliveFailures | Should -Be 1
+        }
+        finally {
+            & kill -CONT $js.Process.Id
+            Stop-JsNode $js -Kill
+        }
+    }
+
+    It 'changes the pool timeout in place, and asks before a new identity restarts the node' {
         $peer = New-TestPeer
         Connect-QuDagPeer $peer.PeerId $peer.Endpoint
         $s = Get-QuDagSession
-        $mine = Start-QuDagListener
+        $manager = $s.Manager
+        Set-QuDagSession -PoolTimeoutSeconds 30 -RequestTimeoutSeconds 5 -KeepAliveSeconds 0
+        $s.Manager | Should -Be $manager
+        (Get-QuDagPeer $peer.PeerId).Status | Should -Be 'Connected'
+        Disconnect-QuDagPeer $peer.PeerId
+        (Get-QuDagPool).ExpiresInMs | Should -BeLessOrEqual 30000
+
         $id = $s.PeerId
-        Set-QuDagSession -PoolTimeoutSeconds 30 -WhatIf
-        $s.PoolTimeoutSeconds | Should -Be 300
-        Set-QuDagSession -PoolTimeoutSeconds 30 -Force -PassThru | ForEach-Object PoolTimeoutSeconds | Should -Be 30
+        $mine = Start-QuDagListener
+        $path = Join-Path $TestDrive 'restart.key'
+        Set-QuDagSession -IdentityPath $path -WhatIf
         $s.PeerId | Should -Be $id
+        Set-QuDagSession -IdentityPath $path -Force
+        $s.PeerId | Should -Not -Be $id
         (Get-QuDagPeer $peer.PeerId).Endpoint | Should -Be $peer.Endpoint # the address book survived
         $s.Listeners | Should -Be @($mine.Endpoint)
         Connect-QuDagPeer $peer.PeerId # dials from the kept address book
         (Get-QuDagPeer $peer.PeerId).Status | Should -Be 'Connected'
-        (Get-Command Set-QuDagSession).Parameters.Keys | Should -Contain 'Force'
     }
 
     It 'loads a new identity with -IdentityPath, and the same file gives the same identity' {

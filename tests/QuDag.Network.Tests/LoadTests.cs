@@ -100,7 +100,7 @@ public class LoadTests(ITestOutputHelper output)
         deaf.NeverReadMessages();
         deaf.NeverAnswerPings();
         var deafId = deaf.Id;
-        var manager = new ConnectionManager(new ConnectionManagerOptions { HandshakeTimeout = TimeSpan.FromMinutes(5) });
+        var manager = new ConnectionManager(new ConnectionManagerOptions { ConnectTimeout = TimeSpan.FromMinutes(5) });
         await manager.ConnectAsync(deafId, deaf.EndPoint);
 
         var connects = Enumerable.Range(0, 5).Select(_ => manager.ConnectAsync(NodeIdentity.Create().PeerId, silent.EndPoint)).ToArray();

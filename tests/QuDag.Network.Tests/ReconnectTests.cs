@@ -67,7 +67,7 @@ public class ReconnectTests
         var time = new TimerWatchingTimeProvider();
         await using var peer = await FlakyPeer.StartAsync();
         var options = Options(time);
-        options.HandshakeTimeout = TimeSpan.FromSeconds(7); // its timers (dial, upgrade) must not pass for a backoff's
+        options.ConnectTimeout = TimeSpan.FromSeconds(7); // its timers (dial, upgrade) must not pass for a backoff's
         await using var manager = new ConnectionManager(options);
         // The first attempt runs at once, on the loss; each failure then waits a backoff before the next.
         var expected = new[] { 5, 10, 20, 40, 80, 160, 300, 300 }.Select(s => TimeSpan.FromSeconds(s)).ToArray();

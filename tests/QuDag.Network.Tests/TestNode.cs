@@ -85,6 +85,15 @@ internal static class Wait
 
 internal static class Ids
 {
+    /// <summary>A loopback socket bound but not listening: its port refuses connects, and nothing else can take it meanwhile.</summary>
+    public static System.Net.Sockets.Socket ClosedPort()
+    {
+        var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream,
+            System.Net.Sockets.ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return socket;
+    }
+
     /// <summary>The peer id of a fresh Ed25519 key: a well-formed id that no node holds.</summary>
     public static PeerId Unheld()
     {

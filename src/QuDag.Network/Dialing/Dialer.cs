@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using Polly.CircuitBreaker;
 using QuDag.P2p;
 using QuDag.P2p.Host;
 using QuDag.P2p.Muxing;
@@ -33,7 +32,7 @@ namespace QuDag.Network;
 /// </summary>
 internal sealed class Dialer : IConnectionOwner, IRedialer
 {
-    private readonly ConnectionManagerOptions _options;
+    private readonly Func<ConnectionManagerOptions> _settings; // the manager's current settings, read on every use
     private readonly TimeProvider _time;
     private readonly PeerId _localPeerId;
     private readonly P2pHost _host;
@@ -49,9 +48,10 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     private int _busy = 1;  // operations in flight, plus one for the dialer itself until it is disposed
     private int _disposed;
 
-    public Dialer(ConnectionManagerOptions options, PeerId localPeerId, P2pHost host, PeerTable<PeerEntry> peers, ManagerMetrics metrics, Inbox inbox)
+    public Dialer(Func<ConnectionManagerOptions> settings, PeerId localPeerId, P2pHost host, PeerTable<PeerEntry> peers, ManagerMetrics metrics, Inbox inbox)
     {
-        _options = options;
+        _settings = settings;
+        var options = settings();
         _time = options.TimeProvider;
         _localPeerId = localPeerId;
         _host = host;
@@ -63,7 +63,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         Limiter = new ConnectionLimiter(options.MaxConnections, EvictLongestIdleAsync);
         KeepAlive = new KeepAliveMonitor(options.KeepAliveInterval, options.KeepAliveTimeout, _time, () => _connections.Keys,
             metrics.RecordKeepAliveFailure);
-        Reconnector = new Reconnector(options, this, metrics.RecordReconnectAttempt, metrics.RecordReconnect);
+        Reconnector = new Reconnector(settings, this, metrics.RecordReconnectAttempt, metrics.RecordReconnect);
         _departed = new DepartedPeers(options.MaxDisconnectedInboundPeers, TryForget);
         _gater.Changed += OnGaterChanged;
         _host.ConnectionOpened += OnHostConnectionOpened;
@@ -117,8 +117,9 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     /// <summary>
     /// Connects to a peer (see ConnectionManager.ConnectAsync); <paramref name="endPoint"/> also goes into the address
     /// book. <paramref name="named"/>: the API named the peer (a caller's connect, not a reconnect), so the table keeps it.
+    /// <paramref name="timeout"/> bounds a dial (TCP and upgrade together); the settings' connect timeout when null.
     /// </summary>
-    public async Task ConnectAsync(PeerId peerId, EndPoint? endPoint, bool named, CancellationToken cancellationToken)
+    public async Task ConnectAsync(PeerId peerId, EndPoint? endPoint, bool named, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         if (peerId == _localPeerId)
             throw new ArgumentException("A node does not connect to itself.", nameof(peerId));
@@ -128,7 +129,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         {
             if (!_gater.IsAllowed(peerId, GateDirection.Outbound))
             {
-                _metrics.RecordFailure(inbound: false, FailureReason.Denied);
+                _metrics.RecordFailure(inbound: false, ConnectFailureKind.Denied);
                 _metrics.RecordDenied(inbound: false);
                 throw new PeerDeniedException(peerId);
             }
@@ -154,7 +155,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
                 }
                 _metrics.RecordPoolMiss();
                 var target = RedialTarget(entry) ?? throw new PeerAddressUnknownException(peerId);
-                await DialAsync(entry, target, cancellationToken).ConfigureAwait(false);
+                await DialAsync(entry, target, timeout ?? _settings().ConnectTimeout, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
@@ -180,18 +181,20 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         }
     }
 
-    private async Task DialAsync(PeerEntry entry, EndPoint target, CancellationToken cancellationToken)
+    private async Task DialAsync(PeerEntry entry, EndPoint target, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        // An open circuit fails fast before a slot is taken, so it never evicts a pooled connection for nothing.
-        if (entry.Circuit is { State: CircuitState.Open })
-            throw CircuitOpen(entry, null);
+        // The breaker decides before a slot is taken, so an open circuit never evicts a pooled connection for nothing.
+        var circuit = CircuitFor(entry);
+        if (circuit is not null && !circuit.TryBeginDial())
+            throw CircuitOpen(entry);
         try
         {
             await Limiter.ReserveAsync(entry.Id).ConfigureAwait(false);
         }
         catch (ConnectionLimitReachedException ex)
         {
-            _metrics.RecordFailure(inbound: false, FailureReason.LimitReached);
+            circuit?.RecordNotDialed();
+            _metrics.RecordFailure(inbound: false, ConnectFailureKind.LimitReached);
             Peers.SetStatus(entry, ConnectionStatus.Failed, ex.Message);
             throw;
         }
@@ -199,20 +202,15 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         try
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
-            connection = await DialThroughBreakerAsync(entry, target, linked.Token).ConfigureAwait(false);
-        }
-        catch (BrokenCircuitException ex)
-        {
-            // Polly's clock can end the break a moment after ours: the breaker refused after the slot was taken.
-            Limiter.Release();
-            throw CircuitOpen(entry, ex);
+            connection = await HandshakeAsync(entry, target, timeout, linked.Token).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
             // A connection that closed right after its handshake held the slot, and its close gave it back.
             if (ex is not ClosedAfterHandshakeException)
                 Limiter.Release();
-            _metrics.RecordFailure(inbound: false, _disposing.IsCancellationRequested ? FailureReason.Cancelled : FailureReasons.Of(ex));
+            var kind = _disposing.IsCancellationRequested ? ConnectFailureKind.Cancelled : ConnectFailures.Classify(ex);
+            _metrics.RecordFailure(inbound: false, kind);
             if (_disposing.IsCancellationRequested)
             {
                 Peers.SetStatus(entry, ConnectionStatus.Failed, "the manager was disposed");
@@ -220,17 +218,25 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             }
             if (ex is OperationCanceledException)
             {
+                // The caller gave up (Ctrl+C, its own token): that says nothing of the peer. A connect that ran out of
+                // time is not this: the deadline is the manager's own, and it fails as a Timeout below.
+                circuit?.RecordCancelled();
                 Peers.SetStatus(entry, ConnectionStatus.Disconnected, "the connect was cancelled");
                 throw;
             }
             if (ex is PeerDeniedException)
             {
+                // A gater's refusal says nothing of the peer either.
+                circuit?.RecordNotDialed();
                 Peers.SetStatus(entry, ConnectionStatus.Disconnected, "refused by the connection gater");
                 throw;
             }
+            RecordDialFailure(entry, circuit);
             Peers.SetStatus(entry, ConnectionStatus.Failed, ex.Message);
             throw;
         }
+        circuit?.RecordSuccess();
+        DropClosedCircuit(entry);
         if (IsDisposed)
         {
             await connection.CloseAsync("the manager was disposed").ConfigureAwait(false);
@@ -240,7 +246,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         if (!_gater.IsAllowed(entry.Id, GateDirection.Outbound))
         {
             await connection.CloseAsync("refused by the connection gater").ConfigureAwait(false);
-            _metrics.RecordFailure(inbound: false, FailureReason.Denied);
+            _metrics.RecordFailure(inbound: false, ConnectFailureKind.Denied);
             _metrics.RecordDenied(inbound: false);
             Peers.SetStatus(entry, ConnectionStatus.Disconnected, "refused by the connection gater");
             throw new PeerDeniedException(entry.Id);
@@ -249,44 +255,53 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     }
 
     /// <summary>Counts a connect the open circuit refused and describes it.</summary>
-    private PeerCircuitOpenException CircuitOpen(PeerEntry entry, Exception? inner)
+    private PeerCircuitOpenException CircuitOpen(PeerEntry entry)
     {
-        _metrics.RecordFailure(inbound: false, FailureReason.CircuitOpen);
+        _metrics.RecordFailure(inbound: false, ConnectFailureKind.CircuitOpen);
         _metrics.RecordCircuitRejection();
         // The status stays Failed and the last error stays the real cause; the breaker only says "not now".
         Peers.SetStatus(entry, ConnectionStatus.Failed, null);
-        return new PeerCircuitOpenException(entry.Id, entry.Circuit?.OpenUntil, inner);
+        return new PeerCircuitOpenException(entry.Id, entry.Circuit?.OpenUntil);
     }
 
     /// <summary>
-    /// Dials through the peer's circuit breaker. A peer gets a breaker at its first failed dial and loses it at the
-    /// next success: a healthy peer, the common case, carries none (a Polly pipeline is a few KiB, and the manager may
-    /// track tens of thousands of peers). Runs under the peer's gate, so the breaker is made and dropped by one dial
-    /// at a time.
+    /// The peer's circuit breaker, or null when it has none (healthy) or the breaker is off. A peer gets a breaker at its
+    /// first failed dial and loses it at the next success: a healthy peer, the common case, carries none, and the
+    /// manager may track tens of thousands of peers. Runs under the peer's gate, one dial at a time.
     /// </summary>
-    private async Task<PeerConnection> DialThroughBreakerAsync(PeerEntry entry, EndPoint target, CancellationToken cancellationToken)
+    private PeerCircuit? CircuitFor(PeerEntry entry)
     {
-        if (_options.CircuitBreakerFailureThreshold == 0)
-            return await HandshakeAsync(entry, target, cancellationToken).ConfigureAwait(false);
-        if (Volatile.Read(ref entry.Circuit) is { } circuit)
+        if (_settings().CircuitBreakerFailureThreshold > 0)
+            return Volatile.Read(ref entry.Circuit);
+        // Turned off while the peer had a breaker: it stops counting as open, and goes.
+        Volatile.Read(ref entry.Circuit)?.Reset();
+        Volatile.Write(ref entry.Circuit, null);
+        return null;
+    }
+
+    /// <summary>Counts a failed dial in the peer's breaker, making the breaker at the first failure.</summary>
+    private void RecordDialFailure(PeerEntry entry, PeerCircuit? circuit)
+    {
+        if (_settings().CircuitBreakerFailureThreshold == 0)
+            return;
+        if (circuit is null)
         {
-            var connection = await circuit.ExecuteAsync(static (s, ct) => s.Self.HandshakeAsync(s.Entry, s.Target, ct),
-                (Self: this, Entry: entry, Target: target), cancellationToken).ConfigureAwait(false);
-            if (circuit.State == CircuitState.Closed)
-                Volatile.Write(ref entry.Circuit, null);
-            return connection;
+            circuit = new PeerCircuit(BreakerSettings, _time, state => OnCircuitChanged(entry, state));
+            Volatile.Write(ref entry.Circuit, circuit);
         }
-        try
-        {
-            return await HandshakeAsync(entry, target, cancellationToken).ConfigureAwait(false);
-        }
-        catch (PeerConnectException failure) when (failure is not PeerDeniedException) // a gater's refusal says nothing of the peer
-        {
-            var created = new PeerCircuit(_options, state => OnCircuitChanged(entry, state));
-            await created.RecordFailureAsync(failure).ConfigureAwait(false);
-            Volatile.Write(ref entry.Circuit, created);
-            throw;
-        }
+        circuit.RecordFailure();
+    }
+
+    private (int Threshold, TimeSpan BreakDuration) BreakerSettings()
+    {
+        var settings = _settings();
+        return (settings.CircuitBreakerFailureThreshold, settings.CircuitBreakerBreakDuration);
+    }
+
+    private static void DropClosedCircuit(PeerEntry entry)
+    {
+        if (Volatile.Read(ref entry.Circuit) is { State: CircuitState.Closed } circuit)
+            Interlocked.CompareExchange(ref entry.Circuit, null, circuit);
     }
 
     private void OnCircuitChanged(PeerEntry entry, CircuitState state)
@@ -299,11 +314,11 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     }
 
     /// <summary>Dials through the libp2p host; maps its failures to the manager's typed connect errors.</summary>
-    private async Task<PeerConnection> HandshakeAsync(PeerEntry entry, EndPoint target, CancellationToken cancellationToken)
+    private async Task<PeerConnection> HandshakeAsync(PeerEntry entry, EndPoint target, TimeSpan timeout, CancellationToken cancellationToken)
     {
         try
         {
-            return await HandshakeOnceAsync(entry, target, cancellationToken).ConfigureAwait(false);
+            return await HandshakeOnceAsync(entry, target, timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (ClosedAfterHandshakeException closed)
         {
@@ -318,29 +333,21 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             {
                 throw closed; // holds no slot: the caller releases none
             }
-            return await HandshakeOnceAsync(entry, target, cancellationToken).ConfigureAwait(false);
+            return await HandshakeOnceAsync(entry, target, timeout, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task<PeerConnection> HandshakeOnceAsync(PeerEntry entry, EndPoint target, CancellationToken cancellationToken)
+    private async Task<PeerConnection> HandshakeOnceAsync(PeerEntry entry, EndPoint target, TimeSpan timeout, CancellationToken cancellationToken)
     {
         Peers.SetStatus(entry, ConnectionStatus.Connecting, null);
         P2pConnection connection;
         try
         {
-            connection = await _host.DialAsync(target, entry.Id, cancellationToken).ConfigureAwait(false);
+            connection = await _host.DialAsync(target, entry.Id, timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (PeerIdMismatchException ex)
         {
             throw new PeerIdentityMismatchException(entry.Id, ex.Actual, target);
-        }
-        catch (TimeoutException ex)
-        {
-            throw new PeerConnectException($"Connecting to {target} timed out: {ex.Message}", entry.Id, target, ConnectFailureKind.Timeout, ex);
-        }
-        catch (AddressResolutionException ex)
-        {
-            throw new PeerConnectException(ex.Message, entry.Id, target, ConnectFailureKind.Unreachable, ex);
         }
         catch (ConnectionGatedException) when (!_gater.IsAllowed(entry.Id, GateDirection.Outbound))
         {
@@ -348,30 +355,28 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             _metrics.RecordDenied(inbound: false);
             throw new PeerDeniedException(entry.Id);
         }
-        catch (ConnectionGatedException ex)
+        catch (Exception ex) when (ex is P2pException or TimeoutException or IOException or System.Net.Sockets.SocketException
+            or System.Security.Authentication.AuthenticationException)
         {
-            throw new PeerConnectException(ex.Message, entry.Id, target, ConnectFailureKind.Denied, ex);
-        }
-        catch (ProtocolNotSupportedException ex)
-        {
-            throw new PeerConnectException($"{target} speaks no security protocol or muxer of ours: {ex.Message}", entry.Id, target, ConnectFailureKind.Protocol, ex);
-        }
-        catch (P2pProtocolException ex)
-        {
-            throw new PeerConnectException($"The libp2p handshake with {target} failed: {ex.Message}", entry.Id, target, ConnectFailureKind.Authentication, ex);
-        }
-        catch (P2pException ex)
-        {
-            throw new PeerConnectException($"Connecting to {target} failed: {ex.Message}", entry.Id, target, ConnectFailureKind.Unreachable, ex);
-        }
-        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException)
-        {
-            throw new PeerConnectException($"The connection to {target} closed during the handshake: {ex.Message}", entry.Id, target, ConnectFailureKind.Closed, ex);
+            var kind = ConnectFailures.Classify(ex);
+            throw new PeerConnectException(DescribeFailure(kind, target, timeout, ex), entry.Id, target, kind, ex);
         }
         return _wrappers.TryGetValue(connection, out var wrapper)
             ? wrapper
             : throw new ClosedAfterHandshakeException(entry.Id, target);
     }
+
+    /// <summary>What a failed dial tells the user, by its kind (the kind itself is <see cref="ConnectFailures.Classify"/>'s).</summary>
+    private static string DescribeFailure(ConnectFailureKind kind, EndPoint target, TimeSpan timeout, Exception ex) => kind switch
+    {
+        ConnectFailureKind.Timeout => $"No connection to {target} within the connect timeout ({timeout.TotalSeconds:0.###} s): {ex.Message}",
+        ConnectFailureKind.Unreachable => ex.Message,
+        ConnectFailureKind.Protocol when ex is UpgradeNegotiationException => ex.Message, // names the remote itself
+        ConnectFailureKind.Protocol => $"{target} speaks no security protocol or muxer of ours: {ex.Message}",
+        ConnectFailureKind.Authentication => $"The libp2p handshake with {target} failed: {ex.Message}",
+        ConnectFailureKind.Closed => $"The connection to {target} closed during the handshake: {ex.Message}",
+        _ => $"Connecting to {target} failed: {ex.Message}",
+    };
 
     /// <summary>
     /// The host upgraded a connection. Outbound ones belong to the dial that asked for them and already hold a
@@ -379,12 +384,12 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     /// </summary>
     private void OnHostConnectionOpened(P2pConnection connection)
     {
-        var wrapper = new PeerConnection(this, _host, connection, _options);
+        var wrapper = new PeerConnection(this, _host, connection, _settings());
         _wrappers[connection] = wrapper;
         if (connection.Direction == Direction.Outbound)
             wrapper.TryHoldSlot();
         wrapper.Start();
-        if (_options.IdentifyPeers)
+        if (_settings().IdentifyPeers)
             _ = RememberIdentifyAsync(connection);
         if (connection.Direction == Direction.Inbound)
             _ = AcceptAsync(wrapper);
@@ -427,7 +432,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             }
             catch (ConnectionLimitReachedException)
             {
-                _metrics.RecordFailure(inbound: true, FailureReason.LimitReached);
+                _metrics.RecordFailure(inbound: true, ConnectFailureKind.LimitReached);
                 await connection.AbortAsync("refused: the connection limit is reached").ConfigureAwait(false);
                 return;
             }
@@ -488,6 +493,8 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
                 return;
             }
             // Swap in place: the active count stays, and the old connection's close finds itself replaced.
+            entry.LastConnection = new ConnectionSummary(connection.RemoteEndPoint, connection.Inbound, connection.Connection.Security,
+                connection.Connection.Muxer, connection.HandshakeTime);
             Volatile.Write(ref entry.Active, connection);
             await existing.CloseAsync("replaced by a newer connection from the same peer").ConfigureAwait(false);
             if (!connection.IsOpen)
@@ -521,7 +528,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
                 Reconnector.Stop(entry.Reconnect);
                 if (entry.Status is not null)
                     Peers.SetStatus(entry, ConnectionStatus.Disconnected, null);
-                if (released && connection!.IsOpen && !close && _options.PoolTimeout > TimeSpan.Zero)
+                if (released && connection!.IsOpen && !close && _settings().PoolTimeout > TimeSpan.Zero)
                 {
                     Pool.Add(connection);
                     if (!connection.IsOpen)
@@ -547,6 +554,8 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     /// <summary>Makes <paramref name="connection"/> the peer's active one; undoes it if the connection closed meanwhile.</summary>
     private void Activate(PeerEntry entry, PeerConnection connection)
     {
+        entry.LastConnection = new ConnectionSummary(connection.RemoteEndPoint, connection.Inbound, connection.Connection.Security,
+            connection.Connection.Muxer, connection.HandshakeTime);
         Volatile.Write(ref entry.Active, connection);
         Interlocked.Increment(ref _active);
         entry.LastError = null;
@@ -599,7 +608,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         return first;
     }
 
-    Task IRedialer.ConnectAsync(PeerId peerId, CancellationToken cancellationToken) => ConnectAsync(peerId, null, named: false, cancellationToken);
+    Task IRedialer.ConnectAsync(PeerId peerId, CancellationToken cancellationToken) => ConnectAsync(peerId, null, named: false, timeout: null, cancellationToken);
 
     bool IRedialer.IsConnected(PeerId peerId) => Peers.TryGet(peerId, out var entry) && Volatile.Read(ref entry.Active) is { IsOpen: true };
 
@@ -689,7 +698,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     private void OnPoolExpired(PeerConnection connection)
     {
         _metrics.RecordPoolExpiration();
-        _ = connection.AbortAsync($"idle in the pool for the pool timeout ({_options.PoolTimeout})");
+        _ = connection.AbortAsync($"idle in the pool for the pool timeout ({Pool.Timeout})");
     }
 
     /// <summary>
@@ -714,6 +723,43 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     }
 
     private static GateDirection DirectionOf(PeerConnection connection) => connection.Inbound ? GateDirection.Inbound : GateDirection.Outbound;
+
+    /// <summary>
+    /// Puts new settings to work on the running manager (ConnectionManager.Reconfigure): the limit, the pool timeout,
+    /// keepalive and reconnect. Settings read on every use (connect timeout, breaker, request timeout) need nothing here.
+    /// A lower limit never cuts an active connection: idle pooled ones close, oldest first, until the open count fits
+    /// (or none is left), and new connections are refused until it fits.
+    /// </summary>
+    public void ApplySettings(ConnectionManagerOptions previous, ConnectionManagerOptions next)
+    {
+        if (IsDisposed)
+            return;
+        Limiter.Max = next.MaxConnections;
+        if (next.MaxConnections < previous.MaxConnections)
+        {
+            while (Limiter.Open > next.MaxConnections && Pool.TryTakeOldest() is { } idle)
+                _ = idle.AbortAsync($"closed: the connection limit was lowered to {next.MaxConnections}");
+        }
+        if (next.PoolTimeout != previous.PoolTimeout)
+        {
+            if (next.PoolTimeout > TimeSpan.Zero)
+                Pool.ChangeTimeout(next.PoolTimeout);
+            else
+                foreach (var idle in Pool.TakeAll())
+                    _ = idle.AbortAsync("closed: the idle pool was turned off");
+        }
+        if (next.KeepAliveInterval != previous.KeepAliveInterval || next.KeepAliveTimeout != previous.KeepAliveTimeout)
+            KeepAlive.Change(next.KeepAliveInterval, next.KeepAliveTimeout);
+        if (previous.AutoReconnect && !next.AutoReconnect)
+        {
+            // Peers that follow the manager's setting stop redialing; those with a setting of their own keep it.
+            foreach (var entry in Peers.Values)
+            {
+                if (!Reconnector.HasOwnSetting(entry.Reconnect))
+                    Reconnector.Stop(entry.Reconnect);
+            }
+        }
+    }
 
     /// <summary>Marks the dialer disposed: no new operation starts. True for the first caller only.</summary>
     public bool TryMarkDisposed() => Interlocked.Exchange(ref _disposed, 1) == 0;

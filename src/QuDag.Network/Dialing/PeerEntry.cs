@@ -32,4 +32,19 @@ internal sealed class PeerEntry(PeerId id) : PeerRecord(id)
 
     /// <summary>The last ping round trips (ConnectionManager.GetRoundTrips); made at the first ping.</summary>
     public RoundTripHistory? RoundTrips;
+
+    private ConnectionSummary? _lastConnection;
+
+    /// <summary>
+    /// The peer's last active connection as it was, kept after it closes: a peer that dialed us has no address-book
+    /// entry, and without this it would lose its endpoint, direction and security the moment it disconnects.
+    /// </summary>
+    public ConnectionSummary? LastConnection
+    {
+        get => Volatile.Read(ref _lastConnection);
+        set => Volatile.Write(ref _lastConnection, value);
+    }
 }
+
+/// <summary>What a peer's table row keeps of a connection that has closed.</summary>
+internal sealed record ConnectionSummary(System.Net.EndPoint RemoteEndPoint, bool Inbound, string Security, string Muxer, TimeSpan HandshakeTime);

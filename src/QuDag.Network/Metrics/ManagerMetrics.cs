@@ -39,8 +39,8 @@ internal sealed class ManagerMetrics : IDisposable
     private int _openCircuits;
 
     // Failures by reason, beside the totals above: RecordFailure adds to both, so they always sum to the totals.
-    private readonly long[] _outboundFailures = new long[FailureReasons.Count];
-    private readonly long[] _inboundFailures = new long[FailureReasons.Count];
+    private readonly long[] _outboundFailures = new long[ConnectFailures.Count];
+    private readonly long[] _inboundFailures = new long[ConnectFailures.Count];
 
     public readonly RateWindow Messages;
     public readonly LatencyHistogram Ping = new();
@@ -106,20 +106,20 @@ internal sealed class ManagerMetrics : IDisposable
 
     private IEnumerable<Measurement<long>> ObserveFailures()
     {
-        var list = new List<Measurement<long>>(2 * FailureReasons.Count);
-        for (var i = 0; i < FailureReasons.Count; i++)
+        var list = new List<Measurement<long>>(2 * ConnectFailures.Count);
+        for (var i = 0; i < ConnectFailures.Count; i++)
         {
             // A reason never seen is left out, so a scrape lists what happened, not every possible cause.
             if (Volatile.Read(ref _outboundFailures[i]) is > 0 and var outbound)
-                list.Add(new(outbound, new("direction", "outbound"), new("error.type", FailureReasons.Names[i])));
+                list.Add(new(outbound, new("direction", "outbound"), new("error.type", ConnectFailures.Name((ConnectFailureKind)i))));
             if (Volatile.Read(ref _inboundFailures[i]) is > 0 and var inbound)
-                list.Add(new(inbound, new("direction", "inbound"), new("error.type", FailureReasons.Names[i])));
+                list.Add(new(inbound, new("direction", "inbound"), new("error.type", ConnectFailures.Name((ConnectFailureKind)i))));
         }
         return list;
     }
 
     /// <summary>Counts a connection that failed before it was established, in its total and under its reason.</summary>
-    public void RecordFailure(bool inbound, FailureReason reason)
+    public void RecordFailure(bool inbound, ConnectFailureKind reason)
     {
         if (inbound)
         {

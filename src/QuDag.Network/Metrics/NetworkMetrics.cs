@@ -96,7 +96,7 @@ public sealed record NetworkMetrics
     /// <summary>Connects failed fast because the peer's circuit breaker was open.</summary>
     public long CircuitRejections { get; init; }
 
-    /// <summary>Inbound peers the connection gater refused in the TLS handshake (also counted in <see cref="FailedInbound"/>).</summary>
+    /// <summary>Inbound peers the connection gater refused right after the security handshake proved their id (also counted in <see cref="FailedInbound"/>).</summary>
     public long DeniedInbound { get; init; }
 
     /// <summary>Outbound connects the connection gater refused (also counted in <see cref="FailedConnects"/>).</summary>

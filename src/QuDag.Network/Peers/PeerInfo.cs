@@ -11,7 +11,7 @@ public sealed record PeerInfo
     /// <summary>Its status; null when the manager only has its address.</summary>
     public ConnectionStatus? Status { get; init; }
 
-    /// <summary>Its endpoint: the live connection's remote end, else the address book's.</summary>
+    /// <summary>Its endpoint: the live connection's remote end, else the address book's, else (a peer that dialed us) where its last connection came from.</summary>
     public EndPoint? Endpoint { get; init; }
 
     /// <summary>Why the last connection failed or closed, if it did.</summary>
@@ -20,7 +20,7 @@ public sealed record PeerInfo
     /// <summary>True when a live connection waits in the idle pool.</summary>
     public bool Pooled { get; init; }
 
-    /// <summary>True when the active or pooled connection was opened by the peer.</summary>
+    /// <summary>True when the active or pooled connection (else the last one) was opened by the peer.</summary>
     public bool? Inbound { get; init; }
 
     /// <summary>The last measured ping round trip to this peer.</summary>
@@ -35,13 +35,13 @@ public sealed record PeerInfo
     /// <summary>How long the pooled connection has been idle.</summary>
     public TimeSpan? IdleTime { get; init; }
 
-    /// <summary>Time taken to establish the live connection.</summary>
+    /// <summary>Time taken to establish the live connection (else the last one).</summary>
     public TimeSpan? HandshakeTime { get; init; }
 
-    /// <summary>The security protocol of the live or pooled connection ("/noise" or "/tls/1.0.0").</summary>
+    /// <summary>The security protocol of the live or pooled connection, else of the last one ("/noise" or "/tls/1.0.0").</summary>
     public string? Security { get; init; }
 
-    /// <summary>The muxer of the live or pooled connection ("/yamux/1.0.0").</summary>
+    /// <summary>The muxer of the live or pooled connection, else of the last one ("/yamux/1.0.0").</summary>
     public string? Muxer { get; init; }
 
     /// <summary>The peer's software, as its identify said ("rust-libp2p/0.53.2", "qudag-ps/0.2.0", ...).</summary>

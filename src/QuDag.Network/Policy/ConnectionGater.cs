@@ -19,8 +19,8 @@ public enum GateDirection
 
 /// <summary>
 /// Allow and deny lists of peers, per direction. A denied peer is refused; when a direction's allow list is not
-/// empty, only the peers on it are admitted. Inbound peers are checked in the TLS handshake, as soon as their key
-/// is known, and refused there; outbound dials are refused before a socket is opened. Thread-safe; changes apply
+/// empty, only the peers on it are admitted. Inbound peers are checked right after the security handshake (Noise or
+/// TLS) has proven their key, and refused there; outbound dials are refused before a socket is opened. Thread-safe; changes apply
 /// to the next connection (<see cref="ConnectionManager"/> also closes a live connection its peer lost the right to).
 /// </summary>
 public sealed class ConnectionGater

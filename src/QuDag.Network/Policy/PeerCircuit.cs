@@ -1,122 +1,146 @@
-using Polly;
-using Polly.CircuitBreaker;
-
 namespace QuDag.Network;
 
 /// <summary>
-/// One peer's circuit breaker: Polly's, over the dials (never over pooled reuse). Polly counts a failure ratio in a
-/// sampling window; QuDAG counts consecutive failures. With a ratio of 1.0 and the threshold as the minimum
-/// throughput, the two agree once every outcome that is not a failure restarts the count (Polly's manual
-/// close resets its health metrics): a success between failures would otherwise keep the ratio under 1.0 all day.
+/// One peer's circuit breaker over its dials (never over pooled reuse), counting as QuDAG does: after
+/// <see cref="ConnectionManagerOptions.CircuitBreakerFailureThreshold"/> failed dials in a row it opens for the break
+/// duration, and connects fail fast; then one trial dial goes through (half-open): a success closes it, a failure opens
+/// it for another break. A cancelled dial says nothing of the peer and is not counted, but a cancelled trial re-opens
+/// the circuit, since it proved nothing. Both settings are read at each decision, so a change on a running manager
+/// applies at the peer's next dial.
 /// </summary>
+/// <remarks>
+/// Not Polly's breaker, which the first versions used: Polly.Core 8 keeps only a failure-ratio breaker, which counts
+/// "in a row" only by resetting its window after every success, has no outcome that is neither a success nor a failure
+/// (one cancelled connect then kept the ratio under 1.0 and the circuit closed for good), and fixes its settings when
+/// it is built. The manager calls this under the peer's gate, one dial at a time; the lock only orders those calls
+/// against readers of the state (Get-QuDagPeer, the metrics).
+/// </remarks>
 internal sealed class PeerCircuit
 {
-    private readonly ResiliencePipeline _pipeline;
-    private readonly CircuitBreakerStateProvider _state = new();
-    private readonly CircuitBreakerManualControl _control = new();
+    private readonly Func<(int Threshold, TimeSpan BreakDuration)> _settings;
     private readonly TimeProvider _time;
+    private readonly Action<CircuitState> _changed;
+    private readonly Lock _lock = new();
+    private CircuitState _state = CircuitState.Closed;
+    private bool _trial;
     private int _failuresInARow;
     private long _openUntilTicks;
 
-    public PeerCircuit(ConnectionManagerOptions options, Action<CircuitState> changed)
+    /// <param name="settings">The threshold and break duration, read at each decision.</param>
+    /// <param name="time">The clock of the break.</param>
+    /// <param name="changed">Called with each new state (the manager counts open circuits).</param>
+    public PeerCircuit(Func<(int Threshold, TimeSpan BreakDuration)> settings, TimeProvider time, Action<CircuitState> changed)
     {
-        _time = options.TimeProvider;
-        _pipeline = new ResiliencePipelineBuilder { TimeProvider = _time }
-            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
-            {
-                FailureRatio = 1.0,
-                MinimumThroughput = options.CircuitBreakerFailureThreshold,
-                SamplingDuration = TimeSpan.FromDays(1), // Polly's maximum: failures count however far apart backoff spaces them
-                BreakDuration = options.CircuitBreakerBreakDuration,
-                // A trial that is cancelled proves nothing: it re-opens the circuit instead of closing it. A cancelled
-                // dial in the closed state is neither a failure nor a success.
-                ShouldHandle = new PredicateBuilder()
-                    .Handle<PeerConnectException>()
-                    .Handle<OperationCanceledException>(_ => _state.CircuitState == Polly.CircuitBreaker.CircuitState.HalfOpen),
-                StateProvider = _state,
-                ManualControl = _control,
-                OnOpened = args =>
-                {
-                    Volatile.Write(ref _openUntilTicks, (_time.GetUtcNow() + args.BreakDuration).UtcTicks);
-                    changed(CircuitState.Open);
-                    return default;
-                },
-                OnHalfOpened = _ =>
-                {
-                    changed(CircuitState.HalfOpen);
-                    return default;
-                },
-                OnClosed = _ =>
-                {
-                    changed(CircuitState.Closed);
-                    return default;
-                },
-            })
-            .Build();
+        _settings = settings;
+        _time = time;
+        _changed = changed;
     }
 
-    /// <summary>
-    /// The state as a caller sees it: Polly moves from open to half-open only when the next dial arrives, so an open
-    /// circuit whose break has ended already reads as half-open (the next dial is the trial).
-    /// </summary>
-    public CircuitState State => _state.CircuitState switch
+    /// <summary>The state as a caller sees it: an open circuit whose break has ended reads half-open (the next dial is the trial).</summary>
+    public CircuitState State
     {
-        Polly.CircuitBreaker.CircuitState.Closed => CircuitState.Closed,
-        Polly.CircuitBreaker.CircuitState.HalfOpen => CircuitState.HalfOpen,
-        _ when _time.GetUtcNow().UtcTicks >= Volatile.Read(ref _openUntilTicks) => CircuitState.HalfOpen,
-        _ => CircuitState.Open,
-    };
+        get
+        {
+            lock (_lock)
+                return _state == CircuitState.Open && BreakIsOver() ? CircuitState.HalfOpen : _state;
+        }
+    }
 
     /// <summary>Dials in a row that failed.</summary>
     public int FailuresInARow => Volatile.Read(ref _failuresInARow);
 
     /// <summary>When an open circuit lets the next trial through.</summary>
-    public DateTimeOffset? OpenUntil => State == CircuitState.Open ? new DateTimeOffset(Volatile.Read(ref _openUntilTicks), TimeSpan.Zero) : null;
-
-    /// <summary>Counts a dial that failed before this breaker existed, as if it had run through it.</summary>
-    public async Task RecordFailureAsync(PeerConnectException failure)
+    public DateTimeOffset? OpenUntil
     {
-        try
+        get
         {
-            await ExecuteAsync(static (f, _) => Task.FromException<object>(f), failure, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (PeerConnectException)
-        {
-            // The failure it records.
+            lock (_lock)
+                return _state == CircuitState.Open && !BreakIsOver() ? new DateTimeOffset(_openUntilTicks, TimeSpan.Zero) : null;
         }
     }
 
-    /// <summary>Runs a dial through the breaker.</summary>
-    /// <exception cref="BrokenCircuitException">The circuit is open: the dial did not run.</exception>
-    public async Task<T> ExecuteAsync<T, TState>(Func<TState, CancellationToken, Task<T>> dial, TState state, CancellationToken cancellationToken)
+    /// <summary>
+    /// Asks to dial: false while the circuit is open (fail fast). Once the break is over the dial that asks first is
+    /// the trial, and the circuit is half-open until its outcome is recorded.
+    /// </summary>
+    public bool TryBeginDial()
     {
-        var failed = false; // or cancelled: either way the streak is not reset
-        try
+        lock (_lock)
         {
-            return await _pipeline.ExecuteAsync(
-                static async (s, ct) => await s.dial(s.state, ct).ConfigureAwait(false),
-                (dial, state), cancellationToken).ConfigureAwait(false);
-        }
-        catch (PeerConnectException)
-        {
-            failed = true;
-            Interlocked.Increment(ref _failuresInARow);
-            throw;
-        }
-        catch (Exception ex) when (ex is BrokenCircuitException or OperationCanceledException)
-        {
-            failed = true;
-            throw;
-        }
-        finally
-        {
-            // Forget every success (and every other outcome that was not a failure or a cancellation), so that Polly's
-            // ratio over the window only ever counts a streak of failures. A dial costs milliseconds; the reset a lock.
-            if (!failed && _state.CircuitState == Polly.CircuitBreaker.CircuitState.Closed)
+            if (_state != CircuitState.Open)
             {
-                Interlocked.Exchange(ref _failuresInARow, 0);
-                await _control.CloseAsync(CancellationToken.None).ConfigureAwait(false);
+                _trial = _state == CircuitState.HalfOpen;
+                return true;
             }
+            if (!BreakIsOver())
+                return false;
+            _state = CircuitState.HalfOpen;
+            _trial = true;
+            _changed(CircuitState.HalfOpen);
+            return true;
+        }
+    }
+
+    /// <summary>The dial failed: counted, and the circuit opens at the threshold or after a failed trial.</summary>
+    public void RecordFailure()
+    {
+        lock (_lock)
+        {
+            _failuresInARow++;
+            var (threshold, breakDuration) = _settings();
+            if (_trial || (threshold > 0 && _failuresInARow >= threshold))
+                Open(breakDuration);
+        }
+    }
+
+    /// <summary>The dial succeeded: the count restarts and the circuit closes.</summary>
+    public void RecordSuccess()
+    {
+        lock (_lock)
+        {
+            _failuresInARow = 0;
+            _trial = false;
+            if (_state != CircuitState.Closed)
+            {
+                _state = CircuitState.Closed;
+                _changed(CircuitState.Closed);
+            }
+        }
+    }
+
+    /// <summary>The dial was cancelled: not counted; a trial that was cancelled re-opens the circuit for another break.</summary>
+    public void RecordCancelled()
+    {
+        lock (_lock)
+        {
+            if (_trial)
+                Open(_settings().BreakDuration);
+        }
+    }
+
+    /// <summary>
+    /// No dial was made after all (the connection limit, the gater): nothing was learned, so a trial stays to be made
+    /// by the next dial.
+    /// </summary>
+    public void RecordNotDialed()
+    {
+        lock (_lock)
+            _trial = false;
+    }
+
+    /// <summary>Closes the circuit without a dial (the breaker was turned off), so the manager stops counting it as open.</summary>
+    public void Reset() => RecordSuccess();
+
+    private bool BreakIsOver() => _time.GetUtcNow().UtcTicks >= _openUntilTicks;
+
+    private void Open(TimeSpan breakDuration)
+    {
+        _trial = false;
+        _openUntilTicks = (_time.GetUtcNow() + breakDuration).UtcTicks;
+        if (_state != CircuitState.Open)
+        {
+            _state = CircuitState.Open;
+            _changed(CircuitState.Open);
         }
     }
 }

@@ -45,7 +45,7 @@ internal interface IRedialer
 /// </summary>
 internal sealed class Reconnector : IAsyncDisposable
 {
-    private readonly ConnectionManagerOptions _options;
+    private readonly Func<ConnectionManagerOptions> _settings; // read when a loop starts: a change applies to the next loop
     private readonly IRedialer _redialer;
     private readonly Action _onAttempt;
     private readonly Action _onReconnected;
@@ -55,9 +55,9 @@ internal sealed class Reconnector : IAsyncDisposable
     private int _disposed;
 
     /// <summary><paramref name="onAttempt"/> is called before each dial of a loop; <paramref name="onReconnected"/> when a loop succeeds.</summary>
-    public Reconnector(ConnectionManagerOptions options, IRedialer redialer, Action onAttempt, Action onReconnected)
+    public Reconnector(Func<ConnectionManagerOptions> settings, IRedialer redialer, Action onAttempt, Action onReconnected)
     {
-        _options = options;
+        _settings = settings;
         _redialer = redialer;
         _onAttempt = onAttempt;
         _onReconnected = onReconnected;
@@ -65,9 +65,12 @@ internal sealed class Reconnector : IAsyncDisposable
 
     public bool IsEnabled(ReconnectState state) => Volatile.Read(ref state.Setting) switch
     {
-        -1 => _options.AutoReconnect,
+        -1 => _settings().AutoReconnect,
         var on => on == 1,
     };
+
+    /// <summary>True when the peer has a setting of its own (<see cref="SetEnabled"/>), not the manager's.</summary>
+    public static bool HasOwnSetting(ReconnectState state) => Volatile.Read(ref state.Setting) != -1;
 
     /// <summary>Overrides the manager's option for one peer; turning it off stops a running loop.</summary>
     public void SetEnabled(ReconnectState state, bool enabled)
@@ -118,7 +121,8 @@ internal sealed class Reconnector : IAsyncDisposable
         try
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, _disposing.Token);
-            var retry = new ResiliencePipelineBuilder { TimeProvider = _options.TimeProvider }
+            var options = _settings();
+            var retry = new ResiliencePipelineBuilder { TimeProvider = options.TimeProvider }
                 .AddRetry(new RetryStrategyOptions
                 {
                     ShouldHandle = new PredicateBuilder()
@@ -126,9 +130,9 @@ internal sealed class Reconnector : IAsyncDisposable
                         .Handle<ConnectionLimitReachedException>(),
                     MaxRetryAttempts = int.MaxValue,
                     BackoffType = DelayBackoffType.Exponential,
-                    UseJitter = _options.ReconnectJitter,
-                    Delay = _options.ReconnectDelay,
-                    MaxDelay = _options.ReconnectMaxDelay,
+                    UseJitter = options.ReconnectJitter,
+                    Delay = options.ReconnectDelay,
+                    MaxDelay = options.ReconnectMaxDelay,
                     OnRetry = args =>
                     {
                         Volatile.Write(ref state.DelayTicks, args.RetryDelay.Ticks);

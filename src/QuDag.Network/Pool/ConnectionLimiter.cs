@@ -10,8 +10,21 @@ namespace QuDag.Network;
 internal sealed class ConnectionLimiter(int max, Func<ValueTask<bool>> evictLongestIdle)
 {
     private int _open;
+    private int _max = max;
 
-    public int Max => max;
+    /// <summary>
+    /// The limit. It may change while connections are open: lowered below <see cref="Open"/>, reservations are refused
+    /// (or evict idle connections) until enough connections closed; nothing open is cut here.
+    /// </summary>
+    public int Max
+    {
+        get => Volatile.Read(ref _max);
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1, nameof(Max));
+            Volatile.Write(ref _max, value);
+        }
+    }
 
     /// <summary>Slots held right now.</summary>
     public int Open => Volatile.Read(ref _open);
@@ -23,14 +36,15 @@ internal sealed class ConnectionLimiter(int max, Func<ValueTask<bool>> evictLong
         while (true)
         {
             var open = Volatile.Read(ref _open);
-            if (open < max)
+            var limit = Max;
+            if (open < limit)
             {
                 if (Interlocked.CompareExchange(ref _open, open + 1, open) == open)
                     return;
                 continue;
             }
             if (!await evictLongestIdle().ConfigureAwait(false))
-                throw new ConnectionLimitReachedException(max, peerId);
+                throw new ConnectionLimitReachedException(limit, peerId);
         }
     }
 

@@ -22,7 +22,7 @@ internal sealed class IdlePool<TConnection> : IDisposable where TConnection : cl
 
     public IdlePool(TimeSpan timeout, TimeProvider time, Action<TConnection> onExpired)
     {
-        Timeout = timeout;
+        _timeoutTicks = timeout.Ticks;
         _time = time;
         _onExpired = onExpired;
         _cache = new MemoryCache(new MemoryCacheOptions { Clock = new Clock(time), ExpirationScanFrequency = ScanInterval(timeout) });
@@ -30,7 +30,32 @@ internal sealed class IdlePool<TConnection> : IDisposable where TConnection : cl
         _scavenger = time.CreateTimer(static state => ((IdlePool<TConnection>)state!)._cache.Compact(0), this, interval, interval);
     }
 
-    public TimeSpan Timeout { get; }
+    private long _timeoutTicks;
+
+    /// <summary>How long a connection may wait unused; <see cref="ChangeTimeout"/> changes it while connections wait.</summary>
+    public TimeSpan Timeout => TimeSpan.FromTicks(Volatile.Read(ref _timeoutTicks));
+
+    /// <summary>
+    /// Takes a new timeout while connections wait: each waiting connection keeps the time it was pooled and now expires
+    /// at that time plus the new timeout (at the next scan if that is past), and the scavenger moves to the new period.
+    /// </summary>
+    public void ChangeTimeout(TimeSpan timeout)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero, nameof(timeout));
+        Volatile.Write(ref _timeoutTicks, timeout.Ticks);
+        var interval = ScanInterval(timeout);
+        _scavenger.Change(interval, interval);
+        var now = _time.GetUtcNow();
+        foreach (var (_, pooled) in _byPeer)
+        {
+            if (Volatile.Read(ref pooled.Claimed) != 0)
+                continue;
+            // Replacing the entry fires the old one's callback as Replaced, which OnEvicted ignores. One claimed
+            // meanwhile leaves a stale entry whose expiry finds it claimed and does nothing.
+            var left = timeout - (now - pooled.Since);
+            Cache(pooled, left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1));
+        }
+    }
 
     public int Count => Volatile.Read(ref _count);
 
@@ -42,10 +67,15 @@ internal sealed class IdlePool<TConnection> : IDisposable where TConnection : cl
         if (!_byPeer.TryAdd(connection.RemoteId, pooled))
             throw new InvalidOperationException($"Peer {connection.RemoteId.ToShortString()} already has a pooled connection.");
         Interlocked.Increment(ref _count);
+        Cache(pooled, Timeout);
+    }
+
+    private void Cache(Pooled pooled, TimeSpan window)
+    {
         // The Pooled object is the key: a stale Remove can never hit a newer entry for the same peer.
         using var entry = _cache.CreateEntry(pooled);
         entry.Value = pooled;
-        entry.SlidingExpiration = Timeout;
+        entry.SlidingExpiration = window;
         entry.RegisterPostEvictionCallback(static (_, value, reason, state) => ((IdlePool<TConnection>)state!).OnEvicted((Pooled)value!, reason), this);
     }
 
@@ -90,8 +120,9 @@ internal sealed class IdlePool<TConnection> : IDisposable where TConnection : cl
         foreach (var (peer, pooled) in _byPeer)
         {
             var idle = now - pooled.Since;
+            var timeout = Timeout;
             list.Add(new PooledConnectionInfo(peer, pooled.Connection.RemoteEndPoint, pooled.Connection.Inbound, pooled.Since,
-                idle, Timeout - idle > TimeSpan.Zero ? Timeout - idle : TimeSpan.Zero));
+                idle, timeout - idle > TimeSpan.Zero ? timeout - idle : TimeSpan.Zero));
         }
         list.Sort((a, b) => a.IdleSince.CompareTo(b.IdleSince));
         return list;

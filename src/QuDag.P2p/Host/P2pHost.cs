@@ -60,21 +60,22 @@ public sealed class P2pHost : IAsyncDisposable
         {
             SecurityProtocols.Noise => (ISecurityTransport)new NoiseSecurity(_identity, new NoiseSecurityOptions
             {
-                HandshakeTimeout = _options.UpgradeTimeout,
+                // The upgrader's one deadline bounds the handshake; a second timer would only race it.
+                HandshakeTimeout = Timeout.InfiniteTimeSpan,
                 StreamMuxers = muxerIds,
                 NegotiateEarlyMuxer = _options.EarlyMuxerNegotiation,
                 TimeProvider = _time,
             }),
             SecurityProtocols.Tls => new TlsSecurity(_identity, new TlsSecurityOptions
             {
-                HandshakeTimeout = _options.UpgradeTimeout,
+                HandshakeTimeout = Timeout.InfiniteTimeSpan,
                 StreamMuxers = muxerIds,
                 NegotiateEarlyMuxer = _options.EarlyMuxerNegotiation,
                 TimeProvider = _time,
             }),
             _ => throw new ArgumentException($"Unknown security protocol '{id}'; use {SecurityProtocols.Noise} or {SecurityProtocols.Tls}.", nameof(options)),
         }).ToArray();
-        _upgrader = new Upgrader(_security, muxers, _gater, _options.UpgradeTimeout, _time);
+        _upgrader = new Upgrader(_security, muxers, _gater, _options.ConnectTimeout, _time);
         _handlers[PingProtocol.Id] = ServePingAsync;
         _handlers[IdentifyProtocol.Id] = ServeIdentifyAsync;
     }
@@ -99,6 +100,17 @@ public sealed class P2pHost : IAsyncDisposable
 
     /// <summary>Active listeners.</summary>
     public IReadOnlyCollection<P2pListener> Listeners => _listeners.Keys.ToArray();
+
+    /// <summary>
+    /// The deadline of a connection's whole setup: an outbound TCP connect and its upgrade together, an inbound
+    /// upgrade from its accept. Starts as <see cref="P2pHostOptions.ConnectTimeout"/>; a change applies to every
+    /// connection set up after it.
+    /// </summary>
+    public TimeSpan ConnectTimeout
+    {
+        get => _upgrader.Timeout;
+        set => _upgrader.Timeout = value;
+    }
 
     /// <summary>The protocols this node serves on inbound streams.</summary>
     public IReadOnlyCollection<string> Protocols => _handlers.Keys.Order(StringComparer.Ordinal).ToArray();
@@ -134,8 +146,18 @@ public sealed class P2pHost : IAsyncDisposable
     /// set, a remote that proves another identity fails with <see cref="PeerIdMismatchException"/> and no
     /// connection is left behind.
     /// </summary>
-    public async Task<P2pConnection> DialAsync(EndPoint endPoint, PeerId? expectedPeer, CancellationToken cancellationToken = default)
+    public Task<P2pConnection> DialAsync(EndPoint endPoint, PeerId? expectedPeer, CancellationToken cancellationToken = default)
+        => DialAsync(endPoint, expectedPeer, null, cancellationToken);
+
+    /// <summary>
+    /// Dials as <see cref="DialAsync(EndPoint, PeerId?, CancellationToken)"/> does, with the TCP connect and the upgrade
+    /// bounded together by <paramref name="timeout"/> (default <see cref="ConnectTimeout"/>): past it, a
+    /// <see cref="TimeoutException"/>.
+    /// </summary>
+    public async Task<P2pConnection> DialAsync(EndPoint endPoint, PeerId? expectedPeer, TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
+        var deadline = timeout ?? ConnectTimeout;
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(deadline, TimeSpan.Zero, nameof(timeout));
         ArgumentNullException.ThrowIfNull(endPoint);
         ThrowIfDisposed();
         if (expectedPeer is { } peer)
@@ -155,10 +177,10 @@ public sealed class P2pHost : IAsyncDisposable
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
             long start = _time.GetTimestamp();
-            var socket = await _tcp.DialAsync(endPoint, _options.DialTimeout, linked.Token).ConfigureAwait(false);
+            var socket = await _tcp.DialAsync(endPoint, deadline, linked.Token).ConfigureAwait(false);
             var raw = new TcpStream(socket);
             connection = await _upgrader.UpgradeOutboundAsync(raw, socket.LocalEndPoint!, socket.RemoteEndPoint ?? endPoint,
-                expectedPeer, start, linked.Token, scope).ConfigureAwait(false);
+                expectedPeer, start, linked.Token, deadline, scope).ConfigureAwait(false);
         }
         catch
         {

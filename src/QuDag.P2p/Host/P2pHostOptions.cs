@@ -23,11 +23,12 @@ public sealed class P2pHostOptions
     /// <summary>Refuses dials, inbound sockets or peers; null allows everything.</summary>
     public IConnectionGater? Gater { get; init; }
 
-    /// <summary>The deadline of a TCP connect.</summary>
-    public TimeSpan DialTimeout { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>The deadline of a whole upgrade (security + muxer), as js-libp2p's 10 s.</summary>
-    public TimeSpan UpgradeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// One deadline for a connection's whole setup: an outbound TCP connect and its upgrade (security + muxer)
+    /// together, an inbound upgrade from the accept. 10 s, as js-libp2p allows an upgrade. The host's
+    /// <see cref="P2pHost.ConnectTimeout"/> starts from it and can be changed while the host runs.
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The deadline for a remote to name a protocol on a stream it opened.</summary>
     public TimeSpan StreamNegotiationTimeout { get; init; } = TimeSpan.FromSeconds(10);

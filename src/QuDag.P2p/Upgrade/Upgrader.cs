@@ -14,7 +14,8 @@ namespace QuDag.P2p.Upgrade;
 /// Turns a raw TCP stream into a <see cref="P2pConnection"/>: multistream-select picks a security protocol,
 /// the handshake proves the remote's identity (checked against the one dialed and the gater), then a
 /// muxer is agreed inside the handshake or by a second multistream round. The whole upgrade runs under one
-/// deadline, so a peer that drips bytes cannot hold a socket past it.
+/// deadline counted from the connection's start (the dial, or the accept), so a peer that drips bytes cannot hold a
+/// socket past it, and a dial plus its upgrade never take more than one timeout together.
 /// </summary>
 public sealed class Upgrader
 {
@@ -41,8 +42,21 @@ public sealed class Upgrader
         _time = timeProvider ?? TimeProvider.System;
     }
 
-    /// <summary>The deadline of one whole upgrade (10 s, as js-libp2p's).</summary>
-    public TimeSpan Timeout { get; }
+    /// <summary>
+    /// The deadline of a connection's setup, counted from the start timestamp each upgrade is given (10 s by default,
+    /// as js-libp2p allows). May change while connections upgrade: each upgrade reads it when it starts.
+    /// </summary>
+    public TimeSpan Timeout
+    {
+        get => TimeSpan.FromTicks(Volatile.Read(ref _timeoutTicks));
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero, nameof(Timeout));
+            Volatile.Write(ref _timeoutTicks, value.Ticks);
+        }
+    }
+
+    private long _timeoutTicks;
 
     /// <summary>The security protocol ids in order of preference.</summary>
     public IReadOnlyList<string> SecurityProtocols => _securityIds;
@@ -54,7 +68,9 @@ public sealed class Upgrader
     /// Upgrades a dialed stream. The stream is disposed when the upgrade fails; on success the connection owns it.
     /// Throws <see cref="PeerIdMismatchException"/> when the remote is not <paramref name="expectedRemote"/>,
     /// <see cref="ConnectionGatedException"/> when the gater refuses the peer, <see cref="TimeoutException"/>
-    /// past <see cref="Timeout"/>.
+    /// when the setup is not done <paramref name="timeout"/> (default <see cref="Timeout"/>) after
+    /// <paramref name="startTimestamp"/>, and <see cref="UpgradeNegotiationException"/> when a multistream-select
+    /// round breaks (in the first round: not a libp2p node, or one that hung up).
     /// </summary>
     /// <remarks>
     /// The optional scope is the connection's resources, pending until the handshake proves the peer: the upgrader
@@ -62,27 +78,27 @@ public sealed class Upgrader
     /// and the connection owns it from then on. On a failed upgrade the caller still owns it.
     /// </remarks>
     public Task<P2pConnection> UpgradeOutboundAsync(Stream raw, EndPoint local, EndPoint remote, PeerId? expectedRemote,
-        long startTimestamp, CancellationToken cancellationToken, ConnectionScope? scope = null)
-        => UpgradeAsync(raw, local, remote, Direction.Outbound, expectedRemote, startTimestamp, scope, cancellationToken);
+        long startTimestamp, CancellationToken cancellationToken, TimeSpan? timeout = null, ConnectionScope? scope = null)
+        => UpgradeAsync(raw, local, remote, Direction.Outbound, expectedRemote, startTimestamp, timeout ?? Timeout, scope, cancellationToken);
 
     /// <summary>Upgrades an accepted stream; see <see cref="UpgradeOutboundAsync"/>.</summary>
     public Task<P2pConnection> UpgradeInboundAsync(Stream raw, EndPoint local, EndPoint remote,
         long startTimestamp, CancellationToken cancellationToken, ConnectionScope? scope = null)
-        => UpgradeAsync(raw, local, remote, Direction.Inbound, null, startTimestamp, scope, cancellationToken);
+        => UpgradeAsync(raw, local, remote, Direction.Inbound, null, startTimestamp, Timeout, scope, cancellationToken);
 
     private async Task<P2pConnection> UpgradeAsync(Stream raw, EndPoint local, EndPoint remote, Direction direction,
-        PeerId? expectedRemote, long startTimestamp, ConnectionScope? scope, CancellationToken cancellationToken)
+        PeerId? expectedRemote, long startTimestamp, TimeSpan timeout, ConnectionScope? scope, CancellationToken cancellationToken)
     {
-        // On the upgrader's clock, as its handshake times are: a manager on a test clock times out on that clock.
-        using var timer = new CancellationTokenSource(Timeout, _time);
+        // On the upgrader's clock, as its handshake times are: a manager on a test clock times out on that clock. What
+        // the TCP connect used of the deadline is gone; a connect that used it all gets a timer that fires at once.
+        var left = timeout - _time.GetElapsedTime(startTimestamp);
+        using var timer = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1), _time);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
         Stream current = raw;
         try
         {
             bool outbound = direction == Direction.Outbound;
-            string securityId = outbound
-                ? await MultistreamSelect.SelectAsync(raw, _securityIds, deadline.Token).ConfigureAwait(false)
-                : await MultistreamSelect.HandleAsync(raw, _securityIds.Contains, deadline.Token).ConfigureAwait(false);
+            string securityId = await NegotiateAsync(raw, _securityIds, outbound, security: true, remote, deadline.Token).ConfigureAwait(false);
             var security = _security.First(s => s.ProtocolId == securityId);
 
             var secured = outbound
@@ -97,9 +113,7 @@ public sealed class Upgrader
 
             string muxerId = secured.EarlyMuxer is { } early && _muxerIds.Contains(early)
                 ? early
-                : outbound
-                    ? await MultistreamSelect.SelectAsync(current, _muxerIds, deadline.Token).ConfigureAwait(false)
-                    : await MultistreamSelect.HandleAsync(current, _muxerIds.Contains, deadline.Token).ConfigureAwait(false);
+                : await NegotiateAsync(current, _muxerIds, outbound, security: false, remote, deadline.Token).ConfigureAwait(false);
             var session = _muxers.First(m => m.ProtocolId == muxerId).CreateSession(current, isInitiator: outbound, scope);
             if (session is YamuxSession yamux && raw is NetworkStream network)
                 yamux.SetTransport(network.Socket);
@@ -111,13 +125,35 @@ public sealed class Upgrader
         {
             await current.DisposeAsync().ConfigureAwait(false);
             await raw.DisposeAsync().ConfigureAwait(false);
-            throw new TimeoutException($"The libp2p upgrade of the {direction.ToString().ToLowerInvariant()} connection with {remote} did not finish within {Timeout.TotalSeconds:0.#} s.");
+            throw new TimeoutException($"The {direction.ToString().ToLowerInvariant()} connection with {remote} was not set up (TCP, security, muxer) within {timeout.TotalSeconds:0.###} s.");
         }
         catch
         {
             await current.DisposeAsync().ConfigureAwait(false);
             await raw.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// One multistream-select round. A remote that garbles it, answers with something that is not multistream-select,
+    /// or hangs up during it fails the same way every time (<see cref="UpgradeNegotiationException"/>), whichever of
+    /// those the timing of a non-libp2p server makes it; a refusal of every protocol ("na") stays
+    /// <see cref="ProtocolNotSupportedException"/>.
+    /// </summary>
+    private static async Task<string> NegotiateAsync(Stream stream, string[] protocols, bool outbound, bool security, EndPoint remote,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            return outbound
+                ? await MultistreamSelect.SelectAsync(stream, protocols, cancellationToken).ConfigureAwait(false)
+                : await MultistreamSelect.HandleAsync(stream, protocols.Contains, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is P2pProtocolException or IOException or SocketException && !cancellationToken.IsCancellationRequested)
+        {
+            var what = security ? "a security protocol (is it a libp2p node?)" : "a stream muxer";
+            throw new UpgradeNegotiationException($"{remote} did not negotiate {what} with multistream-select: {ex.Message}", security, ex);
         }
     }
 }

@@ -5,7 +5,8 @@ namespace QuDag.PowerShell.Commands;
 
 /// <summary>
 /// Puts peers on the session's deny list (or, with -AllowOnly, on its allow list). A denied peer's live and pooled
-/// connections in that direction close; inbound it is refused in the TLS handshake, outbound before any socket opens.
+/// connections in that direction close; inbound it is refused right after the security handshake (Noise or TLS) proves
+/// its id, outbound before any socket opens.
 /// </summary>
 [Cmdlet(VerbsSecurity.Block, "QuDagPeer", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(QuDagGateRule))]

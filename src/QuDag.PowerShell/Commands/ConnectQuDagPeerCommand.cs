@@ -17,8 +17,7 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
     private int _started;
     private int _finished;
 
-    private sealed record InFlight(PeerId Peer, string Text, EndPoint? EndPoint, Task Task, CancellationTokenSource Deadline,
-        string How, Stopwatch Clock);
+    private sealed record InFlight(PeerId Peer, string Text, EndPoint? EndPoint, Task Task, string How, Stopwatch Clock);
 
     /// <summary>
     /// The peers to connect to: full ids, short ids the session knows, objects with a PeerId property, or whole
@@ -37,7 +36,10 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
     [Alias("Endpoint")]
     public string? Address { get; set; }
 
-    /// <summary>How long each connect may take, in seconds; the session's connect timeout applies too.</summary>
+    /// <summary>
+    /// How long each connect may take, in seconds, instead of the session's connect timeout: one deadline for TCP,
+    /// security and muxer together. A connect past it fails as a timeout (status Failed, counted by the breaker).
+    /// </summary>
     [Parameter]
     [Alias("ConnectTimeout", "TimeoutSeconds")]
     [Seconds]
@@ -112,11 +114,11 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
             var how = before?.Status == ConnectionStatus.Connected ? "already connected"
                 : before?.Pooled == true ? "reused a pooled connection"
                 : "dialed";
-            var deadline = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
-            if (ConnectTimeoutSeconds > 0)
-                deadline.CancelAfter(TimeSpan.FromSeconds(ConnectTimeoutSeconds));
-            var task = endPoint is null ? manager.ConnectAsync(peer, deadline.Token) : manager.ConnectAsync(peer, endPoint, deadline.Token);
-            _inFlight.Add(new InFlight(peer, text, endPoint, task, deadline, how, Stopwatch.StartNew()));
+            // The deadline is the core's, so a connect that runs out of time is a failure of the peer it counts; StopToken
+            // (Ctrl+C) is not.
+            TimeSpan? timeout = ConnectTimeoutSeconds > 0 ? TimeSpan.FromSeconds(ConnectTimeoutSeconds) : null;
+            var task = manager.ConnectAsync(peer, endPoint, timeout, StopToken);
+            _inFlight.Add(new InFlight(peer, text, endPoint, task, how, Stopwatch.StartNew()));
             _started++;
             Drain(waitForOne: false);
         }
@@ -161,34 +163,26 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
                 continue;
             _inFlight.RemoveAt(i--);
             _finished++;
-            using (flight.Deadline)
+            if (flight.Task.IsCanceled)
+                throw new PipelineStoppedException();
+            if (flight.Task.Exception is { } error)
             {
-                if (flight.Task.IsCanceled && StopToken.IsCancellationRequested)
-                    throw new PipelineStoppedException();
-                if (flight.Task.IsCanceled)
-                {
-                    WriteError(new TimeoutException($"No connection to peer {flight.Peer} within -ConnectTimeoutSeconds {ConnectTimeoutSeconds}."),
-                        "Timeout", ErrorCategory.OperationTimeout, flight.Text);
-                }
-                else if (flight.Task.Exception is { } error)
-                {
-                    var cause = error.InnerException ?? error;
-                    // A connect the gater refused still teaches the session where the peer is.
-                    if (cause is PeerDeniedException && flight.EndPoint is not null)
-                        CurrentSession.Manager.AddPeer(flight.Peer, flight.EndPoint);
-                    WriteError(cause, flight.Text);
-                }
-                else
-                {
-                    if (PassThru)
-                        AwaitIdentify(flight.Peer);
-                    var info = DescribePeer(flight.Peer);
-                    WriteVerbose(flight.How == "dialed"
-                        ? $"Peer {flight.Peer.ToShortString()}: dialed {info?.Endpoint}, handshake {info?.HandshakeMs:0.###} ms, connected in {flight.Clock.Elapsed.TotalMilliseconds:0.###} ms."
-                        : $"Peer {flight.Peer.ToShortString()}: {flight.How} ({info?.Endpoint}), no handshake, {flight.Clock.Elapsed.TotalMilliseconds:0.###} ms.");
-                    if (PassThru && info is not null)
-                        WriteObject(info);
-                }
+                var cause = error.InnerException ?? error;
+                // A connect the gater refused still teaches the session where the peer is.
+                if (cause is PeerDeniedException && flight.EndPoint is not null)
+                    CurrentSession.Manager.AddPeer(flight.Peer, flight.EndPoint);
+                WriteError(cause, flight.Text);
+            }
+            else
+            {
+                if (PassThru)
+                    AwaitIdentify(flight.Peer);
+                var info = DescribePeer(flight.Peer);
+                WriteVerbose(flight.How == "dialed"
+                    ? $"Peer {flight.Peer.ToShortString()}: dialed {info?.Endpoint}, handshake {info?.HandshakeMs:0.###} ms, connected in {flight.Clock.Elapsed.TotalMilliseconds:0.###} ms."
+                    : $"Peer {flight.Peer.ToShortString()}: {flight.How} ({info?.Endpoint}), no handshake, {flight.Clock.Elapsed.TotalMilliseconds:0.###} ms.");
+                if (PassThru && info is not null)
+                    WriteObject(info);
             }
         }
         if (_started > 1)

@@ -32,7 +32,7 @@ public sealed class NewQuDagSessionCommand : PSCmdlet
 
     /// <summary>How long a connect (TCP and handshake) may take, in seconds. Default 10.</summary>
     [Parameter]
-    [Alias("ConnectTimeout", "HandshakeTimeoutSeconds")]
+    [Alias("ConnectTimeout")]
     [Seconds]
     [ValidateRange(1, int.MaxValue)]
     public int ConnectTimeoutSeconds { get; set; }
@@ -74,7 +74,7 @@ public sealed class NewQuDagSessionCommand : PSCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int RequestTimeoutSeconds { get; set; }
 
-    /// <summary>An identity file (PKCS#12) to load, or to create (owner-only) when it does not exist.</summary>
+    /// <summary>A node key file (the libp2p protobuf private key rust-libp2p writes) to load, or to create (owner-only) when it does not exist.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? IdentityPath { get; set; }

@@ -11,7 +11,7 @@ internal static class SessionSettings
     {
         [nameof(ConnectionManagerOptions.MaxConnections)] = "MaxConnections",
         [nameof(ConnectionManagerOptions.PoolTimeout)] = "PoolTimeoutSeconds",
-        [nameof(ConnectionManagerOptions.HandshakeTimeout)] = "ConnectTimeoutSeconds",
+        [nameof(ConnectionManagerOptions.ConnectTimeout)] = "ConnectTimeoutSeconds",
         [nameof(ConnectionManagerOptions.KeepAliveInterval)] = "KeepAliveSeconds",
         [nameof(ConnectionManagerOptions.KeepAliveTimeout)] = "KeepAliveTimeoutSeconds",
         [nameof(ConnectionManagerOptions.CircuitBreakerFailureThreshold)] = "CircuitBreakerThreshold",

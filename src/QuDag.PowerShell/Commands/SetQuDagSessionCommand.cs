@@ -5,35 +5,35 @@ using QuDag.Network;
 namespace QuDag.PowerShell.Commands;
 
 /// <summary>
-/// Changes a session's settings. Limits, timeouts, keepalive, reconnect and breaker settings apply in place:
-/// connections, listeners and the address book stay. A new identity, a new pool or request timeout, or turning
-/// keepalive on or off needs a restart of the session's node: it asks first (high impact; -Force skips the question),
-/// then closes every connection and keeps the address book and the listeners' endpoints.
+/// Changes a session's settings. Limits, timeouts, keepalive, reconnect and breaker settings apply in place to the
+/// running node (ConnectionManager.Reconfigure): connections, listeners and the address book stay. Only a new identity
+/// needs a restart of the session's node: it asks first (high impact; -Force skips the question), then closes every
+/// connection and keeps the address book and the listeners' endpoints.
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "QuDagSession", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(QuDagSession))]
 public sealed class SetQuDagSessionCommand : QuDagCmdlet
 {
-    /// <summary>The new limit on open connections; lowering it closes nothing already open.</summary>
+    /// <summary>The new limit on open connections; lowering it below the open count closes idle pooled connections (oldest first) and refuses new ones until the count fits, and never cuts an active one.</summary>
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
     public int MaxConnections { get; set; }
 
-    /// <summary>The new pool timeout, in seconds (needs a restart).</summary>
+    /// <summary>The new pool timeout, in seconds; connections already pooled expire at their pooling time plus the new timeout.</summary>
     [Parameter]
     [Alias("PoolTimeout")]
     [Seconds]
     [ValidateRange(1, int.MaxValue)]
     public int PoolTimeoutSeconds { get; set; }
 
-    /// <summary>How long a connect (TCP and handshake) may take, in seconds.</summary>
+    /// <summary>How long a connect may take, in seconds: one deadline for TCP, security and muxer together.</summary>
     [Parameter]
-    [Alias("ConnectTimeout", "HandshakeTimeoutSeconds")]
+    [Alias("ConnectTimeout")]
     [Seconds]
     [ValidateRange(1, int.MaxValue)]
     public int ConnectTimeoutSeconds { get; set; }
 
-    /// <summary>A connection silent this many seconds gets a keepalive PING; 0 turns keepalive off (on/off needs a restart).</summary>
+    /// <summary>A connection silent this many seconds gets a keepalive PING; 0 turns keepalive off.</summary>
     [Parameter]
     [Alias("KeepAlive", "KeepAliveInterval")]
     [Seconds]
@@ -63,14 +63,14 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int CircuitBreakerSeconds { get; set; }
 
-    /// <summary>How long a request (Invoke-QuDagRequest) waits for its answer, and an inbound one for ours, in seconds (needs a restart).</summary>
+    /// <summary>How long a request (Invoke-QuDagRequest) waits for its answer, and an inbound one for ours, in seconds.</summary>
     [Parameter]
     [Alias("RequestTimeout")]
     [Seconds]
     [ValidateRange(1, int.MaxValue)]
     public int RequestTimeoutSeconds { get; set; }
 
-    /// <summary>An identity file (PKCS#12) to load, or to create when it does not exist (needs a restart).</summary>
+    /// <summary>A node key file (the libp2p protobuf private key rust-libp2p writes) to load, or to create when it does not exist (needs a restart).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? IdentityPath { get; set; }
@@ -88,8 +88,7 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
     {
         var session = CurrentSession;
         var next = SessionSettings.Merge(this, session.Config, CommandId);
-        var restart = IdentityPath is not null || !session.Config.CanApplyInPlace(next);
-        if (!restart)
+        if (IdentityPath is null)
         {
             if (ShouldProcess($"session {session.Name}", "Change settings in place"))
             {
@@ -99,23 +98,17 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
         }
         else
         {
-            var why = IdentityPath is not null ? "a new identity"
-                : next.PoolTimeout != session.Config.PoolTimeout ? "a new pool timeout"
-                : next.RequestTimeout != session.Config.RequestTimeout ? "a new request timeout"
-                : "turning keepalive on or off";
-            var what = $"session {session.Name}: {why} restarts its node; {session.OpenConnections} open connection(s) close, the address book and listeners are kept";
+            var what = $"session {session.Name}: a new identity restarts its node; {session.OpenConnections} open connection(s) close, the address book and listeners are kept";
             if (!ShouldProcess(what, "Restart"))
                 return;
             // A bad identity file stops the command before the question, and before anything closes.
-            NodeIdentity? identity = IdentityPath is null
-                ? null
-                : SessionSettings.LoadOrCreateIdentity(this, IdentityPath, Force, CommandId);
+            NodeIdentity? identity = SessionSettings.LoadOrCreateIdentity(this, IdentityPath, Force, CommandId);
             if (!Force && !ShouldContinue(what + ". Continue?", "Restart the QuDag session"))
             {
                 identity?.Dispose();
                 return;
             }
-            foreach (var endPoint in session.Restart(next, identity, IdentityPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(IdentityPath), keepAddressBook: true))
+            foreach (var endPoint in session.Restart(next, identity, SessionState.Path.GetUnresolvedProviderPathFromPSPath(IdentityPath), keepAddressBook: true))
                 WriteWarning($"Session {session.Name}: could not listen on {endPoint} again after the restart.");
         }
         if (PassThru)

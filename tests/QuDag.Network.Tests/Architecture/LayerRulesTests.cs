@@ -17,9 +17,9 @@ public sealed class LayerRulesTests
     private static readonly Dictionary<string, Type[]> s_layers = new()
     {
         ["Facade"] = [typeof(ConnectionManager)],
-        ["Shared"] = [typeof(ConnectionManagerOptions), typeof(ConnectFailureKind), typeof(CircuitState),
+        ["Shared"] = [typeof(ConnectionManagerOptions), typeof(ConnectFailureKind), typeof(ConnectFailures), typeof(CircuitState),
             .. s_network.GetTypes().Where(t => !t.IsNested && typeof(Exception).IsAssignableFrom(t))],
-        ["Dialing"] = [typeof(Dialer), typeof(PeerEntry), typeof(PeerConnection), typeof(CloseInfo), typeof(IConnectionOwner),
+        ["Dialing"] = [typeof(Dialer), typeof(PeerEntry), typeof(ConnectionSummary), typeof(PeerConnection), typeof(CloseInfo), typeof(IConnectionOwner),
             typeof(HostGater), typeof(PeerListener), typeof(DepartedPeers), typeof(ForgetOutcome)],
         ["Peers"] = [typeof(PeerTable<>), typeof(PeerRecord), typeof(PeerInfo), typeof(ConnectionStatus),
             typeof(ConnectionStatusChangedEventArgs), typeof(PeerIdOrder), typeof(ConnectionEventLog), typeof(ConnectionEvent)],
@@ -27,7 +27,7 @@ public sealed class LayerRulesTests
         ["Policy"] = [typeof(ConnectionGater), typeof(GateDirection), typeof(PeerCircuit), typeof(KeepAliveMonitor),
             typeof(IKeepAliveTarget), typeof(Reconnector), typeof(ReconnectState), typeof(IRedialer)],
         ["Metrics"] = [typeof(ManagerMetrics), typeof(LatencyHistogram), typeof(RateWindow), typeof(NetworkMetrics),
-            typeof(FailureReason), typeof(FailureReasons), typeof(RoundTripHistory), typeof(RoundTripSample)],
+            typeof(RoundTripHistory), typeof(RoundTripSample)],
         ["Messaging"] = [typeof(PeerMessage), typeof(Inbox),
             .. s_network.GetTypes().Where(t => !t.IsNested && t.Namespace == "QuDag.Network.Messaging")],
     };

@@ -30,8 +30,11 @@ public sealed class ReconnectorTests
         public bool CanRedial(PeerId peerId) => canRedial;
     }
 
-    private static ConnectionManagerOptions Options(TimeProvider time, bool autoReconnect = true) =>
-        new() { TimeProvider = time, AutoReconnect = autoReconnect, ReconnectJitter = false };
+    private static Func<ConnectionManagerOptions> Options(TimeProvider time, bool autoReconnect = true)
+    {
+        var options = new ConnectionManagerOptions { TimeProvider = time, AutoReconnect = autoReconnect, ReconnectJitter = false };
+        return () => options;
+    }
 
     [Fact]
     public async Task A_loop_backs_off_exponentially_until_the_dial_succeeds_and_counts_one_reconnect()

@@ -20,14 +20,14 @@ public sealed class HostTests
         { SecurityProtocols.Tls, false },
     };
 
-    private static P2pHost NewHost(string security, bool earlyMuxer = true, IConnectionGater? gater = null, TimeSpan? upgradeTimeout = null)
+    private static P2pHost NewHost(string security, bool earlyMuxer = true, IConnectionGater? gater = null, TimeSpan? connectTimeout = null)
     {
         var host = new P2pHost(new P2pHostOptions
         {
             Security = [security],
             EarlyMuxerNegotiation = earlyMuxer,
             Gater = gater,
-            UpgradeTimeout = upgradeTimeout ?? TimeSpan.FromSeconds(10),
+            ConnectTimeout = connectTimeout ?? TimeSpan.FromSeconds(10),
         });
         host.SetStreamHandler(Echo, async (stream, _, ct) =>
         {
@@ -149,7 +149,7 @@ public sealed class HostTests
     public async Task A_peer_that_drips_bytes_is_cut_off_at_the_upgrade_deadline()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        await using var host = NewHost(SecurityProtocols.Noise, upgradeTimeout: TimeSpan.FromMilliseconds(800));
+        await using var host = NewHost(SecurityProtocols.Noise, connectTimeout: TimeSpan.FromMilliseconds(800));
         var listener = await host.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0), cts.Token);
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(listener.LocalEndPoint, cts.Token);

@@ -26,8 +26,8 @@ public sealed class NoiseSecurity : ISecurityTransport, IDisposable
     {
         ArgumentNullException.ThrowIfNull(identity);
         _options = options ?? new NoiseSecurityOptions();
-        if (_options.HandshakeTimeout <= TimeSpan.Zero)
-            throw new ArgumentOutOfRangeException(nameof(options), "The handshake timeout must be positive.");
+        if (_options.HandshakeTimeout <= TimeSpan.Zero && _options.HandshakeTimeout != Timeout.InfiniteTimeSpan)
+            throw new ArgumentOutOfRangeException(nameof(options), "The handshake timeout must be positive or infinite.");
         ArgumentNullException.ThrowIfNull(_options.TimeProvider);
         _offeredMuxers = _options.NegotiateEarlyMuxer ? [.. _options.StreamMuxers] : [];
         LocalPeer = identity.PeerId;

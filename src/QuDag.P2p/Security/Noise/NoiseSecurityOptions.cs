@@ -5,7 +5,8 @@ public sealed class NoiseSecurityOptions
 {
     /// <summary>
     /// The whole handshake must finish within this time (js-libp2p allows an upgrade 10 s in total), so a
-    /// remote that drips a byte at a time cannot hold a connection open. Default 10 s.
+    /// remote that drips a byte at a time cannot hold a connection open. Default 10 s; infinite when a caller bounds
+    /// the handshake itself (the host's upgrader does, with one deadline for the whole connection setup).
     /// </summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

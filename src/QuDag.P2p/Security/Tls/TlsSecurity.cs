@@ -41,8 +41,8 @@ public sealed class TlsSecurity : ISecurityTransport, IDisposable
         ArgumentNullException.ThrowIfNull(identity);
         _identity = identity;
         _options = options ?? new TlsSecurityOptions();
-        if (_options.HandshakeTimeout <= TimeSpan.Zero)
-            throw new ArgumentOutOfRangeException(nameof(options), "The handshake timeout must be positive.");
+        if (_options.HandshakeTimeout <= TimeSpan.Zero && _options.HandshakeTimeout != Timeout.InfiniteTimeSpan)
+            throw new ArgumentOutOfRangeException(nameof(options), "The handshake timeout must be positive or infinite.");
         if (_options.CertificateLifetime <= RenewBefore)
             throw new ArgumentOutOfRangeException(nameof(options), "The certificate lifetime must be longer than a day.");
         _createCertificate = createCertificate ?? ((id, now) => Libp2pCertificate.Create(id, now, _options.CertificateLifetime));

@@ -3,7 +3,7 @@ namespace QuDag.P2p.Security.Tls;
 /// <summary>Options of <see cref="TlsSecurity"/>.</summary>
 public sealed class TlsSecurityOptions
 {
-    /// <summary>The whole TLS handshake must finish within this time. Default 10 s.</summary>
+    /// <summary>The whole TLS handshake must finish within this time. Default 10 s; infinite when a caller bounds it (the host's upgrader).</summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
