@@ -64,6 +64,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         KeepAlive = new KeepAliveMonitor(options.KeepAliveInterval, options.KeepAliveTimeout, _time, () => _connections.Keys,
             metrics.RecordKeepAliveFailure);
         Reconnector = new Reconnector(settings, this, metrics.RecordReconnectAttempt, metrics.RecordReconnect);
+        Trimmer = new ConnectionTrimmer(() => TrimSettingsOf(_settings()), _time, () => (IReadOnlyCollection<ITrimTarget>)_connections.Keys);
         _departed = new DepartedPeers(options.MaxDisconnectedInboundPeers, TryForget);
         _gater.Changed += OnGaterChanged;
         _host.ConnectionOpened += OnHostConnectionOpened;
@@ -82,6 +83,11 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     public KeepAliveMonitor KeepAlive { get; }
 
     public Reconnector Reconnector { get; }
+
+    /// <summary>The watermarks, protections and tags: closes the lowest-value connections above the high watermark.</summary>
+    public ConnectionTrimmer Trimmer { get; }
+
+    private static TrimSettings TrimSettingsOf(ConnectionManagerOptions o) => new(o.LowWater, o.HighWater, o.GracePeriod, o.SilencePeriod);
 
     /// <summary>Connections set as some peer's active one.</summary>
     public int ActiveCount => Volatile.Read(ref _active);
@@ -189,7 +195,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             throw CircuitOpen(entry);
         try
         {
-            await Limiter.ReserveAsync(entry.Id).ConfigureAwait(false);
+            await ReserveOrTrimAsync(entry.Id).ConfigureAwait(false);
         }
         catch (ConnectionLimitReachedException ex)
         {
@@ -239,19 +245,38 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         DropClosedCircuit(entry);
         if (IsDisposed)
         {
-            await connection.CloseAsync("the manager was disposed").ConfigureAwait(false);
+            await connection.CloseAsync(CloseReason.Shutdown, "the manager was disposed").ConfigureAwait(false);
             throw new ObjectDisposedException(nameof(ConnectionManager));
         }
         // The gater may have changed while the handshake ran; a rule change only sees established connections.
         if (!_gater.IsAllowed(entry.Id, GateDirection.Outbound))
         {
-            await connection.CloseAsync("refused by the connection gater").ConfigureAwait(false);
+            await connection.CloseAsync(CloseReason.Gated, "refused by the connection gater").ConfigureAwait(false);
             _metrics.RecordFailure(inbound: false, ConnectFailureKind.Denied);
             _metrics.RecordDenied(inbound: false);
             Peers.SetStatus(entry, ConnectionStatus.Disconnected, "refused by the connection gater");
             throw new PeerDeniedException(entry.Id);
         }
         Activate(entry, connection);
+    }
+
+    /// <summary>
+    /// Takes a slot (evicting the longest-idle pooled connection at the limit); with <c>TrimAtLimit</c>, at the limit with
+    /// nothing idle, the lowest-value unprotected connection past its grace period is trimmed once to make room.
+    /// </summary>
+    private async ValueTask ReserveOrTrimAsync(PeerId peerId)
+    {
+        try
+        {
+            await Limiter.ReserveAsync(peerId).ConfigureAwait(false);
+            return;
+        }
+        catch (ConnectionLimitReachedException) when (_settings().TrimAtLimit)
+        {
+        }
+        if (!await Trimmer.TrimOneAsync().ConfigureAwait(false))
+            throw new ConnectionLimitReachedException(Limiter.Max, peerId);
+        await Limiter.ReserveAsync(peerId).ConfigureAwait(false);
     }
 
     /// <summary>Counts a connect the open circuit refused and describes it.</summary>
@@ -421,7 +446,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     {
         if (!TryEnter())
         {
-            await connection.AbortAsync("the manager was disposed").ConfigureAwait(false);
+            await connection.AbortAsync(CloseReason.Shutdown, "the manager was disposed").ConfigureAwait(false);
             return;
         }
         try
@@ -433,7 +458,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             catch (ConnectionLimitReachedException)
             {
                 _metrics.RecordFailure(inbound: true, ConnectFailureKind.LimitReached);
-                await connection.AbortAsync("refused: the connection limit is reached").ConfigureAwait(false);
+                await connection.AbortAsync(CloseReason.Limit, "refused: the connection limit is reached", LimitScope).ConfigureAwait(false);
                 return;
             }
             if (!connection.TryHoldSlot())
@@ -443,7 +468,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             }
             if (connection.RemoteId == _localPeerId || IsDisposed)
             {
-                await connection.CloseAsync(IsDisposed ? "the manager was disposed" : "a node does not connect to itself").ConfigureAwait(false);
+                await connection.CloseAsync(IsDisposed ? CloseReason.Shutdown : CloseReason.LocalDisconnect, IsDisposed ? "the manager was disposed" : "a node does not connect to itself").ConfigureAwait(false);
                 return;
             }
             var entry = await EnterGateAsync(connection.RemoteId, named: false, CancellationToken.None).ConfigureAwait(false);
@@ -480,7 +505,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         if (!_gater.IsAllowed(entry.Id, GateDirection.Inbound)) // denied while its HELLO exchange ran
         {
             _metrics.RecordDenied(inbound: true);
-            await connection.CloseAsync("refused by the connection gater").ConfigureAwait(false);
+            await connection.CloseAsync(CloseReason.Gated, "refused by the connection gater").ConfigureAwait(false);
             return;
         }
         var existing = Volatile.Read(ref entry.Active);
@@ -489,14 +514,14 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             var keepExisting = !existing.Inbound && PeerIdOrder.Compare(_localPeerId, entry.Id) < 0;
             if (keepExisting)
             {
-                await connection.CloseAsync("duplicate: the peer with the lower id dials").ConfigureAwait(false);
+                await connection.CloseAsync(CloseReason.LocalDisconnect, "duplicate: the peer with the lower id dials").ConfigureAwait(false);
                 return;
             }
             // Swap in place: the active count stays, and the old connection's close finds itself replaced.
             entry.LastConnection = new ConnectionSummary(connection.RemoteEndPoint, connection.Inbound, connection.Connection.Security,
                 connection.Connection.Muxer, connection.HandshakeTime);
             Volatile.Write(ref entry.Active, connection);
-            await existing.CloseAsync("replaced by a newer connection from the same peer").ConfigureAwait(false);
+            await existing.CloseAsync(CloseReason.LocalDisconnect, "replaced by a newer connection from the same peer").ConfigureAwait(false);
             if (!connection.IsOpen)
                 TryDeactivate(entry, connection, connection.CloseInfo);
             return;
@@ -504,7 +529,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         if (existing is not null)
             TryDeactivate(entry, existing, existing.CloseInfo);
         if (Pool.TryTake(entry.Id) is { } pooled)
-            await pooled.CloseAsync("replaced by a newer connection from the same peer").ConfigureAwait(false);
+            await pooled.CloseAsync(CloseReason.LocalDisconnect, "replaced by a newer connection from the same peer").ConfigureAwait(false);
         Activate(entry, connection);
     }
 
@@ -526,19 +551,28 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
                 // The connection may have been lost between the first stop and the deactivation, and its close may have
                 // started a reconnect: this disconnect is on purpose, so stop that one too.
                 Reconnector.Stop(entry.Reconnect);
+                var pooling = released && connection!.IsOpen && !close && _settings().PoolTimeout > TimeSpan.Zero;
+                var closing = released ? !pooling : close && Pool.Find(peerId) is not null;
+                // The status change says the close's reason; the closes below are then not logged a second time.
                 if (entry.Status is not null)
-                    Peers.SetStatus(entry, ConnectionStatus.Disconnected, null);
-                if (released && connection!.IsOpen && !close && _settings().PoolTimeout > TimeSpan.Zero)
+                    Peers.SetStatus(entry, ConnectionStatus.Disconnected, null, close: closing ? (CloseReason.LocalDisconnect, null) : null);
+                if (pooling)
                 {
-                    Pool.Add(connection);
-                    if (!connection.IsOpen)
+                    Pool.Add(connection!);
+                    if (!connection!.IsOpen)
                         Pool.Forget(connection);
                     return;
                 }
                 if (released)
-                    await connection!.CloseAsync("disconnected").ConfigureAwait(false);
+                {
+                    connection!.MarkCloseReported();
+                    await connection.CloseAsync(CloseReason.LocalDisconnect, "disconnected").ConfigureAwait(false);
+                }
                 if (close && Pool.TryTake(peerId) is { } pooled)
-                    await pooled.CloseAsync("disconnected").ConfigureAwait(false);
+                {
+                    pooled.MarkCloseReported();
+                    await pooled.CloseAsync(CloseReason.LocalDisconnect, "disconnected").ConfigureAwait(false);
+                }
             }
             finally
             {
@@ -567,7 +601,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         if (!ReferenceEquals(Volatile.Read(ref entry.Active), connection) && connection.CloseInfo is { } closed
             && entry.Status == ConnectionStatus.Connected)
         {
-            Peers.SetStatus(entry, closed.Failed ? ConnectionStatus.Failed : ConnectionStatus.Disconnected, closed.Reason);
+            Peers.SetStatus(entry, closed.Failed ? ConnectionStatus.Failed : ConnectionStatus.Disconnected, closed.Reason, close: (closed.Code, closed.Scope));
         }
     }
 
@@ -582,7 +616,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             return false;
         Interlocked.Decrement(ref _active);
         if (info is { } i)
-            Peers.SetStatus(entry, i.Failed ? ConnectionStatus.Failed : ConnectionStatus.Disconnected, i.Reason);
+            Peers.SetStatus(entry, i.Failed ? ConnectionStatus.Failed : ConnectionStatus.Disconnected, i.Reason, close: (i.Code, i.Scope));
         return true;
     }
 
@@ -618,6 +652,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     {
         _connections.TryAdd(connection, 0);
         _metrics.RecordHandshake(connection.HandshakeTime, connection.Inbound);
+        Trimmer.OnConnectionOpened(_connections.Count);
     }
 
     void IConnectionOwner.OnClosed(PeerConnection connection, CloseInfo info)
@@ -625,12 +660,19 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         _connections.TryRemove(connection, out _);
         _wrappers.TryRemove(connection.Connection, out _);
         var lost = false;
+        _metrics.RecordClose(info.Code);
         if (Peers.TryGet(connection.RemoteId, out var entry))
         {
             if (TryDeactivate(entry, connection, info))
+            {
                 lost = !info.Deliberate; // lost (remote close, fault, keepalive), not closed by this node
+            }
             else
+            {
                 Pool.Forget(connection);
+                if (!connection.CloseReported) // a pooled one expired, was evicted or trimmed; a replaced duplicate
+                    Peers.RecordClose(entry, info.Reason, info.Code, info.Scope);
+            }
         }
         // The slot is free before a reconnect asks for one: at the limit, it needs exactly this one.
         if (connection.ReleaseSlot())
@@ -686,19 +728,22 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         }
     }
 
+    /// <summary>The scope a close at the connection limit names: MaxConnections is the system scope's established limit.</summary>
+    private const string LimitScope = "system";
+
     /// <summary>Closes the pooled connection idle longest, to make room under the limit; its close frees its slot.</summary>
     private async ValueTask<bool> EvictLongestIdleAsync()
     {
         if (Pool.TryTakeOldest() is not { } victim)
             return false;
-        await victim.AbortAsync("closed to make room under the connection limit").ConfigureAwait(false);
+        await victim.AbortAsync(CloseReason.Limit, "closed to make room under the connection limit", LimitScope).ConfigureAwait(false);
         return true;
     }
 
     private void OnPoolExpired(PeerConnection connection)
     {
         _metrics.RecordPoolExpiration();
-        _ = connection.AbortAsync($"idle in the pool for the pool timeout ({Pool.Timeout})");
+        _ = connection.AbortAsync(CloseReason.IdleExpired, $"idle in the pool for the pool timeout ({Pool.Timeout})");
     }
 
     /// <summary>
@@ -715,10 +760,10 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             if (Volatile.Read(ref entry.Active) is { } active && !_gater.IsAllowed(peerId, DirectionOf(active)))
             {
                 Reconnector.Stop(entry.Reconnect);
-                _ = active.CloseAsync("refused by the connection gater");
+                _ = active.CloseAsync(CloseReason.Gated, "refused by the connection gater");
             }
             if (Pool.Find(peerId) is { } pooled && !_gater.IsAllowed(peerId, DirectionOf(pooled.Connection)) && Pool.TryTake(peerId) is { } taken)
-                _ = taken.CloseAsync("refused by the connection gater");
+                _ = taken.CloseAsync(CloseReason.Gated, "refused by the connection gater");
         }
     }
 
@@ -738,7 +783,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         if (next.MaxConnections < previous.MaxConnections)
         {
             while (Limiter.Open > next.MaxConnections && Pool.TryTakeOldest() is { } idle)
-                _ = idle.AbortAsync($"closed: the connection limit was lowered to {next.MaxConnections}");
+                _ = idle.AbortAsync(CloseReason.Limit, $"closed: the connection limit was lowered to {next.MaxConnections}", LimitScope);
         }
         if (next.PoolTimeout != previous.PoolTimeout)
         {
@@ -746,10 +791,12 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
                 Pool.ChangeTimeout(next.PoolTimeout);
             else
                 foreach (var idle in Pool.TakeAll())
-                    _ = idle.AbortAsync("closed: the idle pool was turned off");
+                    _ = idle.AbortAsync(CloseReason.LocalDisconnect, "closed: the idle pool was turned off");
         }
         if (next.KeepAliveInterval != previous.KeepAliveInterval || next.KeepAliveTimeout != previous.KeepAliveTimeout)
             KeepAlive.Change(next.KeepAliveInterval, next.KeepAliveTimeout);
+        if (TrimSettingsOf(next) != TrimSettingsOf(previous))
+            Trimmer.Change();
         if (previous.AutoReconnect && !next.AutoReconnect)
         {
             // Peers that follow the manager's setting stop redialing; those with a setting of their own keep it.
@@ -770,6 +817,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         _disposing.Cancel();
         _gater.Changed -= OnGaterChanged;
         await KeepAlive.DisposeAsync().ConfigureAwait(false);
+        await Trimmer.DisposeAsync().ConfigureAwait(false);
         await Reconnector.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -778,7 +826,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     {
         Exit();
         await _drained.Task.ConfigureAwait(false);
-        await Task.WhenAll(_connections.Keys.Select(c => c.CloseAsync("the manager was disposed"))).ConfigureAwait(false);
+        await Task.WhenAll(_connections.Keys.Select(c => c.CloseAsync(CloseReason.Shutdown, "the manager was disposed"))).ConfigureAwait(false);
     }
 
     /// <summary>Disposal, last: the pool's timer and cache.</summary>

@@ -68,6 +68,26 @@ public sealed class LayerRulesTests
     }
 
     [Fact]
+    public void The_rules_test_sees_a_type_named_only_in_a_catch_clause()
+    {
+        Assert.Contains(typeof(System.Net.Sockets.SocketException), TypeReferences.Of(typeof(CatchOnly)));
+    }
+
+    private static class CatchOnly
+    {
+        public static void Run(Action action)
+        {
+            try
+            {
+                action();
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+            }
+        }
+    }
+
+    [Fact]
     public void The_rules_test_sees_calls_in_method_bodies()
     {
         // Guards the scanner: the upgrader calls multistream-select and the security transports from method bodies.
