@@ -201,7 +201,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         {
             circuit?.RecordNotDialed();
             _metrics.RecordFailure(inbound: false, ConnectFailureKind.LimitReached);
-            Peers.SetStatus(entry, ConnectionStatus.Failed, ex.Message);
+            Peers.SetStatus(entry, ConnectionStatus.Failed, ex.Message, close: (CloseReason.Limit, LimitScope));
             throw;
         }
         PeerConnection connection;
@@ -234,11 +234,11 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             {
                 // A gater's refusal says nothing of the peer either.
                 circuit?.RecordNotDialed();
-                Peers.SetStatus(entry, ConnectionStatus.Disconnected, "refused by the connection gater");
+                Peers.SetStatus(entry, ConnectionStatus.Disconnected, "refused by the connection gater", close: (CloseReason.Gated, null));
                 throw;
             }
             RecordDialFailure(entry, circuit);
-            Peers.SetStatus(entry, ConnectionStatus.Failed, ex.Message);
+            Peers.SetStatus(entry, ConnectionStatus.Failed, ex.Message, close: DialRefusal(ex));
             throw;
         }
         circuit?.RecordSuccess();
@@ -278,6 +278,17 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             throw new ConnectionLimitReachedException(Limiter.Max, peerId);
         await Limiter.ReserveAsync(peerId).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The close reason of a dial whose connection was cut before it was established: the remote proved another identity,
+    /// or a resource scope refused it (named). Other failures (unreachable, timeout, ...) are not closes: null.
+    /// </summary>
+    private static (CloseReason, string?)? DialRefusal(Exception ex) => ex switch
+    {
+        PeerIdentityMismatchException => (CloseReason.IdentityMismatch, null),
+        { InnerException: QuDag.P2p.Resources.ResourceLimitExceededException limit } => (CloseReason.Limit, limit.ScopeLabel),
+        _ => null,
+    };
 
     /// <summary>Counts a connect the open circuit refused and describes it.</summary>
     private PeerCircuitOpenException CircuitOpen(PeerEntry entry)
@@ -400,6 +411,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         ConnectFailureKind.Protocol => $"{target} speaks no security protocol or muxer of ours: {ex.Message}",
         ConnectFailureKind.Authentication => $"The libp2p handshake with {target} failed: {ex.Message}",
         ConnectFailureKind.Closed => $"The connection to {target} closed during the handshake: {ex.Message}",
+        ConnectFailureKind.LimitReached => ex.Message, // names the scope and the limit
         _ => $"Connecting to {target} failed: {ex.Message}",
     };
 
@@ -652,7 +664,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     {
         _connections.TryAdd(connection, 0);
         _metrics.RecordHandshake(connection.HandshakeTime, connection.Inbound);
-        Trimmer.OnConnectionOpened(_connections.Count);
+        Trimmer.OnConnectionOpened(connection, _connections.Count);
     }
 
     void IConnectionOwner.OnClosed(PeerConnection connection, CloseInfo info)

@@ -89,12 +89,15 @@ internal sealed class ConnectionTrimmer : IAsyncDisposable
         }
     }
 
-    /// <summary>A connection opened: above the high watermark, trim now unless one ran within the silence period.</summary>
-    public void OnConnectionOpened(int open)
+    /// <summary>
+    /// A connection opened: above the high watermark, trim now unless one ran within the silence period. The new
+    /// connection itself is never the one trimmed, whatever the grace period (its dial is still finishing).
+    /// </summary>
+    public void OnConnectionOpened(ITrimTarget opened, int open)
     {
         var s = _settings();
         if (s.Enabled && open > s.HighWater && SilenceOver(s))
-            _ = TrimAsync(automatic: true);
+            _ = TrimAsync(automatic: true, spare: opened);
     }
 
     private void OnTimer()
@@ -112,7 +115,7 @@ internal sealed class ConnectionTrimmer : IAsyncDisposable
     /// remains (or no candidate is left). Returns how many it closed. An automatic trim is skipped while another runs
     /// or within the silence period; an explicit one waits for a running one and ignores the silence period.
     /// </summary>
-    public async Task<int> TrimAsync(bool automatic = false)
+    public async Task<int> TrimAsync(bool automatic = false, ITrimTarget? spare = null)
     {
         if (automatic)
         {
@@ -128,12 +131,14 @@ internal sealed class ConnectionTrimmer : IAsyncDisposable
             var s = _settings();
             if (s.LowWater <= 0 || (automatic && (!s.Enabled || !SilenceOver(s))))
                 return 0;
-            Volatile.Write(ref _lastTrim, Math.Max(_time.GetTimestamp(), 1));
             var open = _connections().Where(c => c.IsOpen).ToList();
             int excess = open.Count - s.LowWater;
             if (excess <= 0)
                 return 0;
-            var victims = Candidates(open, s).Take(excess).ToList();
+            var victims = Candidates(open, s).Where(c => !ReferenceEquals(c.Target, spare)).Take(excess).ToList();
+            if (victims.Count == 0)
+                return 0; // all in their grace period or protected: a later check tries again, silence or not
+            Volatile.Write(ref _lastTrim, Math.Max(_time.GetTimestamp(), 1));
             string why = $"trimmed: {open.Count} connections, over the low watermark of {s.LowWater}";
             await Task.WhenAll(victims.Select(v => v.Target.CloseAsync(CloseReason.Trimmed, $"{why} (value {v.Value})"))).ConfigureAwait(false);
             Interlocked.Add(ref _trimmed, victims.Count);

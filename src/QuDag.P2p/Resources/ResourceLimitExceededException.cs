@@ -32,6 +32,9 @@ public sealed class ResourceLimitExceededException : P2pException
     /// <summary>The limit it would have passed.</summary>
     public long Limit { get; }
 
+    /// <summary>The scope in short: "system", "peer 12D3KooW...", "protocol /ipfs/ping/1.0.0", "subnet 10.0.0.7/32".</summary>
+    public string ScopeLabel => string.IsNullOrEmpty(ScopeName) ? Lower(Scope) : $"{Lower(Scope)} {ScopeName}";
+
     /// <summary>"the protocol scope /ipfs/ping/1.0.0", "the system scope", ...</summary>
     public string ScopeText => ScopeTextOf(Scope, ScopeName);
 
