@@ -17,7 +17,9 @@
         'Invoke-QuDagRequest', 'Receive-QuDagRequest', 'Send-QuDagResponse',
         'Get-QuDagPool', 'Clear-QuDagPool', 'Block-QuDagPeer', 'Unblock-QuDagPeer',
         'Get-QuDagSession', 'New-QuDagSession', 'Set-QuDagSession', 'Reset-QuDagSession', 'Remove-QuDagSession',
-        'Start-QuDagMetricsExporter', 'Stop-QuDagMetricsExporter', 'Watch-QuDagMetrics', 'Export-QuDagReport'
+        'Start-QuDagMetricsExporter', 'Stop-QuDagMetricsExporter', 'Watch-QuDagMetrics', 'Export-QuDagReport',
+        'Register-QuDagTopic', 'Unregister-QuDagTopic', 'Get-QuDagTopic',
+        'Find-QuDagPeer'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

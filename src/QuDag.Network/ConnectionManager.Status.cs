@@ -90,7 +90,7 @@ public sealed partial class ConnectionManager
             LastChange = _peers.LastChange(entry),
             Latency = Volatile.Read(ref entry.LastRoundTripTicks) is > 0 and var ticks ? TimeSpan.FromTicks(ticks) : null,
             IdleTime = pooled?.IdleTime,
-            HandshakeTime = connection?.HandshakeTime ?? last?.HandshakeTime,
+            HandshakeTime = connection?.HandshakeTime,
             CircuitState = entry.Circuit?.State ?? CircuitState.Closed,
             ConsecutiveFailures = entry.Circuit?.FailuresInARow ?? 0,
             CircuitOpenUntil = entry.Circuit?.OpenUntil,

@@ -28,6 +28,8 @@ public sealed partial class ConnectionManager : IAsyncDisposable
     private readonly Messaging.RequestService _requests;
     private readonly Inbox _inbox;
     private readonly ManagerMetrics _metrics;
+    private readonly TopicService _topics;
+    private readonly PeerDiscovery? _discovery;
     private Task? _disposeTask;
 
     /// <summary>A manager for up to <paramref name="maxConnections"/> open connections, with the seed's 5-minute pool timeout.</summary>
@@ -78,6 +80,24 @@ public sealed partial class ConnectionManager : IAsyncDisposable
                 _metrics.RecordSent(response);
             });
         _host.SetStreamHandler(Messaging.QuDagRequestCodec.ProtocolId, _requests.ServeAsync);
+        if (options.DhtMode != P2p.Protocols.Kad.KadMode.Off)
+            _discovery = new PeerDiscovery(options, _identity.PeerId, _dialer, _host);
+        _topics = new TopicService(_host, options.Gossipsub with { TimeProvider = _time }, _metrics.Topics, options.TopicQueueCapacity);
+        // Peer exchange: an offered peer whose address the book knows is dialed (a PRUNE offers at most 16).
+        _topics.Router.PeerExchangeReceived += (_, _, offered) =>
+        {
+            foreach (var peer in offered)
+            {
+                if (!IsDisposed && GetEndPoint(peer) is not null && _dialer.Peers.TryGet(peer, out var entry) && entry.Status != ConnectionStatus.Connected)
+                    _ = ConnectAsync(peer).ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
+            }
+        };
+        // Connected joins gossip, Disconnected (to the pool) or Failed leaves it; Connecting changes nothing yet.
+        _peers.StatusChanged += (_, e) =>
+        {
+            if (e.NewStatus is ConnectionStatus.Connected or ConnectionStatus.Disconnected or ConnectionStatus.Failed)
+                _topics.OnPeerStatus(e.PeerId, e.NewStatus == ConnectionStatus.Connected);
+        };
     }
 
     /// <summary>This node's libp2p peer id ("12D3KooW...", from its Ed25519 key).</summary>
@@ -207,8 +227,10 @@ public sealed partial class ConnectionManager : IAsyncDisposable
     /// <exception cref="PeerAddressUnknownException">No endpoint is known for the peer.</exception>
     /// <exception cref="ConnectionLimitReachedException">At the limit with nothing idle to close.</exception>
     /// <exception cref="PeerConnectException">Refused, timed out, failed authentication or the identity check.</exception>
+    /// <remarks>With the DHT on (<see cref="ConnectionManagerOptions.DhtMode"/>), a peer with no known address is looked up
+    /// in the DHT first (<see cref="FindPeerAsync"/>), and the address found goes into the address book.</remarks>
     public Task ConnectAsync(PeerId peerId, CancellationToken cancellationToken = default) =>
-        _dialer.ConnectAsync(peerId, null, named: true, timeout: null, cancellationToken);
+        ConnectAsync(peerId, null, null, cancellationToken);
 
     /// <summary>
     /// Connects as <see cref="ConnectAsync(PeerId, CancellationToken)"/> does, at <paramref name="endPoint"/> when given
@@ -222,7 +244,9 @@ public sealed partial class ConnectionManager : IAsyncDisposable
     {
         if (connectTimeout is { } timeout)
             ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero, nameof(connectTimeout));
-        return _dialer.ConnectAsync(peerId, endPoint, named: true, connectTimeout, cancellationToken);
+        return endPoint is null && _discovery is not null
+            ? ConnectOrFindAsync(peerId, connectTimeout, cancellationToken)
+            : _dialer.ConnectAsync(peerId, endPoint, named: true, connectTimeout, cancellationToken);
     }
 
     /// <summary>Connects to a peer at <paramref name="endPoint"/>, which also goes into the address book.</summary>
@@ -291,10 +315,13 @@ public sealed partial class ConnectionManager : IAsyncDisposable
     // the request service and the host close, and only then the pool, the inbox and the meter go.
     private async Task DisposeCoreAsync()
     {
+        if (_discovery is not null)
+            await _discovery.DisposeAsync().ConfigureAwait(false);
         await _dialer.StopAsync().ConfigureAwait(false);
         await Task.WhenAll(_listeners.Keys.Select(l => l.DisposeAsync().AsTask())).ConfigureAwait(false);
         await _dialer.DrainAsync().ConfigureAwait(false);
         await _requests.DisposeAsync().ConfigureAwait(false);
+        await _topics.DisposeAsync().ConfigureAwait(false);
         await _host.DisposeAsync().ConfigureAwait(false);
         _dialer.Dispose();
         _inbox.Complete();

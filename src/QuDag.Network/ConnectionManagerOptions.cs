@@ -1,4 +1,5 @@
 using QuDag.P2p.Host;
+using QuDag.P2p.Protocols.Kad;
 
 namespace QuDag.Network;
 
@@ -104,6 +105,15 @@ public sealed class ConnectionManagerOptions
     /// </summary>
     public int MaxPendingInboundUpgradesPerAddress { get; set; } = 8;
 
+    /// <summary>
+    /// Gossipsub's settings (mesh degrees, heartbeat, caches, scoring, message ids). Defaults are rust-libp2p's with
+    /// QuDAG's 10 s heartbeat and rust's message ids; the manager's <see cref="TimeProvider"/> replaces the one given here.
+    /// </summary>
+    public QuDag.P2p.Protocols.Gossipsub.GossipsubOptions Gossipsub { get; set; } = new() { HeartbeatInterval = TimeSpan.FromSeconds(10) };
+
+    /// <summary>Received messages kept per subscribed topic for <see cref="ConnectionManager.ReceiveTopicAsync"/>; past it the oldest are dropped (counted). Default 4096.</summary>
+    public int TopicQueueCapacity { get; set; } = 4096;
+
     /// <summary>Allow and deny lists of peers, inbound and outbound. Default: everyone allowed.</summary>
     public ConnectionGater Gater { get; set; } = new();
 
@@ -140,6 +150,21 @@ public sealed class ConnectionManagerOptions
     /// system scope's established limit. Fixed at start; change limits live through <see cref="ConnectionManager.Resources"/>.
     /// </summary>
     public QuDag.P2p.Resources.ResourceManagerOptions Resources { get; set; } = new();
+
+    /// <summary>
+    /// The Kademlia DHT: Off (default), Client (lookups, a routing table of the kad servers it meets; does not answer, so
+    /// identify does not announce kad, as QuDAG's nodes run) or Server (also answers, and identify announces it).
+    /// </summary>
+    public KadMode DhtMode { get; set; } = KadMode.Off;
+
+    /// <summary>The DHT's protocol id: <c>/ipfs/kad/1.0.0</c> (QuDAG's and IPFS's); a private network picks its own.</summary>
+    public string DhtProtocolId { get; set; } = KadProtocol.DefaultId;
+
+    /// <summary>Peers to join the DHT through (multiaddrs ending in <c>/p2p/&lt;id&gt;</c>); used at start and whenever the routing table is empty.</summary>
+    public IReadOnlyList<Multiaddr> DhtBootstrap { get; set; } = [];
+
+    /// <summary>The DHT's finer settings (k, alpha, timeouts, store bounds); <see cref="DhtProtocolId"/> overrides its protocol id.</summary>
+    public KadOptions Dht { get; set; } = new();
 
     /// <summary>
     /// The settings <see cref="ConnectionManager.Reconfigure"/> changes on a running manager. Every other setting is
@@ -186,9 +211,20 @@ public sealed class ConnectionManagerOptions
             throw new ArgumentOutOfRangeException(nameof(ReceiveQueueCapacity), ReceiveQueueCapacity, "ReceiveQueueCapacity must be at least 1.");
         ArgumentNullException.ThrowIfNull(TimeProvider);
         ArgumentNullException.ThrowIfNull(Gater);
+        ArgumentNullException.ThrowIfNull(Gossipsub);
+        Gossipsub.Validate();
+        if (TopicQueueCapacity < 1)
+            throw new ArgumentOutOfRangeException(nameof(TopicQueueCapacity), TopicQueueCapacity, "TopicQueueCapacity must be at least 1.");
         if (MaxPendingInboundUpgradesPerAddress < 1)
             throw new ArgumentOutOfRangeException(nameof(MaxPendingInboundUpgradesPerAddress), MaxPendingInboundUpgradesPerAddress,
                 "MaxPendingInboundUpgradesPerAddress must be at least 1.");
+        ArgumentNullException.ThrowIfNull(DhtBootstrap);
+        ArgumentNullException.ThrowIfNull(Dht);
+        if (!Enum.IsDefined(DhtMode))
+            throw new ArgumentOutOfRangeException(nameof(DhtMode), DhtMode, "DhtMode must be Off, Client or Server.");
+        if (DhtBootstrap.FirstOrDefault(a => a is null || a.PeerId is null) is { } unnamed)
+            throw new ArgumentOutOfRangeException(nameof(DhtBootstrap), unnamed?.ToString(), "Every bootstrap address must end in /p2p/<peer id>.");
+        (Dht with { ProtocolId = DhtProtocolId }).Validate();
         if (MaxDisconnectedInboundPeers < 0)
             throw new ArgumentOutOfRangeException(nameof(MaxDisconnectedInboundPeers), MaxDisconnectedInboundPeers, "MaxDisconnectedInboundPeers cannot be negative.");
         if (KeepAliveInterval < TimeSpan.Zero)

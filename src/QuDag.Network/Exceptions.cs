@@ -60,8 +60,12 @@ public sealed class ConnectionLimitReachedException(int limit, PeerId? peerId)
 }
 
 /// <summary>No endpoint is known for the peer: add one with <see cref="ConnectionManager.AddPeer(PeerId, System.Net.EndPoint)"/> or pass it.</summary>
-public sealed class PeerAddressUnknownException(PeerId peerId)
-    : QuDagException($"No endpoint is known for peer {peerId}: add it to the address book or pass one.", peerId);
+public sealed class PeerAddressUnknownException(PeerId peerId, string? detail = null)
+    : QuDagException($"No endpoint is known for peer {peerId}: add it to the address book or pass one{detail}.", peerId);
+
+/// <summary>A DHT operation on a manager whose <see cref="ConnectionManagerOptions.DhtMode"/> is Off.</summary>
+public sealed class DhtDisabledException()
+    : QuDagException("The DHT is off: set ConnectionManagerOptions.DhtMode to Client or Server.");
 
 /// <summary>The operation needs an active connection to the peer, and there is none.</summary>
 public sealed class PeerNotConnectedException(PeerId peerId)

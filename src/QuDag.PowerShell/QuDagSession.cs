@@ -13,6 +13,8 @@ public sealed class QuDagSession : IDisposable
     private static int s_nextId;
     // Messages set aside by a filtered receive, in arrival order; guarded by its own lock.
     private readonly List<PeerMessage> _stash = [];
+    // Topics subscribed through the module, joined again when Set-QuDagSession restarts the manager; guarded by itself.
+    private readonly HashSet<string> _topics = new(StringComparer.Ordinal);
     private readonly Lock _reconfigure = new();
     private ConnectionManager _manager;
     private NodeIdentity _identity;
@@ -73,6 +75,18 @@ public sealed class QuDagSession : IDisposable
 
     /// <summary>The file the identity was loaded from, if any.</summary>
     public string? IdentityPath { get; private set; }
+
+    /// <summary>The DHT mode: Off, Client or Server.</summary>
+    public string DhtMode => _config.DhtMode.ToString();
+
+    /// <summary>The DHT's protocol id.</summary>
+    public string DhtProtocol => _config.DhtProtocol;
+
+    /// <summary>The peers the DHT joins through.</summary>
+    public string[] Bootstrap => _config.Bootstrap.Select(a => a.ToString()).ToArray();
+
+    /// <summary>Peers in the DHT's routing table (0 with the DHT off).</summary>
+    public int DhtPeers => IsDisposed ? 0 : _manager.Dht?.RoutingTable.Count ?? 0;
 
     /// <summary>Endpoints this session accepts connections on (host:port).</summary>
     public string[] Listeners => IsDisposed ? [] : _manager.Listeners.Select(l => AddressArgument.Format(l.LocalEndPoint)!).ToArray();
@@ -171,6 +185,13 @@ public sealed class QuDagSession : IDisposable
             _manager = CreateManager(next, _identity);
             lock (_stash)
                 _stash.Clear();
+            lock (_topics)
+            {
+                foreach (var topic in keepAddressBook ? _topics : [])
+                    _manager.SubscribeTopic(topic);
+                if (!keepAddressBook)
+                    _topics.Clear();
+            }
             foreach (var peer in peers)
             {
                 _manager.AddPeer(peer.PeerId, peer.Endpoint!);
@@ -204,6 +225,18 @@ public sealed class QuDagSession : IDisposable
             if (!ReferenceEquals(oldIdentity, _identity))
                 oldIdentity.Dispose();
             return failed;
+        }
+    }
+
+    /// <summary>Keeps the topics the module subscribed, so a restart of the manager joins them again.</summary>
+    internal void RememberTopic(string topic, bool subscribed)
+    {
+        lock (_topics)
+        {
+            if (subscribed)
+                _topics.Add(topic);
+            else
+                _topics.Remove(topic);
         }
     }
 

@@ -1,4 +1,5 @@
 using QuDag.Network;
+using QuDag.P2p.Protocols.Kad;
 
 namespace QuDag.PowerShell;
 
@@ -25,6 +26,14 @@ internal sealed record SessionConfig
 
     public TimeSpan RequestTimeout { get; init; } = Defaults.RequestTimeout;
 
+    // ---- the DHT (Kademlia) ----
+
+    public KadMode DhtMode { get; init; } = Defaults.DhtMode;
+
+    public string DhtProtocol { get; init; } = Defaults.DhtProtocolId;
+
+    public IReadOnlyList<Multiaddr> Bootstrap { get; init; } = Defaults.DhtBootstrap;
+
     /// <summary>Options carrying these settings; the caller adds identity and gater.</summary>
     public ConnectionManagerOptions ToOptions() => new()
     {
@@ -37,9 +46,20 @@ internal sealed record SessionConfig
         CircuitBreakerFailureThreshold = CircuitBreakerThreshold,
         CircuitBreakerBreakDuration = CircuitBreakerDuration,
         RequestTimeout = RequestTimeout,
+        DhtMode = DhtMode,
+        DhtProtocolId = DhtProtocol,
+        DhtBootstrap = Bootstrap,
     };
 
-    /// <summary>Writes these settings into a running manager (every one of them may change while it runs).</summary>
+    /// <summary>
+    /// Whether <paramref name="next"/> needs a new node: the DHT is built with the manager (its stream handler, routing
+    /// table and timers), so a change of its mode, protocol or bootstrap list restarts it; every other setting applies
+    /// to the running node (<see cref="ApplyTo"/>).
+    /// </summary>
+    public bool NeedsRestart(SessionConfig next) =>
+        next.DhtMode != DhtMode || next.DhtProtocol != DhtProtocol || !next.Bootstrap.SequenceEqual(Bootstrap);
+
+    /// <summary>Writes these settings into a running manager (all but the DHT's, see <see cref="NeedsRestart"/>).</summary>
     public void ApplyTo(ConnectionManager manager) => manager.Reconfigure(live =>
     {
         live.MaxConnections = MaxConnections;

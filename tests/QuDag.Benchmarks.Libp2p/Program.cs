@@ -14,6 +14,8 @@ using QuDag.Benchmarks.Libp2p;
 //   messages-loop <seconds>  the stack's 64 B messages benchmark in a loop, behind the same gate
 //   trace-top <file.nettrace> [N]   top frames of a dotnet-trace file, waits set apart
 //   trace-jit <file.nettrace> [N]  what the JIT compiled during a trace taken with TRACE_EXTRA="--clrevents jit ..."
+//   gossip [--nodes 20] [--messages 100] [--heartbeat-ms 200] [--throughput N] [--memory-peers N] [--only latency,throughput,memory]
+//                       gossipsub: delivery latency across a js mesh (ours vs a js node publishing), msg/s, memory per topic peer
 //   agent noise|tls     (internal) our side of js-compare, driven by JSON lines
 //   anything else       BenchmarkDotNet: --filter '*' --job Dry|Short, e.g. --filter '*Floor*' or '*Yamux*'
 return args switch
@@ -26,6 +28,7 @@ return args switch
     ["loop", var what, var seconds, .. var rest] => await Loop.RunAsync(what, double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture), rest),
     ["messages-loop", var seconds] => await MessagesLoopAsync(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture)),
     ["agent", var security] => await OurAgent.RunAsync(security),
+    ["gossip", .. var rest] => await GossipBenchmark.RunAsync(rest),
     ["yamux-streams", .. var rest] => await YamuxStreams.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 1000, rest.Length > 1 ? int.Parse(rest[1]) : 4096),
     _ => Run(args),
 };

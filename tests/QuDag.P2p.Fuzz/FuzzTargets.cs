@@ -1,6 +1,8 @@
 using QuDag.P2p.Encoding;
 using QuDag.P2p.Muxing.Yamux;
+using QuDag.P2p.Protocols.Gossipsub;
 using QuDag.P2p.Protocols.Identify;
+using QuDag.P2p.Protocols.Kad;
 using QuDag.P2p.Resources;
 using QuDag.P2p.Security;
 
@@ -29,6 +31,8 @@ public static class FuzzTargets
         ["tls-signed-key"] = SecurityFuzzEntry.TlsSignedKeyExtension,
         ["multistream"] = ProtocolFuzzEntry.MultistreamMessages,
         ["identify"] = ProtocolFuzzEntry.IdentifyMessage,
+        ["kad"] = KadFuzzEntry.Stream,
+        ["gossipsub-rpc"] = GossipsubFuzzEntry.Rpcs,
         ["allowlist-entry"] = ResourcesFuzzEntry.AllowlistEntryText,
     };
 
@@ -48,6 +52,8 @@ public static class FuzzTargets
         ["tls-signed-key"] = ["QuDag.P2p.Security", "QuDag.P2p.Identity"],
         ["multistream"] = ["QuDag.P2p.Upgrade.Multistream", "QuDag.P2p.Encoding"],
         ["identify"] = ["QuDag.P2p.Protocols.Identify", "QuDag.P2p.Encoding"],
+        ["kad"] = ["QuDag.P2p.Protocols.Kad", "QuDag.P2p.Encoding", "QuDag.P2p.Identity"],
+        ["gossipsub-rpc"] = ["QuDag.P2p.Protocols.Gossipsub", "QuDag.P2p.Encoding"],
         ["allowlist-entry"] = ["QuDag.P2p.Resources", "QuDag.P2p.Identity"],
     };
 

@@ -10,7 +10,7 @@ public sealed class ReportTests
 {
     private static readonly string[] Titles =
         ["Peers", "Ping latency distribution", "Round-trip time by peer", "Connection pool", "Connection failures by reason",
-         "Connection closes by reason", "Recent connection events"];
+         "Connection closes by reason", "Topics", "Recent connection events"];
 
     [Fact]
     public async Task The_report_is_self_contained_and_holds_every_section()
@@ -31,6 +31,8 @@ public sealed class ReportTests
             Assert.Contains(peer.ToShortString(), html);
         Assert.Contains("unreachable (outbound)", html); // the failed dial, by reason
         Assert.Contains("<td>local_disconnect</td>", html); // the closed peer's close, in the peer table and the events
+        // The topic the node joined, with the message it published to its one subscribed peer.
+        Assert.Matches(new Regex(@"<td><code>qudag/report</code></td><td>yes</td><td class=""num"">1</td><td class=""num"">1</td><td class=""num"">1</td>"), html);
     }
 
     [SkippableFact]
@@ -80,6 +82,8 @@ public sealed class ReportTests
     /// <summary>A node with two pinged peers, a failed dial and a disconnect: something in every section.</summary>
     internal sealed class Scene : IAsyncDisposable
     {
+        public const string ReportTopic = "qudag/report";
+
         private readonly List<IAsyncDisposable> _owned = [];
 
         public required ConnectionManager Node { get; init; }
@@ -91,10 +95,13 @@ public sealed class ReportTests
             var node = new ConnectionManager(new ConnectionManagerOptions { MaxConnections = 10, KeepAliveInterval = TimeSpan.Zero });
             var scene = new Scene { Node = node };
             scene._owned.Add(node);
+            node.SubscribeTopic(ReportTopic);
             for (var i = 0; i < 2; i++)
             {
                 var peer = new ConnectionManager(10);
                 scene._owned.Add(peer);
+                if (i == 0)
+                    peer.SubscribeTopic(ReportTopic);
                 var listener = await peer.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0));
                 await node.ConnectAsync(peer.LocalPeerId, listener.LocalEndPoint);
                 scene.Peers.Add(peer.LocalPeerId);
@@ -104,6 +111,11 @@ public sealed class ReportTests
                 foreach (var peer in scene.Peers)
                     await node.PingAsync(peer);
             }
+            // One message on a topic the first peer also joined (its subscription arrives on its own stream).
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (node.GetTopic(ReportTopic)?.Subscribers.Count != 1 && DateTime.UtcNow < deadline)
+                await Task.Delay(10);
+            node.PublishTopic(ReportTopic, "report"u8.ToArray());
             await node.DisconnectAsync(scene.Peers[1]);
             var closedPeer = new ConnectionManager(10);
             scene._owned.Add(closedPeer);

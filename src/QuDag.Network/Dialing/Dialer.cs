@@ -161,7 +161,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
                 }
                 _metrics.RecordPoolMiss();
                 var target = RedialTarget(entry) ?? throw new PeerAddressUnknownException(peerId);
-                await DialAsync(entry, target, timeout ?? _settings().ConnectTimeout, cancellationToken).ConfigureAwait(false);
+                Activate(entry, await DialAsync(entry, target, timeout ?? _settings().ConnectTimeout, cancellationToken).ConfigureAwait(false));
             }
             finally
             {
@@ -187,7 +187,8 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         }
     }
 
-    private async Task DialAsync(PeerEntry entry, EndPoint target, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Dials (through the breaker, under a slot) and returns the connection, not yet anyone's active one.</summary>
+    private async Task<PeerConnection> DialAsync(PeerEntry entry, EndPoint target, TimeSpan timeout, CancellationToken cancellationToken)
     {
         // The breaker decides before a slot is taken, so an open circuit never evicts a pooled connection for nothing.
         var circuit = CircuitFor(entry);
@@ -257,7 +258,100 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             Peers.SetStatus(entry, ConnectionStatus.Disconnected, "refused by the connection gater");
             throw new PeerDeniedException(entry.Id);
         }
-        Activate(entry, connection);
+        return connection;
+    }
+
+    /// <summary>
+    /// Runs one short exchange on a new stream to a peer (the DHT's requests) without making the peer "connected" for
+    /// the caller: over its active connection if it has one, else its pooled one (which stays pooled), else a connection
+    /// dialed to the first of <paramref name="targets"/> that answers, which goes to the idle pool afterwards (closed
+    /// when the pool is off or the peer got another active connection meanwhile). Such a connection counts toward the
+    /// limit like any other, and the pool evicts it first when room is needed.
+    /// </summary>
+    public async Task<T> ExchangeAsync<T>(PeerId peerId, IReadOnlyList<EndPoint> targets, string protocol,
+        Func<MuxedStream, P2pConnection, CancellationToken, Task<T>> exchange, CancellationToken cancellationToken)
+    {
+        if (peerId == _localPeerId)
+            throw new ArgumentException("A node does not connect to itself.", nameof(peerId));
+        if (!TryEnter())
+            throw new ObjectDisposedException(nameof(ConnectionManager));
+        try
+        {
+            if (!_gater.IsAllowed(peerId, GateDirection.Outbound))
+                throw new PeerDeniedException(peerId);
+            PeerConnection connection;
+            bool dialed = false;
+            var entry = await EnterGateAsync(peerId, named: false, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (Volatile.Read(ref entry.Active) is { IsOpen: true } active)
+                    connection = active;
+                else if (Pool.Find(peerId) is { Connection.IsOpen: true } pooled)
+                    connection = pooled.Connection;
+                else
+                {
+                    connection = await DialFirstAsync(entry, targets, cancellationToken).ConfigureAwait(false);
+                    dialed = true;
+                    Peers.SetStatus(entry, ConnectionStatus.Disconnected, null);
+                }
+            }
+            finally
+            {
+                entry.Gate.Release();
+            }
+            try
+            {
+                await using var stream = await connection.Connection.OpenStreamAsync(protocol, cancellationToken).ConfigureAwait(false);
+                return await exchange(stream, connection.Connection, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (dialed)
+                    await ReleaseDialedAsync(entry, connection).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    private async Task<PeerConnection> DialFirstAsync(PeerEntry entry, IReadOnlyList<EndPoint> targets, CancellationToken cancellationToken)
+    {
+        if (targets.Count == 0)
+            return await DialAsync(entry, RedialTarget(entry) ?? throw new PeerAddressUnknownException(entry.Id), _settings().ConnectTimeout, cancellationToken).ConfigureAwait(false);
+        for (int i = 0; ; i++)
+        {
+            try
+            {
+                return await DialAsync(entry, targets[i], _settings().ConnectTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (PeerConnectException) when (i < targets.Count - 1 && !cancellationToken.IsCancellationRequested)
+            {
+                // The next address.
+            }
+        }
+    }
+
+    /// <summary>After an exchange on a connection dialed for it: to the idle pool, unless the peer has another by now.</summary>
+    private async Task ReleaseDialedAsync(PeerEntry entry, PeerConnection connection)
+    {
+        await entry.Gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            if (connection.IsOpen && Volatile.Read(ref entry.Active) is null && _settings().PoolTimeout > TimeSpan.Zero && !IsDisposed)
+            {
+                Pool.Add(connection);
+                if (!connection.IsOpen)
+                    Pool.Forget(connection);
+                return;
+            }
+        }
+        finally
+        {
+            entry.Gate.Release();
+        }
+        await connection.CloseAsync(CloseReason.LocalDisconnect, "a DHT request's connection, not kept").ConfigureAwait(false);
     }
 
     /// <summary>
@@ -432,6 +526,9 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             _ = AcceptAsync(wrapper);
     }
 
+    /// <summary>Raised when a connected peer has said who it is (identify), with the IP of its connection.</summary>
+    public event Action<PeerId, QuDag.P2p.Protocols.Identify.IdentifyMessage, IPAddress?>? Identified;
+
     /// <summary>Keeps what the peer said of itself (agent, protocols, listen addresses) past its connection.</summary>
     private async Task RememberIdentifyAsync(P2pConnection connection)
     {
@@ -444,6 +541,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             Volatile.Write(ref entry.Identify, identify);
             if (connection.RemoteEndPoint is IPEndPoint ip)
                 entry.SeenAt = ip.Address;
+            Identified?.Invoke(connection.RemotePeer, identify, (connection.RemoteEndPoint as IPEndPoint)?.Address);
             // Closed already: its close may have passed before this entry existed, so queue it as that close would.
             if (!connection.IsOpen)
                 _departed.Add(entry);
@@ -531,7 +629,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             }
             // Swap in place: the active count stays, and the old connection's close finds itself replaced.
             entry.LastConnection = new ConnectionSummary(connection.RemoteEndPoint, connection.Inbound, connection.Connection.Security,
-                connection.Connection.Muxer, connection.HandshakeTime);
+                connection.Connection.Muxer);
             Volatile.Write(ref entry.Active, connection);
             await existing.CloseAsync(CloseReason.LocalDisconnect, "replaced by a newer connection from the same peer").ConfigureAwait(false);
             if (!connection.IsOpen)
@@ -601,7 +699,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     private void Activate(PeerEntry entry, PeerConnection connection)
     {
         entry.LastConnection = new ConnectionSummary(connection.RemoteEndPoint, connection.Inbound, connection.Connection.Security,
-            connection.Connection.Muxer, connection.HandshakeTime);
+            connection.Connection.Muxer);
         Volatile.Write(ref entry.Active, connection);
         Interlocked.Increment(ref _active);
         entry.LastError = null;

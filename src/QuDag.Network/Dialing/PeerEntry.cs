@@ -47,4 +47,4 @@ internal sealed class PeerEntry(PeerId id) : PeerRecord(id)
 }
 
 /// <summary>What a peer's table row keeps of a connection that has closed.</summary>
-internal sealed record ConnectionSummary(System.Net.EndPoint RemoteEndPoint, bool Inbound, string Security, string Muxer, TimeSpan HandshakeTime);
+internal sealed record ConnectionSummary(System.Net.EndPoint RemoteEndPoint, bool Inbound, string Security, string Muxer);

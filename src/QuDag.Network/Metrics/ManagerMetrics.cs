@@ -112,7 +112,11 @@ internal sealed class ManagerMetrics : IDisposable
         _pingDuration = _meter.CreateHistogram("qudag.ping.duration", "s", "Ping round trips.", tags: null, advice);
         _handshakeDuration = _meter.CreateHistogram("qudag.connection.handshake.duration", "s",
             "Time to establish a connection (dial or accept through the handshake), by direction.", tags: null, advice);
+        Topics = new TopicMetrics(_meter);
     }
+
+    /// <summary>Gossip's per-topic instruments on the same meter.</summary>
+    public TopicMetrics Topics { get; }
 
     private IEnumerable<Measurement<long>> ObserveFailures()
     {

@@ -35,7 +35,7 @@ public sealed record PeerInfo
     /// <summary>How long the pooled connection has been idle.</summary>
     public TimeSpan? IdleTime { get; init; }
 
-    /// <summary>Time taken to establish the live connection (else the last one).</summary>
+    /// <summary>Time taken to establish the live connection.</summary>
     public TimeSpan? HandshakeTime { get; init; }
 
     /// <summary>The security protocol of the live or pooled connection, else of the last one ("/noise" or "/tls/1.0.0").</summary>

@@ -83,6 +83,23 @@ public sealed class NewQuDagSessionCommand : PSCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    // ---- the DHT (Kademlia) ----
+
+    /// <summary>The DHT: Off, Client (lookups; not announced, not answering) or Server (also answers, announced by identify).</summary>
+    [Parameter]
+    [ValidateSet("Off", "Client", "Server", IgnoreCase = true)]
+    public string? DhtMode { get; set; }
+
+    /// <summary>The DHT's protocol id; /ipfs/kad/1.0.0 (QuDAG's) by default.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? DhtProtocol { get; set; }
+
+    /// <summary>Peers to join the DHT through: multiaddrs ending in /p2p/&lt;peer id&gt;.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public string[]? Bootstrap { get; set; }
+
     /// <inheritdoc/>
     protected override void EndProcessing()
     {

@@ -17,6 +17,10 @@ internal static class SessionSettings
         [nameof(ConnectionManagerOptions.CircuitBreakerFailureThreshold)] = "CircuitBreakerThreshold",
         [nameof(ConnectionManagerOptions.CircuitBreakerBreakDuration)] = "CircuitBreakerSeconds",
         [nameof(ConnectionManagerOptions.RequestTimeout)] = "RequestTimeoutSeconds",
+        [nameof(ConnectionManagerOptions.DhtMode)] = "DhtMode",
+        [nameof(ConnectionManagerOptions.DhtProtocolId)] = "DhtProtocol",
+        ["ProtocolId"] = "DhtProtocol",
+        [nameof(ConnectionManagerOptions.DhtBootstrap)] = "Bootstrap",
     };
 
     /// <summary>
@@ -38,6 +42,9 @@ internal static class SessionSettings
             CircuitBreakerThreshold = bound.TryGetValue("CircuitBreakerThreshold", out var threshold) ? Convert.ToInt32(threshold) : basis.CircuitBreakerThreshold,
             CircuitBreakerDuration = Seconds("CircuitBreakerSeconds", basis.CircuitBreakerDuration),
             RequestTimeout = Seconds("RequestTimeoutSeconds", basis.RequestTimeout),
+            DhtMode = bound.TryGetValue("DhtMode", out var mode) ? Enum.Parse<P2p.Protocols.Kad.KadMode>((string)mode, ignoreCase: true) : basis.DhtMode,
+            DhtProtocol = bound.TryGetValue("DhtProtocol", out var protocol) ? (string)protocol : basis.DhtProtocol,
+            Bootstrap = bound.TryGetValue("Bootstrap", out var bootstrap) ? ParseBootstrap(cmdlet, (string[])bootstrap, commandId) : basis.Bootstrap,
         };
         try
         {
@@ -54,6 +61,25 @@ internal static class SessionSettings
                 commandId + "InvalidSetting", ErrorCategory.InvalidArgument, parameter));
         }
         return config;
+    }
+
+    /// <summary>Bootstrap multiaddrs, each ending in /p2p/&lt;id&gt;; a bad one stops the command with InvalidArgument.</summary>
+    private static Multiaddr[] ParseBootstrap(PSCmdlet cmdlet, string[] texts, string commandId)
+    {
+        var list = new List<Multiaddr>();
+        foreach (var text in texts)
+        {
+            string? problem = null;
+            if (!Multiaddr.TryParse(text, out var address, out var error))
+                problem = error;
+            else if (address.PeerId is null)
+                problem = "it must end in /p2p/<peer id>";
+            if (problem is not null)
+                cmdlet.ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-Bootstrap {text}: {problem}"),
+                    commandId + "InvalidSetting", ErrorCategory.InvalidArgument, "Bootstrap"));
+            list.Add(address!);
+        }
+        return list.ToArray();
     }
 
     /// <summary>

