@@ -59,6 +59,9 @@ public static class Loop
                           $"median per run {Stats.Median(figures):0.0} {(cmd == "bulk" ? "ms" : "us (median sample)")}, CPU per run: here {(process.TotalProcessorTime - cpu0).TotalMilliseconds / runs:0.0} ms, listener {childCpu.TotalMilliseconds / runs:0.0} ms, " +
                           $"thread-pool work items {workItems / (double)runs:0} per run{(what.Contains("ping") ? $" ({workItems / (runs * 2000.0):0.00} per round trip)" : "")}, " +
                           $"load average {JsCompare.LoadAverage()}");
+        // The measured phase's operations, for profiling/syscalls.sh: round trips, MiB moved, or dials.
+        long ops = what.Contains("ping") ? runs * 2000L : cmd == "bulk" ? runs * 64L : runs * 20L;
+        Console.WriteLine($"OPS {ops}");
         return 0;
     }
 }
