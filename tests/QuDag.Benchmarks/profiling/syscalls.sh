@@ -12,7 +12,7 @@ if [[ "${BENCH:-}" == libp2p ]]; then
 else
     dll=$root/tests/QuDag.Benchmarks/bin/Release/net10.0/QuDag.Benchmarks.dll
 fi
-calls=${SYSCALLS:-recvfrom sendto sendmsg recvmsg readv writev poll epoll_wait epoll_ctl futex sched_yield read write}
+calls=${SYSCALLS:-recvfrom sendto sendmsg recvmsg ioctl poll epoll_wait epoll_ctl futex sched_yield read write}
 events=raw_syscalls:sys_enter
 for c in $calls; do events+=",syscalls:sys_enter_$c"; done
 gate=$(mktemp -u)

@@ -4,12 +4,14 @@ namespace QuDag.P2p.Muxing.Yamux;
 
 /// <summary>
 /// A stream's received-but-unread bytes: a queue of pooled segments, so an idle stream holds no memory and a
-/// slow reader holds at most its window (the session refuses data past the window before it gets here).
-/// Not thread-safe: the owning stream's lock guards it.
+/// slow reader holds at most its window (the session refuses data past the window before it gets here). Segments
+/// grow as the bytes pile up (a short message takes a small one, a transfer the reader lags behind takes 16 KiB ones),
+/// so the pool is not asked for 16 KiB per short message. Not thread-safe: the owning stream's lock guards it.
 /// </summary>
 internal struct YamuxReceiveBuffer
 {
-    private const int MinSegment = 16 * 1024;
+    private const int FirstSegment = 512;
+    private const int MaxSegment = 16 * 1024;
 
     private Queue<byte[]>? _segments;
     private byte[]? _tail;
@@ -25,7 +27,8 @@ internal struct YamuxReceiveBuffer
         {
             if (_tail is null || _tailLength == _tail.Length)
             {
-                _tail = ArrayPool<byte>.Shared.Rent(Math.Max(MinSegment, data.Length));
+                int grown = _tail is null ? FirstSegment : Math.Min(2 * _tail.Length, MaxSegment);
+                _tail = ArrayPool<byte>.Shared.Rent(Math.Max(grown, Math.Min(data.Length, MaxSegment)));
                 _tailLength = 0;
                 (_segments ??= new Queue<byte[]>(2)).Enqueue(_tail);
             }
