@@ -6,14 +6,16 @@ namespace QuDag.P2p.Muxing.Yamux;
 
 /// <summary>
 /// A stream's received-but-unread bytes: a queue of pooled segments, so an idle stream holds no memory and a
-/// slow reader holds at most its window (the session refuses data past the window before it gets here). Each
-/// segment is reserved in the stream's <see cref="StreamScope"/> before it is rented and given back when it is
-/// returned, so the scopes count what the buffers really hold.
-/// Not thread-safe: the owning stream's lock guards it.
+/// slow reader holds at most its window (the session refuses data past the window before it gets here). Segments
+/// grow as the bytes pile up (a short message takes a small one, a transfer the reader lags behind takes 16 KiB ones),
+/// so the pool is not asked for 16 KiB per short message. Each segment is reserved in the stream's
+/// <see cref="StreamScope"/> before it is rented and given back when it is returned, so the scopes count what the
+/// buffers really hold. Not thread-safe: the owning stream's lock guards it.
 /// </summary>
 internal struct YamuxReceiveBuffer
 {
-    private const int MinSegment = 16 * 1024;
+    private const int FirstSegment = 512;
+    private const int MaxSegment = 16 * 1024;
 
     private Queue<byte[]>? _segments;
     private byte[]? _tail;
@@ -29,8 +31,9 @@ internal struct YamuxReceiveBuffer
         {
             if (_tail is null || _tailLength == _tail.Length)
             {
+                int grown = _tail is null ? FirstSegment : Math.Min(2 * _tail.Length, MaxSegment);
                 // ArrayPool.Shared hands out power-of-two arrays: reserve what it will give.
-                int size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(MinSegment, data.Length));
+                int size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(grown, Math.Min(data.Length, MaxSegment)));
                 if (scope?.TryReserveMemory(size) is { } refused)
                     return refused;
                 byte[] segment = ArrayPool<byte>.Shared.Rent(size);

@@ -25,6 +25,8 @@ public sealed class YamuxStream : MuxedStream
     private int _consumed;        // consumed since the last WindowUpdate
     private bool _remoteClosed;   // FIN received
     private bool _drainAfterEnd;  // the session ended cleanly after the remote's FIN: buffered data stays readable
+    private Memory<byte> _readInto; // a waiting read's buffer, lent to the reader loop (Deliver copies into it first)
+    private int _readIntoCount;     // bytes Deliver copied into _readInto
 
     // Send side: the reader loop adds credit, the single writer takes it.
     private long _sendCredit = YamuxOptions.SpecInitialWindow;
@@ -53,6 +55,9 @@ public sealed class YamuxStream : MuxedStream
     public override StreamScope? Scope => _scope;
 
     internal uint StreamId => _id;
+
+    /// <summary>True once the stream has left the session's table (read without its lock: a hint for the table's cache).</summary>
+    internal bool IsReleased => Volatile.Read(ref _released);
 
     /// <summary>Bytes received and not yet read (never more than the window).</summary>
     internal int BufferedBytes
@@ -92,7 +97,11 @@ public sealed class YamuxStream : MuxedStream
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
         => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    /// <summary>Reads what is buffered, waiting for data; 0 once the remote closed its side and all was read.</summary>
+    /// <summary>
+    /// Reads what is buffered, waiting for data; 0 once the remote closed its side and all was read. A read that waits
+    /// with nothing buffered lends its buffer to the session's reader loop, which copies what arrives straight into it
+    /// (one copy from the connection's buffer to the application's, instead of two through the stream's own).
+    /// </summary>
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         while (true)
@@ -116,6 +125,8 @@ public sealed class YamuxStream : MuxedStream
                 else
                 {
                     read = -1;
+                    _readInto = buffer;
+                    _readIntoCount = 0;
                 }
             }
             if (read >= 0)
@@ -124,8 +135,36 @@ public sealed class YamuxStream : MuxedStream
                     _session.SendWindowUpdateFromReader(_id, (uint)credit);
                 return read;
             }
-            await _readable.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _readable.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Bytes already copied in are this read's: they are returned, not lost to the cancellation.
+                if (TakeDirect() is var direct and > 0)
+                    return direct;
+                throw;
+            }
+            if (TakeDirect() is var delivered and > 0)
+                return delivered;
         }
+    }
+
+    /// <summary>Ends a waiting read's loan of its buffer; how many bytes the reader loop copied into it.</summary>
+    private int TakeDirect()
+    {
+        int direct, credit;
+        lock (_lock)
+        {
+            direct = _readIntoCount;
+            _readInto = default;
+            _readIntoCount = 0;
+            credit = direct > 0 ? TakeCredit(direct) : 0;
+        }
+        if (credit > 0)
+            _session.SendWindowUpdateFromReader(_id, (uint)credit);
+        return direct;
     }
 
     /// <summary>Counts consumed bytes and, once half a window was consumed, grants them back (under _lock).</summary>
@@ -431,12 +470,24 @@ public sealed class YamuxStream : MuxedStream
                     _receiveCredit += credit;
                 }
             }
-            else if ((refused = _received.Append(data, _scope)) is not null)
+            else
             {
-                // The scopes have no room for what the window let the remote send: the stream is reset, as go-yamux
-                // resets one whose memory it cannot reserve. The reader learns which limit did it.
-                _resetError = new StreamResetException($"Stream {_id} was reset: {refused.Message}", refused);
-                _received.Clear(_scope);
+                if (_received.Count == 0 && _readInto.Length > _readIntoCount)
+                {
+                    // The reader waits with its buffer: straight in, behind nothing (the stream's buffer is empty). That
+                    // buffer is the application's: nothing to reserve for it.
+                    int n = Math.Min(data.Length, _readInto.Length - _readIntoCount);
+                    data[..n].CopyTo(_readInto.Span[_readIntoCount..]);
+                    _readIntoCount += n;
+                    data = data[n..];
+                }
+                if (!data.IsEmpty && (refused = _received.Append(data, _scope)) is not null)
+                {
+                    // The scopes have no room for what the window let the remote send: the stream is reset, as go-yamux
+                    // resets one whose memory it cannot reserve. The reader learns which limit did it.
+                    _resetError = new StreamResetException($"Stream {_id} was reset: {refused.Message}", refused);
+                    _received.Clear(_scope);
+                }
             }
         }
         if (refused is not null)
