@@ -12,12 +12,14 @@ public sealed partial class ConnectionManager
 
     /// <summary>
     /// Protects a peer from trims under <paramref name="tag"/> (go-libp2p's Protect): its connection is never trimmed
-    /// while any tag protects it. Several tags may protect one peer; each is removed on its own.
+    /// while any tag protects it. Several tags may protect one peer; each is removed on its own. A peer not yet connected
+    /// may be protected: it joins the table as a known peer, so its protection shows before it connects.
     /// </summary>
     public void Protect(PeerId peerId, string tag)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tag);
         ThrowIfDisposed();
+        _peers.GetOrAddNamed(peerId); // listed (and kept) by the table, connected or not: GetPeer shows the protection
         _dialer.Trimmer.Tags.Protect(peerId, tag);
     }
 
@@ -43,6 +45,7 @@ public sealed partial class ConnectionManager
         if (decay is { } d && d < TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(decay), decay, "A tag's decay cannot be negative.");
         ThrowIfDisposed();
+        _peers.GetOrAddNamed(peerId);
         _dialer.Trimmer.Tags.Tag(peerId, tag, value, decay);
     }
 

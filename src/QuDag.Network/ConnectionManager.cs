@@ -71,6 +71,8 @@ public sealed partial class ConnectionManager : IAsyncDisposable
             Resources = WithMaxConnections(options.Resources, options.MaxConnections),
         });
         _host.Resources.Blocked += refused => _metrics.RecordBlocked(refused.Scope);
+        // An inbound connection at the system scope's limit first has the longest-idle pooled connection closed, as a dial does.
+        _host.Resources.Relief = () => _dialer!.EvictLongestIdleAsync();
         _dialer = new Dialer(() => Settings, _identity.PeerId, _host, _peers, _metrics, _inbox);
         _host.InboundUpgradeFailed += (_, error) => _metrics.RecordFailure(inbound: true, ConnectFailures.Classify(error));
         _requests = new Messaging.RequestService(_time, () => Settings.RequestTimeout, options.RequestQueueCapacity,

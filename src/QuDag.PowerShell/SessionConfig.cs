@@ -26,6 +26,14 @@ internal sealed record SessionConfig
 
     public TimeSpan RequestTimeout { get; init; } = Defaults.RequestTimeout;
 
+    // ---- connection policy: watermarks and grace (trims) ----
+
+    public int LowWater { get; init; } = Defaults.LowWater;
+
+    public int HighWater { get; init; } = Defaults.HighWater;
+
+    public TimeSpan GracePeriod { get; init; } = Defaults.GracePeriod;
+
     // ---- the DHT (Kademlia) ----
 
     public KadMode DhtMode { get; init; } = Defaults.DhtMode;
@@ -49,6 +57,9 @@ internal sealed record SessionConfig
         DhtMode = DhtMode,
         DhtProtocolId = DhtProtocol,
         DhtBootstrap = Bootstrap,
+        LowWater = LowWater,
+        HighWater = HighWater,
+        GracePeriod = GracePeriod,
     };
 
     /// <summary>
@@ -71,5 +82,8 @@ internal sealed record SessionConfig
         live.CircuitBreakerFailureThreshold = CircuitBreakerThreshold;
         live.CircuitBreakerBreakDuration = CircuitBreakerDuration;
         live.RequestTimeout = RequestTimeout;
+        live.LowWater = LowWater;
+        live.HighWater = HighWater;
+        live.GracePeriod = GracePeriod;
     });
 }

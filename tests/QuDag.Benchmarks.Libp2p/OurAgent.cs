@@ -46,8 +46,7 @@ public sealed class OurAgent : IAsyncDisposable
             // Every dialer here is 127.0.0.1 and the idle-memory phase dials 16 at once: the per-address cap
             // (8 upgrades in progress) would refuse half of them.
             MaxPendingInboundUpgradesPerAddress = 64,
-            DialTimeout = timeout,
-            UpgradeTimeout = timeout,
+            ConnectTimeout = timeout, // main's one deadline for TCP and upgrade together (perf's agent still named the two)
             StreamNegotiationTimeout = timeout,
         });
         _host.SetStreamHandler(SinkProtocol, ServeSinkAsync);

@@ -842,7 +842,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     private const string LimitScope = "system";
 
     /// <summary>Closes the pooled connection idle longest, to make room under the limit; its close frees its slot.</summary>
-    private async ValueTask<bool> EvictLongestIdleAsync()
+    public async ValueTask<bool> EvictLongestIdleAsync()
     {
         if (Pool.TryTakeOldest() is not { } victim)
             return false;

@@ -65,6 +65,35 @@ public sealed class ConnectionScope : IDisposable
     /// <exception cref="ObjectDisposedException">The scope was released.</exception>
     public void SetPeer(PeerId peer)
     {
+        if (TrySetPeer(peer, countBlocked: true) is { } refused)
+            throw refused;
+    }
+
+    /// <summary>
+    /// <see cref="SetPeer"/>, but when the system scope is full it first asks the owner for room
+    /// (<see cref="ResourceManager.Relief"/>) and tries again while the owner frees slots.
+    /// </summary>
+    /// <exception cref="ResourceLimitExceededException">A scope is full and nothing could be freed.</exception>
+    public async ValueTask SetPeerAsync(PeerId peer, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var relief = _manager.Relief;
+            var refused = TrySetPeer(peer, countBlocked: relief is null);
+            if (refused is null)
+                return;
+            cancellationToken.ThrowIfCancellationRequested();
+            if (relief is null || refused.Scope != ResourceScopeKind.System || !await relief().ConfigureAwait(false))
+            {
+                if (relief is not null)
+                    _manager.System.CountBlocked(refused);
+                throw refused;
+            }
+        }
+    }
+
+    private ResourceLimitExceededException? TrySetPeer(PeerId peer, bool countBlocked)
+    {
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -77,20 +106,20 @@ public sealed class ConnectionScope : IDisposable
                 if (_manager.Transient.CheckWithinLimits() is { } over)
                 {
                     _manager.Transient.CountBlocked(over);
-                    throw over;
+                    return over;
                 }
             }
             var peerScope = _manager.AcquirePeer(peer);
             if (peerScope.TryReserve(Slot) is { } peerFull)
             {
                 _manager.ReleasePeer(peer);
-                throw peerFull;
+                return peerFull;
             }
-            if (_manager.System.TryReserve(Slot, force: _allowlisted) is { } systemFull)
+            if (_manager.System.TryReserve(Slot, force: _allowlisted, countBlocked) is { } systemFull)
             {
                 peerScope.Release(Slot);
                 _manager.ReleasePeer(peer);
-                throw systemFull;
+                return systemFull;
             }
             _manager.Transient.Release(Slot);
             if (_subnetPending)
@@ -100,6 +129,7 @@ public sealed class ConnectionScope : IDisposable
             }
             _peer = peerScope;
             _peerId = peer;
+            return null;
         }
     }
 

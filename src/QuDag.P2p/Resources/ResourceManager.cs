@@ -49,6 +49,14 @@ public sealed class ResourceManager
         Memory = new ProcessMemoryBound(() => Volatile.Read(ref _options).MaxProcessMemoryBytes, time, readResidentBytes ?? ProcessMemoryBound.ReadResidentBytes);
     }
 
+    /// <summary>
+    /// Asked when the system scope has no room for a connection whose handshake just proved its peer: the owner may
+    /// close something idle (a pooled connection) and return true once its slot is back, or false when nothing can go.
+    /// Then the connection is refused. (The connection manager evicts its longest-idle pooled connection here, as it
+    /// does for a dial at its limit.)
+    /// </summary>
+    public Func<ValueTask<bool>>? Relief { get; set; }
+
     /// <summary>Raised on every refused reservation, on the refusing thread (metrics count them by scope).</summary>
     public event Action<ResourceLimitExceededException>? Blocked;
 

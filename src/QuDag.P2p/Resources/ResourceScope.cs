@@ -80,7 +80,7 @@ public sealed class ResourceScope
     /// Adds <paramref name="delta"/> if every limit it touches stays within bounds; otherwise adds nothing, counts the
     /// refusal and returns it. <paramref name="force"/> counts without checking (an allowlisted connection).
     /// </summary>
-    internal ResourceLimitExceededException? TryReserve(ResourceDelta delta, bool force = false)
+    internal ResourceLimitExceededException? TryReserve(ResourceDelta delta, bool force = false, bool countBlocked = true)
     {
         var l = Limits;
         ResourceLimitExceededException? refused = null;
@@ -100,7 +100,8 @@ public sealed class ResourceScope
                 return null;
             }
         }
-        CountBlocked(refused);
+        if (countBlocked)
+            CountBlocked(refused);
         return refused;
     }
 

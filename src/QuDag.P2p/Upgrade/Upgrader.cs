@@ -109,7 +109,8 @@ public sealed class Upgrader
             if (!_gater.InterceptSecured(direction, secured.RemotePeer, remote))
                 throw new ConnectionGatedException($"The gater refused {direction.ToString().ToLowerInvariant()} peer {secured.RemotePeer} at {remote}.");
             // Established from here: the connection leaves the transient scope for its peer's and the system's.
-            scope?.SetPeer(secured.RemotePeer);
+            if (scope is not null)
+                await scope.SetPeerAsync(secured.RemotePeer, deadline.Token).ConfigureAwait(false);
 
             string muxerId = secured.EarlyMuxer is { } early && _muxerIds.Contains(early)
                 ? early

@@ -21,6 +21,9 @@ internal static class SessionSettings
         [nameof(ConnectionManagerOptions.DhtProtocolId)] = "DhtProtocol",
         ["ProtocolId"] = "DhtProtocol",
         [nameof(ConnectionManagerOptions.DhtBootstrap)] = "Bootstrap",
+        [nameof(ConnectionManagerOptions.LowWater)] = "LowWater",
+        [nameof(ConnectionManagerOptions.HighWater)] = "HighWater",
+        [nameof(ConnectionManagerOptions.GracePeriod)] = "GracePeriodSeconds",
     };
 
     /// <summary>
@@ -45,6 +48,9 @@ internal static class SessionSettings
             DhtMode = bound.TryGetValue("DhtMode", out var mode) ? Enum.Parse<P2p.Protocols.Kad.KadMode>((string)mode, ignoreCase: true) : basis.DhtMode,
             DhtProtocol = bound.TryGetValue("DhtProtocol", out var protocol) ? (string)protocol : basis.DhtProtocol,
             Bootstrap = bound.TryGetValue("Bootstrap", out var bootstrap) ? ParseBootstrap(cmdlet, (string[])bootstrap, commandId) : basis.Bootstrap,
+            LowWater = bound.TryGetValue("LowWater", out var low) ? Convert.ToInt32(low) : basis.LowWater,
+            HighWater = bound.TryGetValue("HighWater", out var high) ? Convert.ToInt32(high) : basis.HighWater,
+            GracePeriod = Seconds("GracePeriodSeconds", basis.GracePeriod),
         };
         try
         {

@@ -1,0 +1,54 @@
+using System.Management.Automation;
+
+namespace QuDag.PowerShell.Commands;
+
+/// <summary>
+/// Sets a tag's weight on peers (go-libp2p's TagPeer). A peer's value is the sum of its tags' weights; the connection
+/// manager trims the lowest values first. With -DecaySeconds the weight falls linearly to zero over that time, then the
+/// tag is gone (recent usefulness that fades).
+/// </summary>
+[Cmdlet(VerbsCommon.Set, "QuDagPeerTag", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(QuDagPeer))]
+public sealed class SetQuDagPeerTagCommand : QuDagCmdlet
+{
+    /// <summary>The peers: full ids, or short ids the session knows.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(PeerIdCompleter))]
+    public string[] PeerId { get; set; } = [];
+
+    /// <summary>The tag's name; setting it again replaces its weight.</summary>
+    [Parameter(Mandatory = true, Position = 1)]
+    [ValidateNotNullOrEmpty]
+    public string Tag { get; set; } = "";
+
+    /// <summary>The tag's weight (negative lowers the peer's value).</summary>
+    [Parameter(Mandatory = true, Position = 2)]
+    public int Value { get; set; }
+
+    /// <summary>The weight falls linearly to zero over this many seconds, then the tag goes; 0 (the default) never decays.</summary>
+    [Parameter]
+    [Alias("Decay")]
+    [Seconds]
+    [ValidateRange(0, int.MaxValue)]
+    public int DecaySeconds { get; set; }
+
+    /// <summary>Writes each peer after the change.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    /// <inheritdoc/>
+    protected override void ProcessRecord()
+    {
+        var manager = CurrentSession.Manager;
+        TimeSpan? decay = DecaySeconds > 0 ? TimeSpan.FromSeconds(DecaySeconds) : null;
+        foreach (var text in PeerId)
+        {
+            var what = decay is null ? $"Tag '{Tag}' = {Value}" : $"Tag '{Tag}' = {Value}, decaying over {DecaySeconds} s";
+            if (ResolvePeer(text) is not { } peer || !ShouldProcess($"peer {peer.ToShortString()}", what))
+                continue;
+            manager.TagPeer(peer, Tag, Value, decay);
+            if (PassThru && DescribePeer(peer) is { } shown)
+                WriteObject(shown);
+        }
+    }
+}
