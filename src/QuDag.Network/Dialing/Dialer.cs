@@ -16,11 +16,14 @@ namespace QuDag.Network;
 //  4. Dialer.ConnectAsync (this file): the gater, the peer's PeerEntry in the PeerTable (Peers/PeerTable.cs) and its
 //     gate; an open active connection returns at once, a live pooled one (Pool/IdlePool.cs) is reused as is.
 //  5. Dialer.DialAsync: an open circuit (Policy/PeerCircuit.cs) refuses fast; ConnectionLimiter.ReserveAsync
-//     (Pool/ConnectionLimiter.cs) takes a slot, evicting the longest-idle pooled connection at the limit.
+//     (Pool/ConnectionLimiter.cs) takes a slot, evicting the longest-idle pooled connection at the limit (with
+//     TrimAtLimit, then trimming one through Policy/ConnectionTrimmer.cs).
 //  6. Dialer.DialThroughBreakerAsync -> Dialer.HandshakeAsync -> P2pHost.DialAsync (src/QuDag.P2p/Host/P2pHost.cs);
-//     HandshakeAsync maps the stack's errors to the manager's typed ones.
+//     HandshakeAsync maps the stack's errors to the manager's typed ones. The host opens the connection's resource
+//     scope (src/QuDag.P2p/Resources/ResourceManager.cs: process memory bound, transient scope) before any socket.
 //  7. Upgrader.UpgradeOutboundAsync (src/QuDag.P2p/Upgrade/Upgrader.cs): multistream-select, Noise or TLS (the
-//     remote's PeerId must be the one dialed), yamux. The host raises ConnectionOpened: OnHostConnectionOpened
+//     remote's PeerId must be the one dialed), the scope moves to the peer's and the system scope
+//     (ConnectionScope.SetPeerAsync), yamux. The host raises ConnectionOpened: OnHostConnectionOpened
 //     wraps it in a PeerConnection (Dialing/PeerConnection.cs); inbound ones go on to AcceptAsync/AdoptInboundAsync.
 //  8. TcpTransport.DialAsync (src/QuDag.P2p/Transport/Tcp/TcpTransport.cs): the socket, under P2pHost's dial timeout.
 // Back in 5, Dialer.Activate makes the connection the peer's active one: status Connected, through the PeerTable.
