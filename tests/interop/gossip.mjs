@@ -7,7 +7,6 @@
 // Every node subscribes to --topic before anything dials (so subscriptions travel with the first RPC), and counts
 // what it receives and what gossipsub rejected as invalid (through gossipsub's own metrics hook).
 
-import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -18,11 +17,11 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
+import { emit, serveJsonLines } from './lines.mjs'
 
 const MAX_RECORDS = 100_000
 
 const log = text => process.stderr.write(`[gossip.mjs] ${text}\n`)
-const emit = obj => process.stdout.write(JSON.stringify(obj) + '\n')
 const now = () => performance.timeOrigin + performance.now()
 
 /** gossipsub's MetricsRegister, in memory: every gauge keeps a total and a total per label set. */
@@ -196,21 +195,7 @@ async function main () {
     await Promise.all(nodes.map(s => s.node.stop().catch(err => log(`stop: ${err.message}`))))
     process.exit(code)
   }
-  const commands = makeCommands(nodes, stop)
-  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity })
-  rl.on('line', line => {
-    if (line.trim() === '') return
-    let msg
-    try { msg = JSON.parse(line) } catch (err) { emit({ id: null, ok: false, error: `bad JSON: ${err.message}` }); return }
-    const run = commands[msg.cmd]
-    if (run == null) { emit({ id: msg.id ?? null, ok: false, error: `unknown command '${msg.cmd}'` }); return }
-    Promise.resolve().then(() => run(msg)).then(
-      result => emit({ ...result, id: msg.id ?? null, ok: true }),
-      err => emit({ id: msg.id ?? null, ok: false, error: `${err.name ?? 'Error'}: ${err.message}` }))
-  })
-  rl.on('close', () => { void stop(0) })
-  process.on('SIGTERM', () => { void stop(0) })
-  process.on('SIGINT', () => { void stop(0) })
+  serveJsonLines(makeCommands(nodes, stop), stop)
 }
 
 main().catch(err => {

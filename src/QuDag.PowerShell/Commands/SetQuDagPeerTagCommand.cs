@@ -9,13 +9,8 @@ namespace QuDag.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "QuDagPeerTag", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(QuDagPeer))]
-public sealed class SetQuDagPeerTagCommand : QuDagCmdlet
+public sealed class SetQuDagPeerTagCommand : PeerChangeCmdlet
 {
-    /// <summary>The peers: full ids, or short ids the session knows.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(PeerIdCompleter))]
-    public string[] PeerId { get; set; } = [];
-
     /// <summary>The tag's name; setting it again replaces its weight.</summary>
     [Parameter(Mandatory = true, Position = 1)]
     [ValidateNotNullOrEmpty]
@@ -32,23 +27,11 @@ public sealed class SetQuDagPeerTagCommand : QuDagCmdlet
     [ValidateRange(0, int.MaxValue)]
     public int DecaySeconds { get; set; }
 
-    /// <summary>Writes each peer after the change.</summary>
-    [Parameter]
-    public SwitchParameter PassThru { get; set; }
+    /// <inheritdoc/>
+    protected override string Action =>
+        DecaySeconds > 0 ? $"Tag '{Tag}' = {Value}, decaying over {DecaySeconds} s" : $"Tag '{Tag}' = {Value}";
 
     /// <inheritdoc/>
-    protected override void ProcessRecord()
-    {
-        var manager = CurrentSession.Manager;
-        TimeSpan? decay = DecaySeconds > 0 ? TimeSpan.FromSeconds(DecaySeconds) : null;
-        foreach (var text in PeerId)
-        {
-            var what = decay is null ? $"Tag '{Tag}' = {Value}" : $"Tag '{Tag}' = {Value}, decaying over {DecaySeconds} s";
-            if (ResolvePeer(text) is not { } peer || !ShouldProcess($"peer {peer.ToShortString()}", what))
-                continue;
-            manager.TagPeer(peer, Tag, Value, decay);
-            if (PassThru && DescribePeer(peer) is { } shown)
-                WriteObject(shown);
-        }
-    }
+    protected override void Change(PeerId peer) =>
+        CurrentSession.Manager.TagPeer(peer, Tag, Value, DecaySeconds > 0 ? TimeSpan.FromSeconds(DecaySeconds) : null);
 }

@@ -8,36 +8,22 @@ namespace QuDag.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsSecurity.Unprotect, "QuDagPeer", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(QuDagPeer))]
-public sealed class UnprotectQuDagPeerCommand : QuDagCmdlet
+public sealed class UnprotectQuDagPeerCommand : PeerChangeCmdlet
 {
-    /// <summary>The peers: full ids, or short ids the session knows.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(PeerIdCompleter))]
-    public string[] PeerId { get; set; } = [];
-
     /// <summary>The protection tag to remove.</summary>
     [Parameter(Mandatory = true, Position = 1)]
     [ValidateNotNullOrEmpty]
     public string Tag { get; set; } = "";
 
-    /// <summary>Writes each peer after the change.</summary>
-    [Parameter]
-    public SwitchParameter PassThru { get; set; }
+    /// <inheritdoc/>
+    protected override string Action => $"Remove the protection tag '{Tag}'";
 
     /// <inheritdoc/>
-    protected override void ProcessRecord()
+    protected override void Change(PeerId peer)
     {
         var manager = CurrentSession.Manager;
-        foreach (var text in PeerId)
-        {
-            if (ResolvePeer(text) is not { } peer || !ShouldProcess($"peer {peer.ToShortString()}", $"Remove the protection tag '{Tag}'"))
-                continue;
-            bool still = manager.Unprotect(peer, Tag);
-            WriteVerbose(still
-                ? $"Peer {peer.ToShortString()} is still protected by: {string.Join(", ", manager.GetPeer(peer)?.ProtectionTags ?? [])}."
-                : $"Peer {peer.ToShortString()} is no longer protected.");
-            if (PassThru && DescribePeer(peer) is { } shown)
-                WriteObject(shown);
-        }
+        WriteVerbose(manager.Unprotect(peer, Tag)
+            ? $"Peer {peer.ToShortString()} is still protected by: {string.Join(", ", manager.GetPeer(peer)?.ProtectionTags ?? [])}."
+            : $"Peer {peer.ToShortString()} is no longer protected.");
     }
 }
