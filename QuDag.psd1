@@ -19,7 +19,7 @@
         'Get-QuDagSession', 'New-QuDagSession', 'Set-QuDagSession', 'Reset-QuDagSession', 'Remove-QuDagSession',
         'Start-QuDagMetricsExporter', 'Stop-QuDagMetricsExporter', 'Watch-QuDagMetrics', 'Export-QuDagReport',
         'Register-QuDagTopic', 'Unregister-QuDagTopic', 'Get-QuDagTopic',
-        'Find-QuDagPeer',
+        'Find-QuDagPeer', 'Invoke-QuDagCrawl', 'Compare-QuDagCrawl',
         'Protect-QuDagPeer', 'Unprotect-QuDagPeer', 'Set-QuDagPeerTag', 'Set-QuDagResourceLimit', 'Get-QuDagResourceUsage'
     )
     FunctionsToExport    = @()

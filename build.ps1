@@ -10,20 +10,27 @@
     (tests/QuDag.Module.Tests/Invoke-ModuleTests.ps1, NUnit XML in TestResults/pester.xml); it fails when either
     fails, after running both.
     Package writes out/QuDag/<version>/, a module folder that Import-Module accepts from any path and that
-    Publish-PSResource publishes to a repository (Install-PSResource QuDag then installs it).
+    Publish-PSResource publishes to a repository (Install-PSResource QuDag then installs it). It holds the native
+    libraries (SkiaSharp and HarfBuzz for the report's charts, libsodium) of one platform, -Runtime (this machine's by
+    default): about 17 MB for linux-x64, where every platform pwsh 7.6 runs on (-Runtime All) makes 84 MB.
 .EXAMPLE
     dotnet tool restore; dotnet pwsh ./build.ps1; dotnet pwsh -c 'Import-Module ./QuDag.psd1'
 .EXAMPLE
     dotnet pwsh ./build.ps1 -Task Test
 .EXAMPLE
     dotnet pwsh ./build.ps1 -Task Package -Configuration Release
+.EXAMPLE
+    dotnet pwsh ./build.ps1 -Task Package -Runtime win-x64
 #>
 [CmdletBinding()]
 param(
     [ValidateSet('Build', 'Test', 'Package', 'Clean')]
     [string] $Task = 'Build',
     [ValidateSet('Debug', 'Release')]
-    [string] $Configuration = 'Debug'
+    [string] $Configuration = 'Debug',
+    # The platform whose native libraries Package ships: one pwsh 7.6 runs on, or All.
+    [ValidateSet('linux-x64', 'linux-arm64', 'linux-musl-x64', 'osx-x64', 'osx-arm64', 'win-x64', 'win-arm64', 'All')]
+    [string] $Runtime = [Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier
 )
 $ErrorActionPreference = 'Stop'
 $root = $PSScriptRoot
@@ -80,8 +87,20 @@ switch ($Task) {
         $version = Get-ProjectVersion
         $out = [IO.Path]::Combine($root, "out/QuDag/$version")
         if ([IO.Directory]::Exists($out)) { [IO.Directory]::Delete($out, $true) }
-        # bin/ keeps its layout: the cmdlet assembly alone, every dependency (and native library) under bin/deps.
-        Copy-Tree ([IO.Path]::Combine($root, 'module/bin')) ([IO.Path]::Combine($out, 'bin'))
+        # bin/ keeps its layout: the cmdlet assembly alone, every dependency under bin/deps, and the native libraries
+        # of -Runtime under bin/deps/runtimes/<rid>/native (macOS's SkiaSharp and HarfBuzz are one universal build, in osx/).
+        $bin = [IO.Path]::Combine($root, 'module/bin')
+        $runtimes = [IO.Path]::Combine($bin, 'deps', 'runtimes')
+        $shipped = if ($Runtime -eq 'All') { [IO.Directory]::GetDirectories($runtimes).ForEach({ [IO.Path]::GetFileName($_) }) }
+                   elseif ($Runtime -like 'osx-*') { $Runtime, 'osx' } else { , $Runtime }
+        foreach ($file in [IO.Directory]::GetFiles($bin, '*', [IO.SearchOption]::AllDirectories)) {
+            $relative = [IO.Path]::GetRelativePath($bin, $file)
+            if ($relative.StartsWith([IO.Path]::Combine('deps', 'runtimes') + [IO.Path]::DirectorySeparatorChar) -and
+                $relative.Split([IO.Path]::DirectorySeparatorChar)[2] -notin $shipped) { continue }
+            $target = [IO.Path]::Combine($out, 'bin', $relative)
+            [IO.Directory]::CreateDirectory([IO.Path]::GetDirectoryName($target)) | Out-Null
+            [IO.File]::Copy($file, $target, $true)
+        }
         Copy-Tree ([IO.Path]::Combine($root, 'module/en-US')) ([IO.Path]::Combine($out, 'en-US'))
         Copy-Tree ([IO.Path]::Combine($root, 'module/examples')) ([IO.Path]::Combine($out, 'examples'))
         [IO.File]::Copy([IO.Path]::Combine($root, 'module/QuDag.Format.ps1xml'), [IO.Path]::Combine($out, 'QuDag.Format.ps1xml'), $true)
@@ -91,7 +110,8 @@ switch ($Task) {
             Replace("'module/QuDag.Format.ps1xml'", "'QuDag.Format.ps1xml'").
             Replace('# Development layout: build.ps1 -Task Build fills module/bin; -Task Package writes the shipping layout.', '# Shipping layout, written by build.ps1 -Task Package.')
         [IO.File]::WriteAllText([IO.Path]::Combine($out, 'QuDag.psd1'), $manifest)
-        [Console]::WriteLine("Packaged $out")
+        $size = ([IO.DirectoryInfo]::new($out).EnumerateFiles('*', [IO.SearchOption]::AllDirectories) | Measure-Object Length -Sum).Sum
+        [Console]::WriteLine("Packaged $out ($Runtime, $([Math]::Round($size / 1MB, 1)) MB)")
     }
     'Clean' {
         Invoke-Dotnet clean ([IO.Path]::Combine($root, 'QuDag.PS.sln')) -c $Configuration --nologo

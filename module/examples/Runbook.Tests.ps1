@@ -7,7 +7,10 @@
     (/ip4/127.0.0.1/tcp/<port>/p2p/<peer id>), which the code under test dials exactly as it would a production
     peer: libp2p over TCP on loopback, authenticated by Noise or TLS, multiplexed by yamux. The cmdlets take peer ids
     and addresses as strings, so Mock accepts what the runbook passes (CSV rows, text).
-    CI runs it with the module's suites (tests/QuDag.Module.Tests/Invoke-ModuleTests.ps1); alone:
+    CI runs it with the module's suites (tests/QuDag.Module.Tests/Invoke-ModuleTests.ps1). Alone, with the project's
+    runner, which brings Pester 5.7.1 from NuGet (pwsh 7 ships without Pester):
+    dotnet pwsh tests/QuDag.Module.Tests/Invoke-ModuleTests.ps1 -Path ./module/examples/Runbook.Tests.ps1
+    or, with Pester installed (Install-PSResource Pester -Version 5.7.1 -Scope CurrentUser):
     Invoke-Pester ./module/examples/Runbook.Tests.ps1
 #>
 #Requires -Modules Pester
@@ -26,6 +29,14 @@ BeforeAll {
     function Get-DownPeer([string] $Path) {
         Import-Csv $Path | Connect-QuDagPeer -ErrorAction SilentlyContinue
         Import-Csv $Path | Where-Object { -not (Test-QuDagPeer -Quiet $_.PeerId) } | ForEach-Object PeerId
+    }
+
+    # A third: serve requests on /qudag/req/1.0.0, answering what each asks, and report what it answered.
+    function Invoke-ServeRequest([int] $Count, [string] $Session) {
+        Receive-QuDagRequest -Session $Session -Count $Count -TimeoutSeconds 30 | ForEach-Object {
+            $answer = if ($_.Text -eq 'status?') { 'ok' } else { "unknown request: $($_.Text)" }
+            $_ | Send-QuDagResponse -Session $Session -Payload $answer -PassThru
+        }
     }
 
     $script:testPeer = New-QuDagSession -Name test-peer
@@ -76,5 +87,22 @@ Describe 'Get-DownPeer' {
         Mock Test-QuDagPeer { $PeerId[0] -eq $up }
         Get-DownPeer $csv | Should -Be $down
         Should -Invoke Connect-QuDagPeer -Times 2 -Exactly -ParameterFilter { $Address -like '/ip4/10.0.0.*/tcp/4001/p2p/*' }
+    }
+}
+
+Describe 'Invoke-ServeRequest' {
+    It 'answers each request, with the whole pipeline mocked' {
+        $asker = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
+        # Plain objects stand in for Receive-QuDagRequest's: Send-QuDagResponse binds their PeerId and RequestId.
+        Mock Receive-QuDagRequest {
+            [pscustomobject]@{ PeerId = $asker; RequestId = 'r1'; Text = 'status?' }
+            [pscustomobject]@{ PeerId = $asker; RequestId = 'r2'; Text = 'reboot' }
+        }
+        Mock Send-QuDagResponse { [pscustomobject]@{ PeerId = $PeerId; RequestId = $RequestId; Answer = $Payload } }
+        $served = Invoke-ServeRequest -Count 2 -Session test-peer
+        $served.Answer | Should -Be @('ok', 'unknown request: reboot')
+        Should -Invoke Receive-QuDagRequest -Times 1 -Exactly -ParameterFilter { $Session.Name -eq 'test-peer' -and $Count -eq 2 }
+        Should -Invoke Send-QuDagResponse -Times 1 -Exactly -ParameterFilter { $RequestId -eq 'r1' -and $PeerId -eq $asker -and $Payload -eq 'ok' }
+        Should -Invoke Send-QuDagResponse -Times 2 -Exactly
     }
 }

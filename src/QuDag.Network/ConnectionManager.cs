@@ -295,6 +295,12 @@ public sealed partial class ConnectionManager : IAsyncDisposable
         _dialer.Reconnector.SetEnabled(_peers.GetOrAddNamed(peerId).Reconnect, enabled);
     }
 
+    /// <summary>Received messages waiting for room in the receive queue, each holding its connection's reader; for tests.</summary>
+    internal int DeliveriesWaitingForRoom => _inbox.WaitingDeliveries;
+
+    /// <summary>True while a message to the peer waits for its flow-control credit (it stopped reading); for tests.</summary>
+    internal bool SendWaitsForCredit(PeerId peerId) => _dialer.ActiveConnection(peerId).SendWaitsForCredit;
+
     /// <summary>Completes when the peer's reconnect loop (if any) has ended; for tests.</summary>
     internal Task ReconnectLoopOf(PeerId peerId) => _peers.TryGet(peerId, out var entry) ? entry.Reconnect.Loop : Task.CompletedTask;
 

@@ -12,6 +12,15 @@ public sealed class ConnectionManagerOptions
     /// <summary>The seed's pool timeout: 5 minutes.</summary>
     public static readonly TimeSpan DefaultPoolTimeout = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// The longest timeout or interval the manager runs with: what a .NET timer (CancelAfter, Task.Delay, ITimer)
+    /// accepts, 2^32-2 ms (about 49.7 days). Beyond it a connect or request would fail with the timer's own error.
+    /// </summary>
+    public static readonly TimeSpan MaxTimeout = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
+    /// <summary>The longest reconnect delay: what Polly's retry (the reconnect backoff) accepts, 1 day.</summary>
+    public static readonly TimeSpan MaxPolicyDelay = TimeSpan.FromDays(1);
+
     /// <summary>Open sockets allowed at once: active and idle pooled, inbound and outbound. Default 100.</summary>
     public int MaxConnections { get; set; } = 100;
 
@@ -253,5 +262,19 @@ public sealed class ConnectionManagerOptions
         if (CircuitBreakerFailureThreshold > 0 && CircuitBreakerBreakDuration < TimeSpan.FromMilliseconds(500))
             throw new ArgumentOutOfRangeException(nameof(CircuitBreakerBreakDuration), CircuitBreakerBreakDuration,
                 "CircuitBreakerBreakDuration must be at least 0.5 s.");
+        AtMost(PoolTimeout, MaxTimeout, nameof(PoolTimeout));
+        AtMost(ConnectTimeout, MaxTimeout, nameof(ConnectTimeout));
+        AtMost(RequestTimeout, MaxTimeout, nameof(RequestTimeout));
+        AtMost(KeepAliveInterval, MaxTimeout, nameof(KeepAliveInterval));
+        AtMost(KeepAliveTimeout, MaxTimeout, nameof(KeepAliveTimeout));
+        AtMost(ReconnectDelay, MaxPolicyDelay, nameof(ReconnectDelay));
+        AtMost(ReconnectMaxDelay, MaxPolicyDelay, nameof(ReconnectMaxDelay));
+        AtMost(CircuitBreakerBreakDuration, MaxTimeout, nameof(CircuitBreakerBreakDuration));
+    }
+
+    private static void AtMost(TimeSpan value, TimeSpan maximum, string name)
+    {
+        if (value > maximum)
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be at most {maximum:d\\.hh\\:mm\\:ss\\.fff} (d.hh:mm:ss).");
     }
 }

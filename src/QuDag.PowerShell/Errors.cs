@@ -52,7 +52,9 @@ internal static class Errors
     {
         PeerIdentityMismatchException m =>
             $"Identity mismatch at {AddressArgument.Format(m.EndPoint)}: expected peer {m.Expected}, but the remote authenticated as {m.Actual}.",
-        ObjectDisposedException d => $"The QuDag session '{d.ObjectName}' was closed; use Get-QuDagSession or New-QuDagSession for an open one.",
+        QuDagSessionClosedException => null, // its message says it all
+        // The core's own (ObjectName "ConnectionManager"): the cmdlets explain it with their session when they can.
+        ObjectDisposedException => "The QuDag session was closed; use Get-QuDagSession or New-QuDagSession for an open one.",
         ArgumentException { ParamName: { } name } a => a.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal),
         _ => null,
     };
@@ -61,12 +63,6 @@ internal static class Errors
         new(new ItemNotFoundException($"The session knows no peer {peerId}."), commandId + "PeerNotFound", ErrorCategory.ObjectNotFound,
             PeerIdArgument.Format(peerId));
 
-    public static ErrorRecord SessionClosed(string commandId, QuDagSession session)
-    {
-        var message = $"The QuDag session '{session.Name}' was closed; use Get-QuDagSession or New-QuDagSession for an open one.";
-        return new(new ObjectDisposedException(session.Name, message), commandId + "SessionClosed", ErrorCategory.ResourceUnavailable, session)
-        {
-            ErrorDetails = new ErrorDetails(message),
-        };
-    }
+    public static ErrorRecord SessionClosed(string commandId, QuDagSession session) =>
+        new(session.ClosedException(), commandId + "SessionClosed", ErrorCategory.ResourceUnavailable, session);
 }

@@ -225,12 +225,24 @@ public sealed class QuDagMessage
 /// <summary>One ping round trip measured by Test-QuDagPeer.</summary>
 public sealed class QuDagPingResult
 {
-    internal QuDagPingResult(PeerId peer, int sequence, TimeSpan roundTrip)
+    /// <summary>The <see cref="Status"/> of an answered ping.</summary>
+    public const string Success = "Success";
+
+    /// <summary>The <see cref="Status"/> of a ping unanswered within Test-QuDagPeer -TimeoutSeconds.</summary>
+    public const string TimedOutStatus = "TimedOut";
+
+    private QuDagPingResult(PeerId peer, int sequence, string status, double? latencyMs)
     {
         PeerId = PeerIdArgument.Format(peer);
         Sequence = sequence;
-        LatencyMs = Math.Round(roundTrip.TotalMilliseconds, 3);
+        Status = status;
+        LatencyMs = latencyMs;
     }
+
+    internal static QuDagPingResult Answered(PeerId peer, int sequence, TimeSpan roundTrip) =>
+        new(peer, sequence, Success, Math.Round(roundTrip.TotalMilliseconds, 3));
+
+    internal static QuDagPingResult TimedOut(PeerId peer, int sequence) => new(peer, sequence, TimedOutStatus, null);
 
     /// <summary>The peer pinged.</summary>
     public string PeerId { get; }
@@ -238,8 +250,11 @@ public sealed class QuDagPingResult
     /// <summary>1 for the first ping of the call.</summary>
     public int Sequence { get; }
 
-    /// <summary>The PING/PONG round trip in milliseconds.</summary>
-    public double LatencyMs { get; }
+    /// <summary>Success, or TimedOut when no answer came within -TimeoutSeconds (as Test-Connection's Status).</summary>
+    public string Status { get; }
+
+    /// <summary>The PING/PONG round trip in milliseconds; null when the ping timed out.</summary>
+    public double? LatencyMs { get; }
 }
 
 /// <summary>An idle pooled connection, as Get-QuDagPool writes it.</summary>

@@ -27,12 +27,14 @@ internal static class PayloadArgument
             case object[] items when items.Length > 0 && items.All(i => (i is PSObject p ? p.BaseObject : i) is byte):
                 return items.Select(i => (byte)(i is PSObject p ? p.BaseObject : i)).ToArray();
         }
-        var json = cmdlet.SessionState.InvokeCommand.InvokeScript(false, s_toJson, null, payload);
+        // A script block would go as its JSON (its AST, megabytes of it): it is never what was meant, such as
+        // -Payload { $_.Payload } where delay-bind does not apply.
+        var json = value is ScriptBlock ? [] : cmdlet.SessionState.InvokeCommand.InvokeScript(false, s_toJson, null, payload);
         var text = json.Count == 1 ? json[0]?.BaseObject as string : null;
         if (text is null)
         {
             cmdlet.ThrowTerminatingError(new ErrorRecord(
-                new ArgumentException($"A {value.GetType().Name} cannot be sent: give a string, bytes, or an object ConvertTo-Json accepts."),
+                new ArgumentException($"A {value.GetType().Name} cannot be sent: give a string, bytes, or an object ConvertTo-Json accepts{(value is ScriptBlock ? " (write -Payload $_.Payload inside ForEach-Object, not -Payload { ... })" : "")}."),
                 commandId + problem, ErrorCategory.InvalidArgument, payload));
         }
         cmdlet.WriteVerbose($"Sending the {(value is IDictionary ? "hashtable" : value.GetType().Name)} as JSON: {text}");

@@ -78,6 +78,9 @@ public static class PeerIdArgument
     /// <summary>The text form every output object carries: the full id.</summary>
     public static string Format(PeerId id) => id.ToString();
 
+    /// <summary>The short form the tables show (first 2 characters, '*', last 6: 12*Wn8fj) of a full id's text.</summary>
+    public static string Short(string id) => id.Length > 9 ? $"{id[..2]}*{id[^6..]}" : id;
+
     private static bool IsBase58(char c) => c is >= '1' and <= '9' or >= 'A' and <= 'Z' or >= 'a' and <= 'z' && c is not ('I' or 'O' or 'l');
 
     private static string Problem(string text, string? parseError)

@@ -12,9 +12,13 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private QuDagSession? _resolved;
 
-    /// <summary>The session to work in; the runspace's default session when omitted.</summary>
+    /// <summary>
+    /// The session to work in, as an object or by its name (names are unique; <see cref="QuDagSession.Parse"/> finds
+    /// it); the runspace's default session when omitted.
+    /// </summary>
     [Parameter]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(SessionNameCompleter))]
     public QuDagSession? Session { get; set; }
 
     /// <summary>Cancelled when the user presses Ctrl+C or the pipeline stops.</summary>
@@ -40,6 +44,7 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
     /// <summary>Waits for a task on the pipeline thread; Ctrl+C ends the wait with <see cref="PipelineStoppedException"/>.</summary>
     protected T Await<T>(Task<T> task)
     {
+        AnnounceWait(task);
         try
         {
             return task.WaitAsync(StopToken).GetAwaiter().GetResult();
@@ -53,6 +58,7 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
     /// <inheritdoc cref="Await{T}(Task{T})"/>
     protected void Await(Task task)
     {
+        AnnounceWait(task);
         try
         {
             task.WaitAsync(StopToken).GetAwaiter().GetResult();
@@ -63,8 +69,26 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    // Says on the debug stream, right before the pipeline thread blocks, that it does: -Debug then shows what a
+    // command that seems to hang waits on, and a test knows when a stop (Ctrl+C) meets the wait itself.
+    private void AnnounceWait(Task task)
+    {
+        if (!task.IsCompleted)
+            WriteDebug($"{MyInvocation.MyCommand.Name} waits (Ctrl+C stops it).");
+    }
+
     /// <summary>Writes a non-terminating error for one item; the pipeline goes on.</summary>
-    protected void WriteError(Exception exception, object? target) => WriteError(Errors.From(exception, CommandId, target));
+    protected void WriteError(Exception exception, object? target) => WriteError(Errors.From(Explain(exception), CommandId, target));
+
+    /// <summary>Stops the command because its session closed under it (the core threw ObjectDisposedException).</summary>
+    protected void ThrowSessionClosed(ObjectDisposedException exception) =>
+        ThrowTerminatingError(Errors.From(Explain(exception), CommandId, _resolved));
+
+    // The core says only "ConnectionManager" when its manager is gone: name the session, and why it closed.
+    private Exception Explain(Exception exception) =>
+        exception is ObjectDisposedException and not QuDagSessionClosedException && _resolved is { IsDisposed: true } session
+            ? session.ClosedException()
+            : exception;
 
     /// <summary>Writes a non-terminating error with an explicit id suffix and category.</summary>
     protected void WriteError(Exception exception, string problem, ErrorCategory category, object? target) =>

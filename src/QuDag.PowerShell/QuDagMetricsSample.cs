@@ -1,3 +1,5 @@
+using System.Collections.ObjectModel;
+using System.Globalization;
 using QuDag.Network;
 
 namespace QuDag.PowerShell;
@@ -71,8 +73,11 @@ public sealed class QuDagMetricsSample
     /// <summary>Inbound connections that failed before they were established.</summary>
     public long FailedInbound { get; init; }
 
-    /// <summary>The peers, by peer id.</summary>
-    public QuDagWatchPeer[] Peers { get; init; } = [];
+    /// <summary>
+    /// The peers, by peer id: objects in JSON and CliXml; in a CSV cell, one "&lt;peer id&gt; &lt;status&gt; &lt;latency&gt;ms"
+    /// per peer, separated by "; ".
+    /// </summary>
+    public QuDagWatchPeers Peers { get; init; } = new([]);
 
     internal static QuDagMetricsSample Take(QuDagSession session, int sequence)
     {
@@ -102,16 +107,33 @@ public sealed class QuDagMetricsSample
             PoolMisses = m.PoolMisses,
             FailedConnects = m.FailedConnects,
             FailedInbound = m.FailedInbound,
-            Peers = peers.Select(p => new QuDagWatchPeer(p.PeerId.ToString(), p.Status?.ToString() ?? "", p.Endpoint?.ToString(),
-                p.Latency?.TotalMilliseconds, p.Pooled)).ToArray(),
+            Peers = new(peers.Select(p => new QuDagWatchPeer(p.PeerId.ToString(), p.PeerId.ToShortString(), p.Status?.ToString() ?? "",
+                AddressArgument.Format(p.Endpoint), p.Latency is { } rtt ? Math.Round(rtt.TotalMilliseconds, 3) : null, p.Pooled)).ToArray()),
         };
     }
 }
 
 /// <summary>A peer in a <see cref="QuDagMetricsSample"/>.</summary>
 /// <param name="PeerId">The peer id.</param>
+/// <param name="ShortId">The peer id as tables show it (go-libp2p's short form, 12*Wn8fj).</param>
 /// <param name="Status">Its status name (empty when only its address is known).</param>
 /// <param name="Endpoint">Its endpoint.</param>
 /// <param name="LatencyMs">Its last ping round trip in milliseconds.</param>
 /// <param name="Pooled">True when its connection waits in the idle pool.</param>
-public sealed record QuDagWatchPeer(string PeerId, string Status, string? Endpoint, double? LatencyMs, bool Pooled);
+public sealed record QuDagWatchPeer(string PeerId, string ShortId, string Status, string? Endpoint, double? LatencyMs, bool Pooled)
+{
+    /// <summary>"12D3KooW... Connected 0.213ms": what a CSV cell and Format-List show of it.</summary>
+    public override string ToString() =>
+        string.Join(' ', new[] { PeerId, Status.Length > 0 ? Status : "Known", LatencyMs is { } ms ? ms.ToString("0.###", CultureInfo.InvariantCulture) + "ms" : null }
+            .OfType<string>());
+}
+
+/// <summary>
+/// The peers of a <see cref="QuDagMetricsSample"/>: a list of <see cref="QuDagWatchPeer"/> for pipes, JSON and CliXml, whose
+/// text (what Export-Csv writes in a cell) lists each peer, where an array would write its type name.
+/// </summary>
+public sealed class QuDagWatchPeers(IList<QuDagWatchPeer> peers) : ReadOnlyCollection<QuDagWatchPeer>(peers)
+{
+    /// <inheritdoc/>
+    public override string ToString() => string.Join("; ", this);
+}

@@ -34,6 +34,27 @@ public sealed class QuDagSession : IDisposable
 
     internal static int PeekNextId() => Volatile.Read(ref s_nextId) + 1;
 
+    /// <summary>
+    /// The open session named <paramref name="name"/>: what PowerShell binds -Session 'relay' to (it converts a string
+    /// with a type's Parse method). This runspace's session of that name first, else the only one in the process, so
+    /// a thread job can name its parent's session.
+    /// </summary>
+    /// <exception cref="ArgumentException">No open session has that name, or several runspaces have one.</exception>
+    public static QuDagSession Parse(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var runspace = System.Management.Automation.Runspaces.Runspace.DefaultRunspace;
+        var found = SessionRegistry.FindByName(runspace, name.Trim());
+        if (found.Count == 1)
+            return found[0];
+        if (found.Count > 1)
+            throw new ArgumentException($"{found.Count} runspaces have a session named '{name}': pass the session object instead (-Session $session).");
+        var open = runspace is null ? [] : SessionRegistry.List(runspace).Select(s => s.Name).ToArray();
+        throw new ArgumentException(open.Length == 0
+            ? $"No open QuDag session is named '{name}'."
+            : $"No open QuDag session is named '{name}'; open sessions: {string.Join(", ", open)}.");
+    }
+
     /// <summary>A number unique in this process.</summary>
     public int Id { get; }
 
@@ -112,8 +133,14 @@ public sealed class QuDagSession : IDisposable
     /// <summary>True once closed (Remove-QuDagSession, Remove-Module, runspace close).</summary>
     public bool IsDisposed { get; private set; }
 
+    /// <summary>Why the session closed; <see cref="SessionCloseReason.Open"/> while it is open.</summary>
+    public SessionCloseReason CloseReason { get; private set; }
+
     /// <summary>The connection manager, for scripts that want the .NET API.</summary>
-    public ConnectionManager Manager => IsDisposed ? throw new ObjectDisposedException(Name, $"The QuDag session '{Name}' was closed.") : _manager;
+    public ConnectionManager Manager => IsDisposed ? throw ClosedException() : _manager;
+
+    /// <summary>What any use of the closed session throws: it names the session and says why it closed.</summary>
+    internal QuDagSessionClosedException ClosedException() => new(Name, CloseReason);
 
     /// <summary>What the session's metrics are exported to (Start-QuDagMetricsExporter); null when nothing.</summary>
     public MetricsExporter? MetricsExporter => Volatile.Read(ref _exporter);
@@ -276,12 +303,16 @@ public sealed class QuDagSession : IDisposable
     }
 
     /// <summary>Closes every connection and listener, and forgets every peer.</summary>
-    public void Dispose()
+    public void Dispose() => Close(SessionCloseReason.Disposed);
+
+    /// <summary><see cref="Dispose"/>, remembering why, so later errors can say it.</summary>
+    internal void Close(SessionCloseReason reason)
     {
         lock (_reconfigure)
         {
             if (IsDisposed)
                 return;
+            CloseReason = reason;
             IsDisposed = true;
             StopExporter();
             _manager.DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -291,4 +322,52 @@ public sealed class QuDagSession : IDisposable
 
     /// <inheritdoc/>
     public override string ToString() => $"{Name} ({_identity.PeerId.ToShortString()})";
+}
+
+/// <summary>Why a session closed.</summary>
+public enum SessionCloseReason
+{
+    /// <summary>It is open.</summary>
+    Open,
+
+    /// <summary>Its Dispose method was called.</summary>
+    Disposed,
+
+    /// <summary>Remove-QuDagSession removed it.</summary>
+    Removed,
+
+    /// <summary>Remove-Module QuDag closed the sessions of its runspace.</summary>
+    ModuleRemoved,
+
+    /// <summary>The runspace that owned it closed.</summary>
+    RunspaceClosed,
+}
+
+/// <summary>
+/// A use of a closed session: names the session and says how it closed. Its message is only that (an
+/// <see cref="ObjectDisposedException"/> would add "Object name: '...'"), so scripts that print it read plain words.
+/// </summary>
+public sealed class QuDagSessionClosedException : ObjectDisposedException
+{
+    internal QuDagSessionClosedException(string sessionName, SessionCloseReason reason)
+        : base(sessionName)
+    {
+        SessionName = sessionName;
+        Reason = reason;
+    }
+
+    /// <summary>The closed session's name.</summary>
+    public string SessionName { get; }
+
+    /// <summary>How it closed.</summary>
+    public SessionCloseReason Reason { get; }
+
+    /// <inheritdoc/>
+    public override string Message => $"The QuDag session '{SessionName}' {Reason switch
+    {
+        SessionCloseReason.Removed => "was removed (Remove-QuDagSession)",
+        SessionCloseReason.ModuleRemoved => "was closed when the QuDag module was removed (Remove-Module)",
+        SessionCloseReason.RunspaceClosed => "was closed with the runspace that made it",
+        _ => "was closed",
+    }}; use Get-QuDagSession or New-QuDagSession for an open one.";
 }

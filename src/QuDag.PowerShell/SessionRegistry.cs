@@ -77,6 +77,23 @@ internal static class SessionRegistry
             return sessions.All.Any(s => !s.IsDisposed && s.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
     }
 
+    /// <summary>
+    /// The open sessions named <paramref name="name"/> (names are unique per runspace): <paramref name="runspace"/>'s if
+    /// it has one, else those of every runspace of the process (a thread job naming its parent's session).
+    /// </summary>
+    public static IReadOnlyList<QuDagSession> FindByName(Runspace? runspace, string name)
+    {
+        if (runspace is not null && List(runspace).FirstOrDefault(s => s.Name.Equals(name, StringComparison.OrdinalIgnoreCase)) is { } own)
+            return [own];
+        var found = new List<QuDagSession>();
+        foreach (var (_, sessions) in s_byRunspace)
+        {
+            lock (sessions)
+                found.AddRange(sessions.All.Where(s => !s.IsDisposed && s.Name.Equals(name, StringComparison.OrdinalIgnoreCase)));
+        }
+        return found;
+    }
+
     public static IReadOnlyList<QuDagSession> List(Runspace runspace)
     {
         var sessions = For(runspace);
@@ -97,11 +114,11 @@ internal static class SessionRegistry
             if (ReferenceEquals(sessions.Default, session))
                 sessions.Default = null;
         }
-        session.Dispose();
+        session.Close(SessionCloseReason.Removed);
     }
 
-    /// <summary>Disposes every session of the runspace.</summary>
-    public static void Close(Runspace runspace)
+    /// <summary>Closes every session of the runspace.</summary>
+    public static void Close(Runspace runspace, SessionCloseReason reason)
     {
         if (!s_byRunspace.TryGetValue(runspace, out var sessions))
             return;
@@ -113,13 +130,13 @@ internal static class SessionRegistry
             sessions.Default = null;
         }
         foreach (var session in all)
-            session.Dispose();
+            session.Close(reason);
     }
 
     private static void OnRunspaceStateChanged(object? sender, RunspaceStateEventArgs e)
     {
         if (sender is Runspace runspace && e.RunspaceStateInfo.State is RunspaceState.Closing or RunspaceState.Closed or RunspaceState.Broken)
-            Close(runspace);
+            Close(runspace, SessionCloseReason.RunspaceClosed);
     }
 }
 
@@ -130,6 +147,6 @@ public sealed class ModuleCleanup : IModuleAssemblyCleanup
     public void OnRemove(PSModuleInfo psModuleInfo)
     {
         if (Runspace.DefaultRunspace is { } runspace)
-            SessionRegistry.Close(runspace);
+            SessionRegistry.Close(runspace, SessionCloseReason.ModuleRemoved);
     }
 }

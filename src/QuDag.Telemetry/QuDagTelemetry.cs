@@ -71,7 +71,9 @@ public static class QuDagTelemetry
         MeterProvider provider;
         try
         {
-            provider = builder.Build();
+            // Built while the manager holds its histograms still, which then replays their earlier measurements
+            // into it: an exporter started after activity shows the ping and handshake histograms the node already has.
+            provider = manager.AttachMeterListener(builder.Build);
         }
         catch (Exception ex) when (options.Prometheus is { } p && IsAddressInUse(ex))
         {

@@ -12,6 +12,9 @@ using QuDag.Benchmarks;
 //   cmdlets <peers> [remote|inproc] [both|cmdlet|script] [rounds] [throttle]
 //                              Connect-QuDagPeer pipeline vs a serial foreach of Connect-QuDagPeer; peer nodes in
 //                              child processes (remote, the default) or in this process (inproc, the first harness)
+//   crawl <nodes> [processes] [degree]  Invoke-QuDagCrawl's core against <nodes> js kad-dht nodes (a tenth clients) in
+//                              [processes] Node processes (default 1), and js's own getClosestPeers discovery in the
+//                              same run: time, peers/s, coverage, bytes per crawled peer and per routing-table entry
 //   peers <count> [quiet] | bare-peer | tcp-peer  (internal) the remote ends for 'scale', 'cmdlets' and 'expire'
 // Diagnostic modes for the missed targets (RESULTS.md, "Profile" subsections; profile.sh wraps them in dotnet-trace):
 //   loop <what> <seconds> [arg]   one benchmark's work in a loop: messages|messages-bare-batched|messages-bare-single
@@ -37,6 +40,7 @@ return args switch
     ["heap-diff", var before, var after, var n] => HeapProfile.Diff(before, after, int.Parse(n)),
     ["trace-top", var file, .. var rest] => TraceTop.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 25),
     ["trace-jit", var file, .. var rest] => TraceJit.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 15),
+    ["crawl", var n, .. var rest] => await CrawlBench.RunAsync(int.Parse(n), rest.Length > 0 ? int.Parse(rest[0]) : 1, rest.Length > 1 ? int.Parse(rest[1]) : 3),
     ["latency", .. var rest] => await Latency.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 20_000),
     ["scopes", .. var rest] => await Scopes.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 10, rest.Length > 1 ? int.Parse(rest[1]) : 5_000,
         rest.Length > 2 ? int.Parse(rest[2]) : 50_000),

@@ -2,6 +2,7 @@
 $script:RepoRoot = [IO.Path]::GetFullPath([IO.Path]::Combine($PSScriptRoot, '../..'))
 $script:Manifest = [IO.Path]::Combine($RepoRoot, 'QuDag.psd1')
 Import-Module $Manifest -Force
+. ([IO.Path]::Combine($PSScriptRoot, 'NuGet.ps1'))
 $PSStyle.OutputRendering = 'PlainText'
 
 # A separate node with a listener: what a runbook's code dials as a production peer.
@@ -64,4 +65,40 @@ function Invoke-QuDagHost([string[]] $Arguments) {
 # Sockets this process holds open (Linux), to prove sessions close theirs.
 function Get-OpenSocketCount {
     @(Get-ChildItem /proc/self/fd -ErrorAction Ignore | Where-Object { $_.LinkTarget -like 'socket:*' }).Count
+}
+
+# Ctrl+C on a blocking command, as the console delivers it: runs $Script (after importing the module) in a runspace
+# of its own, waits until $Command has really entered its wait (QuDagCmdlet writes "<command> waits" on the debug
+# stream right before its pipeline thread blocks: not during Import-Module, binding or setup, where a stop would pass
+# without the cmdlet's help), checks it still waits, then stops the pipeline. Returns whether it was waiting, whether
+# the stop completed within $StopSeconds, and the state the pipeline ended in. Give the command a -TimeoutSeconds of
+# its own: when a stop fails, that ends the pipeline, so neither Dispose nor the test run hangs.
+function Stop-WhenWaiting([string] $Script, [string] $Command, [int] $StopSeconds = 10) {
+    $ps = [powershell]::Create()
+    try {
+        $null = $ps.AddScript("Import-Module '$Manifest'; `$DebugPreference = 'Continue'; $Script")
+        $async = $ps.BeginInvoke()
+        Wait-Until { $async.IsCompleted -or @($ps.Streams.Debug.ReadAll() | Where-Object Message -Like "$Command waits*").Count -gt 0 } -TimeoutSeconds 60 -Because "$Command to enter its wait"
+        $waiting = -not $async.IsCompleted
+        $stop = $ps.BeginStop($null, $null)
+        $stopped = $stop.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds($StopSeconds))
+        [pscustomobject]@{ Waiting = $waiting; Stopped = $stopped; State = $ps.InvocationStateInfo.State }
+    }
+    finally { $ps.Dispose() }
+}
+
+# A job's output, once it has ended within $TimeoutSeconds; the job is removed. Never Receive-Job -Wait -AutoRemoveJob:
+# when the job ends while Receive-Job registers for its events, pwsh 7.6 removes it twice ("Job repository does not
+# contain an item with ID ..."); Wait-Job first leaves Receive-Job nothing to race.
+function Receive-TestJob([Parameter(ValueFromPipeline)] [System.Management.Automation.Job[]] $Job, [int] $TimeoutSeconds = 60) {
+    begin { $jobs = [Collections.Generic.List[System.Management.Automation.Job]]::new() }
+    process { $jobs.AddRange($Job) }
+    end {
+        try {
+            $ended = @($jobs | Wait-Job -Timeout $TimeoutSeconds)
+            if ($ended.Count -ne $jobs.Count) { throw "Timed out after $TimeoutSeconds s waiting for $($jobs.Count - $ended.Count) job(s) to end." }
+            $jobs | Receive-Job
+        }
+        finally { $jobs | Remove-Job -Force }
+    }
 }

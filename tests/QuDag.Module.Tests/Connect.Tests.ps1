@@ -224,8 +224,8 @@ Describe 'Connect, disconnect and the pool' {
 
     It 'refuses a zero or negative -ConnectTimeoutSeconds at parameter binding' {
         $id = New-TestPeerId
-        { Connect-QuDagPeer $id '127.0.0.1:1' -ConnectTimeoutSeconds 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,QuDag.PowerShell.Commands.ConnectQuDagPeerCommand'
-        { Connect-QuDagPeer $id '127.0.0.1:1' -ConnectTimeoutSeconds -5 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,QuDag.PowerShell.Commands.ConnectQuDagPeerCommand'
+        { Connect-QuDagPeer $id '127.0.0.1:1' -ConnectTimeoutSeconds 0 } | Should -Throw -ErrorId 'ParameterArgumentTransformationError,QuDag.PowerShell.Commands.ConnectQuDagPeerCommand'
+        { Connect-QuDagPeer $id '127.0.0.1:1' -ConnectTimeoutSeconds -5 } | Should -Throw -ErrorId 'ParameterArgumentTransformationError,QuDag.PowerShell.Commands.ConnectQuDagPeerCommand'
     }
 
     It 'says with -Verbose whether it dialed (with the handshake time) or reused the pool' {

@@ -23,7 +23,7 @@ foreach ($row in $rows) {
 Write-Progress -Activity 'Connecting' -Completed
 $session = Get-QuDagSession
 $job = Start-ThreadJob { (Get-QuDagPeer -Session $using:session | Measure-Object).Count }
-"jobCount=$($job | Receive-Job -Wait -AutoRemoveJob)"
+"jobCount=$($job | Wait-Job | Receive-Job)"
 "json=" + (Get-QuDagPeer | Select-Object -First 1 PeerId, Status | ConvertTo-Json -Compress)
 "when=" + (Get-Date -Format 'yyyy')
 Get-QuDagPeer | Format-Table Status, ShortId -AutoSize | Out-String -Width 80

@@ -74,6 +74,20 @@ Describe 'Identity files' {
         [IO.File]::ReadAllBytes($path).Length | Should -Be $bytes.Length
     }
 
+    It 'stops with ObjectNotFound naming the folder when the key file''s folder does not exist' {
+        $folder = Join-Path $TestDrive 'no/such/folder'
+        $path = Join-Path $folder 'node.key'
+        $e = $null
+        try { New-QuDagSession -IdentityPath $path } catch { $e = $_ }
+        $e.FullyQualifiedErrorId | Should -Be 'NewQuDagSessionIdentityFolderNotFound,QuDag.PowerShell.Commands.NewQuDagSessionCommand'
+        $e.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $e.TargetObject | Should -Be $folder
+        "$e" | Should -BeLike "*the folder '$folder' does not exist*"
+        "$e" | Should -Not -BeLike '*.tmp*'
+        { Set-QuDagSession -IdentityPath $path -Confirm:$false } | Should -Throw -ErrorId 'SetQuDagSessionIdentityFolderNotFound,*'
+        Test-Path $folder | Should -BeFalse -Because 'a folder is never created behind the user''s back'
+    }
+
     It 'refuses a key file group or others can read, with the fix in the message, unless -Force' -Skip:$IsWindows {
         $path = Join-Path $TestDrive 'shared.key'
         $id = (New-QuDagSession -IdentityPath $path).PeerId

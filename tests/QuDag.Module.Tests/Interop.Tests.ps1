@@ -31,6 +31,8 @@ Describe 'The module against js-libp2p' {
             $response.RequestId | Should -Be 'op-1'
             $response.Text | Should -Be 'ack:status?'
             $response.LatencyMs | Should -BeGreaterThan 0
+            # An empty payload is js's (and rust's) empty CBOR array: js answers "ack:" and nothing more.
+            (Invoke-QuDagRequest -PeerId $js.PeerId -Payload '' -ErrorAction Stop).Text | Should -Be 'ack:'
 
             # js is not a QuDag.PS node: our message protocol is refused in so many words, the peer stays connected.
             Send-QuDagMessage -PeerId $js.PeerId -Message 'hi' -ErrorVariable refused -ErrorAction SilentlyContinue

@@ -5,7 +5,7 @@
     in this pwsh, against QuDag.psd1 as a user imports it.
 .DESCRIPTION
     Pester comes from NuGet, not PSGallery: Pester.proj downloads it into the NuGet cache and this script imports
-    tools/Pester.psd1 from there by path. Writes NUnit XML to TestResults/pester.xml, prints a closing line
+    tools/Pester.psd1 from there by path. Suites restore their own fixtures (Fixtures/Fixtures.proj). Writes NUnit XML to TestResults/pester.xml, prints a closing line
     "Pester: N passed, N failed, N skipped", and exits 1 when a test failed (0 otherwise).
 .EXAMPLE
     dotnet pwsh tests/QuDag.Module.Tests/Invoke-ModuleTests.ps1
@@ -31,11 +31,9 @@ function Invoke-Dotnet {
     if ($LASTEXITCODE -ne 0) { throw "dotnet $($args -join ' ') failed with exit code $LASTEXITCODE" }
 }
 
-$packages = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { [IO.Path]::Combine([Environment]::GetFolderPath('UserProfile'), '.nuget', 'packages') }
-$pester = [IO.Path]::Combine($packages, 'pester', $pesterVersion, 'tools', 'Pester.psd1')
-if (-not (Test-Path $pester)) {
-    Invoke-Dotnet restore $pesterProject --nologo -v quiet
-}
+# Restored on every run, never "when missing": a cache that holds Pester through another project must not decide.
+. ([IO.Path]::Combine($PSScriptRoot, 'NuGet.ps1'))
+$pester = [IO.Path]::Combine((Restore-NuGetPackage $pesterProject Pester $pesterVersion), 'tools', 'Pester.psd1')
 if (-not $NoBuild) {
     Invoke-Dotnet build ([IO.Path]::Combine($root, 'src/QuDag.Host/QuDag.Host.csproj')) --nologo -v quiet '-clp:ErrorsOnly'
 }
@@ -45,6 +43,11 @@ $config = New-PesterConfiguration
 $config.Run.Path = if ($Path) { $Path -split ',' | Where-Object { $_ } } else { @($PSScriptRoot, [IO.Path]::Combine($root, 'module/examples/Runbook.Tests.ps1')) }
 $config.Run.PassThru = $true
 $config.Output.Verbosity = $Output
+# A log written to a file or by CI carries no colour codes: Pester writes ANSI whenever pwsh's host can.
+if ($env:NO_COLOR -or [Console]::IsOutputRedirected) {
+    $PSStyle.OutputRendering = 'PlainText'
+    $config.Output.RenderMode = 'Plaintext'
+}
 $config.TestResult.Enabled = $true
 $config.TestResult.OutputFormat = 'NUnitXml'
 $config.TestResult.OutputPath = [IO.Path]::Combine($root, 'TestResults', 'pester.xml')

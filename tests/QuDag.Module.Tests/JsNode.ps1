@@ -6,7 +6,7 @@ function Start-JsNode {
         [string] $Security = 'noise',
         [switch] $Listen,
         [string] $Agent = 'js-pester/1.0',
-        [int] $StartTimeoutSeconds = 30,
+        [int] $StartTimeoutSeconds = 90,  # a bound against a hang: a first start compiles js-libp2p, slow under load
         # Another script of tests/interop with the same line protocol (gossip.mjs: many nodes in one process) and its arguments.
         [string] $Script = 'node.mjs',
         [string[]] $ScriptArguments = @()

@@ -33,6 +33,10 @@ Describe 'Messages and pings' {
         ($texts[0] | ConvertFrom-Json).op | Should -Be 'announce'
         ($texts[0] | ConvertFrom-Json).n | Should -Be 2
         $texts[1] | Should -Be '{"op":"ping"}'
+        # A script block is never meant as a payload (its JSON is its syntax tree): refused, not sent.
+        { Send-QuDagMessage $to.PeerId -Message { $_.Payload } } |
+            Should -Throw -ErrorId 'SendQuDagMessageInvalidMessage,*' -ExpectedMessage '*ScriptBlock cannot be sent*ForEach-Object*'
+        Receive-QuDagMessage -Session $bob -TimeoutSeconds 1 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 
     It 'refuses an oversized message in QuDag''s words, without a .NET parameter suffix' {
@@ -60,18 +64,10 @@ Describe 'Messages and pings' {
     }
 
     It 'stops a receive promptly (Ctrl+C)' {
-        $ps = [powershell]::Create()
-        try {
-            $null = $ps.AddScript("Import-Module '$Manifest'; Receive-QuDagMessage")
-            $async = $ps.BeginInvoke()
-            Wait-Until { $ps.InvocationStateInfo.State -eq 'Running' } -Because 'the receive to start'
-            [Threading.Thread]::Sleep(200)
-            $async.IsCompleted | Should -BeFalse
-            $stop = $ps.BeginStop($null, $null)
-            $stop.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds(10)) | Should -BeTrue
-            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
-        }
-        finally { $ps.Dispose() }
+        $result = Stop-WhenWaiting 'Receive-QuDagMessage -TimeoutSeconds 60' -Command Receive-QuDagMessage
+        $result.Waiting | Should -BeTrue
+        $result.Stopped | Should -BeTrue -Because 'Ctrl+C ends the wait itself'
+        $result.State | Should -Be 'Stopped'
     }
 }
 

@@ -4,19 +4,23 @@ BeforeAll { . $PSScriptRoot/Common.ps1 }
 
 Describe 'Dependency isolation' {
     It 'imports QuDag after another version of a shared dependency is loaded, and both work' {
-        $polly = Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages/polly.core/8.4.2/lib/net8.0/Polly.Core.dll'
-        if ($env:NUGET_PACKAGES) { $polly = Join-Path $env:NUGET_PACKAGES 'polly.core/8.4.2/lib/net8.0/Polly.Core.dll' }
-        $polly | Should -Exist -Because 'Pester.proj restores Polly.Core 8.4.2 as a fixture'
+        # The fixture is restored here, by the test that needs it: a cold NuGet cache must pass as a warm one.
+        $polly = Join-Path (Restore-NuGetPackage (Join-Path $PSScriptRoot 'Fixtures/Fixtures.proj') Polly.Core 8.4.2) 'lib/net8.0/Polly.Core.dll'
+        $polly | Should -Exist
         $result = Invoke-FreshPwsh @"
 `$ErrorActionPreference = 'Stop'
 Add-Type -Path '$polly'
 Import-Module '$Manifest'
-# QuDag's circuit breaker runs on its own Polly: three refused dials open it.
-`$closed = [Net.Sockets.Socket]::new([Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Tcp)
-`$closed.Bind([Net.IPEndPoint]::new([Net.IPAddress]::Loopback, 0))
-`$s = New-QuDagSession -CircuitBreakerThreshold 2 -CircuitBreakerSeconds 600
-1..3 | ForEach-Object { Connect-QuDagPeer '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA' "`$(`$closed.LocalEndPoint)" -Session `$s -ErrorAction SilentlyContinue }
-'circuit=' + (Get-QuDagPeer '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA' -Session `$s).Circuit
+# QuDag's reconnect runs on its own Polly (its circuit breaker is its own code since the breaker counts dials in a
+# row): a peer lost with -AutoReconnect starts the retry loop, which loads Polly into QuDag's context.
+`$s = New-QuDagSession
+`$remote = New-QuDagSession
+`$listener = Start-QuDagListener -Session `$remote
+Connect-QuDagPeer `$listener.PeerId `$listener.Endpoint -Session `$s -AutoReconnect
+Remove-QuDagSession `$remote -Confirm:`$false
+`$deadline = [DateTime]::UtcNow.AddSeconds(30)
+while ((Get-QuDagMetrics -Session `$s).ReconnectAttempts -lt 1 -and [DateTime]::UtcNow -lt `$deadline) { Start-Sleep -Milliseconds 20 }
+'reconnecting=' + ((Get-QuDagMetrics -Session `$s).ReconnectAttempts -ge 1)
 # The script's own Polly 8.4.2 still works.
 `$pipeline = [Polly.ResiliencePipelineBuilder]::new().Build()
 'script=' + `$pipeline.Execute[int]([Func[int]] { 42 })
@@ -25,7 +29,7 @@ foreach (`$a in [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.
 }
 "@
         $result.ExitCode | Should -Be 0 -Because $result.Output
-        $result.Output | Should -Match 'circuit=Open'
+        $result.Output | Should -Match 'reconnecting=True'
         $result.Output | Should -Match 'script=42'
         $result.Output | Should -Match 'polly=Default 8\.4\.2'
         $result.Output | Should -Match 'polly=QuDag 8\.9\.1'
@@ -79,6 +83,16 @@ Describe 'Packaging' {
         $null = New-Item -ItemType Directory $repo, "$tempHome/.local/share", "$tempHome/.config", "$tempHome/.cache"
     }
 
+    It 'ships the native libraries of this platform alone, in under 30 MB' {
+        $rid = [Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier
+        $expected = @($rid; if ($rid -like 'osx-*') { 'osx' }) | Sort-Object
+        (Get-ChildItem (Join-Path $packaged 'bin/deps/runtimes') -Directory).Name | Sort-Object | Should -Be $expected
+        $natives = (Get-ChildItem (Join-Path $packaged 'bin/deps/runtimes') -Recurse -File).BaseName
+        foreach ($library in 'libSkiaSharp', 'libHarfBuzzSharp', 'libsodium') { $natives | Should -Contain $library }
+        $size = (Get-ChildItem $packaged -Recurse -File | Measure-Object Length -Sum).Sum
+        $size | Should -BeLessThan 30MB -Because "the package holds $([Math]::Round($size / 1MB, 1)) MB"
+    }
+
     It 'publishes to a local file repository and installs from it with PSResourceGet' {
         $result = Invoke-FreshPwsh -Environment $isolated @"
 `$ErrorActionPreference = 'Stop'
@@ -99,14 +113,18 @@ Import-Module QuDag
 'base=' + (Get-Module QuDag).ModuleBase
 `$session = Get-QuDagSession
 `$peer = Start-QuDagListener -Session (New-QuDagSession -Name remote)
-'job=' + (Start-ThreadJob { `$p = `$using:peer; Connect-QuDagPeer `$p.PeerId `$p.Endpoint -Session `$using:session -PassThru | ForEach-Object Status } | Receive-Job -Wait -AutoRemoveJob)
+'job=' + (Start-ThreadJob { `$p = `$using:peer; Connect-QuDagPeer `$p.PeerId `$p.Endpoint -Session `$using:session -PassThru | ForEach-Object Status } | Wait-Job | Receive-Job)
 'parallel=' + ((1..2 | ForEach-Object -Parallel { (Get-QuDagPeer -Session `$using:session).Status }) -join ',')
 'about=' + [bool](Get-Help about_QuDag | Out-String | Select-String 'MaxConnections')
+# The report's charts need the package's SkiaSharp and HarfBuzz natives for this platform.
+Export-QuDagReport -Path '$tempHome/report.html' -Session `$session
+'report=' + (Select-String -Path '$tempHome/report.html' -Pattern '<svg' -SimpleMatch -Quiet)
 "@
         $result.ExitCode | Should -Be 0 -Because $result.Output
         $result.Output | Should -Match ([regex]::Escape("base=$tempHome/"))
         $result.Output | Should -Match 'job=Connected'
         $result.Output | Should -Match 'parallel=Connected,Connected'
         $result.Output | Should -Match 'about=True'
+        $result.Output | Should -Match 'report=True'
     }
 }

@@ -48,7 +48,7 @@ Describe 'Peers, statuses and waits' {
         Set-QuDagPeerStatus $peer.PeerId Disconnected
         Wait-QuDagPeer $peer.PeerId -TimeoutSeconds (New-TimeSpan -Seconds 1) -ErrorVariable errs -ErrorAction SilentlyContinue
         "$($errs[0])" | Should -BeLike '*within 1 s*'
-        { Wait-QuDagPeer $peer.PeerId -TimeoutSeconds 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+        { Wait-QuDagPeer $peer.PeerId -TimeoutSeconds 0 } | Should -Throw -ErrorId 'ParameterArgumentTransformationError,*'
     }
 
     It 'says at once that a peer is unknown instead of waiting' {
@@ -100,17 +100,9 @@ Describe 'Peers, statuses and waits' {
     }
 
     It 'stops a wait promptly (Ctrl+C)' {
-        $ps = [powershell]::Create()
-        try {
-            $null = $ps.AddScript("Import-Module '$Manifest'; `$id = (New-QuDagSession).PeerId; Set-QuDagPeerStatus `$id Disconnected; Wait-QuDagPeer -PeerId `$id -Status Connected")
-            $async = $ps.BeginInvoke()
-            Wait-Until { $ps.InvocationStateInfo.State -eq 'Running' -and (Get-OpenSocketCount) -ge 0 } -Because 'the wait to start'
-            [Threading.Thread]::Sleep(200) # let it reach the wait; a stop earlier would pass too
-            $async.IsCompleted | Should -BeFalse
-            $stop = $ps.BeginStop($null, $null)
-            $stop.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds(10)) | Should -BeTrue
-            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
-        }
-        finally { $ps.Dispose() }
+        $result = Stop-WhenWaiting '$id = (New-QuDagSession).PeerId; Set-QuDagPeerStatus $id Disconnected; Wait-QuDagPeer -PeerId $id -Status Connected -TimeoutSeconds 60' -Command Wait-QuDagPeer
+        $result.Waiting | Should -BeTrue
+        $result.Stopped | Should -BeTrue -Because 'Ctrl+C ends the wait itself'
+        $result.State | Should -Be 'Stopped'
     }
 }

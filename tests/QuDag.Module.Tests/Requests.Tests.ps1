@@ -43,7 +43,7 @@ Describe 'Requests' {
         $pair = New-RequestPair
         $job = Start-Server $pair.Server -Count 1
         $response = Invoke-QuDagRequest $pair.PeerId -Payload 'hello' -RequestId 'r-42'
-        $served = $job | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop
+        $served = $job | Receive-TestJob -ErrorAction Stop
 
         $response | Should -BeOfType QuDag.PowerShell.QuDagResponse
         $response.PeerId | Should -Be $pair.PeerId
@@ -64,7 +64,7 @@ Describe 'Requests' {
         $bytes = Invoke-QuDagRequest $pair.PeerId -Payload ([byte[]](0, 255, 1, 128))
         $text = Invoke-QuDagRequest $pair.PeerId -Payload 'héllo ✓'
         $json = Invoke-QuDagRequest $pair.PeerId -Payload ([ordered]@{ op = 'announce'; n = 2 })
-        $null = $job | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop
+        $null = $job | Receive-TestJob -ErrorAction Stop
 
         $bytes.Payload | Should -Be ([byte[]](0, 255, 1, 128))
         $bytes.Text | Should -BeNullOrEmpty -Because 'the bytes are not UTF-8'
@@ -74,6 +74,26 @@ Describe 'Requests' {
         $bytes.RequestId | Should -Not -Be $text.RequestId -Because 'ids the session picks are unique'
     }
 
+    It 'sends an empty payload (an empty string or byte array) and answers with one, as Send-QuDagMessage sends an empty message' {
+        $pair = New-RequestPair
+        $job = Start-Server $pair.Server -Count 2 -Echo
+        $fromText = Invoke-QuDagRequest $pair.PeerId -Payload '' -ErrorAction Stop
+        $fromBytes = Invoke-QuDagRequest $pair.PeerId -Payload ([byte[]]::new(0)) -ErrorAction Stop
+        $served = $job | Wait-Job -Timeout 60 | Receive-Job -ErrorAction Stop
+
+        $served.Count | Should -Be 2
+        $served | ForEach-Object { $_.Payload.Length | Should -Be 0; $_.Text | Should -Be '' }
+        foreach ($response in $fromText, $fromBytes) {
+            $response.Payload.Length | Should -Be 0
+            $response.Text | Should -Be ''
+        }
+        # The same empty inputs on /qudag-ps/msg/1.0.0 arrive as empty messages.
+        Send-QuDagMessage $pair.PeerId -Message '' -ErrorAction Stop
+        Send-QuDagMessage $pair.PeerId -Message ([byte[]]::new(0)) -ErrorAction Stop
+        $messages = Receive-QuDagMessage -Session $pair.Server -Count 2 -TimeoutSeconds 10 -ErrorAction Stop
+        $messages | ForEach-Object { $_.Length | Should -Be 0 }
+    }
+
     It 'takes peer ids from the pipeline, by value and by property name, and its output pipes to ConvertTo-Json' {
         $pair = New-RequestPair
         $job = Start-Server $pair.Server -Count 2
@@ -81,7 +101,7 @@ Describe 'Requests' {
             $pair.PeerId | Invoke-QuDagRequest -Payload 'by value'
             [pscustomobject]@{ PeerId = $pair.PeerId } | Invoke-QuDagRequest -Payload 'by name'
         )
-        $served = $job | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop
+        $served = $job | Receive-TestJob -ErrorAction Stop
 
         $responses.Text | Should -Be @('ack:by value', 'ack:by name')
         $back = $responses[0] | ConvertTo-Json | ConvertFrom-Json
@@ -102,13 +122,36 @@ Describe 'Requests' {
         $request.IsCompleted | Should -BeFalse -Because '-WhatIf answers nothing'
         $request | Send-QuDagResponse -Payload 'first'
         $request | Send-QuDagResponse -Payload 'second' -ErrorVariable errs -ErrorAction SilentlyContinue
-        $answer = $asker | Receive-Job -Wait -AutoRemoveJob
+        $answer = $asker | Receive-TestJob
 
         $answer.Text | Should -Be 'first'
         $errs.Count | Should -Be 1
         $errs[0].FullyQualifiedErrorId | Should -BeLike 'SendQuDagResponseAlreadyAnswered,*'
         $errs[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
         "$($errs[0])" | Should -BeLike "*request '$($request.RequestId)'*already answered*"
+    }
+
+    It 'answers by PeerId and RequestId from any object, as a CSV row or a JSON object carries them' {
+        $pair = New-RequestPair
+        $askers = 'a', 'b', 'c' | ForEach-Object { Start-Asker (Get-QuDagSession) $pair.PeerId $_ }
+        $requests = Receive-QuDagRequest -Session $pair.Server -Count 3 -TimeoutSeconds 10
+        # Plain objects: what a mock, Import-Csv or ConvertFrom-Json gives. No QuDagRequest among them.
+        $plain = $requests | Select-Object PeerId, RequestId, Text | ConvertTo-Json | ConvertFrom-Json
+        $plain | Should -Not -BeOfType QuDag.PowerShell.QuDagRequest
+        $answered = $plain | ForEach-Object { $_ | Send-QuDagResponse -Session $pair.Server -Payload "ack:$($_.Text)" -PassThru }
+        $answers = $askers | Wait-Job -Timeout 60 | Receive-Job
+
+        $answered.RequestId | Should -Be $requests.RequestId
+        $answered.IsCompleted | Should -Be @($true, $true, $true)
+        $answers.Text | Sort-Object | Should -Be @('ack:a', 'ack:b', 'ack:c')
+        # Answered once: the same ids again find nothing waiting; so does an id never received.
+        $plain[0] | Send-QuDagResponse -Session $pair.Server -Payload 'again' -ErrorVariable errs -ErrorAction SilentlyContinue
+        Send-QuDagResponse -Session $pair.Server -PeerId $requests[0].PeerId -RequestId 'never-sent' -Payload 'x' -ErrorVariable errs2 -ErrorAction SilentlyContinue
+        foreach ($e in $errs[0], $errs2[0]) {
+            $e.FullyQualifiedErrorId | Should -BeLike 'SendQuDagResponseRequestNotFound,*'
+            $e.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        }
+        "$($errs2[0])" | Should -BeLike "No request 'never-sent' from 12*waits for an answer in session*"
     }
 
     It 'refuses to answer a request whose asker stopped waiting' {
@@ -119,7 +162,7 @@ Describe 'Requests' {
         Connect-QuDagPeer $listener.PeerId $listener.Endpoint -Session $client
         $asker = Start-Asker $client $listener.PeerId 'late'
         $request = Receive-QuDagRequest -Session $server -TimeoutSeconds 10
-        $failure = $asker | Receive-Job -Wait -AutoRemoveJob
+        $failure = $asker | Receive-TestJob
         Wait-Until { $request.IsCompleted } -Because 'the server side to give the request up'
         $request | Send-QuDagResponse -Payload 'too late' -ErrorVariable errs -ErrorAction SilentlyContinue
 
@@ -168,7 +211,7 @@ Describe 'Requests' {
         Disconnect-QuDagPeer $other.PeerId
         $job = Start-Server $pair.Server -Count 1
         $responses = Invoke-QuDagRequest $other.PeerId, $pair.PeerId, ('e' * 64) -Payload 'x' -ErrorVariable errs -ErrorAction SilentlyContinue
-        $null = $job | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop
+        $null = $job | Receive-TestJob -ErrorAction Stop
 
         @($responses).Count | Should -Be 1
         $responses.PeerId | Should -Be $pair.PeerId
@@ -207,7 +250,7 @@ Describe 'Requests' {
         $second = Receive-QuDagRequest -Session $server -PeerId $clients[1].PeerId -TimeoutSeconds 10
         $first = Receive-QuDagRequest -Session $server -TimeoutSeconds 10
         $second, $first | ForEach-Object { $_ | Send-QuDagResponse -Payload "ack:$($_.Text)" }
-        $answers = $askers | Receive-Job -Wait -AutoRemoveJob
+        $answers = $askers | Receive-TestJob
 
         $second.Text | Should -Be "from $($clients[1].Name)"
         $first.Text | Should -Be "from $($clients[0].Name)"
@@ -221,17 +264,10 @@ Describe 'Requests' {
     }
 
     It 'stops a receive promptly (Ctrl+C)' {
-        $ps = [powershell]::Create()
-        try {
-            $null = $ps.AddScript("Import-Module '$Manifest'; Receive-QuDagRequest")
-            $async = $ps.BeginInvoke()
-            Wait-Until { $ps.InvocationStateInfo.State -eq 'Running' } -Because 'the receive to start'
-            $async.IsCompleted | Should -BeFalse
-            $stop = $ps.BeginStop($null, $null)
-            $stop.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds(10)) | Should -BeTrue
-            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
-        }
-        finally { $ps.Dispose() }
+        $result = Stop-WhenWaiting 'Receive-QuDagRequest -TimeoutSeconds 60' -Command Receive-QuDagRequest
+        $result.Waiting | Should -BeTrue
+        $result.Stopped | Should -BeTrue -Because 'Ctrl+C ends the wait itself'
+        $result.State | Should -Be 'Stopped'
     }
 
     It 'shows requests and responses in tables that fit 80 columns, with short peer ids' {
@@ -239,7 +275,7 @@ Describe 'Requests' {
         $asker = Start-Asker (Get-QuDagSession) $pair.PeerId ('a long request text ' * 10)
         $request = Receive-QuDagRequest -Session $pair.Server -TimeoutSeconds 10
         $request | Send-QuDagResponse -Payload ('a long answer text ' * 10)
-        $response = $asker | Receive-Job -Wait -AutoRemoveJob
+        $response = $asker | Receive-TestJob
 
         foreach ($item in $request, $response) {
             $lines = ($item | Out-String -Width 80) -split "`r?`n" | Where-Object { $_ }

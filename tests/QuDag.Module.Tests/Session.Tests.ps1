@@ -31,11 +31,11 @@ Describe 'Sessions' {
     }
 
     It 'refuses zero, negative and fractional durations at parameter binding' {
-        { New-QuDagSession -PoolTimeoutSeconds 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
-        { New-QuDagSession -PoolTimeout -1 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
-        { New-QuDagSession -KeepAliveTimeoutSeconds -3 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
-        { New-QuDagSession -PoolTimeout ([timespan]::FromMilliseconds(500)) } | Should -Throw -ErrorId 'ParameterArgumentTransformationError,*'
-        { Set-QuDagSession -PoolTimeoutSeconds -1 -Force } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+        { New-QuDagSession -PoolTimeoutSeconds 0 } | Should -Throw -ErrorId 'ParameterArgumentTransformationError,*' -ExpectedMessage '*0 is out of range: give 1 to *'
+        { New-QuDagSession -PoolTimeout -1 } | Should -Throw -ErrorId 'ParameterArgumentTransformationError,*'
+        { New-QuDagSession -KeepAliveTimeoutSeconds -3 } | Should -Throw -ErrorId 'ParameterArgumentTransformationError,*'
+        { New-QuDagSession -PoolTimeout ([timespan]::FromMilliseconds(500)) } | Should -Throw -ErrorId 'ParameterArgumentTransformationError,*' -ExpectedMessage '*not a whole number of seconds*'
+        { Set-QuDagSession -PoolTimeoutSeconds -1 -Force } | Should -Throw -ErrorId 'ParameterArgumentTransformationError,*'
     }
 
     It 'validates settings together with a message naming the parameter' {
@@ -170,6 +170,26 @@ Describe 'Sessions' {
         Remove-Job $job -Force
         $id | Should -BeLike 'SendQuDagMessageSessionClosed,*'
         $text | Should -Not -BeLike '*Cannot access a disposed object*' 
+    }
+
+    It 'says a removed session was removed, in the exception''s own message too, before and during a call' {
+        $gone = New-QuDagSession -Name gone
+        $job = Start-ThreadJob { param($s) Import-Module $using:Manifest; try { Receive-QuDagMessage -Session $s -TimeoutSeconds 60 } catch { $_.FullyQualifiedErrorId; $_.Exception.Message } } -ArgumentList $gone
+        Wait-Until { $job.State -eq 'Running' } -Because 'the receive to start'
+        Remove-QuDagSession $gone
+        $removed = "The QuDag session 'gone' was removed (Remove-QuDagSession); use Get-QuDagSession or New-QuDagSession for an open one."
+        $e = $null
+        try { Get-QuDagPeer -Session $gone } catch { $e = $_ }
+        $e.FullyQualifiedErrorId | Should -BeLike 'GetQuDagPeerSessionClosed,*'
+        $e.CategoryInfo.Category | Should -Be 'ResourceUnavailable'
+        "$e" | Should -Be $removed
+        $e.Exception.Message | Should -Be $removed
+        $e.Exception | Should -BeOfType [ObjectDisposedException]
+        # Whether the receive was already waiting or had not yet started, it stops saying the same.
+        $id, $text = $job | Wait-Job -Timeout 30 | Receive-Job
+        Remove-Job $job -Force
+        $id | Should -BeLike 'ReceiveQuDagMessageSessionClosed,*'
+        $text | Should -Be $removed
     }
 
     It 'gives two runspaces separate default sessions' {

@@ -58,6 +58,25 @@ Describe 'Watch-QuDagMetrics down a pipe' {
         $back.Peers[0].PeerId | Should -Be $listener.PeerId.ToString()
     }
 
+    It 'writes samples whose every CSV column is usable, the peers listed by id, status and latency' {
+        $csv = Join-Path $TestDrive 'watch.csv'
+        Watch-QuDagMetrics -Session $node -IntervalSeconds 1 -Count 2 | Export-Csv $csv
+        $rows = @(Import-Csv $csv)
+        $rows.Count | Should -Be 2
+        foreach ($row in $rows) {
+            foreach ($column in $row.PSObject.Properties) {
+                $column.Value | Should -Not -Match '^(System|QuDag)\.[\w.]+(\[\])?$' -Because "column $($column.Name) must carry its value, not a type name"
+            }
+            $row.Peers | Should -BeLike "*$($listener.PeerId) Connected *ms*"
+            [double]$row.LatencyP50Ms | Should -BeGreaterThan 0
+        }
+        $xml = Join-Path $TestDrive 'watch.xml'
+        Watch-QuDagMetrics -Session $node -IntervalSeconds 1 -Count 1 | Export-Clixml $xml
+        $back = Import-Clixml $xml
+        @($back.Peers)[0].PeerId | Should -Be $listener.PeerId.ToString()
+        @($back.Peers)[0].ShortId | Should -Be (Get-QuDagPeer -Session $node $listener.PeerId).ShortId
+    }
+
     It 'writes objects with -AsObject even when it is the last command' {
         $samples = Watch-QuDagMetrics -Session $node -IntervalSeconds 1 -Count 2 -AsObject
         @($samples).Count | Should -Be 2
@@ -65,6 +84,9 @@ Describe 'Watch-QuDagMetrics down a pipe' {
 }
 
 Describe 'Start-QuDagMetricsExporter' {
+    # A failed assertion must not leave the node exporting: the next test starts its own exporter on it.
+    AfterEach { if ((Get-QuDagSession -Session $node).MetricsExporter) { Stop-QuDagMetricsExporter -Session $node } }
+
     It 'serves the scrape endpoint, shows it on the session, and frees the port when stopped' {
         $port = Get-FreePort
         $exporter = Start-QuDagMetricsExporter -Session $node -Prometheus -Port $port
@@ -73,6 +95,11 @@ Describe 'Start-QuDagMetricsExporter' {
 
         $scrape = [Net.Http.HttpClient]::new().GetStringAsync($exporter.PrometheusEndpoint).GetAwaiter().GetResult()
         $scrape | Should -Match ('qudag_connections\{[^}]*state="active"[^}]*qudag_peer_id="' + $node.PeerId + '"\} 1')
+        # Started after the session's pings and its handshake: the histograms show them all the same.
+        $pings = (Get-QuDagMetrics -Session $node).PingCount
+        $pings | Should -BeGreaterOrEqual 3
+        $scrape | Should -Match ('qudag_ping_duration_seconds_count\{[^}]*qudag_peer_id="' + $node.PeerId + '"\} ' + $pings + '\r?\n')
+        $scrape | Should -Match 'qudag_connection_handshake_duration_seconds_count\{[^}]*direction="outbound"[^}]*\} 1\r?\n'
 
         Stop-QuDagMetricsExporter -Session $node
         (Get-QuDagSession -Session $node).MetricsExporter | Should -BeNullOrEmpty

@@ -72,9 +72,12 @@ public class LoadTests(ITestOutputHelper output)
             }
         });
 
-        await Wait.UntilAsync(() => receiver.Manager.GetMetrics().MessagesReceived == 16, "the receive queue filled");
-        // Nobody receives: a bounded receive side must stop the flood, whatever time it is given.
-        Assert.NotSame(flood, await Task.WhenAny(flood, Task.Delay(2000)));
+        // Nobody receives: a bounded receive side must stop the flood, whatever time it is given. Stopped means the
+        // receiver's read loop waits for room in its full queue and the flooder's send waits for window credit that
+        // only a read can grant; the figures below are then bounds, not how far a slow machine got.
+        await Wait.UntilAsync(() => receiver.Manager.DeliveriesWaitingForRoom == 1 && flooder.SendWaitsForCredit(receiver.Id),
+            "the flood held back: the receiver's reader waits for room, the flooder for credit");
+        Assert.False(flood.IsCompleted);
         var held = GC.GetTotalMemory(forceFullCollection: true) - before;
         var stalledAt = Volatile.Read(ref sent);
         output.WriteLine($"flood stalled after {stalledAt} of {total} messages ({stalledAt * (long)size >> 20} MiB); managed memory held: {held >> 10} KiB; queued: {receiver.Manager.GetMetrics().MessagesReceived}");

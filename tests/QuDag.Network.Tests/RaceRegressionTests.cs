@@ -14,7 +14,7 @@ public class RaceRegressionTests
         for (var i = 0; i < messages; i++)
             await b.Manager.SendAsync(a.LocalPeerId, new byte[100]);
         await Wait.UntilAsync(() => a.GetMetrics().MessagesReceived == 1, "the receive queue is full");
-        await Task.Delay(200); // setup only: lets the read loop reach the next message and wait for room
+        await Wait.UntilAsync(() => a.DeliveriesWaitingForRoom == 1, "the read loop waits for room with the next message");
     }
 
     [Fact]

@@ -72,7 +72,6 @@ public sealed class PrometheusExportTests
         await using var pair = await NodePair.ConnectAsync();
         var port = External.FreePort();
         await using var exporter = QuDagTelemetry.StartExporter(pair.Node, new QuDagExporterOptions { Prometheus = new() { Port = port } });
-        // Histograms count what is recorded while an exporter listens; counters and gauges are read at each collection.
         await pair.PingBothWaysAsync(3);
         await pair.Node.SendAsync(pair.Remote.LocalPeerId, new byte[100]);
 
@@ -106,6 +105,57 @@ public sealed class PrometheusExportTests
             && l.Contains("scope=\"transient\"", StringComparison.Ordinal) && l.EndsWith(" 1", StringComparison.Ordinal));
         var (exit, output, error) = await External.RunAsync(promtool, ["check", "metrics"], stdin: scrape);
         Assert.True(exit == 0, $"promtool check metrics exited {exit}:\n{output}\n{error}\n--- scrape ---\n{scrape}");
+    }
+
+    [Fact]
+    public async Task An_exporter_started_after_activity_shows_the_histograms_the_node_already_has()
+    {
+        await using var pair = await NodePair.ConnectAsync(); // one outbound handshake
+        await pair.PingBothWaysAsync(5);
+        var port = External.FreePort();
+        await using var exporter = QuDagTelemetry.StartExporter(pair.Node, new QuDagExporterOptions { Prometheus = new() { Port = port } });
+
+        var scrape = await Http.GetStringAsync(exporter.PrometheusEndpoint);
+        AssertPings(scrape, pair.NodeRoundTrips);
+        Assert.Equal(1, Value(scrape, "qudag_connection_handshake_duration_seconds_count", "direction=\"outbound\""));
+        var handshake = pair.Node.GetPeer(pair.Remote.LocalPeerId)!.HandshakeTime!.Value.TotalSeconds;
+        Assert.Equal(handshake, Value(scrape, "qudag_connection_handshake_duration_seconds_sum", "direction=\"outbound\""), 9);
+
+        // Later pings add to what was replayed, once each: the series goes on live.
+        await pair.PingBothWaysAsync(3);
+        var later = await ScrapeUntilAsync(exporter.PrometheusEndpoint!, s => Value(s, "qudag_ping_duration_seconds_count") == 8);
+        AssertPings(later, pair.NodeRoundTrips);
+    }
+
+    // Every bucket, the count and the sum of the node's ping histogram are the round trips it measured.
+    private static void AssertPings(string scrape, IReadOnlyList<TimeSpan> roundTrips)
+    {
+        Assert.Equal(roundTrips.Count, Value(scrape, "qudag_ping_duration_seconds_count"));
+        Assert.Equal(roundTrips.Sum(t => t.TotalSeconds), Value(scrape, "qudag_ping_duration_seconds_sum"), 9);
+        var buckets = Lines(scrape, "qudag_ping_duration_seconds_bucket").ToList();
+        Assert.True(buckets.Count > 10, scrape);
+        foreach (var line in buckets)
+        {
+            var le = System.Text.RegularExpressions.Regex.Match(line, "le=\"([^\"]+)\"").Groups[1].Value;
+            var bound = le == "+Inf" ? double.PositiveInfinity : double.Parse(le, CultureInfo.InvariantCulture);
+            Assert.True(roundTrips.Count(t => t.TotalSeconds <= bound) == ParseValue(line), $"bucket le={le}: {line}");
+        }
+    }
+
+    private static IEnumerable<string> Lines(string scrape, string metric, string? label = null) =>
+        scrape.Split('\n').Where(l => l.StartsWith(metric + "{", StringComparison.Ordinal) && (label is null || l.Contains(label, StringComparison.Ordinal)));
+
+    private static double Value(string scrape, string metric, string? label = null) =>
+        Lines(scrape, metric, label).Select(ParseValue).DefaultIfEmpty(double.NaN).Single();
+
+    private static double ParseValue(string line) => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+
+    private static async Task<string> ScrapeUntilAsync(Uri endpoint, Func<string, bool> condition)
+    {
+        var last = "";
+        await External.UntilAsync(async () => condition(last = await Http.GetStringAsync(endpoint)) ? "" : null,
+            "a scrape showing the later pings", TimeSpan.FromSeconds(10));
+        return last;
     }
 
     [Fact]

@@ -64,7 +64,7 @@ public sealed class ReportTests
         Assert.Contains("<svg", dom);
     }
 
-    private static int CountNear(SKBitmap bitmap, SKColor color)
+    internal static int CountNear(SKBitmap bitmap, SKColor color)
     {
         var count = 0;
         for (var y = 0; y < bitmap.Height; y++)

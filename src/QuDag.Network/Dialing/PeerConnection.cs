@@ -141,6 +141,9 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection, ITrimT
         }
     }
 
+    /// <summary>True while a message waits for the remote's flow-control credit (the remote stopped reading); for tests.</summary>
+    internal bool SendWaitsForCredit => _sendStream?.WaitingForCredit == true;
+
     /// <summary>Serialises sends on the message stream; concurrent first users share the one that wins the exchange.</summary>
     private SemaphoreSlim SendGate => Volatile.Read(ref _sendGate)
         ?? Interlocked.CompareExchange(ref _sendGate, new SemaphoreSlim(1, 1), null)

@@ -16,6 +16,11 @@ internal sealed class Inbox(int capacity, ManagerMetrics metrics)
         SingleWriter = false,
     });
 
+    private int _waitingDeliveries;
+
+    /// <summary>Deliveries waiting for room: each holds its connection's reader, so backpressure is engaged.</summary>
+    internal int WaitingDeliveries => Volatile.Read(ref _waitingDeliveries);
+
     public ValueTask EnqueueAsync(PeerMessage message, CancellationToken cancellationToken)
     {
         metrics.RecordQueued(message.Payload.Length);
@@ -31,7 +36,15 @@ internal sealed class Inbox(int capacity, ManagerMetrics metrics)
     // Bounded: when the application does not keep up, this waits and the connection stops reading.
     private async ValueTask WaitAndEnqueueAsync(PeerMessage message, CancellationToken cancellationToken)
     {
-        await _channel.Writer.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _waitingDeliveries);
+        try
+        {
+            await _channel.Writer.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waitingDeliveries);
+        }
         metrics.RecordReceived(message.Payload.Length);
     }
 

@@ -84,8 +84,10 @@ public static class QuDagRequestCodec
     {
         if (reader.PeekState() == CborReaderState.ByteString)
             return reader.ReadByteString();
-        int? length = reader.ReadStartArray();
-        var bytes = new ArrayBufferWriter<byte>(length ?? 256);
+        // An empty Vec<u8> is the empty array (0x80): a valid payload, as rust's serde and js's cborg write it. A
+        // declared length is only a claim: the buffer grows with the elements actually read, never with the claim.
+        int? declared = reader.ReadStartArray();
+        var bytes = new ArrayBufferWriter<byte>(Math.Clamp(declared ?? 256, 1, Math.Max(1, reader.BytesRemaining)));
         while (reader.PeekState() != CborReaderState.EndArray)
         {
             uint value = reader.ReadUInt32();

@@ -52,8 +52,10 @@ internal sealed class ManagerMetrics : IDisposable
     public readonly LatencyHistogram Ping = new();
     public readonly LatencyHistogram Handshake = new();
     private readonly Meter _meter;
-    private readonly Histogram<double> _pingDuration;
-    private readonly Histogram<double> _handshakeDuration;
+    // Ping and handshake durations: published, and kept per bucket for a listener that attaches later.
+    private readonly Lock _histograms = new();
+    private readonly ReplayableHistogram _pingDuration;
+    private readonly ReplayableHistogram _handshakeDuration;
 
     public ManagerMetrics(TimeProvider time, PeerId localPeer, Func<(int Active, int Idle, int Max, int Peers)> counts)
     {
@@ -109,9 +111,11 @@ internal sealed class ManagerMetrics : IDisposable
             "Reservations the resource scopes refused, by scope (system, transient, peer, protocol, connection, stream, subnet, process).");
         _meter.CreateObservableGauge("qudag.message.rate", () => Messages.PerSecond(), "{message}/s", "DATA messages per second over the rate window.");
         var advice = new InstrumentAdvice<double> { HistogramBucketBoundaries = s_durationBounds };
-        _pingDuration = _meter.CreateHistogram("qudag.ping.duration", "s", "Ping round trips.", tags: null, advice);
-        _handshakeDuration = _meter.CreateHistogram("qudag.connection.handshake.duration", "s",
-            "Time to establish a connection (dial or accept through the handshake), by direction.", tags: null, advice);
+        _pingDuration = new(_meter.CreateHistogram("qudag.ping.duration", "s", "Ping round trips.", tags: null, advice),
+            s_durationBounds, _histograms);
+        _handshakeDuration = new(_meter.CreateHistogram("qudag.connection.handshake.duration", "s",
+                "Time to establish a connection (dial or accept through the handshake), by direction.", tags: null, advice),
+            s_durationBounds, _histograms, [new("direction", "outbound")], [new("direction", "inbound")]);
         Topics = new TopicMetrics(_meter);
     }
 
@@ -184,7 +188,27 @@ internal sealed class ManagerMetrics : IDisposable
     public void RecordHandshake(TimeSpan duration, bool inbound)
     {
         Handshake.Record(duration);
-        _handshakeDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("direction", inbound ? "inbound" : "outbound"));
+        _handshakeDuration.Record(duration.TotalSeconds, inbound ? 1 : 0);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="attach"/> (which starts a listener on the meter) while no histogram measurement is being
+    /// recorded, then hands the new listener the histograms' earlier measurements. A histogram another listener already
+    /// received is not replayed, so that listener counts nothing twice.
+    /// </summary>
+    public T AttachListener<T>(Func<T> attach)
+    {
+        lock (_histograms)
+        {
+            var pingListened = _pingDuration.IsListened;
+            var handshakeListened = _handshakeDuration.IsListened;
+            var attached = attach();
+            if (!pingListened)
+                _pingDuration.ReplayHeld();
+            if (!handshakeListened)
+                _handshakeDuration.ReplayHeld();
+            return attached;
+        }
     }
 
     public void RecordSent(int bytes)

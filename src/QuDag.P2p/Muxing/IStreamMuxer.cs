@@ -80,6 +80,9 @@ public abstract class MuxedStream : Stream
 
     /// <summary>Aborts the stream in both directions (yamux RST); pending reads and writes fail.</summary>
     public abstract void Reset();
+
+    /// <summary>True while a write waits for the remote's flow-control credit: the remote reads no faster (tests).</summary>
+    internal virtual bool WaitingForCredit => false;
 }
 
 /// <summary>The session ended (closed, GoAway received, or failed); no stream can be opened or accepted.</summary>

@@ -34,6 +34,7 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
     /// </summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Endpoint")]
+    [ArgumentCompleter(typeof(PeerAddressCompleter))]
     public string? Address { get; set; }
 
     /// <summary>
@@ -42,8 +43,7 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
     /// </summary>
     [Parameter]
     [Alias("ConnectTimeout", "TimeoutSeconds")]
-    [Seconds]
-    [ValidateRange(1, int.MaxValue)]
+    [Seconds(1, SecondsAttribute.Hour)]
     public int ConnectTimeoutSeconds { get; set; }
 
     /// <summary>How many connects run at once. Default 32.</summary>

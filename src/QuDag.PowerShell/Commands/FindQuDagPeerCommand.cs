@@ -20,8 +20,7 @@ public sealed class FindQuDagPeerCommand : QuDagCmdlet
     /// <summary>How long one lookup may take, in seconds. Default 60 (the DHT's query timeout bounds it too).</summary>
     [Parameter]
     [Alias("Timeout")]
-    [Seconds]
-    [ValidateRange(1, int.MaxValue)]
+    [Seconds(1, SecondsAttribute.Hour)]
     public int TimeoutSeconds { get; set; } = 60;
 
     /// <inheritdoc/>

@@ -19,6 +19,7 @@ public sealed class GetQuDagSessionCommand : QuDagCmdlet
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Name")]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(SessionNameCompleter))]
     public string[] Name { get; set; } = [];
 
     /// <summary>Sessions by id.</summary>

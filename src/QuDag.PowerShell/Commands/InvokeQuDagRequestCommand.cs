@@ -29,8 +29,7 @@ public sealed class InvokeQuDagRequestCommand : QuDagCmdlet
     /// <summary>How long to wait for each answer, in seconds; the session's RequestTimeoutSeconds when omitted or longer.</summary>
     [Parameter]
     [Alias("Timeout")]
-    [Seconds]
-    [ValidateRange(1, int.MaxValue)]
+    [Seconds(1, SecondsAttribute.Day)]
     public int TimeoutSeconds { get; set; }
 
     private byte[]? _payload;
@@ -60,7 +59,7 @@ public sealed class InvokeQuDagRequestCommand : QuDagCmdlet
             }
             catch (ObjectDisposedException ex)
             {
-                ThrowTerminatingError(Errors.From(ex, CommandId, CurrentSession));
+                ThrowSessionClosed(ex);
             }
             catch (Exception ex) when (ex is not PipelineStoppedException)
             {

@@ -26,29 +26,25 @@ public sealed class NewQuDagSessionCommand : PSCmdlet
     /// <summary>How long idle connections wait in the pool, in seconds. Default 300.</summary>
     [Parameter]
     [Alias("PoolTimeout")]
-    [Seconds]
-    [ValidateRange(1, int.MaxValue)]
+    [Seconds(1, SecondsAttribute.Month)]
     public int PoolTimeoutSeconds { get; set; }
 
     /// <summary>How long a connect (TCP and handshake) may take, in seconds. Default 10.</summary>
     [Parameter]
     [Alias("ConnectTimeout")]
-    [Seconds]
-    [ValidateRange(1, int.MaxValue)]
+    [Seconds(1, SecondsAttribute.Hour)]
     public int ConnectTimeoutSeconds { get; set; }
 
     /// <summary>A connection silent this many seconds gets a keepalive PING; 0 turns keepalive off. Default 15.</summary>
     [Parameter]
     [Alias("KeepAlive", "KeepAliveInterval")]
-    [Seconds]
-    [ValidateRange(0, int.MaxValue)]
+    [Seconds(0, SecondsAttribute.Day)]
     public int KeepAliveSeconds { get; set; }
 
     /// <summary>A keepalive PING unanswered this many seconds fails the connection. Default 20.</summary>
     [Parameter]
     [Alias("KeepAliveTimeout")]
-    [Seconds]
-    [ValidateRange(1, int.MaxValue)]
+    [Seconds(1, SecondsAttribute.Hour)]
     public int KeepAliveTimeoutSeconds { get; set; }
 
     /// <summary>Redial every peer whose connection is lost, with exponential backoff (5 s to 5 minutes) and jitter.</summary>
@@ -63,15 +59,13 @@ public sealed class NewQuDagSessionCommand : PSCmdlet
     /// <summary>How long an open circuit makes connects to its peer fail fast, in seconds. Default 60.</summary>
     [Parameter]
     [Alias("CircuitBreakerDuration")]
-    [Seconds]
-    [ValidateRange(1, int.MaxValue)]
+    [Seconds(1, SecondsAttribute.Day)]
     public int CircuitBreakerSeconds { get; set; }
 
     /// <summary>How long a request (Invoke-QuDagRequest) waits for its answer, and an inbound one for ours, in seconds. Default 10.</summary>
     [Parameter]
     [Alias("RequestTimeout")]
-    [Seconds]
-    [ValidateRange(1, int.MaxValue)]
+    [Seconds(1, SecondsAttribute.Day)]
     public int RequestTimeoutSeconds { get; set; }
 
     /// <summary>A node key file (the libp2p protobuf private key rust-libp2p writes) to load, or to create (owner-only) when it does not exist.</summary>
@@ -115,8 +109,7 @@ public sealed class NewQuDagSessionCommand : PSCmdlet
     /// <summary>A connection younger than this is never trimmed, in seconds (60 by default).</summary>
     [Parameter]
     [Alias("GracePeriod")]
-    [Seconds]
-    [ValidateRange(0, int.MaxValue)]
+    [Seconds(0, SecondsAttribute.Day)]
     public int GracePeriodSeconds { get; set; }
 
     /// <inheritdoc/>

@@ -29,8 +29,7 @@ public sealed class ReceiveQuDagMessageCommand : QuDagCmdlet
     /// <summary>How long to wait in all, in seconds; forever when omitted.</summary>
     [Parameter]
     [Alias("Timeout")]
-    [Seconds]
-    [ValidateRange(1, int.MaxValue)]
+    [Seconds(1, SecondsAttribute.Month)]
     public int TimeoutSeconds { get; set; }
 
     /// <inheritdoc/>
@@ -64,7 +63,7 @@ public sealed class ReceiveQuDagMessageCommand : QuDagCmdlet
             }
             catch (ObjectDisposedException ex)
             {
-                ThrowTerminatingError(Errors.From(ex, CommandId, CurrentSession));
+                ThrowSessionClosed(ex);
             }
         }
     }

@@ -23,8 +23,7 @@ public sealed class ReceiveQuDagRequestCommand : QuDagCmdlet
     /// <summary>How long to wait in all, in seconds; forever when omitted.</summary>
     [Parameter]
     [Alias("Timeout")]
-    [Seconds]
-    [ValidateRange(1, int.MaxValue)]
+    [Seconds(1, SecondsAttribute.Month)]
     public int TimeoutSeconds { get; set; }
 
     /// <inheritdoc/>
@@ -55,7 +54,7 @@ public sealed class ReceiveQuDagRequestCommand : QuDagCmdlet
             }
             catch (ObjectDisposedException ex)
             {
-                ThrowTerminatingError(Errors.From(ex, CommandId, session));
+                ThrowSessionClosed(ex);
             }
         }
     }

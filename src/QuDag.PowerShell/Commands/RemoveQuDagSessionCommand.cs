@@ -11,14 +11,16 @@ namespace QuDag.PowerShell.Commands;
 [OutputType(typeof(void))]
 public sealed class RemoveQuDagSessionCommand : PSCmdlet
 {
-    /// <summary>The sessions to close (from New-QuDagSession or Get-QuDagSession).</summary>
+    /// <summary>The sessions to close (from New-QuDagSession or Get-QuDagSession), or their names.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = "Session")]
     [ValidateNotNull]
+    [ArgumentCompleter(typeof(SessionNameCompleter))]
     public QuDagSession[] Session { get; set; } = [];
 
     /// <summary>Sessions by name; wildcards allowed.</summary>
     [Parameter(Mandatory = true, ParameterSetName = "Name")]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(SessionNameCompleter))]
     public string[] Name { get; set; } = [];
 
     /// <summary>Sessions by id.</summary>

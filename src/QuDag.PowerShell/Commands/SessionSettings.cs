@@ -103,11 +103,21 @@ internal static class SessionSettings
         {
             if (!File.Exists(full))
             {
+                // A missing folder is not created for the user (a typo would scatter key files): say which folder.
+                if (Path.GetDirectoryName(full) is { Length: > 0 } folder && !Directory.Exists(folder))
+                    throw new DirectoryNotFoundException(folder);
                 var created = NodeIdentity.Create();
                 created.Save(full);
                 return created;
             }
             return NodeIdentity.Load(full, allowInsecurePermissions: force);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            var folder = Path.GetDirectoryName(full) ?? full;
+            cmdlet.ThrowTerminatingError(new ErrorRecord(new ItemNotFoundException(
+                    $"Cannot create the identity file '{full}': the folder '{folder}' does not exist. Create it first (New-Item -ItemType Directory '{folder}'), or give a path in an existing folder."),
+                commandId + "IdentityFolderNotFound", ErrorCategory.ObjectNotFound, folder));
         }
         catch (InvalidIdentityFileException ex) when (ex.Message.Contains("chmod", StringComparison.Ordinal))
         {

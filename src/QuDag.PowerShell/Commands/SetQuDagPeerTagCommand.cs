@@ -23,8 +23,7 @@ public sealed class SetQuDagPeerTagCommand : PeerChangeCmdlet
     /// <summary>The weight falls linearly to zero over this many seconds, then the tag goes; 0 (the default) never decays.</summary>
     [Parameter]
     [Alias("Decay")]
-    [Seconds]
-    [ValidateRange(0, int.MaxValue)]
+    [Seconds(0, SecondsAttribute.Month)]
     public int DecaySeconds { get; set; }
 
     /// <inheritdoc/>

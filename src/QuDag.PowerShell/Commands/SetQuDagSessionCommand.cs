@@ -22,29 +22,25 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
     /// <summary>The new pool timeout, in seconds; connections already pooled expire at their pooling time plus the new timeout.</summary>
     [Parameter]
     [Alias("PoolTimeout")]
-    [Seconds]
-    [ValidateRange(1, int.MaxValue)]
+    [Seconds(1, SecondsAttribute.Month)]
     public int PoolTimeoutSeconds { get; set; }
 
     /// <summary>How long a connect may take, in seconds: one deadline for TCP, security and muxer together.</summary>
     [Parameter]
     [Alias("ConnectTimeout")]
-    [Seconds]
-    [ValidateRange(1, int.MaxValue)]
+    [Seconds(1, SecondsAttribute.Hour)]
     public int ConnectTimeoutSeconds { get; set; }
 
     /// <summary>A connection silent this many seconds gets a keepalive PING; 0 turns keepalive off.</summary>
     [Parameter]
     [Alias("KeepAlive", "KeepAliveInterval")]
-    [Seconds]
-    [ValidateRange(0, int.MaxValue)]
+    [Seconds(0, SecondsAttribute.Day)]
     public int KeepAliveSeconds { get; set; }
 
     /// <summary>A keepalive PING unanswered this many seconds fails the connection.</summary>
     [Parameter]
     [Alias("KeepAliveTimeout")]
-    [Seconds]
-    [ValidateRange(1, int.MaxValue)]
+    [Seconds(1, SecondsAttribute.Hour)]
     public int KeepAliveTimeoutSeconds { get; set; }
 
     /// <summary>Redial every peer whose connection is lost; -AutoReconnect:$false turns it off.</summary>
@@ -59,15 +55,13 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
     /// <summary>How long an open circuit makes connects to its peer fail fast, in seconds.</summary>
     [Parameter]
     [Alias("CircuitBreakerDuration")]
-    [Seconds]
-    [ValidateRange(1, int.MaxValue)]
+    [Seconds(1, SecondsAttribute.Day)]
     public int CircuitBreakerSeconds { get; set; }
 
     /// <summary>How long a request (Invoke-QuDagRequest) waits for its answer, and an inbound one for ours, in seconds.</summary>
     [Parameter]
     [Alias("RequestTimeout")]
-    [Seconds]
-    [ValidateRange(1, int.MaxValue)]
+    [Seconds(1, SecondsAttribute.Day)]
     public int RequestTimeoutSeconds { get; set; }
 
     /// <summary>A node key file (the libp2p protobuf private key rust-libp2p writes) to load, or to create when it does not exist (needs a restart).</summary>
@@ -111,8 +105,7 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
     /// <summary>A connection younger than this is never trimmed, in seconds (60 by default).</summary>
     [Parameter]
     [Alias("GracePeriod")]
-    [Seconds]
-    [ValidateRange(0, int.MaxValue)]
+    [Seconds(0, SecondsAttribute.Day)]
     public int GracePeriodSeconds { get; set; }
 
     /// <summary>Writes the session after the change.</summary>

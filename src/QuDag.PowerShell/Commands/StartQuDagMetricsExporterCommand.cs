@@ -41,7 +41,7 @@ public sealed class StartQuDagMetricsExporterCommand : QuDagCmdlet
 
     /// <summary>Seconds between OTLP pushes. Default 10.</summary>
     [Parameter]
-    [ValidateRange(1, 86400)]
+    [Seconds(1, SecondsAttribute.Day)]
     public int ExportIntervalSeconds { get; set; } = 10;
 
     /// <inheritdoc/>

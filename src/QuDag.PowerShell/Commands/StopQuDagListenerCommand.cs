@@ -14,6 +14,7 @@ public sealed class StopQuDagListenerCommand : QuDagCmdlet
     /// <summary>The port of the listener to stop.</summary>
     [Parameter(Mandatory = true, ParameterSetName = "Port")]
     [ValidateRange(1, 65535)]
+    [ArgumentCompleter(typeof(ListenerPortCompleter))]
     public int Port { get; set; }
 
     /// <summary>Writes each stopped listener.</summary>

@@ -21,8 +21,7 @@ public sealed class WaitQuDagPeerCommand : QuDagCmdlet
     /// <summary>How long to wait for each peer, in seconds; forever when omitted.</summary>
     [Parameter]
     [Alias("Timeout")]
-    [Seconds]
-    [ValidateRange(1, int.MaxValue)]
+    [Seconds(1, SecondsAttribute.Month)]
     public int TimeoutSeconds { get; set; }
 
     /// <inheritdoc/>

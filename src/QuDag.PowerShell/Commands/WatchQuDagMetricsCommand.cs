@@ -18,7 +18,7 @@ public sealed class WatchQuDagMetricsCommand : QuDagCmdlet
 
     /// <summary>Seconds between refreshes. Default 2.</summary>
     [Parameter(Position = 0)]
-    [ValidateRange(1, 3600)]
+    [Seconds(1, SecondsAttribute.Hour)]
     public int IntervalSeconds { get; set; } = 2;
 
     /// <summary>Stop after this many refreshes; 0 (the default) runs until Ctrl+C.</summary>
@@ -72,20 +72,20 @@ public sealed class WatchQuDagMetricsCommand : QuDagCmdlet
         var (width, height) = WindowSize();
         var lines = new List<string>
         {
-            $"QuDag {s.Session} {ShortId(s.PeerId)}  {s.Timestamp:HH:mm:ss}  refresh {s.Sequence}{(Count > 0 ? "/" + Count : "")} every {IntervalSeconds}s  (Ctrl+C stops)",
+            $"QuDag {s.Session} {PeerIdArgument.Short(s.PeerId)}  {s.Timestamp:HH:mm:ss}  refresh {s.Sequence}{(Count > 0 ? "/" + Count : "")} every {IntervalSeconds}s  (Ctrl+C stops)",
             string.Create(Invariant, $"Connections {s.Connections} active, {s.IdleConnections} idle, {s.OpenConnections}/{s.MaxConnections} open   Peers {s.ConnectedPeers}/{s.TrackedPeers} connected, {s.FailedPeers} failed"),
             string.Create(Invariant, $"Messages {s.MessagesPerSecond:0.##}/s ({s.MessagesSent} sent, {s.MessagesReceived} received)   Ping p50 {s.LatencyP50Ms:0.###} ms p95 {s.LatencyP95Ms:0.###} ms ({s.PingCount})   Pool {s.PoolHits} hit/{s.PoolMisses} miss   Failed {s.FailedConnects} out/{s.FailedInbound} in"),
             "",
-            $"{"PeerId",-16}  {"Status",-12}  {"Latency(ms)",11}  {"Pool",-4}  Endpoint",
+            $"{"PeerId",-9}  {"Status",-12}  {"Latency(ms)",11}  {"Pool",-4}  Endpoint",
         };
         var rows = Math.Max(1, height - lines.Count - 2);
         foreach (var p in s.Peers.Take(rows))
         {
             var latency = p.LatencyMs is { } ms ? ms.ToString("0.###", Invariant) : "";
-            lines.Add($"{ShortId(p.PeerId),-16}  {p.Status,-12}  {latency,11}  {(p.Pooled ? "idle" : ""),-4}  {p.Endpoint}");
+            lines.Add($"{p.ShortId,-9}  {p.Status,-12}  {latency,11}  {(p.Pooled ? "idle" : ""),-4}  {p.Endpoint}");
         }
-        if (s.Peers.Length > rows)
-            lines.Add($"(+{s.Peers.Length - rows} more peers)");
+        if (s.Peers.Count > rows)
+            lines.Add($"(+{s.Peers.Count - rows} more peers)");
 
         var frame = new StringBuilder();
         if (previousLines == 0)
@@ -114,6 +114,4 @@ public sealed class WatchQuDagMetricsCommand : QuDagCmdlet
             return (120, 30);
         }
     }
-
-    private static string ShortId(string peerId) => peerId.Length > 16 ? peerId[..16] : peerId;
 }

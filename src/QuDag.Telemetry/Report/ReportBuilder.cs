@@ -40,6 +40,13 @@ internal sealed partial class ReportBuilder(ReportData data, QuDagReportOptions 
         Card("Failed connects (out / in)", $"{m.FailedConnects} / {m.FailedInbound}");
         _html.Append("</div>\n</section>\n");
 
+        if (options.Crawl is { } crawl)
+        {
+            CrawlSections(crawl);
+            if (options.PreviousCrawl is { } previous)
+                CrawlChanges(previous, crawl);
+        }
+
         Section("Peers", "peers");
         PeerTable();
         _html.Append("</section>\n");
@@ -302,6 +309,17 @@ internal sealed partial class ReportBuilder(ReportData data, QuDagReportOptions 
         .status-connecting { color: #9a6700; }
         figure.chart { margin: 0; }
         figure.chart svg { max-width: 100%; height: auto; }
+        figure.map { margin: 0; border: 1px solid #d0d7de; border-radius: 6px; }
+        figure.map svg { max-width: 100%; height: auto; display: block; }
+        .network-map .edges line { stroke: #8c959f; stroke-opacity: 0.45; stroke-width: 1; }
+        .network-map circle { stroke: #fff; stroke-width: 1.5; }
+        .network-map circle.server, .key.server { fill: #0969da; color: #0969da; }
+        .network-map circle.client, .key.client { fill: #bf8700; color: #bf8700; }
+        .network-map circle.unknown, .key.unknown { fill: #8c959f; color: #6e7781; }
+        .network-map circle.undialable { stroke: #cf222e; stroke-width: 3; }
+        .network-map text { font-size: 9px; text-anchor: middle; fill: #1f2328; font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
+        .key { font-weight: 600; }
+        table.counts { width: auto; min-width: 360px; margin-bottom: 12px; }
 
         """;
 }

@@ -7,7 +7,8 @@ namespace QuDag.Network.Tests.Architecture;
 /// <summary>
 /// Holds DESIGN.md's dependency rules over the compiled QuDag.Network: the facade uses Dialing; Dialing uses Peers,
 /// Pool, Policy, Metrics and Messaging; Peers, Pool, Policy and Metrics never use each other (nor anything above them);
-/// Messaging and Topics only record into Metrics; Discovery (the DHT's use) reaches peers through Dialing only. Shared holds the vocabulary every layer speaks (options, errors, one enum).
+/// Messaging and Topics only record into Metrics; Discovery (the DHT's use) reaches peers through Dialing only, and its
+/// crawler (namespace QuDag.Network.Discovery) through a host of its own, using no part of the manager. Shared holds the vocabulary every layer speaks (options, errors, one enum).
 /// A layer is its folder; the map below names each folder's types, and every type must be on it.
 /// </summary>
 public sealed class LayerRulesTests
@@ -29,9 +30,10 @@ public sealed class LayerRulesTests
             typeof(IKeepAliveTarget), typeof(Reconnector), typeof(ReconnectState), typeof(IRedialer),
             typeof(ConnectionTrimmer), typeof(ITrimTarget), typeof(TrimSettings), typeof(PeerTags)],
         ["Metrics"] = [typeof(ManagerMetrics), typeof(LatencyHistogram), typeof(RateWindow), typeof(NetworkMetrics),
-            typeof(RoundTripHistory), typeof(RoundTripSample), typeof(TopicMetrics), typeof(TopicFigures)],
+            typeof(RoundTripHistory), typeof(RoundTripSample), typeof(TopicMetrics), typeof(TopicFigures), typeof(ReplayableHistogram)],
         ["Topics"] = [typeof(TopicService), typeof(TopicInbox), typeof(TopicMessage), typeof(TopicPublishResult), typeof(TopicInfo)],
-        ["Discovery"] = [typeof(PeerDiscovery)],
+        ["Discovery"] = [typeof(PeerDiscovery),
+            .. s_network.GetTypes().Where(t => !t.IsNested && t.Namespace == "QuDag.Network.Discovery")],
         ["Messaging"] = [typeof(PeerMessage), typeof(Inbox),
             .. s_network.GetTypes().Where(t => !t.IsNested && t.Namespace == "QuDag.Network.Messaging")],
     };
@@ -82,6 +84,19 @@ public sealed class LayerRulesTests
             }
         }
         Assert.True(violations.Count == 0, string.Join(Environment.NewLine, violations.Order()));
+    }
+
+    [Fact]
+    public void The_crawler_uses_no_part_of_the_manager()
+    {
+        // It runs its own host: a crawl of thousands must not fill the manager's peer table, pool or limits.
+        var layerOf = LayerOf();
+        var crawler = s_network.GetTypes().Where(t => !t.IsNested && t.Namespace == "QuDag.Network.Discovery").ToList();
+        Assert.Contains(typeof(QuDag.Network.Discovery.Crawler), crawler);
+        var used = crawler.SelectMany(t => TypeReferences.Of(t).Select(u => (t, u)))
+            .Where(x => x.u.Assembly == s_network && !x.u.Name.StartsWith('<') && x.u.Namespace != "QuDag.Network.Discovery" && layerOf.GetValueOrDefault(x.u) != "Shared")
+            .Select(x => $"{x.t.Name} uses {x.u.Name}").ToList();
+        Assert.True(used.Count == 0, string.Join(Environment.NewLine, used));
     }
 
     [Fact]

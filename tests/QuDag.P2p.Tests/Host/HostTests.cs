@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using QuDag.P2p.Host;
 using QuDag.P2p.Identity;
 using QuDag.P2p.Muxing;
+using QuDag.Network.Tests;
 using QuDag.P2p.Upgrade;
 
 namespace QuDag.P2p.Tests.Host;
@@ -148,46 +149,46 @@ public sealed class HostTests
     [Fact]
     public async Task A_peer_that_drips_bytes_is_cut_off_at_the_upgrade_deadline()
     {
+        // On a test clock, so what is asserted is the deadline itself and not how fast a loaded machine runs: the
+        // start of a valid multistream header, one byte per 100 ms, keeps the connection busy but never finishes.
+        // At 799 ms the upgrade still answers; at 800 ms it is closed, however recently a byte came.
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        await using var host = NewHost(SecurityProtocols.Noise, connectTimeout: TimeSpan.FromMilliseconds(800));
+        var time = new TimerWatchingTimeProvider();
+        var deadline = TimeSpan.FromMilliseconds(800);
+        await using var host = new P2pHost(new P2pHostOptions { Security = [SecurityProtocols.Noise], ConnectTimeout = deadline, TimeProvider = time });
         var listener = await host.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0), cts.Token);
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(listener.LocalEndPoint, cts.Token);
+        await WaitAsync(() => time.TimersCreated(deadline) == 1, cts.Token); // the upgrade started its clock
 
-        // The start of a valid multistream header, one byte every 100 ms: never idle, never finished.
         byte[] header = [0x13, .. "/multistream/1.0.0\n"u8];
-        long start = Environment.TickCount64;
-        bool closed = false;
-        var reader = Task.Run(async () =>
+        for (int i = 0; i < 7; i++)
         {
-            var buffer = new byte[256];
-            try
-            {
-                while (await client.ReceiveAsync(buffer, SocketFlags.None, cts.Token) > 0)
-                {
-                }
-            }
-            catch (SocketException)
-            {
-            }
-            closed = true;
-        }, cts.Token);
-        for (int i = 0; !closed && i < 100; i++)
-        {
-            try
-            {
-                await client.SendAsync(header.AsMemory(i % header.Length, 1), SocketFlags.None, cts.Token);
-            }
-            catch (SocketException)
-            {
-                break;
-            }
-            await Task.WhenAny(reader, Task.Delay(100, cts.Token));
+            await client.SendAsync(header.AsMemory(i, 1), SocketFlags.None, cts.Token);
+            time.Advance(TimeSpan.FromMilliseconds(100));
         }
-        await reader.WaitAsync(cts.Token);
-        long elapsed = Environment.TickCount64 - start;
-        Assert.True(closed);
-        Assert.InRange(elapsed, 700, 5_000);
+        time.Advance(TimeSpan.FromMilliseconds(99));
+        byte[] proposal = [0x07, .. "/noise\n"u8];
+        await client.SendAsync((byte[])[.. header.AsSpan(7), .. proposal], SocketFlags.None, cts.Token);
+        var received = new List<byte>();
+        var buffer = new byte[256];
+        while (!received.ToArray().AsSpan().EndsWith(proposal)) // the host answers: the upgrade is alive at 799 ms
+        {
+            int n = await client.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
+            Assert.True(n > 0, "the host closed the upgrade before its deadline");
+            received.AddRange(buffer.AsSpan(0, n));
+        }
+
+        time.Advance(TimeSpan.FromMilliseconds(1)); // 800 ms: the host now waits for the Noise handshake in vain
+        try
+        {
+            while (await client.ReceiveAsync(buffer, SocketFlags.None, cts.Token) > 0)
+            {
+            }
+        }
+        catch (SocketException)
+        {
+        }
         Assert.Empty(host.Connections);
     }
 

@@ -39,7 +39,7 @@ public sealed class JsKadNetwork : IAsyncDisposable
 
     /// <summary>Starts the process with no nodes yet.</summary>
     public static async Task<JsKadNetwork> StartAsync(CancellationToken ct = default) =>
-        new(await JsNode.StartScriptAsync("kad.mjs", [], "libp2p:*:error", TimeSpan.FromSeconds(20), ct).ConfigureAwait(false));
+        new(await JsNode.StartScriptAsync("kad.mjs", [], "libp2p:*:error", JsNodeOptions.DefaultStartTimeout, ct).ConfigureAwait(false));
 
     /// <summary>
     /// Adds <paramref name="count"/> nodes and wires them: "chain" (node i dials node i+1), "random" (each dials

@@ -35,8 +35,14 @@ public sealed record JsNodeOptions
     /// </summary>
     public string Debug { get; init; } = "libp2p:*:error";
 
+    /// <summary>
+    /// A bound against a node that hangs, never a pace: the first start on a fresh clone compiles js-libp2p (an empty
+    /// NODE_COMPILE_CACHE), which under load took more than the 20 s this once was and failed every test of a class.
+    /// </summary>
+    public static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromSeconds(90);
+
     /// <summary>How long to wait for the node's "ready" line.</summary>
-    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(20);
+    public TimeSpan StartTimeout { get; init; } = DefaultStartTimeout;
 
     /// <summary>A node listening on an ephemeral loopback TCP port.</summary>
     public static JsNodeOptions Listener(string security = "noise") =>

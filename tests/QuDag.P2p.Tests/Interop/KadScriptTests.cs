@@ -1,3 +1,6 @@
+using QuDag.P2p.Identity;
+using QuDag.P2p.Protocols.Kad.Routing;
+
 namespace QuDag.P2p.Tests.Interop;
 
 /// <summary>The kad.mjs harness itself: many js DHT nodes in one process, wired as asked, with clients among them.</summary>
@@ -8,12 +11,21 @@ public sealed class KadScriptTests
     public async Task A_chain_fills_each_routing_table_with_its_neighbours_and_js_finds_the_far_end()
     {
         await using var js = await JsKadNetwork.StartAsync();
-        var nodes = await js.AddNodesAsync(5, topology: "chain");
-        await js.WaitForTablesAsync(tables => Enumerable.Range(0, 4).All(i => tables[i].Peers.Contains(nodes[i + 1].PeerId)));
+        var created = await js.AddNodesAsync(5);
+        // js's lookup follows a peer only when it is closer (XOR) to the key than the peer that named it, so the chain
+        // runs closer and closer to its far end: every hop is then a step js takes. Wired in creation order (random
+        // ids) the lookup got stranded unless the tables' background refresh had spread the peers first, which under
+        // load it had not: two fresh-clone CI runs in two failed so.
+        var far = created[^1];
+        var target = KadKey.ForPeer(PeerId.Parse(far.PeerId));
+        var chain = created.Take(4).OrderByDescending(n => KadKey.ForPeer(PeerId.Parse(n.PeerId)).DistanceTo(target)).Append(far).ToList();
+        for (int i = 0; i < 4; i++)
+            await js.DialAsync(chain[i].Index, chain[i + 1].Address);
+        await js.WaitForTablesAsync(tables => Enumerable.Range(0, 4).All(i => tables[chain[i].Index].Peers.Contains(chain[i + 1].PeerId)));
 
-        // js's own lookup walks the chain: node 0 finds node 4, four hops away.
-        var found = await js.FindPeerAsync(0, nodes[4].PeerId);
-        Assert.Contains(nodes[4].Address.Split("/p2p/")[0], found.Addrs);
+        // js's own lookup walks the chain: its first node finds the far end, four hops away.
+        var found = await js.FindPeerAsync(chain[0].Index, far.PeerId);
+        Assert.Contains(far.Address.Split("/p2p/")[0], found.Addrs);
     }
 
     [Fact]

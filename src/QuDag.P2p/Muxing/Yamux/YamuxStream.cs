@@ -59,6 +59,10 @@ public sealed class YamuxStream : MuxedStream
     /// <summary>True once the stream has left the session's table (read without its lock: a hint for the table's cache).</summary>
     internal bool IsReleased => Volatile.Read(ref _released);
 
+    private bool _waitingForCredit; // one write at a time
+
+    internal override bool WaitingForCredit => Volatile.Read(ref _waitingForCredit);
+
     /// <summary>Bytes received and not yet read (never more than the window).</summary>
     internal int BufferedBytes
     {
@@ -259,7 +263,15 @@ public sealed class YamuxStream : MuxedStream
                 long credit = Volatile.Read(ref _sendCredit);
                 if (credit <= 0)
                 {
-                    await _writable.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    Volatile.Write(ref _waitingForCredit, true);
+                    try
+                    {
+                        await _writable.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        Volatile.Write(ref _waitingForCredit, false);
+                    }
                     continue;
                 }
                 int n = (int)Math.Min(Math.Min(buffer.Length, credit), _session.MaxFrameSize);

@@ -91,7 +91,13 @@ internal sealed class TcpStream(Socket socket) : NetworkStream(socket, ownsSocke
     {
         int read = await base.ReadAsync(_resident, cancellationToken).ConfigureAwait(false);
         if (read == 0)
-            return 0; // the end of the stream (or our own close, which shuts the socket down first)
+        {
+            // A local close sometimes completes the pending receive without an error (5 in 1,000 here; a bare
+            // NetworkStream's too): fail as every read of a closed stream does (main's rule), rather than report the
+            // end of a stream the remote never ended. A shutdown (our own orderly close) is still the end: 0.
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return 0;
+        }
         _start = 0;
         _end = read;
         return TakeResident(buffer.Span);
