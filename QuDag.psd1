@@ -19,7 +19,8 @@
         'Get-QuDagSession', 'New-QuDagSession', 'Set-QuDagSession', 'Reset-QuDagSession', 'Remove-QuDagSession',
         'Start-QuDagMetricsExporter', 'Stop-QuDagMetricsExporter', 'Watch-QuDagMetrics', 'Export-QuDagReport',
         'Register-QuDagTopic', 'Unregister-QuDagTopic', 'Get-QuDagTopic',
-        'Find-QuDagPeer', 'Invoke-QuDagCrawl', 'Compare-QuDagCrawl'
+        'Find-QuDagPeer', 'Invoke-QuDagCrawl', 'Compare-QuDagCrawl',
+        'Protect-QuDagPeer', 'Unprotect-QuDagPeer', 'Set-QuDagPeerTag', 'Set-QuDagResourceLimit', 'Get-QuDagResourceUsage'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -70,6 +70,7 @@ public static class ConnectFailures
     {
         PeerConnectException known => known.Kind,
         ConnectionLimitReachedException => ConnectFailureKind.LimitReached,
+        QuDag.P2p.Resources.ResourceLimitExceededException => ConnectFailureKind.LimitReached, // a resource scope refused it
         PeerIdMismatchException => ConnectFailureKind.IdentityMismatch,
         ConnectionGatedException => ConnectFailureKind.Denied,
         // The transport's own timeout and the upgrade deadline: the connect did not finish in time.

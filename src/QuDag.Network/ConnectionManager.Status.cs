@@ -98,6 +98,12 @@ public sealed partial class ConnectionManager
             Reconnecting = entry.Reconnect.Running,
             ReconnectFailures = Volatile.Read(ref entry.Reconnect.Failures),
             ReconnectDelay = Volatile.Read(ref entry.Reconnect.DelayTicks) is > 0 and var delay ? TimeSpan.FromTicks(delay) : null,
+            ProtectionTags = _dialer.Trimmer.Tags.ProtectionsOf(entry.Id),
+            Tags = _dialer.Trimmer.Tags.TagsOf(entry.Id),
+            Value = _dialer.Trimmer.Tags.ValueOf(entry.Id),
+            CloseReason = entry.LastClose?.Reason,
+            CloseScope = entry.LastClose?.Scope,
+            ClosedAt = entry.LastClose?.At,
         };
     }
 
@@ -120,7 +126,7 @@ public sealed partial class ConnectionManager
     {
         ThrowIfDisposed();
         var all = _dialer.Pool.TakeAll();
-        await Task.WhenAll(all.Select(c => c.CloseAsync("the pool was cleared"))).ConfigureAwait(false);
+        await Task.WhenAll(all.Select(c => c.CloseAsync(CloseReason.LocalDisconnect, "the pool was cleared"))).ConfigureAwait(false);
         return all.Count;
     }
 }

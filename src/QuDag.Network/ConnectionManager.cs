@@ -71,7 +71,12 @@ public sealed partial class ConnectionManager : IAsyncDisposable
             TimeProvider = _time,
             IdentifyOnConnect = options.IdentifyPeers,
             MaxPendingInboundUpgradesPerAddress = options.MaxPendingInboundUpgradesPerAddress,
+            // The seed's limit is the system scope's established limit: the scopes and the limiter agree on it.
+            Resources = WithMaxConnections(options.Resources, options.MaxConnections),
         });
+        _host.Resources.Blocked += refused => _metrics.RecordBlocked(refused.Scope);
+        // An inbound connection at the system scope's limit first has the longest-idle pooled connection closed, as a dial does.
+        _host.Resources.Relief = () => _dialer!.EvictLongestIdleAsync();
         _dialer = new Dialer(() => Settings, _identity.PeerId, _host, _peers, _metrics, _inbox);
         _host.InboundUpgradeFailed += (_, error) => _metrics.RecordFailure(inbound: true, ConnectFailures.Classify(error));
         _requests = new Messaging.RequestService(_time, () => Settings.RequestTimeout, options.RequestQueueCapacity,
@@ -149,6 +154,8 @@ public sealed partial class ConnectionManager : IAsyncDisposable
                     $"{string.Join(", ", fixedChanged)} cannot change while the manager runs; make a new ConnectionManager for that.");
             Volatile.Write(ref _options, next);
             _host.ConnectTimeout = next.ConnectTimeout;
+            if (next.MaxConnections != previous.MaxConnections)
+                _host.Resources.SetLimits(P2p.Resources.ResourceScopeKind.System, _host.Resources.System.Limits with { Connections = next.MaxConnections });
             _dialer.ApplySettings(previous, next);
         }
     }

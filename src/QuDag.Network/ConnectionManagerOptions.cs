@@ -126,6 +126,40 @@ public sealed class ConnectionManagerOptions
     /// <summary>Allow and deny lists of peers, inbound and outbound. Default: everyone allowed.</summary>
     public ConnectionGater Gater { get; set; } = new();
 
+    // ---- connection policy: watermarks, grace, trims (go-libp2p's connmgr) ----------------------------------------
+
+    /// <summary>
+    /// The connection count trims bring the node down to (go-libp2p's low watermark). 0 (the default), or a
+    /// <see cref="HighWater"/> of 0, turns automatic trims off.
+    /// </summary>
+    public int LowWater { get; set; }
+
+    /// <summary>
+    /// Above this many open connections (active and pooled, both ways) the manager trims the lowest-value ones past their
+    /// <see cref="GracePeriod"/> until <see cref="LowWater"/> remain, protected peers aside; at most once per
+    /// <see cref="SilencePeriod"/>. 0 (the default) turns automatic trims off.
+    /// </summary>
+    public int HighWater { get; set; }
+
+    /// <summary>A new connection is never trimmed before it is this old. Default 1 minute, as go-libp2p.</summary>
+    public TimeSpan GracePeriod { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Automatic trims run at most once per this period (and a check runs every period). Default 10 s, as go-libp2p.</summary>
+    public TimeSpan SilencePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// At <see cref="MaxConnections"/> with no idle pooled connection to close, a connect trims the lowest-value
+    /// unprotected connection past its grace period instead of failing. Default off.
+    /// </summary>
+    public bool TrimAtLimit { get; set; }
+
+    /// <summary>
+    /// The resource scopes' limits (system, transient, peer, protocol, memory, per-subnet inbound count and rate,
+    /// allowlist, process memory bound); the machine's scaled defaults unless set. <see cref="MaxConnections"/> is the
+    /// system scope's established limit. Fixed at start; change limits live through <see cref="ConnectionManager.Resources"/>.
+    /// </summary>
+    public QuDag.P2p.Resources.ResourceManagerOptions Resources { get; set; } = new();
+
     /// <summary>
     /// The Kademlia DHT: Off (default), Client (lookups, a routing table of the kad servers it meets; does not answer, so
     /// identify does not announce kad, as QuDAG's nodes run) or Server (also answers, and identify announces it).
@@ -150,6 +184,7 @@ public sealed class ConnectionManagerOptions
         nameof(MaxConnections), nameof(PoolTimeout), nameof(ConnectTimeout), nameof(KeepAliveInterval), nameof(KeepAliveTimeout),
         nameof(AutoReconnect), nameof(ReconnectDelay), nameof(ReconnectMaxDelay), nameof(ReconnectJitter),
         nameof(CircuitBreakerFailureThreshold), nameof(CircuitBreakerBreakDuration), nameof(RequestTimeout), nameof(IdentifyPeers),
+        nameof(LowWater), nameof(HighWater), nameof(GracePeriod), nameof(SilencePeriod), nameof(TrimAtLimit),
     };
 
     /// <summary>A copy of these settings (the gater and identity are shared, not copied).</summary>
@@ -212,6 +247,18 @@ public sealed class ConnectionManagerOptions
         if (CircuitBreakerFailureThreshold is < 0 or 1)
             throw new ArgumentOutOfRangeException(nameof(CircuitBreakerFailureThreshold), CircuitBreakerFailureThreshold,
                 "CircuitBreakerFailureThreshold must be 0 (off) or at least 2.");
+        if (LowWater < 0)
+            throw new ArgumentOutOfRangeException(nameof(LowWater), LowWater, "LowWater cannot be negative.");
+        if (HighWater < 0)
+            throw new ArgumentOutOfRangeException(nameof(HighWater), HighWater, "HighWater cannot be negative.");
+        if (HighWater > 0 && LowWater > HighWater)
+            throw new ArgumentOutOfRangeException(nameof(LowWater), LowWater, $"LowWater cannot be above HighWater ({HighWater}).");
+        if (GracePeriod < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(GracePeriod), GracePeriod, "GracePeriod cannot be negative.");
+        if (SilencePeriod <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(SilencePeriod), SilencePeriod, "SilencePeriod must be positive.");
+        ArgumentNullException.ThrowIfNull(Resources);
+        Resources.Validate();
         if (CircuitBreakerFailureThreshold > 0 && CircuitBreakerBreakDuration < TimeSpan.FromMilliseconds(500))
             throw new ArgumentOutOfRangeException(nameof(CircuitBreakerBreakDuration), CircuitBreakerBreakDuration,
                 "CircuitBreakerBreakDuration must be at least 0.5 s.");

@@ -19,6 +19,8 @@ internal static class Errors
             QuDagArgumentException { Problem: "NameNotResolved" } => ("NameNotResolved", ErrorCategory.ObjectNotFound),
             QuDagArgumentException known => (known.Problem, ErrorCategory.InvalidArgument),
             ConnectionLimitReachedException => ("LimitReached", ErrorCategory.LimitsExceeded),
+            QuDag.P2p.Resources.ResourceLimitExceededException => ("LimitReached", ErrorCategory.LimitsExceeded),
+            PeerConnectException { Kind: ConnectFailureKind.LimitReached } => ("LimitReached", ErrorCategory.LimitsExceeded),
             PeerIdentityMismatchException => ("IdentityMismatch", ErrorCategory.AuthenticationError),
             PeerCircuitOpenException => ("CircuitOpen", ErrorCategory.ResourceUnavailable),
             PeerDeniedException => ("Denied", ErrorCategory.PermissionDenied),

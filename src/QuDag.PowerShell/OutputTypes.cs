@@ -39,7 +39,35 @@ public sealed class QuDagPeer
         Protocols = [.. info.Protocols];
         Addresses = [.. info.ListenAddresses.Select(a => a.WithPeerId(info.PeerId).ToString())];
         ObservedAddress = info.ObservedAddress?.ToString();
+        ProtectionTags = [.. info.ProtectionTags];
+        Tags = [.. info.Tags.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => $"{t.Key}={t.Value}")];
+        Value = info.Value;
+        CloseReason = info.CloseReason?.ToString();
+        CloseScope = info.CloseScope;
+        ClosedAt = info.ClosedAt;
     }
+
+    /// <summary>True while a tag protects the peer from trims (Protect-QuDagPeer).</summary>
+    public bool Protected => ProtectionTags.Length > 0;
+
+    /// <summary>The tags that protect the peer from trims.</summary>
+    public string[] ProtectionTags { get; }
+
+    /// <summary>The peer's tags as name=weight (Set-QuDagPeerTag), decaying ones as they stand now.</summary>
+    public string[] Tags { get; }
+
+    /// <summary>The sum of the peer's tag weights: trims close the lowest values first.</summary>
+    public long Value { get; }
+
+    /// <summary>Why the peer's last connection ended: Trimmed, Limit, IdleExpired, KeepAliveFailed, RemoteClosed,
+    /// RemoteReset, ProtocolError, Gated, IdentityMismatch, LocalDisconnect or Shutdown.</summary>
+    public string? CloseReason { get; }
+
+    /// <summary>For a Limit close: the scope whose limit it was (system, transient, peer ..., subnet ...).</summary>
+    public string? CloseScope { get; }
+
+    /// <summary>When the last connection ended.</summary>
+    public DateTimeOffset? ClosedAt { get; }
 
     /// <summary>Where the peer is, as a multiaddr ending in /p2p/&lt;id&gt;: what Connect-QuDagPeer -Address takes.</summary>
     public string? Address { get; }
@@ -324,6 +352,19 @@ public sealed class QuDagMetrics
         DeniedInbound = m.DeniedInbound;
         DeniedOutbound = m.DeniedOutbound;
         RateWindowMs = Math.Round(m.RateWindow.TotalMilliseconds, 3);
+        long Closes(CloseReason reason) => m.ClosesByReason.GetValueOrDefault(reason);
+        ClosesTrimmed = Closes(CloseReason.Trimmed);
+        ClosesLimit = Closes(CloseReason.Limit);
+        ClosesIdleExpired = Closes(CloseReason.IdleExpired);
+        ClosesKeepAliveFailed = Closes(CloseReason.KeepAliveFailed);
+        ClosesRemoteClosed = Closes(CloseReason.RemoteClosed);
+        ClosesRemoteReset = Closes(CloseReason.RemoteReset);
+        ClosesProtocolError = Closes(CloseReason.ProtocolError);
+        ClosesGated = Closes(CloseReason.Gated);
+        ClosesIdentityMismatch = Closes(CloseReason.IdentityMismatch);
+        ClosesLocalDisconnect = Closes(CloseReason.LocalDisconnect);
+        ClosesShutdown = Closes(CloseReason.Shutdown);
+        BlockedReservations = m.BlockedByScope.Values.Sum();
     }
 
 #pragma warning disable CS1591 // each name says what it counts; about_QuDag explains them
@@ -357,5 +398,21 @@ public sealed class QuDagMetrics
     public long DeniedInbound { get; }
     public long DeniedOutbound { get; }
     public double RateWindowMs { get; }
+
+    // Connections that ended, one counter per close reason (qudag.connection.closes{reason}).
+    public long ClosesTrimmed { get; }
+    public long ClosesLimit { get; }
+    public long ClosesIdleExpired { get; }
+    public long ClosesKeepAliveFailed { get; }
+    public long ClosesRemoteClosed { get; }
+    public long ClosesRemoteReset { get; }
+    public long ClosesProtocolError { get; }
+    public long ClosesGated { get; }
+    public long ClosesIdentityMismatch { get; }
+    public long ClosesLocalDisconnect { get; }
+    public long ClosesShutdown { get; }
+
+    // Reservations the resource scopes refused (Get-QuDagResourceUsage shows them per scope).
+    public long BlockedReservations { get; }
 #pragma warning restore CS1591
 }

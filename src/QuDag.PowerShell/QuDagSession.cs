@@ -97,6 +97,15 @@ public sealed class QuDagSession : IDisposable
     /// <summary>The file the identity was loaded from, if any.</summary>
     public string? IdentityPath { get; private set; }
 
+    /// <summary>The connection count trims bring the node down to; 0: trims are off.</summary>
+    public int LowWater => _config.LowWater;
+
+    /// <summary>Above this many open connections the node trims the lowest-value ones to LowWater; 0: trims are off.</summary>
+    public int HighWater => _config.HighWater;
+
+    /// <summary>A connection younger than this is never trimmed, in seconds.</summary>
+    public int GracePeriodSeconds => (int)_config.GracePeriod.TotalSeconds;
+
     /// <summary>The DHT mode: Off, Client or Server.</summary>
     public string DhtMode => _config.DhtMode.ToString();
 

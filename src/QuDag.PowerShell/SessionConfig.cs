@@ -27,6 +27,14 @@ internal sealed record SessionConfig
 
     public TimeSpan RequestTimeout { get; init; } = Defaults.RequestTimeout;
 
+    // ---- connection policy: watermarks and grace (trims) ----
+
+    public int LowWater { get; init; } = Defaults.LowWater;
+
+    public int HighWater { get; init; } = Defaults.HighWater;
+
+    public TimeSpan GracePeriod { get; init; } = Defaults.GracePeriod;
+
     // ---- the DHT (Kademlia) ----
 
     public KadMode DhtMode { get; init; } = Defaults.DhtMode;
@@ -83,6 +91,9 @@ internal sealed record SessionConfig
         DhtProtocolId = DhtProtocol,
         DhtBootstrap = Bootstrap,
         Gossipsub = GossipOptions(),
+        LowWater = LowWater,
+        HighWater = HighWater,
+        GracePeriod = GracePeriod,
     };
 
     /// <summary>
@@ -111,5 +122,8 @@ internal sealed record SessionConfig
         live.CircuitBreakerFailureThreshold = CircuitBreakerThreshold;
         live.CircuitBreakerBreakDuration = CircuitBreakerDuration;
         live.RequestTimeout = RequestTimeout;
+        live.LowWater = LowWater;
+        live.HighWater = HighWater;
+        live.GracePeriod = GracePeriod;
     });
 }

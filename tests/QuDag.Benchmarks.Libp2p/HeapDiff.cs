@@ -17,6 +17,11 @@ public static class HeapDiff
         new DiagnosticsClient(Environment.ProcessId).WriteDump(DumpType.WithHeap, path, logDumpGeneration: false);
     }
 
+    // QUDAG_HEAP_HOLDERS_MIN lowers the size from which arrays are listed by holder (the byte[]s of a connection are small).
+    private static readonly int MinHeld = int.TryParse(Environment.GetEnvironmentVariable("QUDAG_HEAP_HOLDERS_MIN"), out int min) ? min : 1024;
+    // QUDAG_HEAP_HOLDERS_TYPE lists the holders of one type's objects too (a type name ending, e.g. "Linked2CancellationTokenSource").
+    private static readonly string? HeldType = Environment.GetEnvironmentVariable("QUDAG_HEAP_HOLDERS_TYPE");
+
     public static int Run(string before, string after, int n)
     {
         var b = Count(before, null);
@@ -28,8 +33,8 @@ public static class HeapDiff
         foreach (var (type, count, bytes) in a.Select(kv => (kv.Key, kv.Value.Count - b.GetValueOrDefault(kv.Key).Count, kv.Value.Bytes - b.GetValueOrDefault(kv.Key).Bytes))
                      .Where(d => d.Item3 > 0).OrderByDescending(d => d.Item3).Take(25))
             Console.WriteLine($"{bytes / (double)n,10:0.0} {count / (double)n,9:0.00}  {type}");
-        Console.WriteLine("large arrays (>= 1 KiB) in the after dump, by holder type and length (B/conn):");
-        foreach (var (key, bytes) in holders.OrderByDescending(h => h.Value).Take(15))
+        Console.WriteLine($"arrays of {MinHeld} B or more in the after dump, by holder type and length (B/conn):");
+        foreach (var (key, bytes) in holders.OrderByDescending(h => h.Value).Take(MinHeld < 1024 ? 30 : 15))
             Console.WriteLine($"{bytes / (double)n,10:0.0}  {key}");
         return 0;
     }
@@ -50,8 +55,8 @@ public static class HeapDiff
             string name = obj.Type?.Name ?? "?";
             var c = byType.GetValueOrDefault(name);
             byType[name] = (c.Item1 + 1, c.Item2 + (long)obj.Size);
-            if (holders is not null && obj.IsArray && obj.Size >= 1024)
-                large[obj.Address] = (name, (long)obj.Size, obj.AsArray().Length);
+            if (holders is not null && ((obj.IsArray && obj.Size >= (ulong)MinHeld) || (HeldType is { Length: > 0 } held && name.EndsWith(held, StringComparison.Ordinal))))
+                large[obj.Address] = (name, (long)obj.Size, obj.IsArray ? obj.AsArray().Length : 0);
         }
         if (holders is not null)
         {

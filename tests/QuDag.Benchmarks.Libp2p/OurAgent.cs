@@ -31,6 +31,9 @@ public sealed class OurAgent : IAsyncDisposable
 
     internal OurAgent(string security)
     {
+        // Under valgrind (profiling/instructions.sh) the first connection's JIT alone takes longer than any default.
+        var timeout = int.TryParse(Environment.GetEnvironmentVariable("QUDAG_TIMEOUT_SECONDS"), out int seconds)
+            ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromSeconds(10);
         _host = new P2pHost(new P2pHostOptions
         {
             Security = [security switch
@@ -43,6 +46,8 @@ public sealed class OurAgent : IAsyncDisposable
             // Every dialer here is 127.0.0.1 and the idle-memory phase dials 16 at once: the per-address cap
             // (8 upgrades in progress) would refuse half of them.
             MaxPendingInboundUpgradesPerAddress = 64,
+            ConnectTimeout = timeout, // main's one deadline for TCP and upgrade together (perf's agent still named the two)
+            StreamNegotiationTimeout = timeout,
         });
         _host.SetStreamHandler(SinkProtocol, ServeSinkAsync);
         _host.SetStreamHandler(SourceProtocol, ServeSourceAsync);

@@ -4,6 +4,8 @@ using QuDag.Benchmarks;
 
 // dotnet run -c Release --project tests/QuDag.Benchmarks -- [BenchmarkDotNet args, e.g. --filter '*Status*' or --job Dry]
 //   latency [count]            ping round-trip percentiles, PingAsync vs bare SslStream, in one run
+//   scopes [rounds] [pings] [messages]  ping and 64 B message throughput with the resource scopes on vs off, alternating
+//                              round by round in one run (issue 18's cost; target under 5 % apart)
 //   scale <connections> [both|qudag|bare|one-process]
 //                              managed and RSS bytes per connection end (and where the RSS lies: smaps, mallinfo2),
 //                              remote ends in peer processes; each way in a fresh process unless one-process
@@ -45,6 +47,8 @@ return args switch
         rest.Length > 2 ? int.Parse(rest[2]) : 50),
     ["crawl", var n, .. var rest] => await CrawlBench.RunAsync(int.Parse(n), rest.Length > 0 ? int.Parse(rest[0]) : 1, rest.Length > 1 ? int.Parse(rest[1]) : 3),
     ["latency", .. var rest] => await Latency.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 20_000),
+    ["scopes", .. var rest] => await Scopes.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 10, rest.Length > 1 ? int.Parse(rest[1]) : 5_000,
+        rest.Length > 2 ? int.Parse(rest[2]) : 50_000),
     ["scale", var n, .. var rest] => await Scale.RunAsync(int.Parse(n), rest.Length > 0 ? rest[0] : "both"),
     ["peers", var n] => await Scale.ServePeersAsync(int.Parse(n)),
     ["peers", var n, "quiet"] => await Scale.ServePeersAsync(int.Parse(n), quiet: true),

@@ -24,6 +24,7 @@ public class FailureTests
         Assert.Contains(real.Id.ToString(), ex.Message);
         Assert.Equal(ConnectionStatus.Failed, await manager.GetStatusAsync(claimed.PeerId));
         Assert.Contains("mismatch", manager.GetPeer(claimed.PeerId)!.LastError);
+        Assert.Equal(CloseReason.IdentityMismatch, manager.GetPeer(claimed.PeerId)!.CloseReason);
         Assert.Equal(0, manager.OpenConnections);
         Assert.Empty(manager.Host.Connections);
     }
@@ -189,6 +190,7 @@ public class FailureTests
             () => manager.ConnectAsync(hostile.Id, hostile.EndPoint));
 
         Assert.Contains("exceeds the maximum", failed.Reason);
+        Assert.Equal(CloseReason.ProtocolError, failed.CloseReason);
         Assert.Contains((64 * 1024 * 1024).ToString(), failed.Reason);
         await Wait.UntilAsync(() => manager.OpenConnections == 0, "socket released");
         Assert.Equal(0, (await manager.GetMetricsAsync()).Connections);

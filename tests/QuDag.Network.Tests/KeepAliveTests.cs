@@ -62,6 +62,8 @@ public class KeepAliveTests
         var peer = manager.GetPeer(identity.PeerId)!;
         Assert.Equal(ConnectionStatus.Failed, peer.Status);
         Assert.Contains("keepalive", peer.LastError);
+        Assert.Equal(CloseReason.KeepAliveFailed, peer.CloseReason);
+        Assert.Equal(1, manager.GetMetrics().ClosesByReason[CloseReason.KeepAliveFailed]);
         await (await held.Task).DisposeAsync();
     }
 

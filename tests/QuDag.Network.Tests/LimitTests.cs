@@ -44,6 +44,24 @@ public class LimitTests
     }
 
     [Fact]
+    public async Task At_the_limit_an_inbound_connection_closes_the_longest_idle_pooled_connection()
+    {
+        await using var node = await TestNode.StartAsync(new ConnectionManagerOptions { MaxConnections = 1 });
+        await using var a = await TestNode.StartAsync();
+        await using var b = await TestNode.StartAsync();
+        await node.Manager.ConnectAsync(a.Id, a.EndPoint);
+        await node.Manager.DisconnectAsync(a.Id); // pooled: it holds the one slot (and the system scope's one connection)
+
+        await b.Manager.ConnectAsync(node.Id, node.EndPoint);
+
+        await Wait.UntilConnectedAsync(node.Manager, b.Id);
+        Assert.Empty(node.Manager.GetPooledConnections());
+        Assert.Equal(CloseReason.Limit, node.Manager.GetPeer(a.Id)!.CloseReason);
+        Assert.Equal(1, node.Manager.Resources.System.Usage().ConnectionsInbound);
+        Assert.Equal(0, node.Manager.Resources.System.Blocked); // made room: nothing refused
+    }
+
+    [Fact]
     public async Task Inbound_connections_count_against_the_limit()
     {
         await using var node = await TestNode.StartAsync(new ConnectionManagerOptions { MaxConnections = 1 });

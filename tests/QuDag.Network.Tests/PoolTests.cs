@@ -74,6 +74,9 @@ public class PoolTests
         // Expiry aborts (the socket closes without waiting for a drain); the remote still reads it as an orderly disconnect.
         Assert.Equal(ConnectionStatus.Disconnected, await peer.Manager.GetStatusAsync(manager.LocalPeerId));
         Assert.Equal(1, (await manager.GetMetricsAsync()).PoolExpirations);
+        Assert.Equal(CloseReason.IdleExpired, manager.GetPeer(peer.Id)!.CloseReason);
+        Assert.Equal(1, manager.GetMetrics().ClosesByReason[CloseReason.IdleExpired]);
+        Assert.Contains(manager.GetRecentEvents(), e => e.CloseReason == CloseReason.IdleExpired); // a pooled end is logged too
         // The next connect dials afresh.
         await manager.ConnectAsync(peer.Id);
         Assert.Equal(2, peer.Listener.AcceptedCount);

@@ -3,6 +3,7 @@ using QuDag.P2p.Muxing.Yamux;
 using QuDag.P2p.Protocols.Gossipsub;
 using QuDag.P2p.Protocols.Identify;
 using QuDag.P2p.Protocols.Kad;
+using QuDag.P2p.Resources;
 using QuDag.P2p.Security;
 
 namespace QuDag.P2p.Fuzz;
@@ -26,13 +27,16 @@ public static class FuzzTargets
         ["multiaddr-bytes"] = DecoderEntryPoints.MultiaddrBytes,
         ["multiaddr-text"] = DecoderEntryPoints.MultiaddrText,
         ["yamux-headers"] = YamuxFuzzEntry.Headers,
+        ["yamux-frames-lent"] = YamuxFuzzEntry.FramesLent,
         ["noise-payload"] = SecurityFuzzEntry.NoisePayload,
+        ["noise-transport"] = SecurityFuzzEntry.NoiseTransport,
         ["tls-signed-key"] = SecurityFuzzEntry.TlsSignedKeyExtension,
         ["multistream"] = ProtocolFuzzEntry.MultistreamMessages,
         ["identify"] = ProtocolFuzzEntry.IdentifyMessage,
         ["kad"] = KadFuzzEntry.Stream,
         ["gossipsub-rpc"] = GossipsubFuzzEntry.Rpcs,
         ["signed-peer-record"] = GossipsubFuzzEntry.PeerRecords,
+        ["allowlist-entry"] = ResourcesFuzzEntry.AllowlistEntryText,
     };
 
     /// <summary>
@@ -47,13 +51,16 @@ public static class FuzzTargets
         ["multiaddr-bytes"] = ["QuDag.P2p.Encoding", "QuDag.P2p.Identity"],
         ["multiaddr-text"] = ["QuDag.P2p.Encoding", "QuDag.P2p.Identity"],
         ["yamux-headers"] = ["QuDag.P2p.Muxing.Yamux"],
+        ["yamux-frames-lent"] = ["QuDag.P2p.Muxing.Yamux"],
         ["noise-payload"] = ["QuDag.P2p.Encoding", "QuDag.P2p.Security", "QuDag.P2p.Identity"],
+        ["noise-transport"] = ["QuDag.P2p.Security.Noise"],
         ["tls-signed-key"] = ["QuDag.P2p.Security", "QuDag.P2p.Identity"],
         ["multistream"] = ["QuDag.P2p.Upgrade.Multistream", "QuDag.P2p.Encoding"],
         ["identify"] = ["QuDag.P2p.Protocols.Identify", "QuDag.P2p.Encoding"],
         ["kad"] = ["QuDag.P2p.Protocols.Kad", "QuDag.P2p.Encoding", "QuDag.P2p.Identity"],
         ["gossipsub-rpc"] = ["QuDag.P2p.Protocols.Gossipsub", "QuDag.P2p.Encoding"],
         ["signed-peer-record"] = ["QuDag.P2p.Identity", "QuDag.P2p.Encoding"],
+        ["allowlist-entry"] = ["QuDag.P2p.Resources", "QuDag.P2p.Identity"],
     };
 
     /// <summary>The target named <paramref name="name"/>, or an error listing the names.</summary>

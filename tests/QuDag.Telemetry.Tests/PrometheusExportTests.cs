@@ -83,6 +83,30 @@ public sealed class PrometheusExportTests
         Assert.True(exit == 0, $"promtool check metrics exited {exit}:\n{output}\n{error}\n--- scrape ---\n{scrape}");
     }
 
+    [SkippableFact]
+    public async Task Closes_by_reason_and_refused_reservations_by_scope_reach_the_scrape()
+    {
+        var promtool = External.Require("promtool", "prometheus");
+        await using var remote = new ConnectionManager(10);
+        var listener = await remote.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0));
+        await using var node = new ConnectionManager(new ConnectionManagerOptions { KeepAliveInterval = TimeSpan.Zero });
+        var port = External.FreePort();
+        await using var exporter = QuDagTelemetry.StartExporter(node, new QuDagExporterOptions { Prometheus = new() { Port = port } });
+        await node.ConnectAsync(remote.LocalPeerId, listener.LocalEndPoint);
+        await node.DisconnectAsync(remote.LocalPeerId, close: true);
+        node.Resources.SetLimits(QuDag.P2p.Resources.ResourceScopeKind.Transient, new QuDag.P2p.Resources.ResourceLimits { ConnectionsOutbound = 0 });
+        await Assert.ThrowsAsync<PeerConnectException>(() => node.ConnectAsync(remote.LocalPeerId));
+
+        var scrape = await Http.GetStringAsync(exporter.PrometheusEndpoint);
+        var nodeId = node.LocalPeerId.ToString();
+        Assert.Contains(scrape.Split('\n'), l => l.StartsWith("qudag_connection_closes_total{", StringComparison.Ordinal)
+            && l.Contains("reason=\"local_disconnect\"", StringComparison.Ordinal) && l.Contains(nodeId, StringComparison.Ordinal) && l.EndsWith(" 1", StringComparison.Ordinal));
+        Assert.Contains(scrape.Split('\n'), l => l.StartsWith("qudag_resource_blocked_total{", StringComparison.Ordinal)
+            && l.Contains("scope=\"transient\"", StringComparison.Ordinal) && l.EndsWith(" 1", StringComparison.Ordinal));
+        var (exit, output, error) = await External.RunAsync(promtool, ["check", "metrics"], stdin: scrape);
+        Assert.True(exit == 0, $"promtool check metrics exited {exit}:\n{output}\n{error}\n--- scrape ---\n{scrape}");
+    }
+
     [Fact]
     public async Task An_exporter_started_after_activity_shows_the_histograms_the_node_already_has()
     {

@@ -9,7 +9,8 @@ namespace QuDag.Telemetry.Tests;
 public sealed class ReportTests
 {
     private static readonly string[] Titles =
-        ["Peers", "Ping latency distribution", "Round-trip time by peer", "Connection pool", "Connection failures by reason", "Topics", "Recent connection events"];
+        ["Peers", "Ping latency distribution", "Round-trip time by peer", "Connection pool", "Connection failures by reason",
+         "Connection closes by reason", "Topics", "Recent connection events"];
 
     [Fact]
     public async Task The_report_is_self_contained_and_holds_every_section()
@@ -25,10 +26,11 @@ public sealed class ReportTests
         var ids = Regex.Matches(html, @"\bid=""([^""]+)""").Select(m => m.Groups[1].Value).ToList();
         Assert.Equal(ids.Count, ids.Distinct().Count());
         Assert.DoesNotMatch(new Regex(@"(src|href)\s*=\s*""(https?:)?//", RegexOptions.IgnoreCase), html);
-        Assert.Equal(4, Regex.Matches(html, "<svg").Count);
+        Assert.Equal(5, Regex.Matches(html, "<svg").Count);
         foreach (var peer in scene.Peers)
             Assert.Contains(peer.ToShortString(), html);
         Assert.Contains("unreachable (outbound)", html); // the failed dial, by reason
+        Assert.Contains("<td>local_disconnect</td>", html); // the closed peer's close, in the peer table and the events
         // The topic the node joined, with the message it published to its one subscribed peer.
         Assert.Matches(new Regex(@"<td><code>qudag/report</code></td><td>yes</td><td class=""num"">1</td><td class=""num"">1</td><td class=""num"">1</td>"), html);
     }
@@ -51,6 +53,7 @@ public sealed class ReportTests
         Assert.True(CountNear(bitmap, new SKColor(70, 130, 180)) > 2_000, "the latency histogram's bars (steel blue) are drawn");
         Assert.True(CountNear(bitmap, new SKColor(46, 139, 87)) > 2_000, "the pool chart's bars (sea green) are drawn");
         Assert.True(CountNear(bitmap, new SKColor(205, 92, 92)) > 500, "the failure chart's bar (indian red) is drawn");
+        Assert.True(CountNear(bitmap, new SKColor(112, 128, 144)) > 500, "the close chart's bar (slate gray) is drawn");
         Assert.True(CountNear(bitmap, new SKColor(0x1f, 0x77, 0xb4)) + CountNear(bitmap, new SKColor(0xff, 0x7f, 0x0e)) > 200,
             "the RTT-over-time lines (the palette's first colours) are drawn");
 
@@ -114,6 +117,12 @@ public sealed class ReportTests
                 await Task.Delay(10);
             node.PublishTopic(ReportTopic, "report"u8.ToArray());
             await node.DisconnectAsync(scene.Peers[1]);
+            var closedPeer = new ConnectionManager(10);
+            scene._owned.Add(closedPeer);
+            var closedListener = await closedPeer.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0));
+            await node.ConnectAsync(closedPeer.LocalPeerId, closedListener.LocalEndPoint);
+            await node.DisconnectAsync(closedPeer.LocalPeerId, close: true); // a close, by reason
+            scene.Peers.Add(closedPeer.LocalPeerId);
             using (var closed = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp))
             {
                 closed.Bind(new IPEndPoint(IPAddress.Loopback, 0)); // bound, not listening: refuses

@@ -1,7 +1,7 @@
 // The JSON-lines protocol every script here speaks to the C# harness (tests/QuDag.P2p.Tests/Interop/JsNode.cs): a
 // command a line on stdin ({ id, cmd, ...args }), its answer a line on stdout ({ ...result, id, ok: true } or
 // { id, ok: false, error }), events as lines of their own ({ event, ... }). stdout carries protocol lines only; logs go
-// to stderr. Shared by node.mjs, kad.mjs and gossip.mjs (bench.mjs runs its commands one at a time, for timing, and keeps its own).
+// to stderr. Shared by node.mjs, kad.mjs, gossip.mjs and swarm.mjs (bench.mjs runs its commands one at a time, for timing, and keeps its own).
 
 import { createInterface } from 'node:readline'
 
@@ -9,6 +9,9 @@ import { createInterface } from 'node:readline'
 export function emit (obj) {
   process.stdout.write(JSON.stringify(obj) + '\n')
 }
+
+/** An error as one line of text: its name and message. */
+export const errorText = err => `${err?.name ?? 'Error'}: ${err?.message ?? err}`
 
 /** A logger to stderr, each line tagged with the script's name. */
 export function logger (name) {
@@ -39,7 +42,7 @@ export function serveCommands (commands, stop, log) {
       .then(() => run(msg))
       .then(
         result => emit({ ...result, id: msg.id ?? null, ok: true }),
-        err => emit({ id: msg.id ?? null, ok: false, error: `${err.name ?? 'Error'}: ${err.message}` })
+        err => emit({ id: msg.id ?? null, ok: false, error: errorText(err) })
       )
   })
   rl.on('close', () => { void stop() })

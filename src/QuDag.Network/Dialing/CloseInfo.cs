@@ -1,10 +1,12 @@
 namespace QuDag.Network;
 
 /// <summary>How a connection ended.</summary>
+/// <param name="Code">Why, from the closed set (what metrics count and the peer keeps).</param>
 /// <param name="Reason">Human-readable cause.</param>
 /// <param name="Failed">True for a fault (protocol violation, I/O error); false for an orderly close.</param>
 /// <param name="Deliberate">Closed on purpose by this node (not lost), so auto-reconnect leaves it closed.</param>
-internal readonly record struct CloseInfo(string Reason, bool Failed, bool Deliberate = false);
+/// <param name="Scope">For <see cref="CloseReason.Limit"/>: the scope whose limit closed it ("system", ...).</param>
+internal readonly record struct CloseInfo(CloseReason Code, string Reason, bool Failed, bool Deliberate = false, string? Scope = null);
 
 /// <summary>What a <see cref="PeerConnection"/> reports to the manager that owns it.</summary>
 internal interface IConnectionOwner

@@ -16,11 +16,14 @@ namespace QuDag.Network;
 //  4. Dialer.ConnectAsync (this file): the gater, the peer's PeerEntry in the PeerTable (Peers/PeerTable.cs) and its
 //     gate; an open active connection returns at once, a live pooled one (Pool/IdlePool.cs) is reused as is.
 //  5. Dialer.DialAsync: an open circuit (Policy/PeerCircuit.cs) refuses fast; ConnectionLimiter.ReserveAsync
-//     (Pool/ConnectionLimiter.cs) takes a slot, evicting the longest-idle pooled connection at the limit.
+//     (Pool/ConnectionLimiter.cs) takes a slot, evicting the longest-idle pooled connection at the limit (with
+//     TrimAtLimit, then trimming one through Policy/ConnectionTrimmer.cs).
 //  6. Dialer.DialThroughBreakerAsync -> Dialer.HandshakeAsync -> P2pHost.DialAsync (src/QuDag.P2p/Host/P2pHost.cs);
-//     HandshakeAsync maps the stack's errors to the manager's typed ones.
+//     HandshakeAsync maps the stack's errors to the manager's typed ones. The host opens the connection's resource
+//     scope (src/QuDag.P2p/Resources/ResourceManager.cs: process memory bound, transient scope) before any socket.
 //  7. Upgrader.UpgradeOutboundAsync (src/QuDag.P2p/Upgrade/Upgrader.cs): multistream-select, Noise or TLS (the
-//     remote's PeerId must be the one dialed), yamux. The host raises ConnectionOpened: OnHostConnectionOpened
+//     remote's PeerId must be the one dialed), the scope moves to the peer's and the system scope
+//     (ConnectionScope.SetPeerAsync), yamux. The host raises ConnectionOpened: OnHostConnectionOpened
 //     wraps it in a PeerConnection (Dialing/PeerConnection.cs); inbound ones go on to AcceptAsync/AdoptInboundAsync.
 //  8. TcpTransport.DialAsync (src/QuDag.P2p/Transport/Tcp/TcpTransport.cs): the socket, under P2pHost's dial timeout.
 // Back in 5, Dialer.Activate makes the connection the peer's active one: status Connected, through the PeerTable.
@@ -64,6 +67,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         KeepAlive = new KeepAliveMonitor(options.KeepAliveInterval, options.KeepAliveTimeout, _time, () => _connections.Keys,
             metrics.RecordKeepAliveFailure);
         Reconnector = new Reconnector(settings, this, metrics.RecordReconnectAttempt, metrics.RecordReconnect);
+        Trimmer = new ConnectionTrimmer(() => TrimSettingsOf(_settings()), _time, () => (IReadOnlyCollection<ITrimTarget>)_connections.Keys);
         _departed = new DepartedPeers(options.MaxDisconnectedInboundPeers, TryForget);
         _gater.Changed += OnGaterChanged;
         _host.ConnectionOpened += OnHostConnectionOpened;
@@ -82,6 +86,11 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     public KeepAliveMonitor KeepAlive { get; }
 
     public Reconnector Reconnector { get; }
+
+    /// <summary>The watermarks, protections and tags: closes the lowest-value connections above the high watermark.</summary>
+    public ConnectionTrimmer Trimmer { get; }
+
+    private static TrimSettings TrimSettingsOf(ConnectionManagerOptions o) => new(o.LowWater, o.HighWater, o.GracePeriod, o.SilencePeriod);
 
     /// <summary>Connections set as some peer's active one.</summary>
     public int ActiveCount => Volatile.Read(ref _active);
@@ -190,13 +199,13 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             throw CircuitOpen(entry);
         try
         {
-            await Limiter.ReserveAsync(entry.Id).ConfigureAwait(false);
+            await ReserveOrTrimAsync(entry.Id).ConfigureAwait(false);
         }
         catch (ConnectionLimitReachedException ex)
         {
             circuit?.RecordNotDialed();
             _metrics.RecordFailure(inbound: false, ConnectFailureKind.LimitReached);
-            Peers.SetStatus(entry, ConnectionStatus.Failed, ex.Message);
+            Peers.SetStatus(entry, ConnectionStatus.Failed, ex.Message, close: (CloseReason.Limit, LimitScope));
             throw;
         }
         PeerConnection connection;
@@ -229,24 +238,24 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             {
                 // A gater's refusal says nothing of the peer either.
                 circuit?.RecordNotDialed();
-                Peers.SetStatus(entry, ConnectionStatus.Disconnected, "refused by the connection gater");
+                Peers.SetStatus(entry, ConnectionStatus.Disconnected, "refused by the connection gater", close: (CloseReason.Gated, null));
                 throw;
             }
             RecordDialFailure(entry, circuit);
-            Peers.SetStatus(entry, ConnectionStatus.Failed, ex.Message);
+            Peers.SetStatus(entry, ConnectionStatus.Failed, ex.Message, close: DialRefusal(ex));
             throw;
         }
         circuit?.RecordSuccess();
         DropClosedCircuit(entry);
         if (IsDisposed)
         {
-            await connection.CloseAsync("the manager was disposed").ConfigureAwait(false);
+            await connection.CloseAsync(CloseReason.Shutdown, "the manager was disposed").ConfigureAwait(false);
             throw new ObjectDisposedException(nameof(ConnectionManager));
         }
         // The gater may have changed while the handshake ran; a rule change only sees established connections.
         if (!_gater.IsAllowed(entry.Id, GateDirection.Outbound))
         {
-            await connection.CloseAsync("refused by the connection gater").ConfigureAwait(false);
+            await connection.CloseAsync(CloseReason.Gated, "refused by the connection gater").ConfigureAwait(false);
             _metrics.RecordFailure(inbound: false, ConnectFailureKind.Denied);
             _metrics.RecordDenied(inbound: false);
             Peers.SetStatus(entry, ConnectionStatus.Disconnected, "refused by the connection gater");
@@ -349,8 +358,38 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         {
             entry.Gate.Release();
         }
-        await connection.CloseAsync("a DHT request's connection, not kept").ConfigureAwait(false);
+        await connection.CloseAsync(CloseReason.LocalDisconnect, "a DHT request's connection, not kept").ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Takes a slot (evicting the longest-idle pooled connection at the limit); with <c>TrimAtLimit</c>, at the limit with
+    /// nothing idle, the lowest-value unprotected connection past its grace period is trimmed once to make room.
+    /// </summary>
+    private async ValueTask ReserveOrTrimAsync(PeerId peerId)
+    {
+        try
+        {
+            await Limiter.ReserveAsync(peerId).ConfigureAwait(false);
+            return;
+        }
+        catch (ConnectionLimitReachedException) when (_settings().TrimAtLimit)
+        {
+        }
+        if (!await Trimmer.TrimOneAsync().ConfigureAwait(false))
+            throw new ConnectionLimitReachedException(Limiter.Max, peerId);
+        await Limiter.ReserveAsync(peerId).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The close reason of a dial whose connection was cut before it was established: the remote proved another identity,
+    /// or a resource scope refused it (named). Other failures (unreachable, timeout, ...) are not closes: null.
+    /// </summary>
+    private static (CloseReason, string?)? DialRefusal(Exception ex) => ex switch
+    {
+        PeerIdentityMismatchException => (CloseReason.IdentityMismatch, null),
+        { InnerException: QuDag.P2p.Resources.ResourceLimitExceededException limit } => (CloseReason.Limit, limit.ScopeLabel),
+        _ => null,
+    };
 
     /// <summary>Counts a connect the open circuit refused and describes it.</summary>
     private PeerCircuitOpenException CircuitOpen(PeerEntry entry)
@@ -473,6 +512,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         ConnectFailureKind.Protocol => $"{target} speaks no security protocol or muxer of ours: {ex.Message}",
         ConnectFailureKind.Authentication => $"The libp2p handshake with {target} failed: {ex.Message}",
         ConnectFailureKind.Closed => $"The connection to {target} closed during the handshake: {ex.Message}",
+        ConnectFailureKind.LimitReached => ex.Message, // names the scope and the limit
         _ => $"Connecting to {target} failed: {ex.Message}",
     };
 
@@ -523,7 +563,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     {
         if (!TryEnter())
         {
-            await connection.AbortAsync("the manager was disposed").ConfigureAwait(false);
+            await connection.AbortAsync(CloseReason.Shutdown, "the manager was disposed").ConfigureAwait(false);
             return;
         }
         try
@@ -535,7 +575,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             catch (ConnectionLimitReachedException)
             {
                 _metrics.RecordFailure(inbound: true, ConnectFailureKind.LimitReached);
-                await connection.AbortAsync("refused: the connection limit is reached").ConfigureAwait(false);
+                await connection.AbortAsync(CloseReason.Limit, "refused: the connection limit is reached", LimitScope).ConfigureAwait(false);
                 return;
             }
             if (!connection.TryHoldSlot())
@@ -545,7 +585,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             }
             if (connection.RemoteId == _localPeerId || IsDisposed)
             {
-                await connection.CloseAsync(IsDisposed ? "the manager was disposed" : "a node does not connect to itself").ConfigureAwait(false);
+                await connection.CloseAsync(IsDisposed ? CloseReason.Shutdown : CloseReason.LocalDisconnect, IsDisposed ? "the manager was disposed" : "a node does not connect to itself").ConfigureAwait(false);
                 return;
             }
             var entry = await EnterGateAsync(connection.RemoteId, named: false, CancellationToken.None).ConfigureAwait(false);
@@ -582,7 +622,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         if (!_gater.IsAllowed(entry.Id, GateDirection.Inbound)) // denied while its HELLO exchange ran
         {
             _metrics.RecordDenied(inbound: true);
-            await connection.CloseAsync("refused by the connection gater").ConfigureAwait(false);
+            await connection.CloseAsync(CloseReason.Gated, "refused by the connection gater").ConfigureAwait(false);
             return;
         }
         var existing = Volatile.Read(ref entry.Active);
@@ -591,14 +631,14 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             var keepExisting = !existing.Inbound && PeerIdOrder.Compare(_localPeerId, entry.Id) < 0;
             if (keepExisting)
             {
-                await connection.CloseAsync("duplicate: the peer with the lower id dials").ConfigureAwait(false);
+                await connection.CloseAsync(CloseReason.LocalDisconnect, "duplicate: the peer with the lower id dials").ConfigureAwait(false);
                 return;
             }
             // Swap in place: the active count stays, and the old connection's close finds itself replaced.
             entry.LastConnection = new ConnectionSummary(connection.RemoteEndPoint, connection.Inbound, connection.Connection.Security,
                 connection.Connection.Muxer);
             Volatile.Write(ref entry.Active, connection);
-            await existing.CloseAsync("replaced by a newer connection from the same peer").ConfigureAwait(false);
+            await existing.CloseAsync(CloseReason.LocalDisconnect, "replaced by a newer connection from the same peer").ConfigureAwait(false);
             if (!connection.IsOpen)
                 TryDeactivate(entry, connection, connection.CloseInfo);
             return;
@@ -606,7 +646,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         if (existing is not null)
             TryDeactivate(entry, existing, existing.CloseInfo);
         if (Pool.TryTake(entry.Id) is { } pooled)
-            await pooled.CloseAsync("replaced by a newer connection from the same peer").ConfigureAwait(false);
+            await pooled.CloseAsync(CloseReason.LocalDisconnect, "replaced by a newer connection from the same peer").ConfigureAwait(false);
         Activate(entry, connection);
     }
 
@@ -628,19 +668,28 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
                 // The connection may have been lost between the first stop and the deactivation, and its close may have
                 // started a reconnect: this disconnect is on purpose, so stop that one too.
                 Reconnector.Stop(entry.Reconnect);
+                var pooling = released && connection!.IsOpen && !close && _settings().PoolTimeout > TimeSpan.Zero;
+                var closing = released ? !pooling : close && Pool.Find(peerId) is not null;
+                // The status change says the close's reason; the closes below are then not logged a second time.
                 if (entry.Status is not null)
-                    Peers.SetStatus(entry, ConnectionStatus.Disconnected, null);
-                if (released && connection!.IsOpen && !close && _settings().PoolTimeout > TimeSpan.Zero)
+                    Peers.SetStatus(entry, ConnectionStatus.Disconnected, null, close: closing ? (CloseReason.LocalDisconnect, null) : null);
+                if (pooling)
                 {
-                    Pool.Add(connection);
-                    if (!connection.IsOpen)
+                    Pool.Add(connection!);
+                    if (!connection!.IsOpen)
                         Pool.Forget(connection);
                     return;
                 }
                 if (released)
-                    await connection!.CloseAsync("disconnected").ConfigureAwait(false);
+                {
+                    connection!.MarkCloseReported();
+                    await connection.CloseAsync(CloseReason.LocalDisconnect, "disconnected").ConfigureAwait(false);
+                }
                 if (close && Pool.TryTake(peerId) is { } pooled)
-                    await pooled.CloseAsync("disconnected").ConfigureAwait(false);
+                {
+                    pooled.MarkCloseReported();
+                    await pooled.CloseAsync(CloseReason.LocalDisconnect, "disconnected").ConfigureAwait(false);
+                }
             }
             finally
             {
@@ -669,7 +718,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         if (!ReferenceEquals(Volatile.Read(ref entry.Active), connection) && connection.CloseInfo is { } closed
             && entry.Status == ConnectionStatus.Connected)
         {
-            Peers.SetStatus(entry, closed.Failed ? ConnectionStatus.Failed : ConnectionStatus.Disconnected, closed.Reason);
+            Peers.SetStatus(entry, closed.Failed ? ConnectionStatus.Failed : ConnectionStatus.Disconnected, closed.Reason, close: (closed.Code, closed.Scope));
         }
     }
 
@@ -684,7 +733,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             return false;
         Interlocked.Decrement(ref _active);
         if (info is { } i)
-            Peers.SetStatus(entry, i.Failed ? ConnectionStatus.Failed : ConnectionStatus.Disconnected, i.Reason);
+            Peers.SetStatus(entry, i.Failed ? ConnectionStatus.Failed : ConnectionStatus.Disconnected, i.Reason, close: (i.Code, i.Scope));
         return true;
     }
 
@@ -720,6 +769,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     {
         _connections.TryAdd(connection, 0);
         _metrics.RecordHandshake(connection.HandshakeTime, connection.Inbound);
+        Trimmer.OnConnectionOpened(connection, _connections.Count);
     }
 
     void IConnectionOwner.OnClosed(PeerConnection connection, CloseInfo info)
@@ -727,12 +777,19 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         _connections.TryRemove(connection, out _);
         _wrappers.TryRemove(connection.Connection, out _);
         var lost = false;
+        _metrics.RecordClose(info.Code);
         if (Peers.TryGet(connection.RemoteId, out var entry))
         {
             if (TryDeactivate(entry, connection, info))
+            {
                 lost = !info.Deliberate; // lost (remote close, fault, keepalive), not closed by this node
+            }
             else
+            {
                 Pool.Forget(connection);
+                if (!connection.CloseReported) // a pooled one expired, was evicted or trimmed; a replaced duplicate
+                    Peers.RecordClose(entry, info.Reason, info.Code, info.Scope);
+            }
         }
         // The slot is free before a reconnect asks for one: at the limit, it needs exactly this one.
         if (connection.ReleaseSlot())
@@ -788,19 +845,22 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         }
     }
 
+    /// <summary>The scope a close at the connection limit names: MaxConnections is the system scope's established limit.</summary>
+    private const string LimitScope = "system";
+
     /// <summary>Closes the pooled connection idle longest, to make room under the limit; its close frees its slot.</summary>
-    private async ValueTask<bool> EvictLongestIdleAsync()
+    public async ValueTask<bool> EvictLongestIdleAsync()
     {
         if (Pool.TryTakeOldest() is not { } victim)
             return false;
-        await victim.AbortAsync("closed to make room under the connection limit").ConfigureAwait(false);
+        await victim.AbortAsync(CloseReason.Limit, "closed to make room under the connection limit", LimitScope).ConfigureAwait(false);
         return true;
     }
 
     private void OnPoolExpired(PeerConnection connection)
     {
         _metrics.RecordPoolExpiration();
-        _ = connection.AbortAsync($"idle in the pool for the pool timeout ({Pool.Timeout})");
+        _ = connection.AbortAsync(CloseReason.IdleExpired, $"idle in the pool for the pool timeout ({Pool.Timeout})");
     }
 
     /// <summary>
@@ -817,10 +877,10 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
             if (Volatile.Read(ref entry.Active) is { } active && !_gater.IsAllowed(peerId, DirectionOf(active)))
             {
                 Reconnector.Stop(entry.Reconnect);
-                _ = active.CloseAsync("refused by the connection gater");
+                _ = active.CloseAsync(CloseReason.Gated, "refused by the connection gater");
             }
             if (Pool.Find(peerId) is { } pooled && !_gater.IsAllowed(peerId, DirectionOf(pooled.Connection)) && Pool.TryTake(peerId) is { } taken)
-                _ = taken.CloseAsync("refused by the connection gater");
+                _ = taken.CloseAsync(CloseReason.Gated, "refused by the connection gater");
         }
     }
 
@@ -840,7 +900,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         if (next.MaxConnections < previous.MaxConnections)
         {
             while (Limiter.Open > next.MaxConnections && Pool.TryTakeOldest() is { } idle)
-                _ = idle.AbortAsync($"closed: the connection limit was lowered to {next.MaxConnections}");
+                _ = idle.AbortAsync(CloseReason.Limit, $"closed: the connection limit was lowered to {next.MaxConnections}", LimitScope);
         }
         if (next.PoolTimeout != previous.PoolTimeout)
         {
@@ -848,10 +908,12 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
                 Pool.ChangeTimeout(next.PoolTimeout);
             else
                 foreach (var idle in Pool.TakeAll())
-                    _ = idle.AbortAsync("closed: the idle pool was turned off");
+                    _ = idle.AbortAsync(CloseReason.LocalDisconnect, "closed: the idle pool was turned off");
         }
         if (next.KeepAliveInterval != previous.KeepAliveInterval || next.KeepAliveTimeout != previous.KeepAliveTimeout)
             KeepAlive.Change(next.KeepAliveInterval, next.KeepAliveTimeout);
+        if (TrimSettingsOf(next) != TrimSettingsOf(previous))
+            Trimmer.Change();
         if (previous.AutoReconnect && !next.AutoReconnect)
         {
             // Peers that follow the manager's setting stop redialing; those with a setting of their own keep it.
@@ -872,6 +934,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
         _disposing.Cancel();
         _gater.Changed -= OnGaterChanged;
         await KeepAlive.DisposeAsync().ConfigureAwait(false);
+        await Trimmer.DisposeAsync().ConfigureAwait(false);
         await Reconnector.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -880,7 +943,7 @@ internal sealed class Dialer : IConnectionOwner, IRedialer
     {
         Exit();
         await _drained.Task.ConfigureAwait(false);
-        await Task.WhenAll(_connections.Keys.Select(c => c.CloseAsync("the manager was disposed"))).ConfigureAwait(false);
+        await Task.WhenAll(_connections.Keys.Select(c => c.CloseAsync(CloseReason.Shutdown, "the manager was disposed"))).ConfigureAwait(false);
     }
 
     /// <summary>Disposal, last: the pool's timer and cache.</summary>

@@ -13,7 +13,7 @@ namespace QuDag.Network;
 /// stream per direction, uvarint-length-prefixed, backpressured by yamux's window), pings on
 /// <c>/ipfs/ping/1.0.0</c>, keepalive, and one report to the owner when it ends, with why.
 /// </summary>
-internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection
+internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection, ITrimTarget
 {
     /// <summary>Our message protocol between QuDag.PS nodes.</summary>
     public const string MessageProtocol = "/qudag-ps/msg/1.0.0";
@@ -42,6 +42,7 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection
         _maxFrameSize = options.MaxFrameSize;
         Connection = connection;
         EstablishedAt = _time.GetUtcNow();
+        EstablishedTimestamp = _time.GetTimestamp();
         _lastReceived = _time.GetTimestamp();
     }
 
@@ -64,6 +65,12 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection
 
     public DateTimeOffset EstablishedAt { get; }
 
+    /// <summary>The clock's timestamp at <see cref="EstablishedAt"/> (the trimmer's grace period counts from it).</summary>
+    public long EstablishedTimestamp { get; }
+
+    /// <summary>Open streams on the connection now.</summary>
+    public int StreamCount => Connection.Session.StreamCount;
+
     /// <summary>False once the connection started closing, from either end.</summary>
     public bool IsOpen => Volatile.Read(ref _closing) == 0 && Connection.IsOpen;
 
@@ -71,6 +78,13 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection
     public Task Completion => _closed.Task;
 
     public CloseInfo? CloseInfo => _closeInfo;
+
+    private int _closeReported;
+
+    /// <summary>The owner already told the peer's table why this connection closes (a disconnect's status change).</summary>
+    public bool CloseReported => Volatile.Read(ref _closeReported) != 0;
+
+    public void MarkCloseReported() => Volatile.Write(ref _closeReported, 1);
 
     /// <summary>
     /// Marks the connection as holding one of the manager's slots. False when it closed first: the caller then
@@ -205,7 +219,7 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection
         }
         catch (QuDagProtocolException ex)
         {
-            Fail(new CloseInfo($"protocol error: {ex.Message}", Failed: true));
+            Fail(new CloseInfo(CloseReason.ProtocolError, $"protocol error: {ex.Message}", Failed: true));
             throw;
         }
     }
@@ -229,11 +243,11 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection
     }
 
     /// <summary>Closes from this side: yamux GoAway, then the socket. Idempotent.</summary>
-    public async Task CloseAsync(string reason)
+    public async Task CloseAsync(CloseReason code, string reason, string? scope = null)
     {
         if (Interlocked.CompareExchange(ref _closing, 1, 0) == 0)
         {
-            _closeInfo = new CloseInfo(reason, Failed: false, Deliberate: true);
+            _closeInfo = new CloseInfo(code, reason, Failed: false, Deliberate: true, scope);
             using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(2));
             await FinishSendingAsync(bounded.Token).ConfigureAwait(false);
             try
@@ -279,11 +293,11 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection
     }
 
     /// <summary>Closes at once, without a goodbye: for idle connections the pool drops in bulk (expiry, eviction).</summary>
-    public Task AbortAsync(string reason)
+    public Task AbortAsync(CloseReason code, string reason, string? scope = null)
     {
         if (Interlocked.CompareExchange(ref _closing, 1, 0) == 0)
         {
-            _closeInfo = new CloseInfo(reason, Failed: false, Deliberate: true);
+            _closeInfo = new CloseInfo(code, reason, Failed: false, Deliberate: true, scope);
             _ = Connection.DisposeAsync().AsTask();
         }
         return Completion;
@@ -303,7 +317,7 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection
         {
             if (_time.GetElapsedTime(pingAt, now) < timeout)
                 return false;
-            return Fail(new CloseInfo($"keepalive: no answer to a ping within {timeout.TotalSeconds:0.###} s", Failed: true));
+            return Fail(new CloseInfo(CloseReason.KeepAliveFailed, $"keepalive: no answer to a ping within {timeout.TotalSeconds:0.###} s", Failed: true));
         }
         if (_time.GetElapsedTime(Volatile.Read(ref _lastReceived), now) < interval)
             return false;
@@ -342,11 +356,14 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection
         try
         {
             await Connection.Completion.ConfigureAwait(false);
-            remoteInfo = new CloseInfo("the remote closed the connection", Failed: false);
+            remoteInfo = new CloseInfo(CloseReason.RemoteClosed, "the remote closed the connection", Failed: false);
         }
         catch (Exception ex)
         {
-            remoteInfo = new CloseInfo(ex is P2pProtocolException ? $"protocol error: {ex.Message}" : $"connection lost: {ex.Message}", Failed: true);
+            // A breach of the muxer's rules (ours or theirs, GoAway 1 or 2) against a reset or a lost connection.
+            remoteInfo = ex is P2pProtocolException or MuxerClosedException
+                ? new CloseInfo(CloseReason.ProtocolError, $"protocol error: {ex.Message}", Failed: true)
+                : new CloseInfo(CloseReason.RemoteReset, $"connection lost: {ex.Message}", Failed: true);
         }
         Interlocked.Exchange(ref _closing, 1);
         var info = _closeInfo ??= remoteInfo;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using QuDag.P2p.Resources;
 
 namespace QuDag.Network;
 
@@ -41,6 +42,11 @@ internal sealed class ManagerMetrics : IDisposable
     // Failures by reason, beside the totals above: RecordFailure adds to both, so they always sum to the totals.
     private readonly long[] _outboundFailures = new long[ConnectFailures.Count];
     private readonly long[] _inboundFailures = new long[ConnectFailures.Count];
+
+    // Closes by reason (every connection's end, counted once) and reservations the resource scopes refused, by scope kind.
+    private readonly long[] _closes = new long[CloseReasons.Count];
+    private readonly long[] _blocked = new long[s_scopeKinds.Length];
+    private static readonly ResourceScopeKind[] s_scopeKinds = Enum.GetValues<ResourceScopeKind>();
 
     public readonly RateWindow Messages;
     public readonly LatencyHistogram Ping = new();
@@ -99,6 +105,10 @@ internal sealed class ManagerMetrics : IDisposable
             "Peers whose circuit breaker is open or half-open.");
         _meter.CreateObservableCounter("qudag.circuit.rejections", () => Volatile.Read(ref _circuitRejections), "{connect}",
             "Connects failed fast by an open circuit breaker.");
+        _meter.CreateObservableCounter("qudag.connection.closes", ObserveCloses, "{connection}",
+            "Connections that ended, by reason (trimmed, limit, idle_expired, keepalive_failed, remote_closed, ...).");
+        _meter.CreateObservableCounter("qudag.resource.blocked", ObserveBlocked, "{reservation}",
+            "Reservations the resource scopes refused, by scope (system, transient, peer, protocol, connection, stream, subnet, process).");
         _meter.CreateObservableGauge("qudag.message.rate", () => Messages.PerSecond(), "{message}/s", "DATA messages per second over the rate window.");
         var advice = new InstrumentAdvice<double> { HistogramBucketBoundaries = s_durationBounds };
         _pingDuration = new(_meter.CreateHistogram("qudag.ping.duration", "s", "Ping round trips.", tags: null, advice),
@@ -125,6 +135,34 @@ internal sealed class ManagerMetrics : IDisposable
         }
         return list;
     }
+
+    private IEnumerable<Measurement<long>> ObserveCloses()
+    {
+        var list = new List<Measurement<long>>();
+        for (var i = 0; i < _closes.Length; i++)
+        {
+            if (Volatile.Read(ref _closes[i]) is > 0 and var count)
+                list.Add(new(count, new KeyValuePair<string, object?>("reason", CloseReasons.Name((CloseReason)i))));
+        }
+        return list;
+    }
+
+    private IEnumerable<Measurement<long>> ObserveBlocked()
+    {
+        var list = new List<Measurement<long>>();
+        for (var i = 0; i < _blocked.Length; i++)
+        {
+            if (Volatile.Read(ref _blocked[i]) is > 0 and var count)
+                list.Add(new(count, new KeyValuePair<string, object?>("scope", s_scopeKinds[i].ToString().ToLowerInvariant())));
+        }
+        return list;
+    }
+
+    /// <summary>Counts a connection's end under its reason.</summary>
+    public void RecordClose(CloseReason reason) => Interlocked.Increment(ref _closes[(int)reason]);
+
+    /// <summary>Counts a reservation a resource scope refused.</summary>
+    public void RecordBlocked(ResourceScopeKind scope) => Interlocked.Increment(ref _blocked[Array.IndexOf(s_scopeKinds, scope)]);
 
     /// <summary>Counts a connection that failed before it was established, in its total and under its reason.</summary>
     public void RecordFailure(bool inbound, ConnectFailureKind reason)
@@ -223,6 +261,8 @@ internal sealed class ManagerMetrics : IDisposable
             CircuitRejections = Volatile.Read(ref _circuitRejections),
             DeniedInbound = Volatile.Read(ref _deniedInbound),
             DeniedOutbound = Volatile.Read(ref _deniedOutbound),
+            ClosesByReason = Enumerable.Range(0, _closes.Length).ToDictionary(i => (CloseReason)i, i => Volatile.Read(ref _closes[i])),
+            BlockedByScope = Enumerable.Range(0, _blocked.Length).ToDictionary(i => s_scopeKinds[i], i => Volatile.Read(ref _blocked[i])),
         };
     }
 

@@ -101,4 +101,11 @@ public sealed record NetworkMetrics
 
     /// <summary>Outbound connects the connection gater refused (also counted in <see cref="FailedConnects"/>).</summary>
     public long DeniedOutbound { get; init; }
+
+    /// <summary>Connections that ended, by reason: every reason, zero when none ended so.</summary>
+    public IReadOnlyDictionary<CloseReason, long> ClosesByReason { get; init; } = new Dictionary<CloseReason, long>();
+
+    /// <summary>Reservations the resource scopes refused, by the kind of scope that refused.</summary>
+    public IReadOnlyDictionary<QuDag.P2p.Resources.ResourceScopeKind, long> BlockedByScope { get; init; } =
+        new Dictionary<QuDag.P2p.Resources.ResourceScopeKind, long>();
 }

@@ -6,7 +6,10 @@ namespace QuDag.Network;
 /// <param name="OldStatus">The status before; null for a peer seen for the first time.</param>
 /// <param name="NewStatus">The status after.</param>
 /// <param name="Reason">Why, for failures and closes the remote asked for.</param>
-public sealed record ConnectionEvent(DateTimeOffset At, PeerId PeerId, ConnectionStatus? OldStatus, ConnectionStatus NewStatus, string? Reason);
+/// <param name="CloseReason">For a connection's end: why, from the closed set.</param>
+/// <param name="CloseScope">For <see cref="Network.CloseReason.Limit"/>: the scope whose limit closed it.</param>
+public sealed record ConnectionEvent(DateTimeOffset At, PeerId PeerId, ConnectionStatus? OldStatus, ConnectionStatus NewStatus, string? Reason,
+    CloseReason? CloseReason = null, string? CloseScope = null);
 
 /// <summary>
 /// The last <see cref="Capacity"/> connection status changes, oldest overwritten first: what a report or a

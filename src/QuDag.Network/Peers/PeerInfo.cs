@@ -79,4 +79,25 @@ public sealed record PeerInfo
 
     /// <summary>The backoff automatic reconnect last waited (or waits now) before a dial.</summary>
     public TimeSpan? ReconnectDelay { get; init; }
+
+    /// <summary>The tags that protect the peer from trims (empty: not protected).</summary>
+    public IReadOnlyList<string> ProtectionTags { get; init; } = [];
+
+    /// <summary>True while any tag protects the peer from trims.</summary>
+    public bool Protected => ProtectionTags.Count > 0;
+
+    /// <summary>The peer's tags and their weights now (decaying ones as they stand).</summary>
+    public IReadOnlyDictionary<string, int> Tags { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>The peer's value for trims: the sum of its tags' weights (the lowest are trimmed first).</summary>
+    public long Value { get; init; }
+
+    /// <summary>Why the peer's last connection ended (or its last dial was refused by the gater, a limit or its identity).</summary>
+    public CloseReason? CloseReason { get; init; }
+
+    /// <summary>For <see cref="Network.CloseReason.Limit"/>: the scope whose limit it was.</summary>
+    public string? CloseScope { get; init; }
+
+    /// <summary>When that was.</summary>
+    public DateTimeOffset? ClosedAt { get; init; }
 }

@@ -31,6 +31,15 @@ internal class PeerRecord(PeerId id)
     /// <summary>The clock's timestamp of the last status change: a long, cheaper to read and write than a date.</summary>
     public long LastChangeTimestamp;
 
+    private PeerClose? _lastClose;
+
+    /// <summary>How the peer's last connection ended (or its last dial was refused), and when.</summary>
+    public PeerClose? LastClose
+    {
+        get => Volatile.Read(ref _lastClose);
+        set => Volatile.Write(ref _lastClose, value);
+    }
+
     /// <summary>
     /// The API named this peer (address book, connect, status, subscription, reconnect setting, identify): the table
     /// keeps it. A peer only ever learned from its own inbound connection may be forgotten once it has gone.
@@ -97,3 +106,6 @@ internal class PeerRecord(PeerId id)
         }
     }
 }
+
+/// <summary>How a peer's connection ended: the reason, for a limit its scope, and when.</summary>
+internal sealed record PeerClose(CloseReason Reason, string? Scope, DateTimeOffset At);

@@ -70,22 +70,38 @@ internal sealed class PeerTable<TEntry>(object sender, TimeProvider time, Func<P
 
     // recorded: a status set through UpdateStatusAsync. It always notifies and is not time-stamped, since a clock
     // read costs more than the whole O(1) update here (tests/QuDag.Benchmarks/RESULTS.md).
-    public void SetStatus(PeerRecord entry, ConnectionStatus status, string? reason, bool recorded = false)
+    // close: a connection's end (or a refused dial) with its reason from the closed set; the peer keeps it with the time.
+    public void SetStatus(PeerRecord entry, ConnectionStatus status, string? reason, bool recorded = false,
+        (CloseReason Code, string? Scope)? close = null)
     {
         var old = entry.Exchange(status);
         if (!recorded)
             Volatile.Write(ref entry.LastChangeTimestamp, time.GetTimestamp());
         if (status == ConnectionStatus.Failed && reason is not null)
             entry.LastError = reason;
+        if (close is { } c)
+            entry.LastClose = new PeerClose(c.Code, c.Scope, time.GetUtcNow());
         if (old == status && !recorded)
             return;
         if (!recorded)
-            Events.Add(new ConnectionEvent(time.GetUtcNow(), entry.Id, old, status, reason));
+            Events.Add(new ConnectionEvent(time.GetUtcNow(), entry.Id, old, status, reason, close?.Code, close?.Scope));
         var handler = StatusChanged;
         var subscribers = entry.Subscribers;
         if (handler is null && subscribers.Length == 0)
             return;
-        Notify(handler, subscribers, new ConnectionStatusChangedEventArgs(entry.Id, old, status, reason));
+        Notify(handler, subscribers, new ConnectionStatusChangedEventArgs(entry.Id, old, status, reason, close?.Code, close?.Scope));
+    }
+
+    /// <summary>
+    /// Keeps how a connection of the peer ended that was not its active one (pooled, or a duplicate it replaced): the peer's
+    /// status does not change, so nobody is notified, but the peer and the event log keep the reason.
+    /// </summary>
+    public void RecordClose(PeerRecord entry, string reason, CloseReason code, string? scope)
+    {
+        var now = time.GetUtcNow();
+        entry.LastClose = new PeerClose(code, scope, now);
+        var status = entry.Status ?? ConnectionStatus.Disconnected;
+        Events.Add(new ConnectionEvent(now, entry.Id, status, status, reason, code, scope));
     }
 
     // Apart from SetStatus so that its fast path (nobody listening) allocates no closure. A faulty subscriber

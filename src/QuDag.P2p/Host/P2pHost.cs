@@ -7,6 +7,7 @@ using QuDag.P2p.Muxing;
 using QuDag.P2p.Muxing.Yamux;
 using QuDag.P2p.Protocols.Identify;
 using QuDag.P2p.Protocols.Ping;
+using QuDag.P2p.Resources;
 using QuDag.P2p.Security;
 using QuDag.P2p.Security.Noise;
 using QuDag.P2p.Security.Tls;
@@ -31,6 +32,7 @@ public sealed class P2pHost : IAsyncDisposable
     private readonly TcpTransport _tcp;
     private readonly IConnectionGater _gater;
     private readonly TimeProvider _time;
+    private readonly ResourceManager _resources;
     private readonly ConcurrentDictionary<string, StreamHandler> _handlers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<P2pConnection, ConnectionState> _connections = new();
     private readonly ConcurrentDictionary<P2pListener, TcpTransportListener> _listeners = new();
@@ -51,6 +53,7 @@ public sealed class P2pHost : IAsyncDisposable
         _identity = _options.Identity ?? NodeIdentity.Create();
         _gater = _options.Gater ?? AllowAllGater.Instance;
         _time = _options.TimeProvider;
+        _resources = new ResourceManager(_options.Resources, _time, _options.MaxPendingInboundUpgradesPerAddress);
         _tcp = new TcpTransport(_time);
         var muxers = new IStreamMuxer[] { new YamuxMuxer(_options.Yamux) };
         string[] muxerIds = muxers.Select(m => m.ProtocolId).ToArray();
@@ -86,6 +89,12 @@ public sealed class P2pHost : IAsyncDisposable
 
     /// <summary>The settings this host runs with.</summary>
     public P2pHostOptions Options => _options;
+
+    /// <summary>
+    /// The resource scopes every connection and stream of this host reserves in: usage, limits (live), the allowlist,
+    /// and the <see cref="ResourceManager.Blocked"/> event.
+    /// </summary>
+    public ResourceManager Resources => _resources;
 
     /// <summary>Live connections, both directions.</summary>
     public IReadOnlyCollection<P2pConnection> Connections => _connections.Keys.ToArray();
@@ -162,13 +171,24 @@ public sealed class P2pHost : IAsyncDisposable
         if (!_gater.InterceptAddrDial(expectedPeer, endPoint))
             throw new ConnectionGatedException($"The gater refused to dial {endPoint}.");
 
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
-        long start = _time.GetTimestamp();
-        var socket = await _tcp.DialAsync(endPoint, deadline, linked.Token).ConfigureAwait(false);
-        var raw = new TcpStream(socket);
-        var connection = await _upgrader.UpgradeOutboundAsync(raw, socket.LocalEndPoint!, socket.RemoteEndPoint ?? endPoint,
-            expectedPeer, start, linked.Token, deadline).ConfigureAwait(false);
-        Adopt(connection);
+        // Pending from here: the process memory bound and the transient scope may refuse before any socket opens.
+        var scope = _resources.OpenConnection(inbound: false, endPoint);
+        P2pConnection connection;
+        try
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+            long start = _time.GetTimestamp();
+            var socket = await _tcp.DialAsync(endPoint, deadline, linked.Token).ConfigureAwait(false);
+            var raw = new TcpStream(socket);
+            connection = await _upgrader.UpgradeOutboundAsync(raw, socket.LocalEndPoint!, socket.RemoteEndPoint ?? endPoint,
+                expectedPeer, start, linked.Token, deadline, scope).ConfigureAwait(false);
+        }
+        catch
+        {
+            scope?.Dispose();
+            throw;
+        }
+        Adopt(connection); // the connection owns the scope now, and releases it when it ends
         return connection;
     }
 
@@ -345,7 +365,6 @@ public sealed class P2pHost : IAsyncDisposable
     private async Task AcceptLoopAsync(P2pListener listener, TcpTransportListener tcp)
     {
         using var pending = new SemaphoreSlim(_options.MaxPendingInboundUpgrades);
-        var byAddress = new PendingUpgradesByAddress(_options.MaxPendingInboundUpgradesPerAddress);
         int failures = 0;
         try
         {
@@ -374,13 +393,13 @@ public sealed class P2pHost : IAsyncDisposable
                     throw;
                 }
                 listener.CountAccepted();
-                if (TakeAddressSlot(socket, byAddress, listener) is not { } address)
+                if (!TryOpenScope(socket, listener, out var scope))
                 {
                     pending.Release();
                     continue;
                 }
                 Started();
-                _ = UpgradeInboundAsync(socket, pending, byAddress, address);
+                _ = UpgradeInboundAsync(socket, pending, scope);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
@@ -396,10 +415,14 @@ public sealed class P2pHost : IAsyncDisposable
         }
     }
 
-    /// <summary>The socket's address once it has taken one of that address's upgrade slots; null if the
-    /// address holds its share already (the socket is then closed and reported) or the socket is gone.</summary>
-    private IPAddress? TakeAddressSlot(Socket socket, PendingUpgradesByAddress byAddress, P2pListener listener)
+    /// <summary>
+    /// Reserves the accepted socket's pending connection: the process memory bound, its subnet's pending count, open
+    /// count and rate, the transient scope. False when one refused (the socket is closed and the refusal reported) or
+    /// the socket is gone; <paramref name="scope"/> is null when accounting is off.
+    /// </summary>
+    private bool TryOpenScope(Socket socket, P2pListener listener, out ConnectionScope? scope)
     {
+        scope = null;
         EndPoint? remote = null;
         try
         {
@@ -409,18 +432,26 @@ public sealed class P2pHost : IAsyncDisposable
         {
             // Reset before we looked: nothing to upgrade.
         }
-        if (remote is IPEndPoint ip && byAddress.TryAcquire(ip.Address))
-            return ip.Address;
-        socket.Dispose();
         if (remote is null)
-            return null;
-        listener.CountRefused();
-        ReportInboundFailure(remote, new ConnectionGatedException(
-            $"Refused the inbound connection from {remote}: its address has {_options.MaxPendingInboundUpgradesPerAddress} upgrades in progress already."));
-        return null;
+        {
+            socket.Dispose();
+            return false;
+        }
+        try
+        {
+            scope = _resources.OpenConnection(inbound: true, remote);
+            return true;
+        }
+        catch (ResourceLimitExceededException refused)
+        {
+            socket.Dispose();
+            listener.CountRefused();
+            ReportInboundFailure(remote, refused);
+            return false;
+        }
     }
 
-    private async Task UpgradeInboundAsync(Socket socket, SemaphoreSlim pending, PendingUpgradesByAddress byAddress, IPAddress address)
+    private async Task UpgradeInboundAsync(Socket socket, SemaphoreSlim pending, ConnectionScope? scope)
     {
         long start = _time.GetTimestamp();
         EndPoint remote = new IPEndPoint(IPAddress.None, 0);
@@ -431,23 +462,24 @@ public sealed class P2pHost : IAsyncDisposable
             if (!_gater.InterceptAccept(local, remote))
             {
                 socket.Dispose();
+                scope?.Dispose();
                 ReportInboundFailure(remote, new ConnectionGatedException($"The gater refused the inbound connection from {remote}."));
                 return;
             }
             var raw = new TcpStream(socket);
-            var connection = await _upgrader.UpgradeInboundAsync(raw, local, remote, start, _stopping.Token).ConfigureAwait(false);
-            Adopt(connection);
+            var connection = await _upgrader.UpgradeInboundAsync(raw, local, remote, start, _stopping.Token, scope).ConfigureAwait(false);
+            Adopt(connection); // the connection owns the scope now
         }
         catch (Exception ex)
         {
             // A failed inbound upgrade concerns only that socket (already closed by the upgrader).
             socket.Dispose();
+            scope?.Dispose();
             if (!_stopping.IsCancellationRequested)
                 ReportInboundFailure(remote, ex);
         }
         finally
         {
-            byAddress.Release(address);
             pending.Release();
             Ended();
         }
@@ -544,6 +576,16 @@ public sealed class P2pHost : IAsyncDisposable
                 stream.Protocol = protocol;
                 if (!_handlers.TryGetValue(protocol, out handler))
                 {
+                    stream.Reset();
+                    return;
+                }
+                try
+                {
+                    stream.Scope?.SetProtocol(protocol);
+                }
+                catch (ResourceLimitExceededException)
+                {
+                    // The protocol's stream limit (counted in its scope's Blocked): the remote sees a reset.
                     stream.Reset();
                     return;
                 }

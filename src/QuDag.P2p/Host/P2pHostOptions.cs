@@ -1,5 +1,6 @@
 using QuDag.P2p.Identity;
 using QuDag.P2p.Muxing.Yamux;
+using QuDag.P2p.Resources;
 using QuDag.P2p.Upgrade;
 
 namespace QuDag.P2p.Host;
@@ -36,11 +37,18 @@ public sealed class P2pHostOptions
     public int MaxPendingInboundUpgrades { get; init; } = 64;
 
     /// <summary>
-    /// Of those, how many one remote address may hold (IPv6: one /64); a socket beyond it is closed at once
-    /// and reported through <see cref="P2pHost.InboundUpgradeFailed"/> as <see cref="ConnectionGatedException"/>.
-    /// Loopback is not exempt.
+    /// How many inbound upgrades one subnet may have in progress at once (the pending stage of the per-subnet limits,
+    /// <see cref="InboundSubnetLimits"/>: per address for IPv4, per /64 for IPv6 by default); a socket beyond it is
+    /// closed at once and reported through <see cref="P2pHost.InboundUpgradeFailed"/> as
+    /// <see cref="ResourceLimitExceededException"/> (scope Subnet). Loopback is not exempt.
     /// </summary>
     public int MaxPendingInboundUpgradesPerAddress { get; init; } = 8;
+
+    /// <summary>
+    /// The resource scopes' limits (system, transient, peer, protocol, memory, subnets, allowlist, process memory);
+    /// the machine's scaled defaults unless set. <see cref="ResourceManagerOptions.Enabled"/> false turns accounting off.
+    /// </summary>
+    public ResourceManagerOptions Resources { get; init; } = new();
 
     /// <summary>Identify's protocolVersion: QuDAG's network id.</summary>
     public string ProtocolVersion { get; init; } = "/qudag/1.0.0";

@@ -1,3 +1,5 @@
+using QuDag.P2p.Resources;
+
 namespace QuDag.P2p.Muxing;
 
 /// <summary>A stream multiplexer (<c>/yamux/1.0.0</c>): makes sessions over a secured channel.</summary>
@@ -6,8 +8,11 @@ public interface IStreamMuxer
     /// <summary>The multistream-select protocol id, such as "/yamux/1.0.0".</summary>
     string ProtocolId { get; }
 
-    /// <summary>Starts a session over <paramref name="secured"/>; the session owns the stream from then on.</summary>
-    IMuxedSession CreateSession(Stream secured, bool isInitiator);
+    /// <summary>
+    /// Starts a session over <paramref name="secured"/>; the session owns the stream from then on. Its streams reserve
+    /// their slots and buffers in <paramref name="scope"/> (null: no accounting); the session never disposes it.
+    /// </summary>
+    IMuxedSession CreateSession(Stream secured, bool isInitiator, ConnectionScope? scope = null);
 }
 
 /// <summary>
@@ -65,6 +70,10 @@ public abstract class MuxedStream : Stream
 
     /// <summary>The protocol negotiated on the stream, set by the layer that negotiated it.</summary>
     public string? Protocol { get; set; }
+
+    /// <summary>What the stream holds in the node's resource scopes; null when there is no accounting. The layer that
+    /// negotiated the stream attaches it to its protocol (<see cref="StreamScope.SetProtocol"/>).</summary>
+    public virtual StreamScope? Scope => null;
 
     /// <summary>Half-closes: no more writes; reads go on until the remote closes its side.</summary>
     public abstract ValueTask CloseWriteAsync(CancellationToken cancellationToken = default);

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using QuDag.P2p.Identity;
 using QuDag.P2p.Muxing;
 using QuDag.P2p.Muxing.Yamux;
+using QuDag.P2p.Resources;
 using QuDag.P2p.Security;
 using QuDag.P2p.Upgrade.Multistream;
 
@@ -71,17 +72,22 @@ public sealed class Upgrader
     /// <paramref name="startTimestamp"/>, and <see cref="UpgradeNegotiationException"/> when a multistream-select
     /// round breaks (in the first round: not a libp2p node, or one that hung up).
     /// </summary>
+    /// <remarks>
+    /// The optional scope is the connection's resources, pending until the handshake proves the peer: the upgrader
+    /// attaches the peer (a full peer or system scope fails the upgrade with <see cref="ResourceLimitExceededException"/>)
+    /// and the connection owns it from then on. On a failed upgrade the caller still owns it.
+    /// </remarks>
     public Task<P2pConnection> UpgradeOutboundAsync(Stream raw, EndPoint local, EndPoint remote, PeerId? expectedRemote,
-        long startTimestamp, CancellationToken cancellationToken, TimeSpan? timeout = null)
-        => UpgradeAsync(raw, local, remote, Direction.Outbound, expectedRemote, startTimestamp, timeout ?? Timeout, cancellationToken);
+        long startTimestamp, CancellationToken cancellationToken, TimeSpan? timeout = null, ConnectionScope? scope = null)
+        => UpgradeAsync(raw, local, remote, Direction.Outbound, expectedRemote, startTimestamp, timeout ?? Timeout, scope, cancellationToken);
 
     /// <summary>Upgrades an accepted stream; see <see cref="UpgradeOutboundAsync"/>.</summary>
     public Task<P2pConnection> UpgradeInboundAsync(Stream raw, EndPoint local, EndPoint remote,
-        long startTimestamp, CancellationToken cancellationToken)
-        => UpgradeAsync(raw, local, remote, Direction.Inbound, null, startTimestamp, Timeout, cancellationToken);
+        long startTimestamp, CancellationToken cancellationToken, ConnectionScope? scope = null)
+        => UpgradeAsync(raw, local, remote, Direction.Inbound, null, startTimestamp, Timeout, scope, cancellationToken);
 
     private async Task<P2pConnection> UpgradeAsync(Stream raw, EndPoint local, EndPoint remote, Direction direction,
-        PeerId? expectedRemote, long startTimestamp, TimeSpan timeout, CancellationToken cancellationToken)
+        PeerId? expectedRemote, long startTimestamp, TimeSpan timeout, ConnectionScope? scope, CancellationToken cancellationToken)
     {
         // On the upgrader's clock, as its handshake times are: a manager on a test clock times out on that clock. What
         // the TCP connect used of the deadline is gone; a connect that used it all gets a timer that fires at once.
@@ -102,16 +108,19 @@ public sealed class Upgrader
 
             if (!_gater.InterceptSecured(direction, secured.RemotePeer, remote))
                 throw new ConnectionGatedException($"The gater refused {direction.ToString().ToLowerInvariant()} peer {secured.RemotePeer} at {remote}.");
+            // Established from here: the connection leaves the transient scope for its peer's and the system's.
+            if (scope is not null)
+                await scope.SetPeerAsync(secured.RemotePeer, deadline.Token).ConfigureAwait(false);
 
             string muxerId = secured.EarlyMuxer is { } early && _muxerIds.Contains(early)
                 ? early
                 : await NegotiateAsync(current, _muxerIds, outbound, security: false, remote, deadline.Token).ConfigureAwait(false);
-            var session = _muxers.First(m => m.ProtocolId == muxerId).CreateSession(current, isInitiator: outbound);
+            var session = _muxers.First(m => m.ProtocolId == muxerId).CreateSession(current, isInitiator: outbound, scope);
             if (session is YamuxSession yamux && raw is NetworkStream network)
                 yamux.SetTransport(network.Socket);
 
             return new P2pConnection(session, secured.RemotePeer, secured.RemoteKey, direction, securityId, muxerId,
-                local, remote, _time.GetElapsedTime(startTimestamp));
+                local, remote, _time.GetElapsedTime(startTimestamp), scope);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

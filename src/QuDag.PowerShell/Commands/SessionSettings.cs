@@ -24,6 +24,9 @@ internal static class SessionSettings
         ["HeartbeatInterval"] = "GossipHeartbeatSeconds",
         ["GraylistThreshold"] = "GraylistThreshold",
         ["AcceptPXThreshold"] = "AcceptPXThreshold",
+        [nameof(ConnectionManagerOptions.LowWater)] = "LowWater",
+        [nameof(ConnectionManagerOptions.HighWater)] = "HighWater",
+        [nameof(ConnectionManagerOptions.GracePeriod)] = "GracePeriodSeconds",
     };
 
     /// <summary>
@@ -61,6 +64,9 @@ internal static class SessionSettings
             },
             GossipPeerExchange = bound.TryGetValue("GossipPeerExchange", out var px) ? ((SwitchParameter)px).IsPresent : basis.GossipPeerExchange,
             TrustedGossipPeers = bound.TryGetValue("TrustedGossipPeer", out var trusted) ? ParsePeerIds(cmdlet, (string[])trusted, commandId) : basis.TrustedGossipPeers,
+            LowWater = bound.TryGetValue("LowWater", out var low) ? Convert.ToInt32(low) : basis.LowWater,
+            HighWater = bound.TryGetValue("HighWater", out var high) ? Convert.ToInt32(high) : basis.HighWater,
+            GracePeriod = Seconds("GracePeriodSeconds", basis.GracePeriod),
         };
         try
         {

@@ -134,6 +134,23 @@ public sealed class SetQuDagSessionCommand : QuDagCmdlet
     [Parameter]
     [ValidateNotNull]
     public string[]? TrustedGossipPeer { get; set; }
+    // ---- connection policy (watermarks, grace) ----
+
+    /// <summary>The connection count trims bring the node down to (go-libp2p's low watermark); 0 turns trims off.</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int LowWater { get; set; }
+
+    /// <summary>Above this many open connections the node trims the lowest-value ones to -LowWater; 0 turns trims off.</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int HighWater { get; set; }
+
+    /// <summary>A connection younger than this is never trimmed, in seconds (60 by default).</summary>
+    [Parameter]
+    [Alias("GracePeriod")]
+    [Seconds(0, SecondsAttribute.Day)]
+    public int GracePeriodSeconds { get; set; }
 
     /// <summary>Writes the session after the change.</summary>
     [Parameter]

@@ -67,6 +67,10 @@ internal sealed partial class ReportBuilder(ReportData data, QuDagReportOptions 
         Chart(FailureChart(), "No connection has failed.");
         _html.Append("</section>\n");
 
+        Section("Connection closes by reason", "closes");
+        Chart(CloseChart(), "No connection has closed.");
+        _html.Append("</section>\n");
+
         Section("Topics", "topics");
         TopicTable();
         _html.Append("</section>\n");
@@ -169,6 +173,17 @@ internal sealed partial class ReportBuilder(ReportData data, QuDagReportOptions 
         return failures.Count == 0 ? null : BarChart("connections", failures, Colors.IndianRed);
     }
 
+    private Plot? CloseChart()
+    {
+        var closes = data.Metrics.ClosesByReason.Where(c => c.Value > 0).OrderBy(c => c.Key)
+            .Select(c => (CloseReasons.Name(c.Key), c.Value)).ToList();
+        return closes.Count == 0 ? null : BarChart("connections", closes, Colors.SlateGray);
+    }
+
+    /// <summary>"trimmed", "limit (system)", ...: a close reason as the tables show it.</summary>
+    private static string CloseText(CloseReason? reason, string? scope) =>
+        reason is not { } r ? "" : scope is null ? CloseReasons.Name(r) : $"{CloseReasons.Name(r)} ({scope})";
+
     private static Plot BarChart(string yLabel, IReadOnlyList<(string Label, long Value)> items, Color color)
     {
         var plot = NewPlot("", yLabel);
@@ -203,7 +218,7 @@ internal sealed partial class ReportBuilder(ReportData data, QuDagReportOptions 
             return;
         }
         _html.Append("<table>\n<thead><tr><th>Peer</th><th>Status</th><th>Endpoint</th><th>Direction</th><th>Latency (ms)</th>")
-            .Append("<th>Pooled</th><th>Circuit</th><th>Last change (UTC)</th><th>Last error</th></tr></thead>\n<tbody>\n");
+            .Append("<th>Pooled</th><th>Circuit</th><th>Protected</th><th>Last change (UTC)</th><th>Last close</th><th>Last error</th></tr></thead>\n<tbody>\n");
         foreach (var p in data.Peers.Take(options.MaxPeersInTable))
         {
             _html.Append("<tr><td><code title=\"").Append(E(p.PeerId.ToString())).Append("\">").Append(E(p.PeerId.ToShortString())).Append("</code></td>")
@@ -213,7 +228,9 @@ internal sealed partial class ReportBuilder(ReportData data, QuDagReportOptions 
                 .Append("<td class=\"num\">").Append(p.Latency is { } l ? Ms(l) : "").Append("</td>")
                 .Append("<td>").Append(p.Pooled ? "yes" : "").Append("</td>")
                 .Append("<td>").Append(E(p.CircuitState.ToString())).Append("</td>")
+                .Append("<td>").Append(E(string.Join(", ", p.ProtectionTags))).Append("</td>")
                 .Append("<td>").Append(p.LastChange is { } c ? E(c.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", Invariant)) : "").Append("</td>")
+                .Append("<td>").Append(E(CloseText(p.CloseReason, p.CloseScope))).Append("</td>")
                 .Append("<td>").Append(E(p.LastError ?? "")).Append("</td></tr>\n");
         }
         _html.Append("</tbody>\n</table>\n");
@@ -256,13 +273,14 @@ internal sealed partial class ReportBuilder(ReportData data, QuDagReportOptions 
         }
         _html.Append("<p class=\"note\">The last ").Append(data.Events.Count).Append(" status changes (at most ")
             .Append(ConnectionManager.EventLogCapacity).Append("), newest first.</p>\n")
-            .Append("<table>\n<thead><tr><th>Time (UTC)</th><th>Peer</th><th>From</th><th>To</th><th>Reason</th></tr></thead>\n<tbody>\n");
+            .Append("<table>\n<thead><tr><th>Time (UTC)</th><th>Peer</th><th>From</th><th>To</th><th>Close</th><th>Reason</th></tr></thead>\n<tbody>\n");
         foreach (var e in data.Events.Reverse())
         {
             _html.Append("<tr><td>").Append(E(e.At.UtcDateTime.ToString("HH:mm:ss.fff", Invariant))).Append("</td>")
                 .Append("<td><code>").Append(E(e.PeerId.ToShortString())).Append("</code></td>")
                 .Append("<td>").Append(E(e.OldStatus?.ToString() ?? "(new)")).Append("</td>")
                 .Append("<td class=\"status-").Append(E(e.NewStatus.ToString().ToLowerInvariant())).Append("\">").Append(E(e.NewStatus.ToString())).Append("</td>")
+                .Append("<td>").Append(E(CloseText(e.CloseReason, e.CloseScope))).Append("</td>")
                 .Append("<td>").Append(E(e.Reason ?? "")).Append("</td></tr>\n");
         }
         _html.Append("</tbody>\n</table>\n");

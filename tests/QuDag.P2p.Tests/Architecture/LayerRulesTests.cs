@@ -4,7 +4,8 @@ namespace QuDag.P2p.Tests.Architecture;
 
 /// <summary>
 /// Holds DESIGN.md's dependency rules over the compiled QuDag.P2p: Identity depends on nothing but Encoding;
-/// Transport and Security use Identity; Upgrade uses Transport, Security and Muxing; each protocol uses Muxing,
+/// Transport and Security use Identity; Resources uses Identity; Muxing uses Resources; Upgrade uses Transport,
+/// Security, Muxing and Resources; each protocol uses Muxing,
 /// Upgrade's multistream and Identity, never another protocol. Host ties them together. A layer is a namespace
 /// (QuDag.P2p.&lt;Layer&gt;, and QuDag.P2p.Protocols.&lt;Name&gt; per protocol); QuDag.P2p itself holds the shared errors.
 /// </summary>
@@ -20,8 +21,10 @@ public sealed class LayerRulesTests
         ["Identity"] = ["Shared", "Encoding"],
         ["Transport"] = ["Shared", "Identity", "Encoding"],
         ["Security"] = ["Shared", "Identity", "Encoding"],
-        ["Muxing"] = ["Shared", "Identity", "Encoding"],
-        ["Upgrade"] = ["Shared", "Transport", "Security", "Muxing", "Identity", "Encoding"],
+        // Scopes are below the muxer and the upgrader, which reserve in them; they know only peer ids.
+        ["Resources"] = ["Shared", "Identity", "Encoding"],
+        ["Muxing"] = ["Shared", "Identity", "Encoding", "Resources"],
+        ["Upgrade"] = ["Shared", "Transport", "Security", "Muxing", "Identity", "Encoding", "Resources"],
         ["Protocols"] = ["Shared", "Muxing", "Upgrade", "Identity", "Encoding"],
     };
 
@@ -62,6 +65,26 @@ public sealed class LayerRulesTests
             }
         }
         Assert.True(violations.Count == 0, string.Join(Environment.NewLine, violations.Order()));
+    }
+
+    [Fact]
+    public void The_rules_test_sees_a_type_named_only_in_a_catch_clause()
+    {
+        Assert.Contains(typeof(System.Net.Sockets.SocketException), TypeReferences.Of(typeof(CatchOnly)));
+    }
+
+    private static class CatchOnly
+    {
+        public static void Run(Action action)
+        {
+            try
+            {
+                action();
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+            }
+        }
     }
 
     [Fact]

@@ -5,7 +5,7 @@ namespace QuDag.P2p.Tests.Architecture;
 
 /// <summary>
 /// The types a type uses, read from the compiled assembly: its base type and interfaces, the types of its fields,
-/// properties, events, method parameters, return values and locals, and every type, method and field its IL names
+/// properties, events, method parameters, return values, locals and catch clauses, and every type, method and field its IL names
 /// (so a call or a <c>new</c> in a method body counts). Nested types (lambdas, async state machines) count for the
 /// type they are declared in. Generic arguments, arrays and by-refs are unwrapped.
 /// </summary>
@@ -57,6 +57,12 @@ internal static class TypeReferences
                 continue;
             foreach (var local in body.LocalVariables)
                 Add(local.LocalType, found);
+            // A catch clause names its type in the method's exception table, not in its IL.
+            foreach (var clause in body.ExceptionHandlingClauses)
+            {
+                if (clause.Flags == ExceptionHandlingClauseOptions.Clause)
+                    Add(clause.CatchType, found);
+            }
             ScanIl(m, body.GetILAsByteArray() ?? [], found);
         }
     }

@@ -6,7 +6,7 @@ namespace QuDag.P2p.Tests.Muxing;
 /// <summary>How an accept loop learns that its session ended: TryAcceptStreamAsync's null, AcceptStreamAsync's exception.</summary>
 public sealed class YamuxAcceptTests
 {
-    public static TheoryData<Transport> Transports => new() { Transport.Duplex, Transport.Tcp };
+    public static TheoryData<Transport> Transports => new() { Transport.Duplex, Transport.Tcp, Transport.NoiseTcp };
 
     [Theory, MemberData(nameof(Transports))]
     public async Task A_waiting_TryAccept_returns_the_stream_and_then_null_when_the_remote_ends_the_session(Transport transport)

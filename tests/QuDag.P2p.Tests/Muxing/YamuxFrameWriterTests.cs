@@ -11,7 +11,7 @@ namespace QuDag.P2p.Tests.Muxing;
 /// </summary>
 public sealed class YamuxFrameWriterTests
 {
-    public static TheoryData<Transport> Transports => new() { Transport.Duplex, Transport.Tcp };
+    public static TheoryData<Transport> Transports => new() { Transport.Duplex, Transport.Tcp, Transport.NoiseTcp };
 
     [Theory, MemberData(nameof(Transports))]
     public async Task A_conversation_is_written_inline_and_a_burst_by_the_loop(Transport transport)

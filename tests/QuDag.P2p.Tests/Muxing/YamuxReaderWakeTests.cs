@@ -6,7 +6,7 @@ namespace QuDag.P2p.Tests.Muxing;
 /// next read, never in a way that lets the reader hold up the session.</summary>
 public sealed class YamuxReaderWakeTests
 {
-    public static TheoryData<Transport> Transports => new() { Transport.Duplex, Transport.Tcp };
+    public static TheoryData<Transport> Transports => new() { Transport.Duplex, Transport.Tcp, Transport.NoiseTcp };
 
     [Theory, MemberData(nameof(Transports))]
     public async Task A_reader_that_blocks_the_thread_that_woke_it_does_not_stall_the_session(Transport transport)

@@ -7,7 +7,7 @@ namespace QuDag.P2p.Tests.Muxing;
 /// <summary>Two of our sessions talking, over the in-memory duplex and over real loopback TCP.</summary>
 public class YamuxSessionTests
 {
-    public static TheoryData<Transport> Transports => new() { Transport.Duplex, Transport.Tcp };
+    public static TheoryData<Transport> Transports => new() { Transport.Duplex, Transport.Tcp, Transport.NoiseTcp };
 
     [Theory, MemberData(nameof(Transports))]
     public async Task Streams_open_both_ways_with_dialer_odd_and_listener_even_ids_and_echo(Transport transport)

@@ -3,11 +3,15 @@ using System.Net;
 using System.Net.Sockets;
 using QuDag.P2p.Muxing;
 using QuDag.P2p.Muxing.Yamux;
+using QuDag.P2p.Security.Noise;
+using QuDag.P2p.Transport.Tcp;
 using QuDag.P2p.Tests.Support;
 
 namespace QuDag.P2p.Tests.Muxing;
 
-public enum Transport { Duplex, Tcp }
+/// <summary>What a test session runs over: in memory, bare TCP, or Noise over TCP as in production (where the session
+/// parses the plaintext Noise lends it in place instead of reading it into a buffer of its own).</summary>
+public enum Transport { Duplex, Tcp, NoiseTcp }
 
 /// <summary>Two yamux sessions over a connected pair, disposed together.</summary>
 internal sealed class SessionPair : IAsyncDisposable
@@ -17,7 +21,12 @@ internal sealed class SessionPair : IAsyncDisposable
 
     public static async Task<SessionPair> CreateAsync(Transport transport, YamuxOptions? options = null, YamuxOptions? listenerOptions = null)
     {
-        (Stream a, Stream b) = transport == Transport.Duplex ? Duplex.CreatePair() : await TcpPairAsync();
+        (Stream a, Stream b) = transport switch
+        {
+            Transport.Duplex => Duplex.CreatePair(),
+            Transport.Tcp => await TcpPairAsync(),
+            _ => await NoiseTcpPairAsync(),
+        };
         return new SessionPair
         {
             Dialer = new YamuxSession(a, isInitiator: true, options),
@@ -35,6 +44,26 @@ internal sealed class SessionPair : IAsyncDisposable
         Socket server = await accepted;
         server.NoDelay = true;
         return (new NetworkStream(client, ownsSocket: true), new NetworkStream(server, ownsSocket: true));
+    }
+
+    /// <summary>Noise transport streams over loopback TCP (the production TcpStream), keyed as a handshake's split would.</summary>
+    public static async Task<(Stream, Stream)> NoiseTcpPairAsync()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Task<Socket> accepted = listener.AcceptSocketAsync();
+        await client.ConnectAsync((IPEndPoint)listener.LocalEndpoint);
+        Socket server = await accepted;
+        server.NoDelay = true;
+        return NoisePair(new TcpStream(client), new TcpStream(server));
+    }
+
+    public static (Stream, Stream) NoisePair(Stream a, Stream b)
+    {
+        byte[] k1 = Wait.Pattern(32, 1), k2 = Wait.Pattern(32, 2);
+        return (new NoiseStream(a, new NoiseCipherState(k1), new NoiseCipherState(k2)),
+                new NoiseStream(b, new NoiseCipherState(k2), new NoiseCipherState(k1)));
     }
 
     public async ValueTask DisposeAsync()

@@ -4,9 +4,15 @@ using System.Runtime.CompilerServices;
 namespace QuDag.P2p.Muxing.Yamux;
 
 /// <summary>
-/// The inbound half of the connection: reads it in large chunks into one pooled buffer and hands out
-/// headers and payload pieces from it, so a frame costs no allocation and no read of its own. A payload goes
-/// straight from this buffer into the stream's buffer (one copy). Used by the session's reader loop only.
+/// The inbound half of the connection, used by the session's reader loop only: hands out headers and payload pieces
+/// where the bytes lie, so a frame costs no allocation and no read of its own, and a payload is copied once, into the
+/// stream (or straight into its waiting reader). A connection that lends its buffer (<see cref="IBufferedReadStream"/>:
+/// Noise, which decrypts in place) is parsed in that buffer, and this reader holds none; any other (TLS) is read in
+/// chunks into a pooled buffer of this reader's, small at first and large once the bytes stream in.
+/// <para>
+/// An idle connection waits between frames holding no buffer: the session's loop calls <see cref="WaitAsync"/> itself,
+/// so nothing of this reader's is pending meanwhile either.
+/// </para>
 /// <para>
 /// Readers waiting for delivered data are woken once the loop has parked on its next read of the connection,
 /// on the loop's thread: the socket's completion then costs one thread-pool dispatch for the whole way to the
@@ -18,22 +24,103 @@ namespace QuDag.P2p.Muxing.Yamux;
 /// </summary>
 internal sealed class YamuxFrameReader(Stream connection) : IDisposable
 {
+    private const int SmallBufferSize = 1024;
     private const int BufferSize = 64 * 1024;
 
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+    private readonly IBufferedReadStream? _lender = connection as IBufferedReadStream;
+
+    // The lender's bytes not yet consumed (lending connections).
+    private ReadOnlyMemory<byte> _lent;
+    private StagedHeader _staged;           // a header split between two of the lender's frames
+    private int _stagedCount;
+
+    // This reader's own buffer (other connections).
+    private byte[] _buffer = [];
     private int _start;
     private int _end;
+
     private YamuxStream? _wake;             // readers to wake once the loop parks (usually one)
     private List<YamuxStream>? _wakeMore;
+
+    [System.Runtime.CompilerServices.InlineArray(YamuxHeader.Size)]
+    private struct StagedHeader
+    {
+        private byte _first;
+    }
+
+    /// <summary>The bytes at hand: lent, or in this reader's buffer.</summary>
+    private ReadOnlySpan<byte> Available => _lender is null ? _buffer.AsSpan(_start, _end - _start) : _lent.Span;
+
+    private void Take(int count)
+    {
+        if (_lender is null)
+        {
+            _start += count;
+        }
+        else
+        {
+            // An empty loan keeps no reference: the lender's buffer goes back to the pool when all of it is taken.
+            _lent = count == _lent.Length ? default : _lent[count..];
+            _lender.Consume(count);
+        }
+    }
+
+    /// <summary>True when nothing is buffered here or below: the next header needs <see cref="WaitAsync"/> first.</summary>
+    public bool IsIdle => _lender is null ? _end == _start : _lent.IsEmpty && _stagedCount == 0 && !_lender.HasBuffered;
+
+    /// <summary>Waits, holding no buffer, until the connection has bytes or has ended (an idle connection's wait).</summary>
+    public ValueTask<int> WaitAsync(CancellationToken cancellationToken)
+    {
+        if (_lender is not null)
+            return _lender.WaitAsync(cancellationToken);
+        ReturnBuffer();
+        return connection.ReadAsync(Memory<byte>.Empty, cancellationToken);
+    }
+
+    /// <summary>The next header when it is at hand, without waiting.</summary>
+    public bool TryReadHeader(out YamuxHeader header)
+    {
+        ReadOnlySpan<byte> available = Available;
+        if (_stagedCount == 0 && available.Length >= YamuxHeader.Size)
+        {
+            header = YamuxHeader.Read(available);
+            Take(YamuxHeader.Size);
+            return true;
+        }
+        header = default;
+        return false;
+    }
 
     /// <summary>The next header; null on a clean end of the connection between frames.</summary>
     public async ValueTask<YamuxHeader?> ReadHeaderAsync(CancellationToken cancellationToken)
     {
-        if (!await FillAsync(YamuxHeader.Size, atFrameBoundary: true, cancellationToken).ConfigureAwait(false))
-            return null;
-        YamuxHeader header = YamuxHeader.Read(_buffer.AsSpan(_start, YamuxHeader.Size));
-        _start += YamuxHeader.Size;
-        return header;
+        while (true)
+        {
+            if (TryReadHeader(out YamuxHeader header))
+                return header;
+            if (_lender is null)
+            {
+                if (!await FillAsync(YamuxHeader.Size, atFrameBoundary: true, cancellationToken).ConfigureAwait(false))
+                    return null;
+                continue;
+            }
+            // A header split between two of the lender's frames is put together here.
+            ReadOnlySpan<byte> available = _lent.Span;
+            if (!available.IsEmpty)
+            {
+                int n = Math.Min(available.Length, YamuxHeader.Size - _stagedCount);
+                available[..n].CopyTo(((Span<byte>)_staged)[_stagedCount..]);
+                _stagedCount += n;
+                Take(n);
+            }
+            if (_stagedCount == YamuxHeader.Size)
+            {
+                _stagedCount = 0;
+                return YamuxHeader.Read(_staged);
+            }
+            if (!await LendMoreAsync(atFrameBoundary: _stagedCount == 0, cancellationToken).ConfigureAwait(false))
+                return null;
+        }
     }
 
     /// <summary>Hands <paramref name="length"/> payload bytes to <paramref name="stream"/> piece by piece.</summary>
@@ -41,12 +128,13 @@ internal sealed class YamuxFrameReader(Stream connection) : IDisposable
     {
         while (length > 0)
         {
-            if (_end == _start)
-                await FillAsync(1, atFrameBoundary: false, cancellationToken).ConfigureAwait(false);
-            int n = Math.Min(length, _end - _start);
-            if (stream.Deliver(_buffer.AsSpan(_start, n)))
+            if (Available.IsEmpty)
+                await MoreAsync(cancellationToken).ConfigureAwait(false);
+            ReadOnlySpan<byte> available = Available;
+            int n = Math.Min(length, available.Length);
+            if (stream.Deliver(available[..n]))
                 AddWake(stream);
-            _start += n;
+            Take(n);
             length -= n;
         }
     }
@@ -56,34 +144,50 @@ internal sealed class YamuxFrameReader(Stream connection) : IDisposable
     {
         while (length > 0)
         {
-            if (_end == _start)
-                await FillAsync(1, atFrameBoundary: false, cancellationToken).ConfigureAwait(false);
-            int n = (int)Math.Min(length, (uint)(_end - _start));
-            _start += n;
+            if (Available.IsEmpty)
+                await MoreAsync(cancellationToken).ConfigureAwait(false);
+            int n = (int)Math.Min(length, (uint)Available.Length);
+            Take(n);
             length -= (uint)n;
         }
     }
 
-    /// <summary>Makes at least <paramref name="count"/> bytes available; false on a clean end between frames.
-    /// An end inside a frame is a truncated frame: a protocol error.</summary>
+    /// <summary>More bytes inside a frame; its end there is a truncated frame, a protocol error.</summary>
+    private async ValueTask MoreAsync(CancellationToken cancellationToken)
+    {
+        if (_lender is null)
+            await FillAsync(1, atFrameBoundary: false, cancellationToken).ConfigureAwait(false);
+        else
+            await LendMoreAsync(atFrameBoundary: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The lender's next bytes (all lent ones are consumed); false on a clean end between frames.</summary>
+    private async ValueTask<bool> LendMoreAsync(bool atFrameBoundary, CancellationToken cancellationToken)
+    {
+        ValueTask<ReadOnlyMemory<byte>> reading = _lender!.ReadBufferedAsync(cancellationToken);
+        // Readers wait for the loop to park only where it parks: on a header it has to wait for (the session
+        // awaits ParkThenWake then). Anywhere else (mid-frame, or more data at once) they go now, so a
+        // long run of frames never holds them back.
+        if (!atFrameBoundary || reading.IsCompleted)
+            WakeReaders();
+        _lent = await reading.ConfigureAwait(false);
+        if (!_lent.IsEmpty)
+            return true;
+        if (atFrameBoundary)
+            return false;
+        throw new P2pProtocolException("The connection ended inside a yamux frame.");
+    }
+
+    /// <summary>Makes at least <paramref name="count"/> bytes available in this reader's buffer; false on a clean end
+    /// between frames. An end inside a frame is a truncated frame: a protocol error.</summary>
     private async ValueTask<bool> FillAsync(int count, bool atFrameBoundary, CancellationToken cancellationToken)
     {
         if (_end - _start >= count)
             return true;
-        if (_start > 0)
-        {
-            _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
-            _end -= _start;
-            _start = 0;
-        }
-        if (atFrameBoundary && _end == 0)
-            await WaitForDataAsync(cancellationToken).ConfigureAwait(false);
+        PrepareBuffer();
         while (_end < count)
         {
             ValueTask<int> reading = connection.ReadAsync(_buffer.AsMemory(_end), cancellationToken);
-            // Readers wait for the loop to park only where it parks: on a header it has to wait for (the session
-            // awaits ParkThenWake then). Anywhere else (mid-frame, or more data at once) they go now, so a
-            // long run of frames never holds them back.
             if (!atFrameBoundary || reading.IsCompleted)
                 WakeReaders();
             int read = await reading.ConfigureAwait(false);
@@ -98,23 +202,34 @@ internal sealed class YamuxFrameReader(Stream connection) : IDisposable
         return true;
     }
 
-    /// <summary>
-    /// An idle connection waits here between frames without a buffer: the pooled one goes back, a zero-byte read
-    /// waits for data (Noise, TLS and sockets support it, as SslStream does), and a buffer is rented again only when
-    /// bytes are there. Otherwise every idle connection would pin 64 KiB here, and the security layer its own below.
-    /// </summary>
-    private async ValueTask WaitForDataAsync(CancellationToken cancellationToken)
+    /// <summary>Moves what is unread to the buffer's front; rents the small buffer after an idle wait, and the large one
+    /// once a read filled the small one (the bytes are streaming in).</summary>
+    private void PrepareBuffer()
     {
-        ArrayPool<byte>.Shared.Return(_buffer);
+        int pending = _end - _start;
+        int size = _buffer.Length == 0 ? SmallBufferSize : _end == _buffer.Length ? BufferSize : _buffer.Length;
+        if (_buffer.Length < size)
+        {
+            byte[] larger = ArrayPool<byte>.Shared.Rent(size);
+            _buffer.AsSpan(_start, pending).CopyTo(larger);
+            ReturnBuffer();
+            _buffer = larger;
+        }
+        else if (_start > 0)
+        {
+            _buffer.AsSpan(_start, pending).CopyTo(_buffer);
+        }
+        _start = 0;
+        _end = pending;
+    }
+
+    private void ReturnBuffer()
+    {
+        byte[] buffer = _buffer;
         _buffer = [];
-        try
-        {
-            await connection.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-        }
+        _start = _end = 0;
+        if (buffer.Length > 0)
+            ArrayPool<byte>.Shared.Return(buffer);
     }
 
     private void AddWake(YamuxStream stream)
@@ -144,27 +259,27 @@ internal sealed class YamuxFrameReader(Stream connection) : IDisposable
     public bool HasReadersToWake => _wake is not null;
 
     /// <summary>
-    /// The session's reader loop awaits its next header with this when the header is not there yet: once the
-    /// loop's own continuation is registered with <paramref name="next"/> (every frame below it has registered
-    /// its own already), the readers are woken on this thread (see the type's remarks). Only the outermost
-    /// await of the loop may use it: a frame below would still be on this thread's stack, unregistered.
+    /// The session's reader loop awaits its next wait or header with this when it is not there yet: once the loop's own
+    /// continuation is registered with <paramref name="next"/> (every frame below it has registered its own already),
+    /// the readers are woken on this thread (see the type's remarks). Only the outermost await of the loop may use it:
+    /// a frame below would still be on this thread's stack, unregistered.
     /// </summary>
-    public ParkThenWake ParkThenWakeReaders(ValueTask<YamuxHeader?> next)
+    public ParkThenWake<T> ParkThenWakeReaders<T>(ValueTask<T> next)
     {
-        var park = new ParkThenWake(next, _wake, _wakeMore);
+        var park = new ParkThenWake<T>(next, _wake, _wakeMore);
         _wake = null;
         _wakeMore = null;
         return park;
     }
 
     /// <summary>See <see cref="ParkThenWakeReaders"/>.</summary>
-    public readonly struct ParkThenWake(ValueTask<YamuxHeader?> read, YamuxStream? one, List<YamuxStream>? more) : ICriticalNotifyCompletion
+    public readonly struct ParkThenWake<T>(ValueTask<T> read, YamuxStream? one, List<YamuxStream>? more) : ICriticalNotifyCompletion
     {
-        public ParkThenWake GetAwaiter() => this;
+        public ParkThenWake<T> GetAwaiter() => this;
 
         public bool IsCompleted => false;
 
-        public YamuxHeader? GetResult() => read.GetAwaiter().GetResult();
+        public T GetResult() => read.GetAwaiter().GetResult();
 
         public void OnCompleted(Action continuation)
         {
@@ -190,12 +305,15 @@ internal sealed class YamuxFrameReader(Stream connection) : IDisposable
         }
     }
 
-    /// <summary>Returns the buffer to the pool; only once the reader loop has ended.</summary>
+    /// <summary>Gives back what this reader holds (its buffer, the lender's bytes); only once the reader loop has ended.</summary>
     public void Dispose()
     {
-        byte[] buffer = _buffer;
-        _buffer = [];
-        if (buffer.Length > 0)
-            ArrayPool<byte>.Shared.Return(buffer);
+        ReturnBuffer();
+        if (_lender is not null && !_lent.IsEmpty)
+        {
+            int count = _lent.Length;
+            _lent = default;
+            _lender.Consume(count); // the lender's buffer goes back when all it lent is taken
+        }
     }
 }

@@ -11,12 +11,17 @@ namespace QuDag.P2p.Muxing.Yamux;
 /// <para>
 /// Who writes: a stream's Data frame (or a window update a stream's reader grants) that finds the role free, after
 /// the peer has sent something since our last inline write (request/response traffic: a ping, an RPC), is written
-/// inline on the caller's thread with the session's lifetime token: no wake-up of the loop, which is what a round
+/// inline on the caller's thread with the session's lifetime token: no thread-pool hand-off, which is what a round
 /// trip paid for. Everything else (a burst of writes, other control frames, and always whatever the session's
-/// reader loop queues: a reader blocked in a send while the peer blocks too is a deadlock) wakes the loop, which
-/// drains the queue in batches, as does a backlog that builds up while an inline write runs. An inline write the connection cannot finish at once is
-/// handed to the loop to await, so a caller never waits on the socket; an inline write that fails is handed to
-/// the loop as its failure, which ends the session as any write failure does.
+/// reader loop queues: a reader blocked in a send while the peer blocks too is a deadlock) hands the role to a drain
+/// on the thread pool, which writes the queue in batches until it is empty, as does a backlog that builds up while an
+/// inline write runs. An inline write the connection cannot finish at once is handed to a drain to await, so a caller
+/// never waits on the socket; an inline write that fails is handed over as its failure, which ends the session as any
+/// write failure does.
+/// </para>
+/// <para>
+/// The drain runs on demand, one at a time (whoever holds the role starts it), and ends when the queue is empty: an
+/// idle session keeps no loop waiting, so no state machine, signal or cancellation registration of the writer's.
 /// </para>
 /// <para>
 /// A write returns once its frame is queued (or written). Data waits while more than <c>limit</c> bytes are
@@ -25,7 +30,7 @@ namespace QuDag.P2p.Muxing.Yamux;
 /// pile up past the slack (a peer that floods pings without reading the answers stalls itself, not our memory).
 /// </para>
 /// </summary>
-internal sealed class YamuxFrameWriter
+internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
 {
     private const int ControlSlack = 64 * 1024;
     private const int BufferSize = 4096;
@@ -34,7 +39,7 @@ internal sealed class YamuxFrameWriter
     private readonly Stream _connection;
     private readonly CancellationToken _lifetime;
     private readonly int _limit;
-    private readonly AsyncSignal _wake = new();
+    private readonly Action<Exception> _onFailed;
 
     // All guarded by _lock.
     private byte[] _buffer = [];  // where frames are queued; rented on the first frame
@@ -45,7 +50,8 @@ internal sealed class YamuxFrameWriter
     private bool _peerSpoke;      // the peer sent a frame since our last inline write
     private bool _closed;
     private bool _released;       // ReleaseBuffers ran: batches coming back go to the pool
-    private bool _loopEnded;      // nobody will take a hand-off any more
+    private bool _loopEnded;      // closed and drained, or failed: nobody will take a hand-off any more
+    private TaskCompletionSource? _ended; // Completion, once asked for before the end
     private bool _hasHandoff;     // an inline write or flush the loop must await before anything else
     private ValueTask _handoff;
     private byte[]? _handoffBatch;
@@ -55,11 +61,29 @@ internal sealed class YamuxFrameWriter
     /// <param name="limit">The data bound of the queue (see the type's remarks).</param>
     /// <param name="lifetime">The session's token: every write uses it, never a caller's, so a cancelled caller
     /// can never leave half a frame on the wire.</param>
-    public YamuxFrameWriter(Stream connection, int limit, CancellationToken lifetime)
+    /// <param name="onFailed">Told once when a write fails (not when the lifetime token cancels one): the session ends.</param>
+    public YamuxFrameWriter(Stream connection, int limit, CancellationToken lifetime, Action<Exception> onFailed)
     {
         _connection = connection;
         _limit = limit;
         _lifetime = lifetime;
+        _onFailed = onFailed;
+    }
+
+    /// <summary>Completes once the writer has ended: closed and everything written, or a write failed or was cancelled.</summary>
+    public Task Completion
+    {
+        get
+        {
+            lock (_lock)
+                return _loopEnded ? Task.CompletedTask : (_ended ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+    }
+
+    /// <summary>True once the writer has ended (see <see cref="Completion"/>).</summary>
+    internal bool Ended
+    {
+        get { lock (_lock) return _loopEnded; }
     }
 
     /// <summary>The most bytes ever queued at once (what the bound is tested against).</summary>
@@ -175,7 +199,7 @@ internal sealed class YamuxFrameWriter
             }
         }
         if (wake)
-            _wake.Set();
+            StartDrain();
         else if (batch is not null)
             WriteInline(batch, count, space);
         return true;
@@ -215,7 +239,7 @@ internal sealed class YamuxFrameWriter
         }
         if (!flush)
         {
-            _wake.Set();
+            StartDrain();
             return;
         }
         Task flushed;
@@ -241,7 +265,7 @@ internal sealed class YamuxFrameWriter
                 GoIdle();
         }
         if (handToLoop)
-            _wake.Set();
+            StartDrain();
     }
 
     /// <summary>The loop takes over the role and first awaits <paramref name="pending"/> (a write or flush, or its failure).</summary>
@@ -260,7 +284,7 @@ internal sealed class YamuxFrameWriter
             _hasHandoff = true;
             _flushPending = flushAfter;
         }
-        _wake.Set();
+        StartDrain();
     }
 
     private async Task ObserveAsync(ValueTask pending, byte[] batch)
@@ -373,58 +397,71 @@ internal sealed class YamuxFrameWriter
             space = TakeSpace();
         }
         if (wake)
-            _wake.Set();
+            StartDrain();
         space?.TrySetResult();
     }
 
-    /// <summary>The writer loop: runs until the queue is closed and drained, the lifetime token fires or the
-    /// connection fails. It owns the role from each wake-up until it gives it back with nothing queued.</summary>
-    public async Task RunAsync()
+    /// <summary>Starts a drain on the thread pool; only by whoever has just taken (or holds and hands over) the role.</summary>
+    private void StartDrain() => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+
+    void IThreadPoolWorkItem.Execute() => _ = DrainOnceAsync();
+
+    /// <summary>One drain: owns the role until it gives it back with nothing queued, or ends the writer once the queue is
+    /// closed and written, or a write fails or is cancelled.</summary>
+    private async Task DrainOnceAsync()
     {
         try
         {
-            while (true)
-            {
-                await _wake.WaitAsync(_lifetime).ConfigureAwait(false);
-                if (await DrainAsync().ConfigureAwait(false))
-                    return;
-            }
+            if (!await DrainAsync().ConfigureAwait(false))
+                return; // idle again: the next frame starts the next drain
         }
-        finally
+        catch (Exception e)
         {
-            TaskCompletionSource? space;
-            bool hasHandoff;
-            ValueTask handoff;
-            byte[]? handoffBatch;
-            lock (_lock)
-            {
-                _closed = true;
-                _loopEnded = true;
-                _length = 0;
-                space = TakeSpace();
-                hasHandoff = _hasHandoff;
-                handoff = _handoff;
-                handoffBatch = _handoffBatch;
-                _hasHandoff = false;
-                _handoff = default;
-                _handoffBatch = null;
-            }
-            space?.TrySetResult();
-            if (hasHandoff)
-            {
-                // Its buffer may go back only once the connection is done with it.
-                try
-                {
-                    await handoff.ConfigureAwait(false);
-                }
-                catch (Exception)
-                {
-                    // The loop is ending anyway (it was stopped or failed); this write's fate changes nothing.
-                }
-                lock (_lock)
-                    ReturnBatch(handoffBatch!);
-            }
+            await EndAsync().ConfigureAwait(false);
+            if (!(e is OperationCanceledException && _lifetime.IsCancellationRequested))
+                _onFailed(e); // the connection failed (or was disposed under us); nothing more can be written
+            return;
         }
+        await EndAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The writer's end: nothing more is queued or written; a hand-off still in flight is awaited for its buffer.</summary>
+    private async Task EndAsync()
+    {
+        TaskCompletionSource? space, ended;
+        bool hasHandoff;
+        ValueTask handoff;
+        byte[]? handoffBatch;
+        lock (_lock)
+        {
+            _closed = true;
+            _loopEnded = true;
+            _length = 0;
+            space = TakeSpace();
+            ended = _ended;
+            hasHandoff = _hasHandoff;
+            handoff = _handoff;
+            handoffBatch = _handoffBatch;
+            _hasHandoff = false;
+            _handoff = default;
+            _handoffBatch = null;
+        }
+        space?.TrySetResult();
+        if (hasHandoff)
+        {
+            // Its buffer may go back only once the connection is done with it.
+            try
+            {
+                await handoff.ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // The writer is ending anyway (it was stopped or failed); this write's fate changes nothing.
+            }
+            lock (_lock)
+                ReturnBatch(handoffBatch!);
+        }
+        ended?.TrySetResult();
     }
 
     /// <summary>Writes until the queue is dry and flushed; true once the queue is closed and all is written.</summary>

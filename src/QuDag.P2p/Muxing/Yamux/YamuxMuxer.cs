@@ -1,3 +1,5 @@
+using QuDag.P2p.Resources;
+
 namespace QuDag.P2p.Muxing.Yamux;
 
 /// <summary>The <c>/yamux/1.0.0</c> muxer: hashicorp's yamux as libp2p speaks it.</summary>
@@ -11,7 +13,7 @@ public sealed class YamuxMuxer(YamuxOptions? options = null) : IStreamMuxer
 
     public YamuxOptions Options => _options;
 
-    public IMuxedSession CreateSession(Stream secured, bool isInitiator) => new YamuxSession(secured, isInitiator, _options);
+    public IMuxedSession CreateSession(Stream secured, bool isInitiator, ConnectionScope? scope = null) => new YamuxSession(secured, isInitiator, _options, scope);
 
     private static YamuxOptions Validated(YamuxOptions options)
     {

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
-using System.Threading.Channels;
+using QuDag.P2p.Resources;
 
 namespace QuDag.P2p.Muxing.Yamux;
 
@@ -16,16 +16,16 @@ public sealed class YamuxSession : IMuxedSession
     private readonly Stream _connection;
     private readonly YamuxOptions _options;
     private readonly bool _isInitiator;
-    private readonly ConcurrentDictionary<uint, YamuxStream> _streams = new();
-    private readonly Channel<YamuxStream> _acceptQueue = Channel.CreateUnbounded<YamuxStream>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly YamuxStreamTable _streams = new();
+    private readonly YamuxAcceptQueue _accepted = new();
     private ConcurrentDictionary<uint, (TaskCompletionSource<TimeSpan> Answer, long Sent)>? _pings; // on the first ping: most sessions never send one
     private readonly SemaphoreSlim _pendingOutbound;
     private readonly CancellationTokenSource _stop = new();         // stops both loops
-    private readonly CancellationTokenSource _noNewStreams = new(); // GoAway either way, or the end
+    private volatile bool _noNewStreams;                             // GoAway either way, or the end
+    private CancellationTokenSource? _noNewStreamsSignal;           // for an opener waiting on the pending limit; made then
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _openLock = new();
     private readonly Task _readLoop;
-    private readonly Task _writeLoop;
 
     private long _nextStreamId;
     private int _streamCount;
@@ -43,9 +43,16 @@ public sealed class YamuxSession : IMuxedSession
     private int _connectionDisposed;
 
     private readonly YamuxFrameReader _reader;
+    private readonly ConnectionScope? _scope;
 
-    public YamuxSession(Stream connection, bool isInitiator, YamuxOptions? options = null)
+    /// <param name="connection">The secured channel the session owns.</param>
+    /// <param name="isInitiator">True on the dialer's side (its stream ids are odd).</param>
+    /// <param name="options">Limits and tunables.</param>
+    /// <param name="scope">The connection's resource scope: each stream reserves its slot and its buffers there
+    /// (null: no accounting).</param>
+    public YamuxSession(Stream connection, bool isInitiator, YamuxOptions? options = null, ConnectionScope? scope = null)
     {
+        _scope = scope;
         ArgumentNullException.ThrowIfNull(connection);
         _options = options ?? YamuxOptions.Default;
         _options.Validate();
@@ -53,10 +60,10 @@ public sealed class YamuxSession : IMuxedSession
         _isInitiator = isInitiator;
         _nextStreamId = isInitiator ? 1 : 2;
         _pendingOutbound = new SemaphoreSlim(_options.MaxPendingOutboundStreams, _options.MaxPendingOutboundStreams);
-        Writer = new YamuxFrameWriter(connection, _options.MaxOutboundBufferBytes, _stop.Token);
+        Writer = new YamuxFrameWriter(connection, _options.MaxOutboundBufferBytes, _stop.Token,
+            e => Terminate(e, goAway: null, discardQueued: true)); // a failed write: nothing more can be written
         _reader = new YamuxFrameReader(connection);
-        _writeLoop = Task.Run(WriteLoopAsync);
-        _readLoop = Task.Run(ReadLoopAsync);
+        _readLoop = ReadLoopAsync();
     }
 
     internal YamuxFrameWriter Writer { get; }
@@ -66,7 +73,7 @@ public sealed class YamuxSession : IMuxedSession
     internal TimeProvider TimeProvider => _options.TimeProvider;
 
     /// <summary>True once the reader and writer loops have both returned (for tests of disposal).</summary>
-    internal bool LoopsEnded => _readLoop.IsCompleted && _writeLoop.IsCompleted;
+    internal bool LoopsEnded => _readLoop.IsCompleted && Writer.Ended;
 
     public bool IsInitiator => _isInitiator;
 
@@ -87,7 +94,7 @@ public sealed class YamuxSession : IMuxedSession
         if (!_pendingOutbound.Wait(0))
         {
             // The remote has not acknowledged MaxPendingOutboundStreams of ours yet: wait for an ACK.
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _noNewStreams.Token);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, NoNewStreamsSignal());
             try
             {
                 await _pendingOutbound.WaitAsync(linked.Token).ConfigureAwait(false);
@@ -98,6 +105,7 @@ public sealed class YamuxSession : IMuxedSession
             }
         }
         YamuxStream stream;
+        StreamScope? streamScope;
         lock (_openLock)
         {
             try
@@ -107,6 +115,7 @@ public sealed class YamuxSession : IMuxedSession
                     throw new P2pException($"The yamux session has {_options.MaxStreams} streams open, its limit.");
                 if (_nextStreamId > uint.MaxValue)
                     throw new MuxerClosedException("The yamux session ran out of stream ids.");
+                streamScope = _scope?.OpenStream(inbound: false); // a full peer or system scope refuses here
             }
             catch
             {
@@ -115,8 +124,8 @@ public sealed class YamuxSession : IMuxedSession
             }
             uint id = (uint)_nextStreamId;
             _nextStreamId += 2;
-            stream = new YamuxStream(this, id, _options.InitialWindow, outbound: true);
-            _streams[id] = stream;
+            stream = new YamuxStream(this, id, _options.InitialWindow, outbound: true, streamScope);
+            _streams.Add(stream);
             Interlocked.Increment(ref _streamCount);
             // SYN rides a WindowUpdate that also announces any window beyond the spec's 256 KiB. Queued under
             // the lock so SYNs leave in id order.
@@ -135,32 +144,50 @@ public sealed class YamuxSession : IMuxedSession
             ?? throw new MuxerClosedException("The yamux session has ended.", EndError());
 
     /// <inheritdoc/>
-    public async ValueTask<MuxedStream?> TryAcceptStreamAsync(CancellationToken cancellationToken)
+    public ValueTask<MuxedStream?> TryAcceptStreamAsync(CancellationToken cancellationToken)
     {
-        // WaitToReadAsync, not ReadAsync: when the session ends, a waiting acceptor learns it from a plain false, where
-        // ReadAsync would fail it with a ChannelClosedException (built with a resource lookup, thrown, caught here and
-        // thrown again as ours) on every close of every connection.
-        do
-        {
-            if (_acceptQueue.Reader.TryRead(out YamuxStream? stream))
-            {
-                Interlocked.Decrement(ref _backlog);
-                // ACK on accept, as go-yamux does: an opener that caps its unacknowledged streams (256 here,
-                // in go and in rust) then never overruns our backlog of the same size.
-                SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Ack, stream.StreamId, ExtraWindow));
-                return stream;
-            }
-        }
-        while (await _acceptQueue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false));
-        return null;
+        // The session's end reaches a waiting acceptor as null, not as an exception: that is how every accept loop ends,
+        // on every close of every connection.
+        ValueTask<MuxedStream?> next = _accepted.TakeAsync(cancellationToken, out YamuxStream? taken);
+        if (taken is not null)
+            OnAccepted(taken);
+        return next;
+    }
+
+    /// <summary>ACK on accept, as go-yamux does: an opener that caps its unacknowledged streams (256 here, in go and in
+    /// rust) then never overruns our backlog of the same size.</summary>
+    private void OnAccepted(YamuxStream stream)
+    {
+        Interlocked.Decrement(ref _backlog);
+        SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Ack, stream.StreamId, ExtraWindow));
     }
 
     private uint ExtraWindow => (uint)(_options.InitialWindow - YamuxOptions.SpecInitialWindow);
 
     private void ThrowIfNoNewStreams()
     {
-        if (_noNewStreams.IsCancellationRequested)
+        if (_noNewStreams)
             throw NoNewStreams();
+    }
+
+    private void StopNewStreams()
+    {
+        _noNewStreams = true;
+        CancellationTokenSource? signal;
+        lock (_openLock)
+            signal = _noNewStreamsSignal;
+        signal?.Cancel();
+    }
+
+    /// <summary>Cancelled once no new streams may be opened; made for the rare opener that has to wait.</summary>
+    private CancellationToken NoNewStreamsSignal()
+    {
+        CancellationTokenSource signal;
+        lock (_openLock)
+            signal = _noNewStreamsSignal ??= new CancellationTokenSource();
+        if (_noNewStreams)
+            signal.Cancel();
+        return signal.Token;
     }
 
     private MuxerClosedException NoNewStreams() => _remoteGoAway && IsOpen
@@ -206,7 +233,7 @@ public sealed class YamuxSession : IMuxedSession
         if (IsOpen && !_localGoAway)
         {
             _localGoAway = true;
-            _noNewStreams.Cancel();
+            StopNewStreams();
             SendControl(new YamuxHeader(YamuxFrameType.GoAway, YamuxFlags.None, 0, (uint)YamuxGoAwayCode.Normal));
         }
         try
@@ -253,15 +280,11 @@ public sealed class YamuxSession : IMuxedSession
             return;
         Volatile.Write(ref _error, error);
         Writer.Close(goAway is { } code ? new YamuxHeader(YamuxFrameType.GoAway, YamuxFlags.None, 0, (uint)code) : null, discardQueued);
-        _noNewStreams.Cancel();
+        StopNewStreams();
         var reset = new StreamResetException(error is null ? "The yamux session was closed." : "The yamux session failed: " + error.Message, error);
-        foreach (YamuxStream stream in _streams.Values)
+        foreach (YamuxStream stream in _streams.Snapshot())
             stream.Abort(reset, sessionEndedCleanly: error is null);
-        _acceptQueue.Writer.TryComplete();
-        while (_acceptQueue.Reader.TryRead(out _))
-        {
-            // Reset above; nobody may accept them now.
-        }
+        _accepted.Complete(); // the streams still queued were reset above; nobody may accept them now
         foreach ((TaskCompletionSource<TimeSpan> answer, _) in Volatile.Read(ref _pings)?.Values ?? [])
             answer.TrySetException(new MuxerClosedException("The yamux session ended before the ping's answer.", error));
         _ = ShutdownAsync(error); // completes Completion; never throws
@@ -273,8 +296,8 @@ public sealed class YamuxSession : IMuxedSession
         var overdue = CloseWatchdog.Shared.Watch(_options.CloseTimeout, static s => ((YamuxSession)s).OnCloseOverdue(), this);
         try
         {
-            // The writer sends what Close left queued (at most the GoAway, when discarding) and returns by itself.
-            await _writeLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            // The writer sends what Close left queued (at most the GoAway, when discarding) and ends by itself.
+            await Writer.Completion.ConfigureAwait(false);
             if (!_readLoop.IsCompleted)
             {
                 // End the reader at the transport when we can: its pending read then returns the end of the stream,
@@ -370,7 +393,7 @@ public sealed class YamuxSession : IMuxedSession
 
     internal void OnStreamReleased(YamuxStream stream)
     {
-        if (!_streams.TryRemove(new KeyValuePair<uint, YamuxStream>(stream.StreamId, stream)))
+        if (!_streams.Remove(stream))
             return;
         if (Interlocked.Decrement(ref _streamCount) == 0)
         {
@@ -414,7 +437,7 @@ public sealed class YamuxSession : IMuxedSession
             _closeSweepRequested = false;
         TimeSpan timeout = _options.StreamCloseTimeout;
         TimeSpan next = Timeout.InfiniteTimeSpan;
-        foreach (YamuxStream stream in _streams.Values)
+        foreach (YamuxStream stream in _streams.Snapshot())
         {
             TimeSpan left = stream.ExpireClose(timeout);
             if (left != Timeout.InfiniteTimeSpan && (next == Timeout.InfiniteTimeSpan || left < next))
@@ -441,46 +464,42 @@ public sealed class YamuxSession : IMuxedSession
         _closeSweepRequested = false;
     }
 
-    // ---- the writer loop ----------------------------------------------------------------------------
-
-    private async Task WriteLoopAsync()
-    {
-        try
-        {
-            await Writer.RunAsync().ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-        }
-        catch (Exception e)
-        {
-            // The connection failed (or was disposed under us); nothing more can be written.
-            Terminate(e, goAway: null, discardQueued: true);
-        }
-    }
-
     // ---- the reader loop ----------------------------------------------------------------------------
 
     private async Task ReadLoopAsync()
     {
+        // Off the constructor's thread (and out of any synchronization context) before the first read.
+        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
         try
         {
             while (true)
             {
-                ValueTask<YamuxHeader?> next = _reader.ReadHeaderAsync(_stop.Token);
-                YamuxHeader? frame = next.IsCompleted || !_reader.HasReadersToWake
-                    ? await next.ConfigureAwait(false)
-                    : await _reader.ParkThenWakeReaders(next); // wakes the readers on this thread once parked
-                if (frame is not { } header)
+                if (!_reader.TryReadHeader(out YamuxHeader header))
                 {
-                    // The remote closed the connection: a clean end, unless its GoAway said why it gave up.
-                    Terminate(RemoteGoAwayCode switch
+                    // Between frames. An idle connection waits right here, in this loop's own frame, holding no
+                    // buffer; the readers of what was just delivered are woken on this thread once it has parked.
+                    if (_reader.IsIdle)
                     {
-                        YamuxGoAwayCode.ProtocolError => new P2pProtocolException("The remote ended the yamux session for a protocol error (GoAway 1)."),
-                        YamuxGoAwayCode.InternalError => new MuxerClosedException("The remote ended the yamux session for an internal error (GoAway 2)."),
-                        _ => null,
-                    }, goAway: null, discardQueued: true);
-                    return;
+                        // With the stop token, not without: a receive without one leaves in place the registration the
+                        // socket's reused receive operation kept from the upgrade's last read (its deadline token, and
+                        // with it the upgrade's linked sources: about 600 B per idle connection, measured); this one
+                        // replaces it with a registration on the session's own source.
+                        ValueTask<int> wait = _reader.WaitAsync(_stop.Token);
+                        if (wait.IsCompleted || !_reader.HasReadersToWake)
+                            await wait.ConfigureAwait(false);
+                        else
+                            await _reader.ParkThenWakeReaders(wait);
+                    }
+                    ValueTask<YamuxHeader?> next = _reader.ReadHeaderAsync(_stop.Token);
+                    YamuxHeader? frame = next.IsCompleted || !_reader.HasReadersToWake
+                        ? await next.ConfigureAwait(false)
+                        : await _reader.ParkThenWakeReaders(next);
+                    if (frame is not { } read)
+                    {
+                        OnConnectionEnded();
+                        return;
+                    }
+                    header = read;
                 }
                 Writer.OnPeerFrame();
                 switch (header.Type)
@@ -525,6 +544,14 @@ public sealed class YamuxSession : IMuxedSession
         }
     }
 
+    /// <summary>The remote closed the connection: a clean end, unless its GoAway said why it gave up.</summary>
+    private void OnConnectionEnded() => Terminate(RemoteGoAwayCode switch
+    {
+        YamuxGoAwayCode.ProtocolError => new P2pProtocolException("The remote ended the yamux session for a protocol error (GoAway 1)."),
+        YamuxGoAwayCode.InternalError => new MuxerClosedException("The remote ended the yamux session for an internal error (GoAway 2)."),
+        _ => null,
+    }, goAway: null, discardQueued: true);
+
     private async ValueTask OnStreamFrameAsync(YamuxHeader header)
     {
         uint id = header.StreamId;
@@ -538,7 +565,7 @@ public sealed class YamuxSession : IMuxedSession
         {
             stream = OnSyn(id);
         }
-        else if (!_streams.TryGetValue(id, out stream))
+        else if (!_streams.TryGet(id, out stream))
         {
             // Never opened, or already closed and forgotten: never buffered; data that is more than a
             // late FIN or RST is answered with RST.
@@ -585,7 +612,7 @@ public sealed class YamuxSession : IMuxedSession
         bool remoteParity = (id & 1) == (_isInitiator ? 0u : 1u);
         if (!remoteParity)
             throw new P2pProtocolException($"Yamux SYN for stream {id}, which has our parity.");
-        if (_streams.ContainsKey(id))
+        if (_streams.Contains(id))
             throw new P2pProtocolException($"Yamux SYN for stream {id}, which is already open.");
         YamuxStream stream;
         lock (_openLock)
@@ -597,12 +624,31 @@ public sealed class YamuxSession : IMuxedSession
                 SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, id, 0));
                 return null;
             }
-            stream = new YamuxStream(this, id, _options.InitialWindow, outbound: false);
-            _streams[id] = stream;
+            StreamScope? streamScope;
+            try
+            {
+                streamScope = _scope?.OpenStream(inbound: true);
+            }
+            catch (Exception e) when (e is ResourceLimitExceededException or ObjectDisposedException)
+            {
+                // The peer's (or the system's) stream limit: refused as yamux refuses a stream past its own limit.
+                SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, id, 0));
+                return null;
+            }
+            stream = new YamuxStream(this, id, _options.InitialWindow, outbound: false, streamScope);
+            _streams.Add(stream);
             Interlocked.Increment(ref _streamCount);
             Interlocked.Increment(ref _backlog);
         }
-        _acceptQueue.Writer.TryWrite(stream);
+        switch (_accepted.TryAdd(stream))
+        {
+            case YamuxAcceptQueue.Added.Handed:
+                OnAccepted(stream);
+                break;
+            case YamuxAcceptQueue.Added.Refused:
+                stream.Abort(new StreamResetException("The yamux session ended.", EndError()));
+                break;
+        }
         return stream;
     }
 
@@ -622,6 +668,6 @@ public sealed class YamuxSession : IMuxedSession
     {
         Volatile.Write(ref _remoteGoAwayCode, header.Length);
         _remoteGoAway = true;
-        _noNewStreams.Cancel();
+        StopNewStreams();
     }
 }

@@ -1,3 +1,5 @@
+using QuDag.P2p.Resources;
+
 namespace QuDag.P2p.Muxing.Yamux;
 
 /// <summary>
@@ -15,6 +17,7 @@ public sealed class YamuxStream : MuxedStream
     private readonly Lock _lock = new();
     private readonly AsyncSignal _readable = new();
     private readonly AsyncSignal _writable = new();
+    private readonly StreamScope? _scope;  // what the stream holds in the node's resource scopes (null: accounting off)
 
     // Receive side, guarded by _lock.
     private YamuxReceiveBuffer _received;
@@ -22,6 +25,8 @@ public sealed class YamuxStream : MuxedStream
     private int _consumed;        // consumed since the last WindowUpdate
     private bool _remoteClosed;   // FIN received
     private bool _drainAfterEnd;  // the session ended cleanly after the remote's FIN: buffered data stays readable
+    private Memory<byte> _readInto; // a waiting read's buffer, lent to the reader loop (Deliver copies into it first)
+    private int _readIntoCount;     // bytes Deliver copied into _readInto
 
     // Send side: the reader loop adds credit, the single writer takes it.
     private long _sendCredit = YamuxOptions.SpecInitialWindow;
@@ -34,9 +39,10 @@ public sealed class YamuxStream : MuxedStream
     private long _closedAt;       // disposed while the remote had not closed: when (a timestamp), else 0
     private int _acknowledged;    // outbound: 1 once the remote's ACK (or the end) freed our pending slot
 
-    internal YamuxStream(YamuxSession session, uint id, int window, bool outbound)
+    internal YamuxStream(YamuxSession session, uint id, int window, bool outbound, StreamScope? scope = null)
     {
         _session = session;
+        _scope = scope;
         _id = id;
         _window = window;
         _receiveCredit = window;
@@ -45,7 +51,13 @@ public sealed class YamuxStream : MuxedStream
 
     public override long Id => _id;
 
+    /// <inheritdoc/>
+    public override StreamScope? Scope => _scope;
+
     internal uint StreamId => _id;
+
+    /// <summary>True once the stream has left the session's table (read without its lock: a hint for the table's cache).</summary>
+    internal bool IsReleased => Volatile.Read(ref _released);
 
     private bool _waitingForCredit; // one write at a time
 
@@ -89,7 +101,11 @@ public sealed class YamuxStream : MuxedStream
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
         => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    /// <summary>Reads what is buffered, waiting for data; 0 once the remote closed its side and all was read.</summary>
+    /// <summary>
+    /// Reads what is buffered, waiting for data; 0 once the remote closed its side and all was read. A read that waits
+    /// with nothing buffered lends its buffer to the session's reader loop, which copies what arrives straight into it
+    /// (one copy from the connection's buffer to the application's, instead of two through the stream's own).
+    /// </summary>
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         while (true)
@@ -103,7 +119,7 @@ public sealed class YamuxStream : MuxedStream
                     throw Reset(_resetError);
                 if (_received.Count > 0)
                 {
-                    read = buffer.IsEmpty ? 0 : _received.Read(buffer.Span);
+                    read = buffer.IsEmpty ? 0 : _received.Read(buffer.Span, _scope);
                     credit = TakeCredit(read);
                 }
                 else if (_remoteClosed)
@@ -113,6 +129,8 @@ public sealed class YamuxStream : MuxedStream
                 else
                 {
                     read = -1;
+                    _readInto = buffer;
+                    _readIntoCount = 0;
                 }
             }
             if (read >= 0)
@@ -121,8 +139,36 @@ public sealed class YamuxStream : MuxedStream
                     _session.SendWindowUpdateFromReader(_id, (uint)credit);
                 return read;
             }
-            await _readable.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _readable.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Bytes already copied in are this read's: they are returned, not lost to the cancellation.
+                if (TakeDirect() is var direct and > 0)
+                    return direct;
+                throw;
+            }
+            if (TakeDirect() is var delivered and > 0)
+                return delivered;
         }
+    }
+
+    /// <summary>Ends a waiting read's loan of its buffer; how many bytes the reader loop copied into it.</summary>
+    private int TakeDirect()
+    {
+        int direct, credit;
+        lock (_lock)
+        {
+            direct = _readIntoCount;
+            _readInto = default;
+            _readIntoCount = 0;
+            credit = direct > 0 ? TakeCredit(direct) : 0;
+        }
+        if (credit > 0)
+            _session.SendWindowUpdateFromReader(_id, (uint)credit);
+        return direct;
     }
 
     /// <summary>Counts consumed bytes and, once half a window was consumed, grants them back (under _lock).</summary>
@@ -345,7 +391,7 @@ public sealed class YamuxStream : MuxedStream
             if (_resetError is not null || _released)
                 return;
             _resetError = new StreamResetException($"Stream {_id} was reset locally.");
-            _received.Clear();
+            _received.Clear(_scope);
         }
         _session.SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, _id, 0));
         WakeAll();
@@ -369,7 +415,7 @@ public sealed class YamuxStream : MuxedStream
                     {
                         sendFin = !_localClosed;
                         _localClosed = true;
-                        int dropped = _received.Clear();
+                        int dropped = _received.Clear(_scope);
                         if (!_remoteClosed)
                         {
                             credit = _consumed + dropped;
@@ -382,7 +428,7 @@ public sealed class YamuxStream : MuxedStream
                     }
                     else
                     {
-                        _received.Clear();
+                        _received.Clear(_scope);
                     }
                 }
             }
@@ -421,6 +467,7 @@ public sealed class YamuxStream : MuxedStream
     internal bool Deliver(ReadOnlySpan<byte> data)
     {
         int credit = 0;
+        ResourceLimitExceededException? refused = null;
         lock (_lock)
         {
             if (_resetError is not null)
@@ -437,8 +484,30 @@ public sealed class YamuxStream : MuxedStream
             }
             else
             {
-                _received.Append(data);
+                if (_received.Count == 0 && _readInto.Length > _readIntoCount)
+                {
+                    // The reader waits with its buffer: straight in, behind nothing (the stream's buffer is empty). That
+                    // buffer is the application's: nothing to reserve for it.
+                    int n = Math.Min(data.Length, _readInto.Length - _readIntoCount);
+                    data[..n].CopyTo(_readInto.Span[_readIntoCount..]);
+                    _readIntoCount += n;
+                    data = data[n..];
+                }
+                if (!data.IsEmpty && (refused = _received.Append(data, _scope)) is not null)
+                {
+                    // The scopes have no room for what the window let the remote send: the stream is reset, as go-yamux
+                    // resets one whose memory it cannot reserve. The reader learns which limit did it.
+                    _resetError = new StreamResetException($"Stream {_id} was reset: {refused.Message}", refused);
+                    _received.Clear(_scope);
+                }
             }
+        }
+        if (refused is not null)
+        {
+            _session.SendControl(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, _id, 0));
+            WakeAll();
+            Release();
+            return false;
         }
         if (credit > 0)
             _session.SendWindowUpdate(_id, (uint)credit);
@@ -500,7 +569,7 @@ public sealed class YamuxStream : MuxedStream
             _resetError = error;
             _drainAfterEnd = sessionEndedCleanly && _remoteClosed;
             if (!_drainAfterEnd)
-                _received.Clear();
+                _received.Clear(_scope);
         }
         WakeAll();
         Release();
@@ -542,6 +611,9 @@ public sealed class YamuxStream : MuxedStream
         if (Interlocked.Exchange(ref _acknowledged, 1) == 0)
             _session.OnOutboundAcknowledged();
         _session.OnStreamReleased(this);
+        // Its slots and memory go back with it. A buffer still draining after a clean end is returned to the pool by
+        // its reads; the scope counts it no longer.
+        _scope?.Dispose();
     }
 
     // A fresh exception per throw: one instance thrown from many awaits would pile up their stack traces.

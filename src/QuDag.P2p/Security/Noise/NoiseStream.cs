@@ -8,15 +8,21 @@ namespace QuDag.P2p.Security.Noise;
 /// including the 16-byte tag. Writes of any size are cut into frames and encrypted into one pooled buffer
 /// per underlying write (up to <see cref="MaxBatchPlaintext"/> bytes of plaintext each), so a muxer's big
 /// batches cost one write, not one per frame. Reads pull as many bytes as arrive and decrypt frame by frame,
-/// straight into the caller's buffer when it is big enough. Reading and writing are independent; each side
-/// allows one operation at a time. A frame that fails authentication closes the stream.
+/// straight into the caller's buffer when it is big enough; a muxer reads through <see cref="IBufferedReadStream"/>
+/// instead, which decrypts each frame in place and lends its plaintext, so no buffer of the muxer's holds it too.
+/// The read buffer is rented by need (a small one for small frames, a large one once a large frame arrives) and
+/// given back whenever it is drained. Reading and writing are independent; each side allows one operation at a
+/// time. A frame that fails authentication closes the stream.
 /// </summary>
-internal sealed class NoiseStream : Stream
+internal sealed class NoiseStream : Stream, IBufferedReadStream
 {
     public const int MaxFrameLength = ushort.MaxValue;
     public const int MaxFramePlaintext = MaxFrameLength - NoiseCipherState.TagSize;
     public const int MaxBatchPlaintext = 16 * MaxFramePlaintext;
     private const int FrameOverhead = 2 + NoiseCipherState.TagSize;
+    // A frame up to this size (a ping, window updates, a request) is read into a buffer of this size; a larger one
+    // into ReadBufferSize, which then takes the next frames in the same receive too (bulk).
+    private const int SmallReadBufferSize = 1024;
     private const int ReadBufferSize = 128 * 1024;
     private const int Idle = 0, Busy = 1, Closed = 2;
 
@@ -28,6 +34,7 @@ internal sealed class NoiseStream : Stream
     private int _rawStart, _rawEnd;     // received bytes not yet decrypted
     private int _plainStart, _plainEnd; // decrypted bytes not yet handed out (inside _readBuffer)
     private int _readState, _writeState;
+    private bool _lending;              // ReadBufferedAsync lent plaintext that Consume has not taken yet (read side Busy)
     private bool _writeFaulted;
     private volatile bool _disposed;
 
@@ -100,8 +107,8 @@ internal sealed class NoiseStream : Stream
                 if (n < 0) continue;
                 if (_readBuffer is null)
                 {
-                    // Nothing is buffered: wait for data with a zero-byte read before renting the 128 KiB
-                    // buffer, so a connection with a read pending and nothing arriving holds no buffer.
+                    // Nothing is buffered: wait for data with a zero-byte read before renting a buffer,
+                    // so a connection with a read pending and nothing arriving holds none.
                     await _inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
                 }
                 int read = await _inner.ReadAsync(PrepareFillMemory(), cancellationToken).ConfigureAwait(false);
@@ -110,6 +117,107 @@ internal sealed class NoiseStream : Stream
         }
         catch (P2pProtocolException) { Fault(); throw; }
         finally { ExitRead(); }
+    }
+
+    // ---- lending (IBufferedReadStream): what the muxer reads through ----
+
+    bool IBufferedReadStream.HasBuffered => _plainEnd > _plainStart || _rawEnd > _rawStart;
+
+    ValueTask<int> IBufferedReadStream.WaitAsync(CancellationToken cancellationToken)
+        => _plainEnd > _plainStart || _rawEnd > _rawStart ? new ValueTask<int>(0) : ReadAsync(Memory<byte>.Empty, cancellationToken);
+
+    ValueTask<ReadOnlyMemory<byte>> IBufferedReadStream.ReadBufferedAsync(CancellationToken cancellationToken)
+    {
+        if (_lending && _plainEnd > _plainStart)
+            return new ValueTask<ReadOnlyMemory<byte>>(_readBuffer.AsMemory(_plainStart, _plainEnd - _plainStart));
+        return ReadBufferedCoreAsync(cancellationToken);
+    }
+
+    void IBufferedReadStream.Consume(int count)
+    {
+        if (count == 0)
+            return;
+        if (!_lending || (uint)count > (uint)(_plainEnd - _plainStart))
+            throw new InvalidOperationException($"Consume({count}) is more than the {(_lending ? _plainEnd - _plainStart : 0)} bytes lent.");
+        _plainStart += count;
+        if (_plainStart == _plainEnd)
+            StopLending();
+    }
+
+    /// <summary>The read side stays busy while plaintext is lent (a dispose meanwhile leaves the buffer to the last
+    /// Consume), and is given back, with the buffer when nothing else is held, once it is all taken.</summary>
+    private void StopLending()
+    {
+        _lending = false;
+        ExitRead();
+    }
+
+    private async ValueTask<ReadOnlyMemory<byte>> ReadBufferedCoreAsync(CancellationToken cancellationToken)
+    {
+        if (!_lending)
+        {
+            EnterRead();
+            _lending = true;
+        }
+        try
+        {
+            while (true)
+            {
+                if (_plainEnd > _plainStart)
+                    return _readBuffer.AsMemory(_plainStart, _plainEnd - _plainStart);
+                if (TryDecryptInPlace())
+                    continue;
+                if (_rawEnd == _rawStart)
+                {
+                    // Between frames with nothing buffered: wait holding neither the buffer nor the read side.
+                    StopLending();
+                    await _inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                    EnterRead();
+                    _lending = true;
+                }
+                int read = await _inner.ReadAsync(PrepareFillMemory(), cancellationToken).ConfigureAwait(false);
+                if (!Filled(read))
+                {
+                    StopLending();
+                    return ReadOnlyMemory<byte>.Empty;
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            if (_lending)
+                StopLending();
+            if (e is P2pProtocolException)
+                Fault();
+            throw;
+        }
+    }
+
+    /// <summary>Decrypts the next whole frame where it lies; false when more ciphertext is needed.</summary>
+    private bool TryDecryptInPlace()
+    {
+        if (!TryTakeFrame(out int frameStart, out int length))
+            return false;
+        var ciphertext = _readBuffer.AsSpan(frameStart, length);
+        Decrypt(ciphertext, ciphertext);
+        _plainStart = frameStart;
+        _plainEnd = frameStart + length - NoiseCipherState.TagSize;
+        return true;
+    }
+
+    /// <summary>Takes the next whole frame off the received bytes: where its ciphertext starts and how long it is.</summary>
+    private bool TryTakeFrame(out int ciphertextStart, out int length)
+    {
+        ciphertextStart = length = 0;
+        int available = _rawEnd - _rawStart;
+        if (available < 2) return false;
+        length = BinaryPrimitives.ReadUInt16BigEndian(_readBuffer.AsSpan(_rawStart));
+        if (length < NoiseCipherState.TagSize)
+            throw new P2pProtocolException($"A Noise frame of {length} bytes is shorter than its authentication tag.");
+        if (available < 2 + length) return false;
+        ciphertextStart = _rawStart + 2;
+        _rawStart += 2 + length;
+        return true;
     }
 
     /// <summary>
@@ -125,24 +233,18 @@ internal sealed class NoiseStream : Stream
             _plainStart += n;
             return n;
         }
-        int available = _rawEnd - _rawStart;
-        if (available < 2) return 0;
-        var raw = _readBuffer.AsSpan(_rawStart, available);
-        int length = BinaryPrimitives.ReadUInt16BigEndian(raw);
-        if (length < NoiseCipherState.TagSize)
-            throw new P2pProtocolException($"A Noise frame of {length} bytes is shorter than its authentication tag.");
-        if (available < 2 + length) return 0;
-        var ciphertext = raw.Slice(2, length);
+        if (!TryTakeFrame(out int frameStart, out int length))
+            return 0;
+        var ciphertext = _readBuffer.AsSpan(frameStart, length);
         int plainLength = length - NoiseCipherState.TagSize;
-        _rawStart += 2 + length;
         if (destination.Length >= plainLength && plainLength > 0)
         {
             Decrypt(ciphertext, destination);
             return plainLength;
         }
         Decrypt(ciphertext, ciphertext);
-        _plainStart = _rawStart - length;
-        _plainEnd = _plainStart + plainLength;
+        _plainStart = frameStart;
+        _plainEnd = frameStart + plainLength;
         return -1;
     }
 
@@ -154,18 +256,33 @@ internal sealed class NoiseStream : Stream
 
     private Span<byte> PrepareFill() => PrepareFillMemory().Span;
 
+    /// <summary>Room for the next receive (only called with no plaintext pending): the buffer rented, or grown when
+    /// the frame being assembled needs more than the small one, with the unread ciphertext moved to its front.</summary>
     private Memory<byte> PrepareFillMemory()
     {
-        _readBuffer ??= ArrayPool<byte>.Shared.Rent(ReadBufferSize);
+        int pending = _rawEnd - _rawStart;
+        int frame = pending >= 2 ? 2 + BinaryPrimitives.ReadUInt16BigEndian(_readBuffer.AsSpan(_rawStart)) : 0;
+        int size = frame > SmallReadBufferSize ? ReadBufferSize : SmallReadBufferSize;
+        if (_readBuffer is null)
+        {
+            _readBuffer = ArrayPool<byte>.Shared.Rent(size);
+        }
+        else if (_readBuffer.Length < size)
+        {
+            byte[] larger = ArrayPool<byte>.Shared.Rent(size);
+            _readBuffer.AsSpan(_rawStart, pending).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_readBuffer);
+            _readBuffer = larger;
+            _rawStart = 0;
+            _rawEnd = pending;
+        }
         if (_rawStart > 0)
         {
-            // Only reached with no plaintext pending, so the unread ciphertext can move to the front.
-            int pending = _rawEnd - _rawStart;
             _readBuffer.AsSpan(_rawStart, pending).CopyTo(_readBuffer);
             _rawStart = 0;
             _rawEnd = pending;
-            _plainStart = _plainEnd = 0;
         }
+        _plainStart = _plainEnd = 0;
         return _readBuffer.AsMemory(_rawEnd);
     }
 
