@@ -44,14 +44,27 @@ public sealed class TestQuDagPeerCommand : QuDagCmdlet
             }
             if (resolved is not { } peer)
                 continue;
+            // The pings run back to back on the thread pool, and this (the pipeline's) thread writes their results as they
+            // gather, every OutputPeriod. Awaiting each ping here woke this thread in every round trip, and handing each
+            // result over as it came still did: a thread wake-up per ping, on the same cores as the pings themselves.
+            var answered = new System.Collections.Concurrent.ConcurrentQueue<TimeSpan>();
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
+            var pinging = PingAllAsync(manager, peer, count, answered, stop.Token);
+            var sequence = 0;
             try
             {
-                for (var i = 1; i <= count; i++)
+                bool done;
+                do
                 {
-                    var result = new QuDagPingResult(peer, i, Await(manager.PingAsync(peer, StopToken)));
-                    if (!Quiet)
-                        WriteObject(result);
+                    done = WaitFor(pinging, OutputPeriod);
+                    while (answered.TryDequeue(out var roundTrip))
+                    {
+                        if (!Quiet)
+                            WriteObject(new QuDagPingResult(peer, ++sequence, roundTrip));
+                    }
                 }
+                while (!done);
+                Await(pinging); // its failure, if the pings stopped early
                 if (Quiet)
                     WriteObject(true);
             }
@@ -62,6 +75,41 @@ public sealed class TestQuDagPeerCommand : QuDagCmdlet
                 else
                     WriteError(ex, text);
             }
+            finally
+            {
+                // A pipeline stopped downstream (Select-Object -First) leaves pings to cancel.
+                stop.Cancel();
+                WaitFor(pinging, Timeout.InfiniteTimeSpan);
+            }
         }
+    }
+
+    private static readonly TimeSpan OutputPeriod = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>True once <paramref name="task"/> has ended (in any way), false after <paramref name="period"/>; Ctrl+C
+    /// ends the wait with <see cref="PipelineStoppedException"/>.</summary>
+    private bool WaitFor(Task task, TimeSpan period)
+    {
+        try
+        {
+            return task.Wait(period, StopToken);
+        }
+        catch (AggregateException)
+        {
+            return true; // it failed: Await reports how
+        }
+        catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+    }
+
+    /// <summary>Pings <paramref name="peer"/> <paramref name="count"/> times, one after another, handing each round trip
+    /// to <paramref name="answered"/>; stops at the first failure (the task faults with it).</summary>
+    private static async Task PingAllAsync(QuDag.Network.ConnectionManager manager, PeerId peer, int count,
+        System.Collections.Concurrent.ConcurrentQueue<TimeSpan> answered, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < count; i++)
+            answered.Enqueue(await manager.PingAsync(peer, cancellationToken).ConfigureAwait(false));
     }
 }
