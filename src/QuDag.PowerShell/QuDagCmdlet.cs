@@ -129,9 +129,11 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
     /// <inheritdoc/>
     protected override void StopProcessing() => _stopping.Cancel();
 
-    /// <inheritdoc/>
+    /// <summary>Ends the call: cancels <see cref="StopToken"/> first, so work a cmdlet left running (a pipeline stopped
+    /// downstream by Select-Object -First never calls <see cref="StopProcessing"/>) stops with it.</summary>
     public void Dispose()
     {
+        _stopping.Cancel();
         _stopping.Dispose();
         GC.SuppressFinalize(this);
     }

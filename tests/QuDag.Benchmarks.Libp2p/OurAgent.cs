@@ -24,10 +24,11 @@ public sealed class OurAgent : IAsyncDisposable
     private const long BulkMax = 4L << 30;
 
     private readonly P2pHost _host;
+    private readonly ManagerAgent _managers;
     private readonly List<P2pConnection> _idle = [];
     private readonly CancellationTokenSource _stopping = new();
-    private Socket? _bareListener;
-    private Task? _bareAccept;
+    private Socket? _bareListener, _bareSinkListener;
+    private Task? _bareAccept, _bareSinkAccept;
 
     internal OurAgent(string security)
     {
@@ -49,6 +50,7 @@ public sealed class OurAgent : IAsyncDisposable
             ConnectTimeout = timeout, // main's one deadline for TCP and upgrade together (perf's agent still named the two)
             StreamNegotiationTimeout = timeout,
         });
+        _managers = new ManagerAgent(security);
         _host.SetStreamHandler(SinkProtocol, ServeSinkAsync);
         _host.SetStreamHandler(SourceProtocol, ServeSourceAsync);
     }
@@ -200,8 +202,42 @@ public sealed class OurAgent : IAsyncDisposable
                 _bareListener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
                 _bareListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
                 _bareListener.Listen(1024);
-                _bareAccept = BareAcceptLoopAsync(_bareListener, ct);
-                return new JsonObject { ["port"] = ((IPEndPoint)_bareListener.LocalEndPoint!).Port };
+                _bareAccept = BareAcceptLoopAsync(_bareListener, BareEchoAsync, ct);
+                // The bulk floor's other end: reads to the end, answers the 8-byte count.
+                _bareSinkListener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                _bareSinkListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                _bareSinkListener.Listen(16);
+                _bareSinkAccept = BareAcceptLoopAsync(_bareSinkListener, BareSinkAsync, ct);
+                return new JsonObject
+                {
+                    ["port"] = ((IPEndPoint)_bareListener.LocalEndPoint!).Port,
+                    ["sinkPort"] = ((IPEndPoint)_bareSinkListener.LocalEndPoint!).Port,
+                };
+            }
+            case "bare-bulk":
+            {
+                // The bulk floor: the same bytes as a bulk send (64 KiB writes of the pattern), over a bare socket, not
+                // checked (the floor is the kernel's loopback TCP between two processes on the same cores, nothing else).
+                using var socket = await BareConnectAsync((int)msg["port"]!, ct).ConfigureAwait(false);
+                long bytes = (long)msg["bytes"]!;
+                long t0 = Stopwatch.GetTimestamp();
+                for (long offset = 0; offset < bytes;)
+                {
+                    var piece = BulkPattern.At(offset, (int)Math.Min(BulkPattern.ChunkSize, bytes - offset));
+                    await socket.SendAsync(piece, SocketFlags.None, ct).ConfigureAwait(false);
+                    offset += piece.Length;
+                }
+                socket.Shutdown(SocketShutdown.Send);
+                var answer = new byte[8];
+                for (int got = 0; got < 8;)
+                {
+                    int r = await socket.ReceiveAsync(answer.AsMemory(got), SocketFlags.None, ct).ConfigureAwait(false);
+                    if (r == 0)
+                        throw new IOException("The bare sink closed before its count.");
+                    got += r;
+                }
+                double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                return new JsonObject { ["ms"] = ms, ["match"] = BinaryPrimitives.ReadInt64BigEndian(answer) == bytes };
             }
             case "bare-ping":
             {
@@ -240,6 +276,8 @@ public sealed class OurAgent : IAsyncDisposable
                 }
                 return new JsonObject { ["us"] = us };
             }
+            case "manager-listen" or "manager-ping" or "inproc-ping" or "cmdlet-ping":
+                return await _managers.RunAsync(cmd, msg, ct).ConfigureAwait(false);
             case "stop":
                 return [];
             default:
@@ -262,7 +300,7 @@ public sealed class OurAgent : IAsyncDisposable
         }
     }
 
-    private static async Task BareAcceptLoopAsync(Socket listener, CancellationToken ct)
+    private static async Task BareAcceptLoopAsync(Socket listener, Func<Socket, CancellationToken, Task> serve, CancellationToken ct)
     {
         try
         {
@@ -270,7 +308,7 @@ public sealed class OurAgent : IAsyncDisposable
             {
                 var socket = await listener.AcceptAsync(ct).ConfigureAwait(false);
                 socket.NoDelay = true;
-                _ = BareEchoAsync(socket, ct);
+                _ = serve(socket, ct);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
@@ -288,6 +326,27 @@ public sealed class OurAgent : IAsyncDisposable
                 int n;
                 while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, ct).ConfigureAwait(false)) > 0)
                     await socket.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException)
+            {
+            }
+        }
+    }
+
+    private static async Task BareSinkAsync(Socket socket, CancellationToken ct)
+    {
+        using (socket)
+        {
+            var buffer = new byte[BulkPattern.ChunkSize];
+            long received = 0;
+            try
+            {
+                int n;
+                while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, ct).ConfigureAwait(false)) > 0)
+                    received += n;
+                var answer = new byte[8];
+                BinaryPrimitives.WriteInt64BigEndian(answer, received);
+                await socket.SendAsync(answer, SocketFlags.None, ct).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is OperationCanceledException or SocketException)
             {
@@ -322,9 +381,12 @@ public sealed class OurAgent : IAsyncDisposable
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         _bareListener?.Dispose();
-        if (_bareAccept is not null)
-            await _bareAccept.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _bareSinkListener?.Dispose();
+        foreach (var accepting in new[] { _bareAccept, _bareSinkAccept })
+            if (accepting is not null)
+                await accepting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _host.DisposeAsync().ConfigureAwait(false);
+        await _managers.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }
 }

@@ -3,14 +3,19 @@ using BenchmarkDotNet.Running;
 using QuDag.Benchmarks.Libp2p;
 
 // dotnet run -c Release --project tests/QuDag.Benchmarks.Libp2p -- <mode> (RESULTS.md in tests/QuDag.Benchmarks has the figures)
-//   js-compare [--quick] [--rounds N] [--setup N] [--pings N] [--bulk-mib N] [--idle N] [--only setup,ping,bulk,idle,floors]
-//                       js-libp2p side by side with our stack, every end its own process (needs npm ci --prefix tests/interop)
+//   js-compare [--quick] [--rounds N] [--setup N] [--pings N] [--bulk-mib N] [--idle N[,N...]]
+//              [--only setup,ping,bulk,idle,floors,manager,messages]
+//                       js-libp2p side by side with our stack, every end its own process (needs npm ci --prefix tests/interop),
+//                       with the floors (crypto, bare TCP connect, ping-pong and bulk), the manager's and Test-QuDagPeer's ping
+//                       beside the stack's (in one process and across two), 64 B messages against the naive secure way, and
+//                       idle memory at 1,000 and 10,000 connections
 //   yamux-streams [streams] [bytes]   1,000 concurrent streams x 4 KiB over one yamux session: time, peak managed and RSS
 // Profiling the misses (tests/QuDag.Benchmarks/profiling/README.md):
 //   idle-heap [n] [dir]    heap dumps of our dialer and listener agents before/after n idle connections, diffed by type
 //   heap-diff <before.dmp> <after.dmp> <n>   the diff alone
 //   loop <ping|bare-ping|bulk-send|bulk-fetch|setup> <seconds> [js|ours] [noise|tls]   one workload against a listener agent
-//                          in a child process, looped; waits at QUDAG_PROFILE_GATE (profile.sh, perf.sh)
+//                          in a child process, looped; waits at QUDAG_PROFILE_GATE (profile.sh, perf.sh, perf-ends.sh,
+//                          syscalls.sh, instructions.sh); QUDAG_LOOP_SIZE and QUDAG_LOOP_RUNS fix its size
 //   messages-loop <seconds>  the stack's 64 B messages benchmark in a loop, behind the same gate
 //   trace-top <file.nettrace> [N]   top frames of a dotnet-trace file, waits set apart
 //   trace-jit <file.nettrace> [N]  what the JIT compiled during a trace taken with TRACE_EXTRA="--clrevents jit ..."

@@ -17,7 +17,7 @@ namespace QuDag.Benchmarks.Libp2p;
 [MemoryDiagnoser]
 public class StackMessageBenchmarks
 {
-    private const int Messages = 10_000;
+    public const int Messages = 10_000;
     private const int MessageSize = 64;
     private const string Protocol = "/qudag-bench/batch-sink/1.0.0";
     private readonly byte[] _message = new byte[MessageSize];

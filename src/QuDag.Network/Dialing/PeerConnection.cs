@@ -224,14 +224,16 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection, ITrimT
         }
     }
 
-    public async Task<TimeSpan> PingAsync(CancellationToken cancellationToken)
+    // Pooled: the manager's ping adds this layer to the host's, and should add no allocation with it.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<TimeSpan> PingAsync(CancellationToken cancellationToken)
     {
         if (!IsOpen)
             throw new PeerNotConnectedException(RemoteId);
         TimeSpan rtt;
         try
         {
-            rtt = await _host.PingAsync(Connection, cancellationToken).ConfigureAwait(false);
+            rtt = await _host.PingCoreAsync(Connection, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or P2pException or InvalidOperationException or ObjectDisposedException)
         {

@@ -219,7 +219,13 @@ public sealed class P2pHost : IAsyncDisposable
     /// Pings the remote over <c>/ipfs/ping/1.0.0</c> on one long-lived stream per connection and returns the
     /// round-trip time.
     /// </summary>
-    public async Task<TimeSpan> PingAsync(P2pConnection connection, CancellationToken cancellationToken = default)
+    public Task<TimeSpan> PingAsync(P2pConnection connection, CancellationToken cancellationToken = default)
+        => PingCoreAsync(connection, cancellationToken).AsTask();
+
+    /// <summary><see cref="PingAsync"/> without a Task of its own: what the manager's ping awaits (its state machine
+    /// is pooled, so a ping through the manager allocates no more than one through the host).</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<TimeSpan> PingCoreAsync(P2pConnection connection, CancellationToken cancellationToken = default)
     {
         var state = StateOf(connection);
         var pingLock = state.PingLock;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Management.Automation;
 using QuDag.Network;
 
@@ -13,13 +14,22 @@ namespace QuDag.PowerShell.Commands;
 [OutputType(typeof(QuDagPingResult), typeof(bool))]
 public sealed class TestQuDagPeerCommand : QuDagCmdlet
 {
-    // One per peer given, in input order: its pings run in Task while earlier peers' results are written.
+    // How often the pipeline thread writes the head peer's results while its pings go on: results stream as they
+    // come (as Test-Connection's do), and the pings never wait on the pipeline, nor wake it once per round trip.
+    private static readonly TimeSpan OutputPeriod = TimeSpan.FromMilliseconds(100);
+
+    // One per peer given, in input order: its pings run in a task while the pipeline thread writes results.
     private readonly Queue<PeerPings> _pending = new();
 
-    private sealed record PeerPings(string Text, PeerId? Peer, Task<PingOutcome>? Task);
-
-    /// <summary>The results of one peer's pings, and the error that ended them early, if any.</summary>
-    private sealed record PingOutcome(IReadOnlyList<QuDagPingResult> Results, Exception? Error);
+    /// <summary>One peer's pings: the results gathered so far, and the task that runs them (its result: the error
+    /// that ended them early, or null). No task for a -Quiet peer the session does not know.</summary>
+    private sealed class PeerPings(string text, Task<Exception?>? task, ConcurrentQueue<QuDagPingResult> results)
+    {
+        public string Text { get; } = text;
+        public Task<Exception?>? Task { get; } = task;
+        public ConcurrentQueue<QuDagPingResult> Results { get; } = results;
+        public bool AllAnswered { get; set; } = true;
+    }
 
     /// <summary>The peers to ping; each must be connected.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -69,9 +79,11 @@ public sealed class TestQuDagPeerCommand : QuDagCmdlet
                     continue;
             }
             while (_pending.Count(p => p.Task is { IsCompleted: false }) >= ThrottleLimit)
-                WriteFinished(waitForOne: true);
-            _pending.Enqueue(new PeerPings(text, peer, peer is { } p ? PingAsync(manager, p, Pings, TimeSpan.FromSeconds(TimeoutSeconds)) : null));
-            WriteFinished(waitForOne: false);
+                WriteReady(wait: true);
+            var results = new ConcurrentQueue<QuDagPingResult>();
+            var task = peer is { } p ? PingAsync(manager, p, Pings, TimeSpan.FromSeconds(TimeoutSeconds), results) : null;
+            _pending.Enqueue(new PeerPings(text, task, results));
+            WriteReady(wait: false);
         }
     }
 
@@ -79,62 +91,94 @@ public sealed class TestQuDagPeerCommand : QuDagCmdlet
     protected override void EndProcessing()
     {
         while (_pending.Count > 0)
-            WriteFinished(waitForOne: true);
+            WriteReady(wait: true);
     }
 
-    /// <summary>One peer's pings, one after another, each bounded by <paramref name="timeout"/>.</summary>
-    private async Task<PingOutcome> PingAsync(ConnectionManager manager, PeerId peer, int count, TimeSpan timeout)
+    /// <summary>One peer's pings, one after another, each bounded by <paramref name="timeout"/>, each result handed to
+    /// <paramref name="results"/> as it comes; returns the error that ended them early, if any.</summary>
+    private async Task<Exception?> PingAsync(ConnectionManager manager, PeerId peer, int count, TimeSpan timeout,
+        ConcurrentQueue<QuDagPingResult> results)
     {
-        var results = new List<QuDagPingResult>(Math.Min(count, 64));
         for (var i = 1; i <= count; i++)
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
             deadline.CancelAfter(timeout);
             try
             {
-                results.Add(QuDagPingResult.Answered(peer, i, await manager.PingAsync(peer, deadline.Token).ConfigureAwait(false)));
+                results.Enqueue(QuDagPingResult.Answered(peer, i, await manager.PingAsync(peer, deadline.Token).ConfigureAwait(false)));
             }
             catch (OperationCanceledException) when (!StopToken.IsCancellationRequested)
             {
-                results.Add(QuDagPingResult.TimedOut(peer, i));
+                results.Enqueue(QuDagPingResult.TimedOut(peer, i));
             }
             catch (Exception ex) when (!StopToken.IsCancellationRequested)
             {
-                return new PingOutcome(results, ex);
+                return ex;
             }
         }
-        return new PingOutcome(results, null);
+        return null;
     }
 
-    /// <summary>Writes the results of the peers at the head of the queue whose pings are done, on the pipeline thread.</summary>
-    private void WriteFinished(bool waitForOne)
+    /// <summary>
+    /// On the pipeline thread: writes the head peer's results gathered so far, and the whole of each finished peer at
+    /// the head. With <paramref name="wait"/>, first waits up to <see cref="OutputPeriod"/> for the head peer to finish
+    /// (or, when -ThrottleLimit peers are running, for any of them, so a slot frees).
+    /// </summary>
+    private void WriteReady(bool wait)
     {
-        if (waitForOne && _pending.Count > 0 && _pending.Peek().Task is { IsCompleted: false } head)
+        if (wait && _pending.Count > 0 && _pending.Peek().Task is { IsCompleted: false } head)
         {
-            // The head's results go first; while it runs, wait for any ping so the throttle frees a slot.
-            var running = _pending.Select(p => p.Task).OfType<Task<PingOutcome>>().Where(t => !t.IsCompleted).ToArray();
-            Await(_pending.Count(p => p.Task is { IsCompleted: false }) >= ThrottleLimit ? Task.WhenAny(running) : head);
+            var running = _pending.Select(p => p.Task).OfType<Task<Exception?>>().Where(t => !t.IsCompleted).ToArray();
+            WaitFor(running.Length >= ThrottleLimit ? Task.WhenAny(running) : head);
         }
-        while (_pending.Count > 0 && _pending.Peek().Task is null or { IsCompleted: true })
+        while (_pending.Count > 0)
         {
-            var done = _pending.Dequeue();
-            if (done.Task is null)
+            var pings = _pending.Peek();
+            bool done = pings.Task is null or { IsCompleted: true }; // read before draining: no result is left behind
+            WriteResults(pings);
+            if (!done)
+                return;
+            _pending.Dequeue();
+            if (pings.Task is null)
             {
                 WriteObject(false); // -Quiet: not a peer the session knows
                 continue;
             }
-            if (done.Task.IsCanceled || StopToken.IsCancellationRequested)
+            if (pings.Task.IsCanceled || StopToken.IsCancellationRequested)
                 throw new PipelineStoppedException();
-            var outcome = done.Task.Result;
+            var error = pings.Task.Result;
             if (Quiet)
-            {
-                WriteObject(outcome.Error is null && outcome.Results.All(r => r.Status == QuDagPingResult.Success));
-                continue;
-            }
-            foreach (var result in outcome.Results)
+                WriteObject(error is null && pings.AllAnswered);
+            else if (error is not null)
+                WriteError(error, pings.Text);
+        }
+    }
+
+    private void WriteResults(PeerPings pings)
+    {
+        while (pings.Results.TryDequeue(out var result))
+        {
+            if (result.Status != QuDagPingResult.Success)
+                pings.AllAnswered = false;
+            if (!Quiet)
                 WriteObject(result);
-            if (outcome.Error is { } error)
-                WriteError(error, done.Text);
+        }
+    }
+
+    // Waits up to OutputPeriod for the task; Ctrl+C ends the wait with PipelineStoppedException.
+    private void WaitFor(Task task)
+    {
+        try
+        {
+            task.Wait(OutputPeriod, StopToken);
+        }
+        catch (AggregateException)
+        {
+            // It ended; WriteReady reads how.
+        }
+        catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
         }
     }
 }

@@ -106,6 +106,8 @@ public sealed class YamuxStream : MuxedStream
     /// with nothing buffered lends its buffer to the session's reader loop, which copies what arrives straight into it
     /// (one copy from the connection's buffer to the application's, instead of two through the stream's own).
     /// </summary>
+    // Pooled: a request/response or ping stream waits in here once per message.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         while (true)

@@ -32,6 +32,7 @@ public sealed class PingClient : IAsyncDisposable
     /// echo differs from what was sent or the stream ends before it arrives, and <see cref="P2pException"/>
     /// when an earlier ping on this client failed.
     /// </summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<TimeSpan> PingAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -47,13 +48,13 @@ public sealed class PingClient : IAsyncDisposable
             long start = _timeProvider.GetTimestamp();
             await _stream.WriteAsync(_sent, cancellationToken).ConfigureAwait(false);
             await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-            try
+            // Read in this (pooled) method, not with ReadExactlyAsync: that is a state machine of its own per ping.
+            for (int read = 0; read < _echo.Length;)
             {
-                await _stream.ReadExactlyAsync(_echo, cancellationToken).ConfigureAwait(false);
-            }
-            catch (EndOfStreamException ex)
-            {
-                throw new P2pProtocolException("The remote closed the ping stream before echoing.", ex);
+                int n = await _stream.ReadAsync(_echo.AsMemory(read), cancellationToken).ConfigureAwait(false);
+                if (n == 0)
+                    throw new P2pProtocolException("The remote closed the ping stream before echoing.");
+                read += n;
             }
             TimeSpan rtt = _timeProvider.GetElapsedTime(start);
             if (!_sent.AsSpan().SequenceEqual(_echo))

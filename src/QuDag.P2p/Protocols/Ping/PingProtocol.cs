@@ -23,7 +23,10 @@ public static class PingProtocol
         byte[] payload = new byte[PayloadSize];
         while (true)
         {
-            int read = await stream.ReadAtLeastAsync(payload, PayloadSize, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            // Read in this loop, not with ReadAtLeastAsync: that is a state machine of its own per ping.
+            int read = 0;
+            while (read < PayloadSize && await stream.ReadAsync(payload.AsMemory(read), cancellationToken).ConfigureAwait(false) is > 0 and var n)
+                read += n;
             if (read < PayloadSize)
                 return;
             await stream.WriteAsync(payload, cancellationToken).ConfigureAwait(false);
