@@ -125,12 +125,16 @@ public sealed class TopicMeshTests(TopicMeshTests.JoinedMesh mesh) : IClassFixtu
             var options = Ours.Options.Gossipsub;
             await Wait.UntilAsync(() => Ours.GetTopic(Topic) is { } t && t.MeshPeers.Count >= options.DLow && t.MeshPeers.Count <= options.DHigh,
                 "our mesh is within D_lo..D_hi", 60_000);
-            // The js side: every ordinary node has a mesh, and our peers know us as a subscriber.
+            // The js side: every ordinary node has a mesh, and our peers know us as a subscriber; ours: every peer we
+            // dialed from an offer has told us its subscription (a peer dialed late in the exchange is a gossip peer a
+            // moment before its SUBSCRIBE arrives: under load the tests below read that moment).
             while (true)
             {
                 var stats = await Js.StatsAsync(Topic, ct);
                 int knowUs = stats.Count(s => s.Subscribers.Contains(Ours.LocalPeerId.ToString()));
-                if (stats.Where(s => !s_bootstrappers.Contains(s.Index)).All(s => s.Mesh.Length >= 2) && knowUs == Ours.Gossip.GetPeers().Count)
+                int gossipPeers = Ours.Gossip.GetPeers().Count;
+                if (stats.Where(s => !s_bootstrappers.Contains(s.Index)).All(s => s.Mesh.Length >= 2) && knowUs == gossipPeers
+                    && Ours.GetTopic(Topic)?.Subscribers.Count == gossipPeers)
                     break;
                 await Task.Delay(HeartbeatMs, ct);
             }
