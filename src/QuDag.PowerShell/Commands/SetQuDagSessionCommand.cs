@@ -5,10 +5,10 @@ using QuDag.Network;
 namespace QuDag.PowerShell.Commands;
 
 /// <summary>
-/// Changes a session's settings. Limits, timeouts, keepalive, reconnect and breaker settings apply in place to the
-/// running node (ConnectionManager.Reconfigure): connections, listeners and the address book stay. Only a new identity
-/// or a new DHT setting needs a restart of the session's node: it asks first (high impact; -Force skips the question),
-/// then closes every connection and keeps the address book and the listeners' endpoints.
+/// Changes a session's settings. Limits, timeouts, keepalive, reconnect, breaker and watermark settings apply in place
+/// to the running node (ConnectionManager.Reconfigure): connections, listeners and the address book stay. A new
+/// identity, DHT or gossip setting needs a restart of the session's node (SessionConfig.NeedsRestart): it asks first
+/// (-Force skips the question), then closes every connection and keeps the address book and the listeners' endpoints.
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "QuDagSession", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(QuDagSession))]
