@@ -7,6 +7,7 @@ using System.Text.Json.Nodes;
 using QuDag.P2p.Host;
 using QuDag.P2p.Identity;
 using QuDag.P2p.Muxing;
+using QuDag.P2p.Resources;
 using QuDag.P2p.Upgrade;
 
 namespace QuDag.Benchmarks.Libp2p;
@@ -49,11 +50,21 @@ public sealed class OurAgent : IAsyncDisposable
             MaxPendingInboundUpgradesPerAddress = 64,
             ConnectTimeout = timeout, // main's one deadline for TCP and upgrade together (perf's agent still named the two)
             StreamNegotiationTimeout = timeout,
+            Resources = CountsUnlimited(new ResourceManagerOptions()),
         });
         _managers = new ManagerAgent(security);
         _host.SetStreamHandler(SinkProtocol, ServeSinkAsync);
         _host.SetStreamHandler(SourceProtocol, ServeSourceAsync);
     }
+
+    // The idle phase holds up to 10,000 connections between this one pair of peers: the per-peer connection limit (8,
+    // go-libp2p's default) and the system scope's (4,096 on this machine) would refuse all but a few. The benchmark
+    // measures connections, not policy: counts are lifted, the memory limits stay, and every scope is still kept.
+    private static ResourceManagerOptions CountsUnlimited(ResourceManagerOptions defaults) => defaults with
+    {
+        System = defaults.System with { ConnectionsInbound = ResourceLimits.Unlimited, ConnectionsOutbound = ResourceLimits.Unlimited, Connections = ResourceLimits.Unlimited },
+        PeerDefault = defaults.PeerDefault with { ConnectionsInbound = ResourceLimits.Unlimited, ConnectionsOutbound = ResourceLimits.Unlimited, Connections = ResourceLimits.Unlimited },
+    };
 
     public static async Task<int> RunAsync(string security)
     {
