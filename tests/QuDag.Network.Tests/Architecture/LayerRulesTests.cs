@@ -10,6 +10,7 @@ namespace QuDag.Network.Tests.Architecture;
 /// Messaging and Topics only record into Metrics; Discovery (the DHT's use) reaches peers through Dialing only, and its
 /// crawler (namespace QuDag.Network.Discovery) through a host of its own, using no part of the manager. Shared holds the vocabulary every layer speaks (options, errors, one enum).
 /// A layer is its folder; the map below names each folder's types, and every type must be on it.
+/// docs/ARCHITECTURE.md describes the layers and these rules; keep the two in step.
 /// </summary>
 public sealed class LayerRulesTests
 {
