@@ -174,4 +174,21 @@ public class LimitTests
         await manager.ConnectAsync(remote.Id, remote.EndPoint); // at a limit of one: the slot did go back
         Assert.Equal(1, manager.OpenConnections);
     }
+
+    [Fact]
+    public async Task A_connection_dialed_through_the_host_itself_holds_no_slot_and_gives_none_back()
+    {
+        // Only a dial or an admission that reserved a slot hands one over. Before slots were objects, every outbound
+        // connection the host raised was marked as holding one, so a dial around the manager (its Host is public) gave
+        // back on close a slot it never took, and the count went below zero.
+        await using var remote = await TestNode.StartAsync(new() { KeepAliveInterval = TimeSpan.Zero });
+        await using var manager = new ConnectionManager(new ConnectionManagerOptions { MaxConnections = 1, KeepAliveInterval = TimeSpan.Zero });
+
+        var direct = await manager.Host.DialAsync(remote.EndPoint, remote.Id);
+        Assert.Equal(0, manager.OpenConnections);
+        await direct.DisposeAsync();
+        await Wait.UntilAsync(() => manager.GetMetrics().ClosesByReason.Values.Sum() == 1, "the manager heard the close");
+
+        Assert.Equal(0, manager.OpenConnections);
+    }
 }
