@@ -68,7 +68,7 @@ public sealed partial class ConnectionManager
         var connection = ActiveConnection(peerId);
         var identify = await _host.IdentifyAsync(connection.Connection, cancellationToken).ConfigureAwait(false);
         var entry = _peers.GetOrAddNamed(peerId);
-        Volatile.Write(ref entry.Identify, identify);
+        entry.Identified(identify, seenAt: null);
         return Describe(entry);
     }
 

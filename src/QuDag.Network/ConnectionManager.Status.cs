@@ -67,11 +67,11 @@ public sealed partial class ConnectionManager
 
     private PeerInfo Describe(PeerEntry entry)
     {
-        var active = Volatile.Read(ref entry.Active);
+        var active = entry.Active;
         var pooled = active is null ? _dialer.Pool.Find(entry.Id) : null;
         var connection = active ?? pooled?.Connection;
         var last = connection is null ? entry.LastConnection : null; // gone: what the table shows of it stays
-        var identify = Volatile.Read(ref entry.Identify);
+        var identify = entry.Identify;
         return new PeerInfo
         {
             Security = connection?.Connection.Security ?? last?.Security,
@@ -88,7 +88,7 @@ public sealed partial class ConnectionManager
             Pooled = pooled is not null,
             Inbound = connection?.Inbound ?? last?.Inbound,
             LastChange = _peers.LastChange(entry),
-            Latency = Volatile.Read(ref entry.LastRoundTripTicks) is > 0 and var ticks ? TimeSpan.FromTicks(ticks) : null,
+            Latency = entry.LastRoundTrip,
             IdleTime = pooled?.IdleTime,
             HandshakeTime = connection?.HandshakeTime,
             CircuitState = entry.Circuit?.State ?? CircuitState.Closed,
@@ -96,8 +96,8 @@ public sealed partial class ConnectionManager
             CircuitOpenUntil = entry.Circuit?.OpenUntil,
             AutoReconnect = _dialer.Reconnector.IsEnabled(entry.Reconnect),
             Reconnecting = entry.Reconnect.Running,
-            ReconnectFailures = Volatile.Read(ref entry.Reconnect.Failures),
-            ReconnectDelay = Volatile.Read(ref entry.Reconnect.DelayTicks) is > 0 and var delay ? TimeSpan.FromTicks(delay) : null,
+            ReconnectFailures = entry.Reconnect.Failures,
+            ReconnectDelay = entry.Reconnect.Delay,
             ProtectionTags = _dialer.Trimmer.Tags.ProtectionsOf(entry.Id),
             Tags = _dialer.Trimmer.Tags.TagsOf(entry.Id),
             Value = _dialer.Trimmer.Tags.ValueOf(entry.Id),

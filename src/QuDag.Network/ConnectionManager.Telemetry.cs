@@ -13,7 +13,7 @@ public sealed partial class ConnectionManager
     /// first; empty for a peer never pinged or never seen.
     /// </summary>
     public IReadOnlyList<RoundTripSample> GetRoundTrips(PeerId peerId) =>
-        _peers.TryGet(peerId, out var entry) && Volatile.Read(ref entry.RoundTrips) is { } history ? history.Snapshot() : [];
+        _peers.TryGet(peerId, out var entry) && entry.RoundTrips is { } history ? history.Snapshot() : [];
 
     /// <summary>
     /// Runs <paramref name="startListening"/>, which starts a listener on this manager's <c>QuDag.Network</c> meter (an

@@ -109,7 +109,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable
     /// prunes with peer exchange (off unless <see cref="P2p.Protocols.Gossipsub.GossipsubOptions.DoPeerExchange"/>).
     /// </summary>
     private byte[]? SignedRecordOf(PeerId peer) =>
-        _dialer.Peers.TryGet(peer, out var entry) && Volatile.Read(ref entry.Identify)?.SignedPeerRecord is { } record
+        _dialer.Peers.TryGet(peer, out var entry) && entry.Identify?.SignedPeerRecord is { } record
             && SignedPeerRecord.TryOpen(record, peer) is not null ? record : null;
 
     /// <summary>This node's libp2p peer id ("12D3KooW...", from its Ed25519 key).</summary>
@@ -204,7 +204,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(endPoint);
         ThrowIfDisposed();
-        _peers.GetOrAddNamed(peerId).EndPoint = endPoint;
+        _peers.GetOrAddNamed(peerId).ReachedAt(endPoint);
     }
 
     /// <summary>

@@ -123,4 +123,72 @@ public class LimitTests
         await socket.ConnectAsync(endPoint);
         return socket;
     }
+
+    /// <summary>
+    /// Closes the first <paramref name="drops"/> outbound connections of <paramref name="manager"/> as soon as its host opens
+    /// them, after the manager's own handler and before its dial gets them back, and waits until the manager heard each
+    /// close: the window in which a connection ends before its dial hands it the slot.
+    /// </summary>
+    private static void DropRightAfterHandshake(ConnectionManager manager, int drops)
+    {
+        var dropped = 0;
+        manager.Host.ConnectionOpened += connection =>
+        {
+            if (connection.Direction != QuDag.P2p.Upgrade.Direction.Outbound || Interlocked.Increment(ref dropped) > drops)
+                return;
+            var closes = manager.GetMetrics().ClosesByReason.Values.Sum();
+            connection.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(10));
+            var deadline = Environment.TickCount64 + 10_000;
+            while (manager.GetMetrics().ClosesByReason.Values.Sum() == closes && Environment.TickCount64 < deadline)
+                Thread.Sleep(1);
+        };
+    }
+
+    [Fact]
+    public async Task A_connection_that_closes_before_its_dial_takes_it_is_dialed_again_on_the_same_slot()
+    {
+        await using var remote = await TestNode.StartAsync(new() { KeepAliveInterval = TimeSpan.Zero });
+        await using var manager = new ConnectionManager(new ConnectionManagerOptions { MaxConnections = 1, KeepAliveInterval = TimeSpan.Zero });
+        DropRightAfterHandshake(manager, drops: 1);
+
+        await manager.ConnectAsync(remote.Id, remote.EndPoint);
+
+        Assert.Equal(ConnectionStatus.Connected, await manager.GetStatusAsync(remote.Id));
+        Assert.Equal(2, remote.Listener.AcceptedCount);
+        Assert.Equal(1, manager.OpenConnections); // the redial's connection holds the one slot the dial took
+    }
+
+    [Fact]
+    public async Task A_dial_whose_connections_both_close_before_it_takes_them_fails_as_closed_and_gives_its_slot_back()
+    {
+        await using var remote = await TestNode.StartAsync(new() { KeepAliveInterval = TimeSpan.Zero });
+        await using var manager = new ConnectionManager(new ConnectionManagerOptions { MaxConnections = 1, KeepAliveInterval = TimeSpan.Zero });
+        DropRightAfterHandshake(manager, drops: 2);
+
+        var failed = await Assert.ThrowsAsync<PeerConnectException>(() => manager.ConnectAsync(remote.Id, remote.EndPoint));
+
+        Assert.Equal(ConnectFailureKind.Closed, failed.Kind);
+        Assert.Contains("closed right after its handshake", failed.Message);
+        Assert.Equal(2, remote.Listener.AcceptedCount); // one redial, not more
+        Assert.Equal(0, manager.OpenConnections);
+        await manager.ConnectAsync(remote.Id, remote.EndPoint); // at a limit of one: the slot did go back
+        Assert.Equal(1, manager.OpenConnections);
+    }
+
+    [Fact]
+    public async Task A_connection_dialed_through_the_host_itself_holds_no_slot_and_gives_none_back()
+    {
+        // Only a dial or an admission that reserved a slot hands one over. Before slots were objects, every outbound
+        // connection the host raised was marked as holding one, so a dial around the manager (its Host is public) gave
+        // back on close a slot it never took, and the count went below zero.
+        await using var remote = await TestNode.StartAsync(new() { KeepAliveInterval = TimeSpan.Zero });
+        await using var manager = new ConnectionManager(new ConnectionManagerOptions { MaxConnections = 1, KeepAliveInterval = TimeSpan.Zero });
+
+        var direct = await manager.Host.DialAsync(remote.EndPoint, remote.Id);
+        Assert.Equal(0, manager.OpenConnections);
+        await direct.DisposeAsync();
+        await Wait.UntilAsync(() => manager.GetMetrics().ClosesByReason.Values.Sum() == 1, "the manager heard the close");
+
+        Assert.Equal(0, manager.OpenConnections);
+    }
 }

@@ -31,7 +31,7 @@ internal sealed class DepartedPeers(int capacity, Func<PeerEntry, ForgetOutcome>
     /// <summary>A connection of the peer's closed: queue it once, and forget the longest gone beyond the capacity.</summary>
     public void Add(PeerEntry entry)
     {
-        if (entry.IsNamed || entry.IsForgotten || Interlocked.Exchange(ref entry.Departed, 1) != 0)
+        if (entry.IsNamed || entry.IsForgotten || !entry.TryDepart())
             return;
         Enqueue(entry);
         // At most two per departure, so a run of busy ones is retried later instead of spun on; the queue still returns
@@ -39,8 +39,8 @@ internal sealed class DepartedPeers(int capacity, Func<PeerEntry, ForgetOutcome>
         for (int i = 0; i < 2 && Volatile.Read(ref _count) > capacity && _queue.TryDequeue(out var oldest); i++)
         {
             Interlocked.Decrement(ref _count);
-            Volatile.Write(ref oldest.Departed, 0);
-            if (tryForget(oldest) == ForgetOutcome.Busy && Interlocked.Exchange(ref oldest.Departed, 1) == 0)
+            oldest.LeftDeparted();
+            if (tryForget(oldest) == ForgetOutcome.Busy && oldest.TryDepart())
                 Enqueue(oldest);
         }
     }

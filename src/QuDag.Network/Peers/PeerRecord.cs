@@ -17,28 +17,64 @@ internal class PeerRecord(PeerId id)
 
     public PeerId Id { get; } = id;
 
-    /// <summary>The address-book endpoint (AddPeer, or the endpoint of a connect).</summary>
-    public volatile EndPoint? EndPoint;
-
-    public volatile string? LastError;
-
-    /// <summary>What the peer last said of itself over identify (null until it did).</summary>
-    public P2p.Protocols.Identify.IdentifyMessage? Identify;
-
-    /// <summary>The IP address the peer's last connection came from, to pick among its announced listen addresses.</summary>
-    public volatile IPAddress? SeenAt;
-
-    /// <summary>The clock's timestamp of the last status change: a long, cheaper to read and write than a date.</summary>
-    public long LastChangeTimestamp;
-
+    private volatile EndPoint? _endPoint;
+    private volatile string? _lastError;
+    private P2p.Protocols.Identify.IdentifyMessage? _identify;
+    private volatile IPAddress? _seenAt;
+    private long _lastChangeTimestamp;
     private PeerClose? _lastClose;
 
+    /// <summary>The address-book endpoint (AddPeer, or the endpoint of a connect).</summary>
+    public EndPoint? EndPoint => _endPoint;
+
+    /// <summary>Why the peer last failed (the reason of its last Failed status); cleared when it connects.</summary>
+    public string? LastError => _lastError;
+
+    /// <summary>What the peer last said of itself over identify (null until it did).</summary>
+    public P2p.Protocols.Identify.IdentifyMessage? Identify => Volatile.Read(ref _identify);
+
+    /// <summary>The IP address the peer's last identified connection came from, to pick among its announced listen addresses.</summary>
+    public IPAddress? SeenAt => _seenAt;
+
+    /// <summary>The clock's timestamp of the last status change (0: none): a long, cheaper to read and write than a date.</summary>
+    public long LastChangeTimestamp => Volatile.Read(ref _lastChangeTimestamp);
+
     /// <summary>How the peer's last connection ended (or its last dial was refused), and when.</summary>
-    public PeerClose? LastClose
+    public PeerClose? LastClose => Volatile.Read(ref _lastClose);
+
+    /// <summary>The peer is reached at <paramref name="endPoint"/> (the address book).</summary>
+    public void ReachedAt(EndPoint endPoint) => _endPoint = endPoint;
+
+    /// <summary>The peer said who it is over identify; <paramref name="seenAt"/>, when known, is the IP it spoke from.</summary>
+    public void Identified(P2p.Protocols.Identify.IdentifyMessage identify, IPAddress? seenAt)
     {
-        get => Volatile.Read(ref _lastClose);
-        set => Volatile.Write(ref _lastClose, value);
+        Volatile.Write(ref _identify, identify);
+        if (seenAt is not null)
+            _seenAt = seenAt;
     }
+
+    /// <summary>
+    /// The status changes (the peer table's <c>SetStatus</c>): stamped with <paramref name="timestamp"/> unless null, a
+    /// Failed one keeps its reason as the last error, and <paramref name="close"/> is how the connection ended.
+    /// </summary>
+    /// <returns>The previous status, or null for a peer seen for the first time.</returns>
+    public ConnectionStatus? ChangeStatus(ConnectionStatus status, string? reason, long? timestamp, PeerClose? close)
+    {
+        var old = Exchange(status);
+        if (timestamp is { } stamp)
+            Volatile.Write(ref _lastChangeTimestamp, stamp);
+        if (status == ConnectionStatus.Failed && reason is not null)
+            _lastError = reason;
+        if (close is not null)
+            Volatile.Write(ref _lastClose, close);
+        return old;
+    }
+
+    /// <summary>A connection of the peer that was not its active one ended (its status stays).</summary>
+    public void Closed(PeerClose close) => Volatile.Write(ref _lastClose, close);
+
+    /// <summary>The peer connected: its last failure is history.</summary>
+    protected void ClearLastError() => _lastError = null;
 
     /// <summary>
     /// The API named this peer (address book, connect, status, subscription, reconnect setting, identify): the table
@@ -65,8 +101,7 @@ internal class PeerRecord(PeerId id)
         }
     }
 
-    /// <returns>The previous status, or null for a peer seen for the first time.</returns>
-    public ConnectionStatus? Exchange(ConnectionStatus status)
+    private ConnectionStatus? Exchange(ConnectionStatus status)
     {
         var old = Interlocked.Exchange(ref _status, (int)status);
         return old == Unseen ? null : (ConnectionStatus)old;

@@ -66,7 +66,7 @@ internal sealed class PeerTable<TEntry>(object sender, TimeProvider time, Func<P
 
     /// <summary>When the peer's status last changed, or null if it never changed through the manager.</summary>
     public DateTimeOffset? LastChange(PeerRecord entry) =>
-        Volatile.Read(ref entry.LastChangeTimestamp) is not 0 and var stamp ? time.GetUtcNow() - time.GetElapsedTime(stamp) : null;
+        entry.LastChangeTimestamp is not 0 and var stamp ? time.GetUtcNow() - time.GetElapsedTime(stamp) : null;
 
     // recorded: a status set through UpdateStatusAsync. It always notifies and is not time-stamped, since a clock
     // read costs more than the whole O(1) update here (tests/QuDag.Benchmarks/RESULTS.md).
@@ -74,13 +74,8 @@ internal sealed class PeerTable<TEntry>(object sender, TimeProvider time, Func<P
     public void SetStatus(PeerRecord entry, ConnectionStatus status, string? reason, bool recorded = false,
         (CloseReason Code, string? Scope)? close = null)
     {
-        var old = entry.Exchange(status);
-        if (!recorded)
-            Volatile.Write(ref entry.LastChangeTimestamp, time.GetTimestamp());
-        if (status == ConnectionStatus.Failed && reason is not null)
-            entry.LastError = reason;
-        if (close is { } c)
-            entry.LastClose = new PeerClose(c.Code, c.Scope, time.GetUtcNow());
+        var old = entry.ChangeStatus(status, reason, recorded ? null : time.GetTimestamp(),
+            close is { } c ? new PeerClose(c.Code, c.Scope, time.GetUtcNow()) : null);
         if (old == status && !recorded)
             return;
         if (!recorded)
@@ -99,7 +94,7 @@ internal sealed class PeerTable<TEntry>(object sender, TimeProvider time, Func<P
     public void RecordClose(PeerRecord entry, string reason, CloseReason code, string? scope)
     {
         var now = time.GetUtcNow();
-        entry.LastClose = new PeerClose(code, scope, now);
+        entry.Closed(new PeerClose(code, scope, now));
         var status = entry.Status ?? ConnectionStatus.Disconnected;
         Events.Add(new ConnectionEvent(now, entry.Id, status, status, reason, code, scope));
     }

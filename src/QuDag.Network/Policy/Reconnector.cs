@@ -3,25 +3,59 @@ using Polly.Retry;
 
 namespace QuDag.Network;
 
-/// <summary>One peer's reconnect setting and loop; kept on the peer's entry, driven by the <see cref="Reconnector"/>.</summary>
+/// <summary>
+/// One peer's reconnect setting and loop; kept on the peer's entry, driven by the <see cref="Reconnector"/> through the
+/// methods below.
+/// </summary>
 internal sealed class ReconnectState
 {
-    /// <summary>-1 follows the manager's option, 0 off, 1 on.</summary>
-    public int Setting = -1;
+    private int _setting = -1; // -1 follows the manager's option, 0 off, 1 on
+    private CancellationTokenSource? _stop; // cancels the running loop; null when none runs
+    private Task _loop = Task.CompletedTask;
+    private int _failures;
+    private long _delayTicks;
 
-    /// <summary>Cancels the running loop; null when none runs.</summary>
-    public CancellationTokenSource? Stop;
+    /// <summary>-1 follows the manager's option, 0 off, 1 on.</summary>
+    public int Setting => Volatile.Read(ref _setting);
 
     /// <summary>The running (or last) loop.</summary>
-    public Task Loop = Task.CompletedTask;
+    public Task Loop => Volatile.Read(ref _loop);
 
     /// <summary>Failed attempts of the current (or last) loop.</summary>
-    public int Failures;
+    public int Failures => Volatile.Read(ref _failures);
 
-    /// <summary>The last backoff the loop waited, in ticks.</summary>
-    public long DelayTicks;
+    /// <summary>The last backoff the loop waited, or null before the first.</summary>
+    public TimeSpan? Delay => Volatile.Read(ref _delayTicks) is > 0 and var ticks ? TimeSpan.FromTicks(ticks) : null;
 
-    public bool Running => Volatile.Read(ref Stop) is not null;
+    public bool Running => Volatile.Read(ref _stop) is not null;
+
+    /// <summary>The peer got a setting of its own.</summary>
+    public void Set(bool enabled) => Volatile.Write(ref _setting, enabled ? 1 : 0);
+
+    /// <summary>A loop stopped by <paramref name="stop"/> is about to start; false when one runs already.</summary>
+    public bool TryBegin(CancellationTokenSource stop)
+    {
+        if (Interlocked.CompareExchange(ref _stop, stop, null) is not null)
+            return false;
+        Volatile.Write(ref _failures, 0);
+        return true;
+    }
+
+    /// <summary>The loop that <see cref="TryBegin"/> admitted runs as <paramref name="loop"/>.</summary>
+    public void Began(Task loop) => Volatile.Write(ref _loop, loop);
+
+    /// <summary>An attempt failed; the loop waits <paramref name="delay"/> before the next.</summary>
+    public void Retrying(TimeSpan delay, int failures)
+    {
+        Volatile.Write(ref _delayTicks, delay.Ticks);
+        Volatile.Write(ref _failures, failures);
+    }
+
+    /// <summary>Takes the running loop's stop (to cancel it); null when none runs.</summary>
+    public CancellationTokenSource? TakeStop() => Interlocked.Exchange(ref _stop, null);
+
+    /// <summary>The loop stopped by <paramref name="stop"/> ended.</summary>
+    public void Ended(CancellationTokenSource stop) => Interlocked.CompareExchange(ref _stop, null, stop);
 }
 
 /// <summary>What the reconnector needs from the dialer: one connect, and whether the peer is connected and reachable.</summary>
@@ -63,19 +97,19 @@ internal sealed class Reconnector : IAsyncDisposable
         _onReconnected = onReconnected;
     }
 
-    public bool IsEnabled(ReconnectState state) => Volatile.Read(ref state.Setting) switch
+    public bool IsEnabled(ReconnectState state) => state.Setting switch
     {
         -1 => _settings().AutoReconnect,
         var on => on == 1,
     };
 
     /// <summary>True when the peer has a setting of its own (<see cref="SetEnabled"/>), not the manager's.</summary>
-    public static bool HasOwnSetting(ReconnectState state) => Volatile.Read(ref state.Setting) != -1;
+    public static bool HasOwnSetting(ReconnectState state) => state.Setting != -1;
 
     /// <summary>Overrides the manager's option for one peer; turning it off stops a running loop.</summary>
     public void SetEnabled(ReconnectState state, bool enabled)
     {
-        Volatile.Write(ref state.Setting, enabled ? 1 : 0);
+        state.Set(enabled);
         if (!enabled)
             Stop(state);
     }
@@ -86,18 +120,17 @@ internal sealed class Reconnector : IAsyncDisposable
         if (Volatile.Read(ref _disposed) != 0 || !IsEnabled(state) || !_redialer.CanRedial(peerId))
             return;
         var stop = new CancellationTokenSource();
-        if (Interlocked.CompareExchange(ref state.Stop, stop, null) is not null)
+        if (!state.TryBegin(stop))
         {
             stop.Dispose();
             return;
         }
-        Volatile.Write(ref state.Failures, 0);
-        state.Loop = RunAsync(peerId, state, stop);
+        state.Began(RunAsync(peerId, state, stop));
     }
 
     public static void Stop(ReconnectState state)
     {
-        if (Interlocked.Exchange(ref state.Stop, null) is not { } stop)
+        if (state.TakeStop() is not { } stop)
             return;
         try
         {
@@ -114,7 +147,7 @@ internal sealed class Reconnector : IAsyncDisposable
         bool succeeded = false, stopped = false;
         if (!TryEnter())
         {
-            Interlocked.CompareExchange(ref state.Stop, null, stop);
+            state.Ended(stop);
             stop.Dispose();
             return;
         }
@@ -135,8 +168,7 @@ internal sealed class Reconnector : IAsyncDisposable
                     MaxDelay = options.ReconnectMaxDelay,
                     OnRetry = args =>
                     {
-                        Volatile.Write(ref state.DelayTicks, args.RetryDelay.Ticks);
-                        Volatile.Write(ref state.Failures, args.AttemptNumber + 1);
+                        state.Retrying(args.RetryDelay, args.AttemptNumber + 1);
                         return default;
                     },
                 })
@@ -160,7 +192,7 @@ internal sealed class Reconnector : IAsyncDisposable
         finally
         {
             stopped = stop.IsCancellationRequested;
-            Interlocked.CompareExchange(ref state.Stop, null, stop);
+            state.Ended(stop);
             stop.Dispose();
             Exit();
         }

@@ -50,8 +50,8 @@ public sealed class ReconnectorTests
         foreach (var seconds in new[] { 5, 10, 20 })
         {
             var failed = seconds switch { 5 => 1, 10 => 2, _ => 3 };
-            await Wait.UntilAsync(() => Volatile.Read(ref state.Failures) == failed, $"attempt {failed} failed");
-            Assert.Equal(TimeSpan.FromSeconds(seconds), TimeSpan.FromTicks(Volatile.Read(ref state.DelayTicks)));
+            await Wait.UntilAsync(() => state.Failures == failed, $"attempt {failed} failed");
+            Assert.Equal(TimeSpan.FromSeconds(seconds), state.Delay);
             Assert.True(state.Running);
             time.Advance(TimeSpan.FromSeconds(seconds));
         }
@@ -77,7 +77,7 @@ public sealed class ReconnectorTests
         var loop = state.Loop;
         reconnector.Start(peer, state);
         Assert.Same(loop, state.Loop);
-        await Wait.UntilAsync(() => Volatile.Read(ref state.Failures) == 1, "the first attempt failed");
+        await Wait.UntilAsync(() => state.Failures == 1, "the first attempt failed");
 
         Reconnector.Stop(state);
         await loop.WaitAsync(TimeSpan.FromSeconds(10));
@@ -117,7 +117,7 @@ public sealed class ReconnectorTests
             await denied.Loop.WaitAsync(TimeSpan.FromSeconds(10));
         }
         Assert.Equal(1, attempts);
-        Assert.Equal(0, Volatile.Read(ref denied.Failures));
+        Assert.Equal(0, denied.Failures);
     }
 
     [Fact]
@@ -128,7 +128,7 @@ public sealed class ReconnectorTests
         var states = Enumerable.Range(0, 3).Select(_ => new ReconnectState()).ToArray();
         foreach (var state in states)
             reconnector.Start(Ids.Unheld(), state);
-        await Wait.UntilAsync(() => states.All(s => Volatile.Read(ref s.Failures) == 1), "every loop waits in backoff");
+        await Wait.UntilAsync(() => states.All(s => s.Failures == 1), "every loop waits in backoff");
 
         await reconnector.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
 

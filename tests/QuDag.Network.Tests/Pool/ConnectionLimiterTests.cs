@@ -9,13 +9,15 @@ public sealed class ConnectionLimiterTests
         var limiter = new ConnectionLimiter(2, () => ValueTask.FromResult(false));
         var peer = Ids.Unheld();
         await limiter.ReserveAsync(null);
-        await limiter.ReserveAsync(peer);
+        var second = await limiter.ReserveAsync(peer);
 
         var refused = await Assert.ThrowsAsync<ConnectionLimitReachedException>(() => limiter.ReserveAsync(peer).AsTask());
         Assert.Equal(2, limiter.Open);
         Assert.Contains("2", refused.Message);
 
-        limiter.Release();
+        second.Dispose();
+        second.Dispose(); // a slot goes back once, however often its holder lets go
+        Assert.Equal(1, limiter.Open);
         await limiter.ReserveAsync(peer);
         Assert.Equal(2, limiter.Open);
     }
@@ -23,16 +25,15 @@ public sealed class ConnectionLimiterTests
     [Fact]
     public async Task At_the_limit_a_reservation_evicts_an_idle_connection_whose_close_frees_the_slot()
     {
-        var idle = 1;
-        ConnectionLimiter? limiter = null;
-        limiter = new ConnectionLimiter(1, () =>
+        ConnectionSlot? idle = null;
+        var limiter = new ConnectionLimiter(1, () =>
         {
-            if (Interlocked.Exchange(ref idle, 0) == 0)
+            if (Interlocked.Exchange(ref idle, null) is not { } evicted)
                 return ValueTask.FromResult(false);
-            limiter!.Release(); // the evicted connection's close gives its slot back
+            evicted.Dispose(); // the evicted connection's close gives its slot back
             return ValueTask.FromResult(true);
         });
-        await limiter.ReserveAsync(null);
+        idle = await limiter.ReserveAsync(null);
 
         await limiter.ReserveAsync(null);
 

@@ -8,6 +8,7 @@ namespace QuDag.P2p.Tests.Architecture;
 /// Security, Muxing and Resources; each protocol uses Muxing,
 /// Upgrade's multistream and Identity, never another protocol. Host ties them together. A layer is a namespace
 /// (QuDag.P2p.&lt;Layer&gt;, and QuDag.P2p.Protocols.&lt;Name&gt; per protocol); QuDag.P2p itself holds the shared errors.
+/// docs/ARCHITECTURE.md describes the layers and these rules; keep the two in step.
 /// </summary>
 public sealed class LayerRulesTests
 {
