@@ -75,5 +75,27 @@ public sealed partial class ConnectionManager
     public DateTimeOffset? LastTrim => _dialer.Trimmer.LastTrim;
 
     private static ResourceManagerOptions WithMaxConnections(ResourceManagerOptions resources, int maxConnections) =>
-        resources with { System = resources.System with { Connections = maxConnections } };
+        resources with { System = WithMaxConnections(resources.System, resources.MemoryBudgetBytes, maxConnections, previousMax: null) };
+
+    /// <summary>
+    /// The system scope's limits under a manager: MaxConnections is its total, both ways together. A direction's limit
+    /// follows it while nobody chose one: it is the machine-scaled default (4,037 outbound on a 24 GiB machine) raised to
+    /// MaxConnections when lower, or <c>new ConnectionManager(10_000)</c> would stop at the default without saying why.
+    /// A direction limit set on purpose (any other value) stays as set.
+    /// </summary>
+    internal static ResourceLimits WithMaxConnections(ResourceLimits system, long memoryBudgetBytes, int maxConnections, int? previousMax)
+    {
+        var scaled = new ResourceManagerOptions(memoryBudgetBytes).System;
+        int Direction(int current, int scaledDefault)
+        {
+            bool follows = current == scaledDefault || (previousMax is { } before && current == Math.Max(scaledDefault, before));
+            return follows ? Math.Max(scaledDefault, maxConnections) : current;
+        }
+        return system with
+        {
+            Connections = maxConnections,
+            ConnectionsInbound = Direction(system.ConnectionsInbound, scaled.ConnectionsInbound),
+            ConnectionsOutbound = Direction(system.ConnectionsOutbound, scaled.ConnectionsOutbound),
+        };
+    }
 }

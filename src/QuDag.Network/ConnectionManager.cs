@@ -155,7 +155,8 @@ public sealed partial class ConnectionManager : IAsyncDisposable
             Volatile.Write(ref _options, next);
             _host.ConnectTimeout = next.ConnectTimeout;
             if (next.MaxConnections != previous.MaxConnections)
-                _host.Resources.SetLimits(P2p.Resources.ResourceScopeKind.System, _host.Resources.System.Limits with { Connections = next.MaxConnections });
+                _host.Resources.SetLimits(P2p.Resources.ResourceScopeKind.System,
+                    WithMaxConnections(_host.Resources.System.Limits, _host.Resources.Options.MemoryBudgetBytes, next.MaxConnections, previous.MaxConnections));
             _dialer.ApplySettings(previous, next);
         }
     }
