@@ -58,7 +58,20 @@ internal static class Dht
         await using var js = await JsKadNetwork.StartAsync().ConfigureAwait(false);
         var nodes = await js.AddNodesAsync(count, topology: "random", degree: 4, timeout: TimeSpan.FromMinutes(15)).ConfigureAwait(false);
         await js.WaitForTablesAsync(tables => tables.All(t => t.Peers.Count >= 3), TimeSpan.FromMinutes(5)).ConfigureAwait(false);
-        Console.WriteLine($"js network: {count} kad servers in one Node process, random graph of degree 4, ready in {started.Elapsed.TotalSeconds:N1} s");
+        // Then until the tables stop growing (every node's self-query has run): before that, the nodes nearest a target
+        // may not know it yet, and a lookup from a small table (ours) misses it where js's querier, whose table holds
+        // most of the network by then, does not. Sampled every second, at most two minutes.
+        int total = -1;
+        for (int i = 0; i < 120; i++)
+        {
+            int now = (await js.RoutingTablesAsync().ConfigureAwait(false)).Sum(t => t.Peers.Count);
+            if (now == total)
+                break;
+            total = now;
+            await Task.Delay(1000).ConfigureAwait(false);
+        }
+        Console.WriteLine($"js network: {count} kad servers in one Node process, random graph of degree 4, ready in {started.Elapsed.TotalSeconds:N1} s " +
+            $"(tables settled at {total:N0} entries)");
 
         // Ours starts knowing node 0 only (no bootstrap walk, which would put the whole network in our table), as js's
         // querier knows its few neighbours; both tables grow with every lookup.
@@ -104,9 +117,15 @@ internal static class Dht
     private static async Task<int> OursAsync(ConnectionManager manager, JsKadNode target, List<double> times)
     {
         long t0 = Stopwatch.GetTimestamp();
+        var before = manager.Dht!.Counters;
         var found = await manager.FindPeerAsync(PeerId.Parse(target.PeerId)).ConfigureAwait(false);
         times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
-        return found.Any(a => target.Address.StartsWith(a.ToString() + "/", StringComparison.Ordinal)) ? 1 : 0;
+        if (found.Any(a => target.Address.StartsWith(a.ToString() + "/", StringComparison.Ordinal)))
+            return 1;
+        var after = manager.Dht.Counters;
+        Console.WriteLine($"  ours missed {target.PeerId} ({target.Address}): found [{string.Join(", ", found)}]; " +
+            $"{after.Sent - before.Sent} requests, {after.Failed - before.Failed} failed");
+        return 0;
     }
 
     private static async Task<int> TheirsAsync(JsKadNetwork js, int querier, JsKadNode target, List<double> times)
