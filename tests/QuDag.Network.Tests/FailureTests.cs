@@ -179,44 +179,6 @@ public class FailureTests
     }
 
     [Fact]
-    public async Task A_message_over_the_maximum_closes_the_connection_as_failed_and_buffers_nothing_for_it()
-    {
-        await using var hostile = await Libp2pPeer.StartAsync();
-        hostile.Host.ConnectionOpened += connection => _ = DeclareOversizedMessageAsync(connection);
-        await using var manager = new ConnectionManager(new ConnectionManagerOptions { MaxFrameSize = 1024 * 1024 });
-        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-
-        var failed = await Wait.ForStatusAsync(manager, hostile.Id, ConnectionStatus.Failed,
-            () => manager.ConnectAsync(hostile.Id, hostile.EndPoint));
-
-        Assert.Contains("exceeds the maximum", failed.Reason);
-        Assert.Equal(CloseReason.ProtocolError, failed.CloseReason);
-        Assert.Contains((64 * 1024 * 1024).ToString(), failed.Reason);
-        await Wait.UntilAsync(() => manager.OpenConnections == 0, "socket released");
-        Assert.Equal(0, (await manager.GetMetricsAsync()).Connections);
-        Assert.Equal(0, manager.GetMetrics().MessagesReceived);
-        // The length is refused before a byte of the payload is buffered: nothing near 64 MiB was allocated.
-        Assert.InRange(GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore, 0, 16 * 1024 * 1024);
-    }
-
-    /// <summary>Opens a message stream and declares a 64 MiB message in its uvarint prefix, then sends nothing more.</summary>
-    private static async Task DeclareOversizedMessageAsync(P2pConnection connection)
-    {
-        try
-        {
-            await using var stream = await connection.OpenStreamAsync(PeerConnection.MessageProtocol, CancellationToken.None);
-            var prefix = new byte[Varint.MaxLength];
-            int length = Varint.Write(prefix, 64UL * 1024 * 1024);
-            await stream.WriteAsync(prefix.AsMemory(0, length));
-            await connection.Completion;
-        }
-        catch (Exception)
-        {
-            // The manager drops the connection: that is the point.
-        }
-    }
-
-    [Fact]
     public async Task A_peer_that_speaks_multistream_but_no_security_of_ours_fails_the_connect_as_a_protocol_error()
     {
         await using var hostile = new RawPeer(RawPeer.RefuseEverySecurityAsync);
