@@ -229,6 +229,12 @@ public static class JsCompare
         f.Add("cmdlet.manager.mean", Stats.Median(BlockMeans(Numbers(cmdlet["manager"]!))));
         f.Add("cmdlet.host.mean", stackMean);
         f.Add("cmdlet.vs.stack", perPing / stackMean);
+        // Beyond the call's fixed cost: (a call of 100 - a call of 1) / 99, the cmdlet's own cost per ping.
+        double oneCall = Stats.Median(Numbers(cmdlet["cmdletOneCall"]!));
+        double marginal = (perPing * 100 - oneCall) / 99;
+        f.Add("cmdlet.onecall", oneCall);
+        f.Add("cmdlet.marginal", marginal);
+        f.Add("cmdlet.marginal.vs.stack", marginal / stackMean);
     }
 
     private static void AddManagerWay(Figures f, string way, JsonObject answer)
@@ -366,7 +372,8 @@ public static class JsCompare
         foreach (var (way, name) in new[] { ("inproc", "both ends in one process"), ("cross", "across two processes") })
             Console.WriteLine($"| {name} | {F(f.Median($"mgr.{way}.manager.p50"), "0.0")} | {F(f.Median($"mgr.{way}.host.p50"), "0.0")} | {F(f.Median($"mgr.{way}.ratio"), "0.00")} (round ratios {f.Spread($"mgr.{way}.ratio")}) | {F(f.Median($"mgr.{way}.manager.bytes"), "0")} / {F(f.Median($"mgr.{way}.host.bytes"), "0")} |");
         Console.WriteLine($"Test-QuDagPeer -Count 100, wall time per ping: {F(f.Median("cmdlet.perping"), "0.0")} us; on the same connection, mean per ping: " +
-                          $"the session's manager {F(f.Median("cmdlet.manager.mean"), "0.0")} us, the stack's ping {F(f.Median("cmdlet.host.mean"), "0.0")} us");
+                          $"the session's manager {F(f.Median("cmdlet.manager.mean"), "0.0")} us, the stack's ping {F(f.Median("cmdlet.host.mean"), "0.0")} us; " +
+                          $"a call of one ping {F(f.Median("cmdlet.onecall"), "0.0")} us, so beyond a call's fixed cost {F(f.Median("cmdlet.marginal"), "0.0")} us per ping");
         Console.WriteLine();
         Console.WriteLine($"64 B messages, whole stack: {F(f.Median("msg.stack.ns"), "0")} ns per message; naive (one sealed frame + write each): {F(f.Median("msg.naive.ns"), "0")} ns");
         Console.WriteLine();
@@ -415,6 +422,8 @@ public static class JsCompare
                 $"{F(f.Median($"mgr.{way}.manager.p50"), "0.0")} us = {F(f.Median($"mgr.{way}.ratio"), "0.00")}x of {F(f.Median($"mgr.{way}.host.p50"), "0.0")} us (p50, same connection)");
         Row("Test-QuDagPeer per ping, across processes", "<= 1.1x the stack's ping", f.Median("cmdlet.vs.stack"), true, 1.1,
             $"{F(f.Median("cmdlet.perping"), "0.0")} us = {F(f.Median("cmdlet.vs.stack"), "0.00")}x the stack's {F(f.Median("cmdlet.host.mean"), "0.0")} us (means per ping, same connection)");
+        Row("Test-QuDagPeer per ping beyond a call's fixed cost", "<= 1.1x the stack's ping", f.Median("cmdlet.marginal.vs.stack"), true, 1.1,
+            $"{F(f.Median("cmdlet.marginal"), "0.0")} us = {F(f.Median("cmdlet.marginal.vs.stack"), "0.00")}x (a call of 100 less a call of 1, {F(f.Median("cmdlet.onecall"), "0")} us, over 99)");
         foreach (string dir in new[] { "send", "fetch" })
         {
             double oo = f.Median($"bulk.{dir}.{OursOurs}"), jj = f.Median($"bulk.{dir}.{JsJs}");

@@ -125,6 +125,7 @@ internal sealed class ManagerAgent(string security) : IAsyncDisposable
         var id = PeerId.Parse(peer);
         P2pConnection connection = manager.Host.Connections.Single(c => c.RemotePeer == id);
         var perCall = new JsonArray();
+        var oneCall = new JsonArray();
         var viaManager = new JsonArray();
         var viaHost = new JsonArray();
         Run(ps, "param($p, $n) Test-QuDagPeer -PeerId $p -Count $n | Out-Null", new() { ["p"] = peer, ["n"] = Block });
@@ -135,6 +136,10 @@ internal sealed class ManagerAgent(string security) : IAsyncDisposable
             perCall.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds / Block);
             if (results.Count != Block)
                 throw new InvalidOperationException($"Test-QuDagPeer answered {results.Count} of {Block} pings.");
+            // The call's fixed cost (a new pipeline: script, binding, session and peer), for the per-ping cost beyond it.
+            long t2 = Stopwatch.GetTimestamp();
+            Run(ps, "param($p, $n) Test-QuDagPeer -PeerId $p -Count $n", new() { ["p"] = peer, ["n"] = 1 });
+            oneCall.Add(Stopwatch.GetElapsedTime(t2).TotalMicroseconds);
             // The same pings from this thread without the cmdlet: through the manager, and the stack's own on the same
             // connection (each awaited from this thread, as the cmdlet awaited them before it ran them ahead).
             for (int i = 0; i < Block; i++)
@@ -151,7 +156,7 @@ internal sealed class ManagerAgent(string security) : IAsyncDisposable
             }
         }
         manager.DisconnectAsync(id, close: true).GetAwaiter().GetResult();
-        return new JsonObject { ["cmdletPerPing"] = perCall, ["manager"] = viaManager, ["host"] = viaHost };
+        return new JsonObject { ["cmdletPerPing"] = perCall, ["cmdletOneCall"] = oneCall, ["manager"] = viaManager, ["host"] = viaHost };
     }
 
     private static System.Collections.ObjectModel.Collection<PSObject> Run(PowerShell ps, string script, Dictionary<string, object> parameters)
