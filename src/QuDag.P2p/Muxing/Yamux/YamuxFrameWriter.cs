@@ -34,6 +34,7 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
 {
     private const int ControlSlack = 64 * 1024;
     private const int BufferSize = 4096;
+    private const int InlineWriteBytes = 8 * 1024;
 
     private readonly Lock _lock = new();
     private readonly Stream _connection;
@@ -117,19 +118,27 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
     /// written inline (the traffic is a conversation, not a one-way burst that the loop batches better).</summary>
     public void OnPeerFrame() => Volatile.Write(ref _peerSpoke, true);
 
-    /// <summary>Queues a Data frame, waiting (cancellably) while the queue is full; writes it inline when
-    /// the role is free (see the type's remarks). Never call it from the session's reader loop.</summary>
-    public ValueTask EnqueueDataAsync(YamuxHeader header, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    /// <summary>
+    /// Queues <paramref name="payload"/> as Data frames of at most <paramref name="maxFrame"/> bytes, all under one lock
+    /// (the frames of one write stay together), waiting (cancellably) while the queue is full; writes them inline when
+    /// the role is free and the traffic is a conversation or the write is large (see the type's remarks). Never call it
+    /// from the session's reader loop.
+    /// </summary>
+    /// <param name="header">The frames' type, flags and stream id; each frame's length is its own.</param>
+    /// <param name="payload">The bytes, within the stream's send credit.</param>
+    /// <param name="maxFrame">The largest Data frame (the session's MaxFrameSize).</param>
+    /// <param name="cancellationToken">Ends a wait for room in the queue.</param>
+    public ValueTask EnqueueDataAsync(YamuxHeader header, ReadOnlyMemory<byte> payload, int maxFrame, CancellationToken cancellationToken)
     {
-        return TryEnqueue(header, payload.Span, _limit, mayWriteInline: true) ? default : EnqueueDataSlowAsync(header, payload, cancellationToken);
+        return TryEnqueue(header, payload.Span, maxFrame, _limit, mayWriteInline: true) ? default : EnqueueDataSlowAsync(header, payload, maxFrame, cancellationToken);
     }
 
-    private async ValueTask EnqueueDataSlowAsync(YamuxHeader header, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    private async ValueTask EnqueueDataSlowAsync(YamuxHeader header, ReadOnlyMemory<byte> payload, int maxFrame, CancellationToken cancellationToken)
     {
         while (true)
         {
             Task space = GetSpaceTask();
-            if (TryEnqueue(header, payload.Span, _limit, mayWriteInline: true))
+            if (TryEnqueue(header, payload.Span, maxFrame, _limit, mayWriteInline: true))
                 return;
             await space.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -141,7 +150,7 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
     {
         try
         {
-            return TryEnqueue(header, default, int.MaxValue, mayWriteInline);
+            return TryEnqueue(header, default, 0, int.MaxValue, mayWriteInline);
         }
         catch (MuxerClosedException)
         {
@@ -161,9 +170,10 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
         }
     }
 
-    private bool TryEnqueue(YamuxHeader header, ReadOnlySpan<byte> payload, int limit, bool mayWriteInline)
+    private bool TryEnqueue(YamuxHeader header, ReadOnlySpan<byte> payload, int maxFrame, int limit, bool mayWriteInline)
     {
-        int size = YamuxHeader.Size + payload.Length;
+        int frames = payload.IsEmpty ? 1 : (payload.Length + maxFrame - 1) / maxFrame;
+        int size = frames * YamuxHeader.Size + payload.Length;
         bool wake = false;
         byte[]? batch = null;
         int count = 0;
@@ -177,15 +187,31 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
             if (_buffer.Length - _length < size)
                 Grow(size);
             Span<byte> destination = _buffer.AsSpan(_length, size);
-            header.Write(destination);
-            payload.CopyTo(destination[YamuxHeader.Size..]);
+            if (payload.IsEmpty)
+            {
+                header.Write(destination);
+            }
+            else
+            {
+                for (ReadOnlySpan<byte> left = payload; !left.IsEmpty;)
+                {
+                    int n = Math.Min(left.Length, maxFrame);
+                    (header with { Length = (uint)n }).Write(destination);
+                    left[..n].CopyTo(destination[YamuxHeader.Size..]);
+                    destination = destination[(YamuxHeader.Size + n)..];
+                    left = left[n..];
+                }
+            }
             _length += size;
             if (_length > PeakQueuedBytes)
                 PeakQueuedBytes = _length;
             if (!_busy)
             {
                 _busy = true;
-                if (mayWriteInline && _peerSpoke)
+                // Inline: a conversation (the peer spoke since), or a write large enough that sealing and sending it on
+                // this thread beats handing it to a drain (a transfer: no thread-pool hop per batch, and the bytes are
+                // still in this core's cache). Small one-way writes go to the drain, which batches them.
+                if (mayWriteInline && (_peerSpoke || payload.Length >= InlineWriteBytes))
                 {
                     _peerSpoke = false;
                     batch = TakeBatch(out count);

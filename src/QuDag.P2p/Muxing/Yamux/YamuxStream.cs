@@ -215,12 +215,12 @@ public sealed class YamuxStream : MuxedStream
                     handedOff = true;
                     return WriteSlowAsync(null, 0, buffer, cancellationToken);
                 }
-                int n = (int)Math.Min(Math.Min(buffer.Length, credit), _session.MaxFrameSize);
+                int n = (int)Math.Min(Math.Min(buffer.Length, credit), MaxEnqueue);
                 Interlocked.Add(ref _sendCredit, -n);
                 ValueTask queued;
                 try
                 {
-                    queued = _session.Writer.EnqueueDataAsync(new YamuxHeader(YamuxFrameType.Data, YamuxFlags.None, _id, (uint)n), buffer[..n], cancellationToken);
+                    queued = _session.Writer.EnqueueDataAsync(DataHeader, buffer[..n], _session.MaxFrameSize, cancellationToken);
                 }
                 catch
                 {
@@ -276,11 +276,11 @@ public sealed class YamuxStream : MuxedStream
                     }
                     continue;
                 }
-                int n = (int)Math.Min(Math.Min(buffer.Length, credit), _session.MaxFrameSize);
+                int n = (int)Math.Min(Math.Min(buffer.Length, credit), MaxEnqueue);
                 Interlocked.Add(ref _sendCredit, -n);
                 try
                 {
-                    await _session.Writer.EnqueueDataAsync(new YamuxHeader(YamuxFrameType.Data, YamuxFlags.None, _id, (uint)n), buffer[..n], cancellationToken).ConfigureAwait(false);
+                    await _session.Writer.EnqueueDataAsync(DataHeader, buffer[..n], _session.MaxFrameSize, cancellationToken).ConfigureAwait(false);
                 }
                 catch
                 {
@@ -295,6 +295,12 @@ public sealed class YamuxStream : MuxedStream
             EndWrite();
         }
     }
+
+    // A write is queued up to four frames at a time (the writer cuts them): one lock, and one inline send, for a 64 KiB
+    // write, while the queue's bound is passed by at most this much.
+    private int MaxEnqueue => 4 * _session.MaxFrameSize;
+
+    private YamuxHeader DataHeader => new(YamuxFrameType.Data, YamuxFlags.None, _id, 0);
 
     private void ThrowIfCannotWrite()
     {
