@@ -5,7 +5,7 @@ using QuDag.P2p.Tests.Architecture;
 namespace QuDag.Network.Tests.Architecture;
 
 /// <summary>
-/// Holds DESIGN.md's dependency rules over the compiled QuDag.Network: the facade uses Dialing; Dialing uses Peers,
+/// Holds the dependency rules of docs/ARCHITECTURE.md over the compiled QuDag.Network: the facade uses Dialing; Dialing uses Peers,
 /// Pool, Policy, Metrics and Messaging; Peers, Pool, Policy and Metrics never use each other (nor anything above them);
 /// Messaging and Topics only record into Metrics; Discovery (the DHT's use) reaches peers through Dialing only, and its
 /// crawler (namespace QuDag.Network.Discovery) through a host of its own, using no part of the manager. Shared holds the vocabulary every layer speaks (options, errors, one enum).

@@ -3,7 +3,7 @@ using System.Reflection;
 namespace QuDag.P2p.Tests.Architecture;
 
 /// <summary>
-/// Holds DESIGN.md's dependency rules over the compiled QuDag.P2p: Identity depends on nothing but Encoding;
+/// Holds the dependency rules of docs/ARCHITECTURE.md over the compiled QuDag.P2p: Identity depends on nothing but Encoding;
 /// Transport and Security use Identity; Resources uses Identity; Muxing uses Resources; Upgrade uses Transport,
 /// Security, Muxing and Resources; each protocol uses Muxing,
 /// Upgrade's multistream and Identity, never another protocol. Host ties them together. A layer is a namespace
