@@ -27,6 +27,14 @@ public sealed record KadOptions
     /// <summary>Requests a lookup keeps in flight (Kademlia's alpha; rust and go use 3, the spec suggests up to 10).</summary>
     public int Alpha { get; init; } = 3;
 
+    /// <summary>
+    /// Disjoint paths a lookup runs (S/Kademlia 4.4; js-libp2p runs 10, rust-libp2p 1 unless asked): the seeds are dealt
+    /// among them, each asks its own peers alpha at a time and ends on its own, and no peer is asked by two. More paths
+    /// visit more of a DHT whose tables barely fill, where the k nearest peers to a target may never have met it; 1 is
+    /// the spec's single lookup. At most <see cref="K"/> (a lookup starts from at most k seeds of the table).
+    /// </summary>
+    public int DisjointPaths { get; init; } = 1;
+
     /// <summary>Peers of one public IP group (IPv4 /16, IPv6 /32) a bucket admits (go-libp2p's diversity filter's 2).</summary>
     public int MaxPeersPerIpGroup { get; init; } = 2;
 
@@ -96,6 +104,8 @@ public sealed record KadOptions
             throw new ArgumentOutOfRangeException(nameof(ProtocolId), ProtocolId, "A protocol id starts with '/' and is at most 256 characters.");
         Positive(K, nameof(K));
         Positive(Alpha, nameof(Alpha));
+        if (DisjointPaths < 1 || DisjointPaths > K)
+            throw new ArgumentOutOfRangeException(nameof(DisjointPaths), DisjointPaths, $"DisjointPaths must be from 1 to K ({K}).");
         Positive(MaxPeersPerIpGroup, nameof(MaxPeersPerIpGroup));
         Positive(MaxRecords, nameof(MaxRecords));
         Positive(MaxValueSize, nameof(MaxValueSize));
