@@ -61,26 +61,31 @@ public sealed class KadDisjointPathsTests
 
     private static KadDistance Distance(PeerId peer, KadKey target) => KadKey.ForPeer(peer).DistanceTo(target);
 
-    // The querier knows S0 and S1 (S0 nearer the target). S0 knows C0 and C1, nearer still, who know nobody; S1 knows X,
-    // who knows the target. With k = 2 and alpha 1, one path asks S0, C0 and C1, whose two nearest have then answered:
-    // it ends without the target. A second path starts from S1, and X names the target.
+    // The querier knows S0 and S1 (S0 nearer the target), or only B, who knows both. S0 knows C0 and C1, nearer still,
+    // who know nobody; S1 knows X, who knows the target. With k = 2 and alpha 1, one path asks S0, C0 and C1, whose two
+    // nearest have then answered: it ends without the target. A second path starts from S1 (a seed, or the second peer
+    // B names when B is the only seed), and X names the target.
     [Theory]
-    [InlineData(1, false)]
-    [InlineData(2, true)]
-    public async Task A_target_known_only_off_the_nearest_path_is_found_by_a_second_path_and_missed_by_one(int paths, bool found)
+    [InlineData(1, false, false)]
+    [InlineData(2, false, true)]
+    [InlineData(1, true, false)]
+    [InlineData(2, true, true)]
+    public async Task A_target_known_only_off_the_nearest_path_is_found_by_a_second_path_and_missed_by_one(int paths, bool oneSeed, bool found)
     {
         var target = await Node.StartAsync();
         var key = KadKey.ForPeer(target.Id);
-        var others = (await StartAsync(5)).OrderBy(n => Distance(n.Id, key)).ToArray();
-        var (c0, c1, s0, s1, x) = (others[0], others[1], others[2], others[3], others[4]);
+        var others = (await StartAsync(6)).OrderBy(n => Distance(n.Id, key)).ToArray();
+        var (c0, c1, s0, s1, x, b) = (others[0], others[1], others[2], others[3], others[4], others[5]);
         s0.Knows(c0);
         s0.Knows(c1);
         s1.Knows(x);
         x.Knows(target);
+        b.Knows(s0);
+        b.Knows(s1);
         await using var host = new P2pHost();
         await using var querier = new KadDht(host.LocalPeerId, new HostKadNetwork(host), Quiet with { K = 2, Alpha = 1, DisjointPaths = paths });
-        querier.AddPeer(s0.Id, [s0.Address], IPAddress.Loopback);
-        querier.AddPeer(s1.Id, [s1.Address], IPAddress.Loopback);
+        foreach (var seed in oneSeed ? [b] : new[] { s0, s1 })
+            querier.AddPeer(seed.Id, [seed.Address], IPAddress.Loopback);
         try
         {
             var peer = await querier.FindPeerAsync(target.Id);

@@ -9,7 +9,8 @@ public sealed record KadLookupResult(IReadOnlyList<KadPeer> Closest, int Queried
 
 /// <summary>
 /// One iterative Kademlia lookup (the spec's peer routing) over <see cref="KadOptions.DisjointPaths"/> disjoint paths
-/// (S/Kademlia 4.4): the seeds are dealt to the paths in turn, nearest first; each path keeps its candidates sorted by
+/// (S/Kademlia 4.4): the seeds are dealt to the paths in turn, nearest first (with fewer seeds than paths, the peers
+/// the first answers name start the paths left empty); each path keeps its candidates sorted by
 /// distance to the target, asks its closest not yet asked, alpha at a time, and ends when its k closest that did not fail
 /// have all answered. A peer belongs to the path that first heard of it: the peers an answer names go to the path that
 /// asked, and never to another path that already holds them, so no peer is asked by two paths and one path's poisoned
@@ -44,7 +45,7 @@ internal sealed class KadLookup
     public async Task<KadLookupResult> RunAsync(IEnumerable<KadPeer> seeds, CancellationToken cancellationToken)
     {
         // Ours (the table, the operator's bootstrap list): every address stands. Dealt in turn, so each path starts from
-        // some of the nearest; with fewer seeds than paths, the paths left without one never run (as in js and rust).
+        // some of the nearest; with fewer seeds than paths, the first answers start the rest (Receivers).
         int dealt = 0;
         foreach (var seed in seeds)
         {
@@ -89,8 +90,13 @@ internal sealed class KadLookup
                 _dht.OnResponded(candidate.Peer, answer.SeenAt);
                 var scope = answer.SeenAt is { } ip ? IpGroup.ScopeOf(ip) : IpGroup.Scope.Loopback;
                 var told = WithReachableAddresses(response, scope);
+                var receivers = Receivers(asking);
+                int turn = 0;
                 foreach (var peer in told.CloserPeers.OrderBy(p => KadKey.ForPeer(p.Id).DistanceTo(_target)).Take(k))
-                    Offer(asking, peer);
+                {
+                    if (Offer(receivers[turn % receivers.Count], peer))
+                        turn++;
+                }
                 if (_stopWhen?.Invoke(candidate.Peer, told) == true)
                 {
                     stopped = true;
@@ -111,6 +117,22 @@ internal sealed class KadLookup
         cancellationToken.ThrowIfCancellationRequested();
         var closest = _paths.SelectMany(p => p.Answered).OrderBy(c => c.Distance).Take(k).Select(c => c.Peer).ToArray();
         return new KadLookupResult(closest, queried, failed, stopped);
+    }
+
+    /// <summary>
+    /// Who gets the peers an answer to <paramref name="asking"/> names: that path, and while some paths have had no peer
+    /// yet (fewer seeds than paths: a node that knows one bootstrap peer), those too, in turn. Every peer then still came
+    /// through the few seeds, so nothing disjoint is lost, and the paths run instead of staying empty.
+    /// </summary>
+    private List<KadLookupPath> Receivers(KadLookupPath asking)
+    {
+        var receivers = new List<KadLookupPath>(1) { asking };
+        foreach (var path in _paths)
+        {
+            if (!path.Started)
+                receivers.Add(path);
+        }
+        return receivers;
     }
 
     /// <summary>Gives <paramref name="peer"/> to <paramref name="path"/> unless it is us or a path holds it already.</summary>

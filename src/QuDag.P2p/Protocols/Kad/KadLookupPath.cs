@@ -13,6 +13,9 @@ internal sealed class KadLookupPath(KadKey target, int maxCandidates)
 {
     private readonly List<Candidate> _candidates = []; // nearest first
 
+    /// <summary>Whether the path has been given a peer yet.</summary>
+    public bool Started { get; private set; }
+
     /// <summary>Requests of this path not yet answered.</summary>
     public int InFlight { get; private set; }
 
@@ -22,6 +25,7 @@ internal sealed class KadLookupPath(KadKey target, int maxCandidates)
     /// </summary>
     public PeerId? Add(KadPeer peer)
     {
+        Started = true;
         var candidate = new Candidate(peer, KadKey.ForPeer(peer.Id).DistanceTo(target));
         int index = _candidates.BinarySearch(candidate, CandidateOrder.Instance);
         _candidates.Insert(index < 0 ? ~index : index, candidate);
