@@ -9,7 +9,8 @@ namespace QuDag.P2p.Tests.Protocols;
 /// <summary>
 /// Lookups over disjoint paths (S/Kademlia 4.4) among our own nodes over loopback: a DHT whose nearest nodes never met
 /// the target (one path stops without it, two find it), no peer asked by two paths, and each path's bounds against
-/// peers that answer with made-up peers. Each server counts the kad streams the querier opens to it.
+/// peers that answer with made-up peers. Each server counts the kad streams opened to it (refresh and replication are
+/// off, so only the querier opens any).
 /// </summary>
 public sealed class KadDisjointPathsTests
 {
