@@ -15,11 +15,12 @@ namespace QuDag.Benchmarks;
 /// </summary>
 internal static class Dht
 {
-    public static async Task<int> RunAsync(int nodes, int lookups, int tables)
+    /// <param name="paths">Our lookups' disjoint paths; null for <see cref="KadOptions.DisjointPaths"/>'s default.</param>
+    public static async Task<int> RunAsync(int nodes, int lookups, int tables, int? paths)
     {
         Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}; load average at start: {LoadAverage()}");
         TableMemory(tables);
-        await LookupsAsync(nodes, lookups).ConfigureAwait(false);
+        await LookupsAsync(nodes, lookups, paths ?? new KadOptions().DisjointPaths).ConfigureAwait(false);
         Console.WriteLine($"load average at end: {LoadAverage()}");
         return 0;
     }
@@ -52,7 +53,7 @@ internal static class Dht
         GC.KeepAlive(keep);
     }
 
-    private static async Task LookupsAsync(int count, int lookups)
+    private static async Task LookupsAsync(int count, int lookups, int paths)
     {
         var started = Stopwatch.StartNew();
         await using var js = await JsKadNetwork.StartAsync().ConfigureAwait(false);
@@ -78,7 +79,7 @@ internal static class Dht
         await using var manager = new ConnectionManager(new ConnectionManagerOptions
         {
             DhtMode = KadMode.Client,
-            Dht = new KadOptions { RefreshInterval = TimeSpan.Zero },
+            Dht = new KadOptions { RefreshInterval = TimeSpan.Zero, DisjointPaths = paths },
             MaxConnections = 10_000,
             KeepAliveInterval = TimeSpan.Zero,
         });
@@ -109,7 +110,7 @@ internal static class Dht
             }
             done++;
         }
-        Console.WriteLine($"FindPeer over {done} targets in {count} js nodes: ours found {oursFound}, p50 {Percentile(ours, 0.5):N1} ms, p90 {Percentile(ours, 0.9):N1} ms; " +
+        Console.WriteLine($"FindPeer over {done} targets in {count} js nodes: ours ({paths} disjoint path{(paths == 1 ? "" : "s")}) found {oursFound}, p50 {Percentile(ours, 0.5):N1} ms, p90 {Percentile(ours, 0.9):N1} ms; " +
             $"js's findPeer (node {querier}) found {theirsFound}, p50 {Percentile(theirs, 0.5):N1} ms, p90 {Percentile(theirs, 0.9):N1} ms; " +
             $"our table ends with {manager.Dht.RoutingTable.Count} peers, {manager.Dht.Counters.Sent} requests sent; js's querier's table {(await js.RoutingTableAsync(querier).ConfigureAwait(false)).Count}");
     }

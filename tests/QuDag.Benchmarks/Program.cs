@@ -12,9 +12,10 @@ using QuDag.Benchmarks;
 //   cmdlets <peers> [remote|inproc] [both|cmdlet|script] [rounds] [throttle]
 //                              Connect-QuDagPeer pipeline vs a serial foreach of Connect-QuDagPeer; peer nodes in
 //                              child processes (remote, the default) or in this process (inproc, the first harness)
-//   dht [nodes] [lookups] [tables]  managed bytes per routing-table entry (<tables> tables of 2,000 random peers), then
+//   dht [nodes] [lookups] [tables] [paths]  managed bytes per routing-table entry (<tables> tables of 2,000 random peers), then
 //                              FindPeer in <nodes> js kad nodes (one kad.mjs process) beside js's own findPeer, same
-//                              targets, interleaved (needs npm ci --prefix tests/interop); default 100 20 50
+//                              targets, interleaved, ours over [paths] disjoint paths (needs npm ci --prefix
+//                              tests/interop); default 100 20 50 and KadOptions' DisjointPaths
 //   crawl <nodes> [processes] [degree]  Invoke-QuDagCrawl's core against <nodes> js kad-dht nodes (a tenth clients) in
 //                              [processes] Node processes (default 1), and js's own getClosestPeers discovery in the
 //                              same run: time, peers/s, coverage, bytes per crawled peer and per routing-table entry
@@ -44,7 +45,7 @@ return args switch
     ["trace-top", var file, .. var rest] => TraceTop.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 25),
     ["trace-jit", var file, .. var rest] => TraceJit.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 15),
     ["dht", .. var rest] => await Dht.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 100, rest.Length > 1 ? int.Parse(rest[1]) : 20,
-        rest.Length > 2 ? int.Parse(rest[2]) : 50),
+        rest.Length > 2 ? int.Parse(rest[2]) : 50, rest.Length > 3 ? int.Parse(rest[3]) : null),
     ["crawl", var n, .. var rest] => await CrawlBench.RunAsync(int.Parse(n), rest.Length > 0 ? int.Parse(rest[0]) : 1, rest.Length > 1 ? int.Parse(rest[1]) : 3),
     ["latency", .. var rest] => await Latency.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 20_000),
     ["scopes", .. var rest] => await Scopes.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 10, rest.Length > 1 ? int.Parse(rest[1]) : 5_000,

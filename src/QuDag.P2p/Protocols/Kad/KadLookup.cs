@@ -8,13 +8,19 @@ namespace QuDag.P2p.Protocols.Kad;
 public sealed record KadLookupResult(IReadOnlyList<KadPeer> Closest, int Queried, int Failed, bool StoppedEarly);
 
 /// <summary>
-/// One iterative Kademlia lookup (the spec's peer routing): keep the candidates sorted by distance to the target, ask the
-/// closest not yet asked, alpha at a time, and stop when the k closest that did not fail have all answered (or a caller's
-/// condition holds). Bounded: a response contributes at most its k peers nearest the target, and the candidate list
-/// keeps at most 8k, dropping the farthest not yet asked; so a peer that answers with 10,000 made-up peers changes
-/// nothing but which ones are asked. Addresses a peer tells us of are kept only if they reach no narrower than the
-/// peer's own (a public peer cannot point us at loopback or private addresses). Runs on one logical thread: the
-/// requests run concurrently, their results are folded in one at a time.
+/// One iterative Kademlia lookup (the spec's peer routing) over <see cref="KadOptions.DisjointPaths"/> disjoint paths
+/// (S/Kademlia 4.4): the seeds are dealt to the paths in turn, nearest first (with fewer seeds than paths, the peers
+/// the first answers name start the paths left empty); each path keeps its candidates sorted by
+/// distance to the target, asks its closest not yet asked, alpha at a time, and ends when its k closest that did not fail
+/// have all answered. A peer belongs to the path that first heard of it: the peers an answer names go to the path that
+/// asked, and never to another path that already holds them, so no peer is asked by two paths and one path's poisoned
+/// answers cannot steer another. The lookup ends when every path has ended (or a caller's condition holds, which ends
+/// them all); its result is the k nearest that answered over all paths. With one path it is the spec's basic lookup.
+/// Bounded: a response contributes at most its k peers nearest the target, and each path keeps at most 8k candidates,
+/// dropping the farthest not yet asked; so a peer that answers with 10,000 made-up peers changes nothing but which ones
+/// are asked. Addresses a peer tells us of are kept only if they reach no narrower than the peer's own (a public peer
+/// cannot point us at loopback or private addresses). Runs on one logical thread: the requests run concurrently, their
+/// results are folded in one at a time.
 /// </summary>
 internal sealed class KadLookup
 {
@@ -22,9 +28,8 @@ internal sealed class KadLookup
     private readonly KadKey _target;
     private readonly KadMessage _request;
     private readonly Func<KadPeer, KadMessage, bool>? _stopWhen;
-    private readonly List<Candidate> _candidates = []; // sorted by distance, nearest first
-    private readonly HashSet<PeerId> _known = [];
-    private readonly int _maxCandidates;
+    private readonly KadLookupPath[] _paths;
+    private readonly HashSet<PeerId> _held = []; // every peer some path holds: what makes the paths disjoint
 
     public KadLookup(KadDht dht, KadKey target, KadMessage request, Func<KadPeer, KadMessage, bool>? stopWhen)
     {
@@ -32,38 +37,49 @@ internal sealed class KadLookup
         _target = target;
         _request = request;
         _stopWhen = stopWhen;
-        _maxCandidates = dht.Options.K * 8;
+        _paths = new KadLookupPath[dht.Options.DisjointPaths];
+        for (int i = 0; i < _paths.Length; i++)
+            _paths[i] = new KadLookupPath(target, dht.Options.K * 8);
     }
 
     public async Task<KadLookupResult> RunAsync(IEnumerable<KadPeer> seeds, CancellationToken cancellationToken)
     {
+        // Ours (the table, the operator's bootstrap list): every address stands. Dealt in turn, so each path starts from
+        // some of the nearest; with fewer seeds than paths, the first answers start the rest (Receivers).
+        int dealt = 0;
         foreach (var seed in seeds)
-            Offer(seed); // ours (the table, the operator's bootstrap list): every address stands
+        {
+            if (Offer(_paths[dealt % _paths.Length], seed))
+                dealt++;
+        }
         int k = _dht.Options.K;
         using var lookup = new CancellationTokenSource(_dht.Options.QueryTimeout, _dht.Time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lookup.Token);
-        var inflight = new Dictionary<Task<Answer>, Candidate>();
+        var inflight = new Dictionary<Task<Answer>, (KadLookupPath Path, KadLookupPath.Candidate Candidate)>();
         int queried = 0, failed = 0;
         bool stopped = false;
         try
         {
             while (true)
             {
-                while (inflight.Count < _dht.Options.Alpha && NextToAsk(k) is { } next)
+                foreach (var path in _paths)
                 {
-                    next.State = State.Asked;
-                    queried++;
-                    inflight[AskAsync(next.Peer, linked.Token)] = next;
+                    while (path.InFlight < _dht.Options.Alpha && path.NextToAsk(k) is { } next)
+                    {
+                        path.Asked(next);
+                        queried++;
+                        inflight[AskAsync(next.Peer, linked.Token)] = (path, next);
+                    }
                 }
                 if (inflight.Count == 0)
                     break;
                 var done = await Task.WhenAny(inflight.Keys).ConfigureAwait(false);
-                var candidate = inflight[done];
+                var (asking, candidate) = inflight[done];
                 inflight.Remove(done);
                 var answer = await done.ConfigureAwait(false);
+                asking.Completed(candidate, answered: answer.Response is not null);
                 if (answer.Response is not { } response)
                 {
-                    candidate.State = State.Failed;
                     if (answer.Penalize)
                     {
                         failed++;
@@ -71,12 +87,16 @@ internal sealed class KadLookup
                     }
                     continue;
                 }
-                candidate.State = State.Answered;
                 _dht.OnResponded(candidate.Peer, answer.SeenAt);
                 var scope = answer.SeenAt is { } ip ? IpGroup.ScopeOf(ip) : IpGroup.Scope.Loopback;
                 var told = WithReachableAddresses(response, scope);
+                var receivers = Receivers(asking);
+                int turn = 0;
                 foreach (var peer in told.CloserPeers.OrderBy(p => KadKey.ForPeer(p.Id).DistanceTo(_target)).Take(k))
-                    Offer(peer);
+                {
+                    if (Offer(receivers[turn % receivers.Count], peer))
+                        turn++;
+                }
                 if (_stopWhen?.Invoke(candidate.Peer, told) == true)
                 {
                     stopped = true;
@@ -95,45 +115,35 @@ internal sealed class KadLookup
                 _ = task.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
         }
         cancellationToken.ThrowIfCancellationRequested();
-        var closest = _candidates.Where(c => c.State == State.Answered).Take(k).Select(c => c.Peer).ToArray();
+        var closest = _paths.SelectMany(p => p.Answered).OrderBy(c => c.Distance).Take(k).Select(c => c.Peer).ToArray();
         return new KadLookupResult(closest, queried, failed, stopped);
     }
 
-    /// <summary>The nearest candidate not asked yet, if it is among the k nearest that have not failed; else none (done).</summary>
-    private Candidate? NextToAsk(int k)
+    /// <summary>
+    /// Who gets the peers an answer to <paramref name="asking"/> names: that path, and while some paths have had no peer
+    /// yet (fewer seeds than paths: a node that knows one bootstrap peer), those too, in turn. Every peer then still came
+    /// through the few seeds, so nothing disjoint is lost, and the paths run instead of staying empty.
+    /// </summary>
+    private List<KadLookupPath> Receivers(KadLookupPath asking)
     {
-        int considered = 0;
-        foreach (var candidate in _candidates)
+        var receivers = new List<KadLookupPath>(1) { asking };
+        foreach (var path in _paths)
         {
-            if (candidate.State == State.Failed)
-                continue;
-            if (candidate.State == State.New)
-                return candidate;
-            if (++considered >= k)
-                return null;
+            if (!path.Started)
+                receivers.Add(path);
         }
-        return null;
+        return receivers;
     }
 
-    private void Offer(KadPeer peer)
+    /// <summary>Gives <paramref name="peer"/> to <paramref name="path"/> unless it is us or a path holds it already.</summary>
+    private bool Offer(KadLookupPath path, KadPeer peer)
     {
-        if (peer.Id == _dht.LocalPeer)
-            return;
-        if (!_known.Add(peer.Id))
-            return;
+        if (peer.Id == _dht.LocalPeer || !_held.Add(peer.Id))
+            return false;
         var addresses = peer.Addresses.Take(RoutingTable.MaxAddresses).ToArray();
-        var candidate = new Candidate(new KadPeer(peer.Id, addresses), KadKey.ForPeer(peer.Id).DistanceTo(_target));
-        int index = _candidates.BinarySearch(candidate, CandidateOrder.Instance);
-        _candidates.Insert(index < 0 ? ~index : index, candidate);
-        if (_candidates.Count > _maxCandidates)
-        {
-            int last = _candidates.FindLastIndex(c => c.State == State.New);
-            if (last >= 0)
-            {
-                _known.Remove(_candidates[last].Peer.Id);
-                _candidates.RemoveAt(last);
-            }
-        }
+        if (path.Add(new KadPeer(peer.Id, addresses)) is { } dropped)
+            _held.Remove(dropped); // never asked: another path may take it later
+        return true;
     }
 
     /// <summary>
@@ -184,19 +194,4 @@ internal sealed class KadLookup
     }
 
     private readonly record struct Answer(KadMessage? Response, IPAddress? SeenAt, bool Penalize);
-
-    private enum State { New, Asked, Answered, Failed }
-
-    private sealed class Candidate(KadPeer peer, KadDistance distance)
-    {
-        public KadPeer Peer { get; } = peer;
-        public KadDistance Distance { get; } = distance;
-        public State State { get; set; }
-    }
-
-    private sealed class CandidateOrder : IComparer<Candidate>
-    {
-        public static readonly CandidateOrder Instance = new();
-        public int Compare(Candidate? x, Candidate? y) => x!.Distance.CompareTo(y!.Distance);
-    }
 }
