@@ -13,12 +13,7 @@
 set -euo pipefail
 out=$1
 shift
-root=$(cd "$(dirname "$0")/../../.." && pwd)
-if [[ "${BENCH:-}" == libp2p ]]; then
-    dll=$root/tests/QuDag.Benchmarks.Libp2p/bin/Release/net10.0/QuDag.Benchmarks.Libp2p.dll
-else
-    dll=$root/tests/QuDag.Benchmarks/bin/Release/net10.0/QuDag.Benchmarks.dll
-fi
+source "$(dirname "$0")/common.sh"
 size=${SIZE:-100}
 
 # count <size>: prints "<role> <instructions> <ops>" per process
@@ -34,10 +29,7 @@ count() {
         valgrind --tool=callgrind --trace-children=yes --smc-check=all --instr-atstart=no \
         --callgrind-out-file="$dir/callgrind.out.%p" dotnet "$dll" "$@" > "$log" 2>&1) &
     app=$!
-    until grep -q '^GATE ' "$log"; do
-        kill -0 "$app" 2> /dev/null || { grep -v '^==' "$log" >&2; return 1; }
-        sleep 1
-    done
+    wait_for_gate "$log" "$app" 1 || return 1
     pids=$(awk '/^(GATE|CHILD) /{print $2}' "$log")
     (cd "$dir" && callgrind_control -i on $pids > /dev/null)
     touch "$gate"

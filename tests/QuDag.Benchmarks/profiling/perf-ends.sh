@@ -8,20 +8,12 @@
 set -euo pipefail
 out=$1
 shift
-root=$(cd "$(dirname "$0")/../../.." && pwd)
-if [[ "${BENCH:-}" == libp2p ]]; then
-    dll=$root/tests/QuDag.Benchmarks.Libp2p/bin/Release/net10.0/QuDag.Benchmarks.Libp2p.dll
-else
-    dll=$root/tests/QuDag.Benchmarks/bin/Release/net10.0/QuDag.Benchmarks.dll
-fi
+source "$(dirname "$0")/common.sh"
 gate=$(mktemp -u)
 log=$out.app.log
 QUDAG_PROFILE_GATE=$gate DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 dotnet "$dll" "$@" > "$log" 2>&1 &
 app=$!
-until grep -q '^GATE ' "$log"; do
-    kill -0 "$app" 2> /dev/null || { cat "$log"; exit 1; }
-    sleep 0.2
-done
+wait_for_gate "$log" "$app" || exit 1
 records=()
 roles=()
 while read -r role pid; do

@@ -6,12 +6,7 @@
 # runs until the mode prints its "OPS n" line (the operations of its measured phase: round trips, MiB, dials).
 # SYSCALLS overrides the list of system calls counted one by one (the total is always counted).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../../.." && pwd)
-if [[ "${BENCH:-}" == libp2p ]]; then
-    dll=$root/tests/QuDag.Benchmarks.Libp2p/bin/Release/net10.0/QuDag.Benchmarks.Libp2p.dll
-else
-    dll=$root/tests/QuDag.Benchmarks/bin/Release/net10.0/QuDag.Benchmarks.dll
-fi
+source "$(dirname "$0")/common.sh"
 calls=${SYSCALLS:-recvfrom sendto sendmsg recvmsg ioctl poll epoll_wait epoll_ctl futex sched_yield read write}
 events=raw_syscalls:sys_enter
 for c in $calls; do events+=",syscalls:sys_enter_$c"; done
@@ -19,10 +14,7 @@ gate=$(mktemp -u)
 log=$(mktemp)
 QUDAG_PROFILE_GATE=$gate dotnet "$dll" "$@" > "$log" 2>&1 &
 app=$!
-until grep -q '^GATE ' "$log"; do
-    kill -0 "$app" 2> /dev/null || { cat "$log"; exit 1; }
-    sleep 0.2
-done
+wait_for_gate "$log" "$app" || exit 1
 pids=$(awk '/^(GATE|CHILD) /{print $2}' "$log")
 stats=()
 for pid in $pids; do
