@@ -16,3 +16,20 @@ wait_for_gate() {
         sleep "${3:-0.2}"
     done
 }
+
+# measure GATE LOG APP RECORDER...: opens the gate a second after the recorders attached, waits until the mode prints
+# its "OPS n" line (the end of its measured phase) or ends, then stops the recorders (SIGINT: they write what they
+# have) and waits for them and the mode.
+measure() {
+    local gate=$1 log=$2 app=$3
+    shift 3
+    sleep 1
+    touch "$gate"
+    until grep -q '^OPS ' "$log"; do
+        kill -0 "$app" 2> /dev/null || break
+        sleep 0.1
+    done
+    for r in "$@"; do kill -INT "$r" 2> /dev/null || true; done
+    wait "$@" 2> /dev/null || true
+    wait "$app" || true
+}

@@ -21,15 +21,7 @@ while read -r role pid; do
     records+=("$!")
     roles+=("$role")
 done < <(awk '/^(GATE|CHILD) /{print $1, $2}' "$log")
-sleep 1
-touch "$gate"
-until grep -q '^OPS ' "$log"; do
-    kill -0 "$app" 2> /dev/null || break
-    sleep 0.1
-done
-for r in "${records[@]}"; do kill -INT "$r" 2> /dev/null || true; done
-wait "${records[@]}" 2> /dev/null || true
-wait "$app" || true
+measure "$gate" "$log" "$app" "${records[@]}"
 rm -f "$gate"
 cat "$log"
 for role in "${roles[@]}"; do

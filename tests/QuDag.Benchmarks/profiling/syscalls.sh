@@ -21,15 +21,7 @@ for pid in $pids; do
     perf stat -x, -e "$events" -p "$pid" -o "$log.$pid" &
     stats+=("$!")
 done
-sleep 1
-touch "$gate"
-until grep -q '^OPS ' "$log"; do
-    kill -0 "$app" 2> /dev/null || break
-    sleep 0.1
-done
-for s in "${stats[@]}"; do kill -INT "$s" 2> /dev/null || true; done
-wait "${stats[@]}" 2> /dev/null || true
-wait "$app" || true
+measure "$gate" "$log" "$app" "${stats[@]}"
 rm -f "$gate"
 cat "$log"
 ops=$(awk '/^OPS /{print $2; exit}' "$log")
