@@ -117,17 +117,20 @@ internal static class CrawlBench
         return tables;
     }
 
-    private static async Task SettleAsync(List<JsKadNetwork> networks)
+    /// <summary>Waits until the js routing tables stop growing (sampled every second, at most two minutes); returns
+    /// their entries then. The dht driver waits the same way.</summary>
+    internal static async Task<int> SettleAsync(List<JsKadNetwork> networks)
     {
         int last = -1;
         for (int attempt = 0; attempt < 120; attempt++)
         {
             int total = (await TablesAsync(networks)).Values.Sum(t => t.Count);
             if (total == last && total > 0)
-                return;
+                return total;
             last = total;
             await Task.Delay(1000);
         }
+        return last;
     }
 
     private static long Heap()

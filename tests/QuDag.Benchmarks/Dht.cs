@@ -61,16 +61,8 @@ internal static class Dht
         await js.WaitForTablesAsync(tables => tables.All(t => t.Peers.Count >= 3), TimeSpan.FromMinutes(5)).ConfigureAwait(false);
         // Then until the tables stop growing (every node's self-query has run): before that, the nodes nearest a target
         // may not know it yet, and a lookup from a small table (ours) misses it where js's querier, whose table holds
-        // most of the network by then, does not. Sampled every second, at most two minutes.
-        int total = -1;
-        for (int i = 0; i < 120; i++)
-        {
-            int now = (await js.RoutingTablesAsync().ConfigureAwait(false)).Sum(t => t.Peers.Count);
-            if (now == total)
-                break;
-            total = now;
-            await Task.Delay(1000).ConfigureAwait(false);
-        }
+        // most of the network by then, does not.
+        int total = await CrawlBench.SettleAsync([js]).ConfigureAwait(false);
         Console.WriteLine($"js network: {count} kad servers in one Node process, random graph of degree 4, ready in {started.Elapsed.TotalSeconds:N1} s " +
             $"(tables settled at {total:N0} entries)");
 
