@@ -40,13 +40,11 @@ public sealed partial class ConnectionManager
     /// two bootstraps never run side by side and, when this returns, no bootstrap lookup is still going.
     /// </summary>
     /// <exception cref="DhtDisabledException">The DHT is off.</exception>
-    public async Task<int> BootstrapDhtAsync(IEnumerable<Multiaddr>? peers = null, CancellationToken cancellationToken = default)
+    public Task<int> BootstrapDhtAsync(IEnumerable<Multiaddr>? peers = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
         var discovery = _discovery ?? throw new DhtDisabledException();
-        await discovery.Bootstrapped.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        cancellationToken.ThrowIfCancellationRequested();
-        return await discovery.Dht.BootstrapAsync(peers ?? discovery.Dht.Options.BootstrapPeers, cancellationToken).ConfigureAwait(false);
+        return discovery.BootstrapAsync(peers ?? discovery.Dht.Options.BootstrapPeers, cancellationToken);
     }
 
     /// <summary>Completes when the bootstrap the manager started by itself has ended; for tests.</summary>

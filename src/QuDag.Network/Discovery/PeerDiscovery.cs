@@ -58,11 +58,25 @@ internal sealed class PeerDiscovery : IKadNetwork, IAsyncDisposable
     /// </summary>
     public async Task<IReadOnlyList<Multiaddr>> FindPeerAsync(PeerId peer, CancellationToken cancellationToken)
     {
-        await Bootstrapped.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        cancellationToken.ThrowIfCancellationRequested();
+        await AfterBootstrapAsync(cancellationToken).ConfigureAwait(false);
         if (Dht.RoutingTable.Count == 0 && Dht.Options.BootstrapPeers.Count > 0)
             await Dht.BootstrapAsync(Dht.Options.BootstrapPeers, cancellationToken).ConfigureAwait(false);
         return (await Dht.FindPeerAsync(peer, cancellationToken).ConfigureAwait(false))?.Addresses ?? [];
+    }
+
+    /// <summary>Joins the DHT through <paramref name="peers"/> once the bootstrap the manager began has ended: two
+    /// bootstraps never run side by side, and none is still going when this returns. Returns the table's size.</summary>
+    public async Task<int> BootstrapAsync(IEnumerable<Multiaddr> peers, CancellationToken cancellationToken)
+    {
+        await AfterBootstrapAsync(cancellationToken).ConfigureAwait(false);
+        return await Dht.BootstrapAsync(peers, cancellationToken).ConfigureAwait(false);
+    }
+
+    // The bootstrap the manager began at start, if any, has ended (however it ended).
+    private async Task AfterBootstrapAsync(CancellationToken cancellationToken)
+    {
+        await Bootstrapped.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        cancellationToken.ThrowIfCancellationRequested();
     }
 
     private void OnIdentified(PeerId peer, IdentifyMessage identify, IPAddress? seenAt)
