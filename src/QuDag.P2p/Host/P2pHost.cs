@@ -99,6 +99,20 @@ public sealed class P2pHost : IAsyncDisposable
     /// <summary>Live connections, both directions.</summary>
     public IReadOnlyCollection<P2pConnection> Connections => _connections.Keys.ToArray();
 
+    /// <summary>
+    /// The connections with <paramref name="peer"/> (a live, lock-free walk): unlike <see cref="Connections"/>, which
+    /// copies every connection under all of the table's locks, it neither allocates per connection nor holds up
+    /// connections being adopted meanwhile.
+    /// </summary>
+    public IEnumerable<P2pConnection> ConnectionsTo(PeerId peer)
+    {
+        foreach (var (connection, _) in _connections)
+        {
+            if (connection.RemotePeer == peer)
+                yield return connection;
+        }
+    }
+
     /// <summary>Active listeners.</summary>
     public IReadOnlyCollection<P2pListener> Listeners => _listeners.Keys.ToArray();
 
