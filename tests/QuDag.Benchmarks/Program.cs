@@ -34,7 +34,7 @@ using QuDag.Benchmarks;
 //   heap-diff <before.dmp> <after.dmp> <count>  the dump analysis alone, on kept dumps
 //   trace-top <file.nettrace> [N] top frames of a dotnet-trace sample-profiler trace, waits set apart
 //   trace-alloc <file.nettrace> [N]  the top types and allocation sites (ours, else the engine's) of a trace taken
-//                                 with TRACE_EXTRA="--profile gc-verbose"
+//                                 with TRACE_EXTRA="--clrevents gc+stack --clreventlevel verbose"
 //   trace-jit <file.nettrace> [N] what the JIT compiled during a trace taken with TRACE_EXTRA="--clrevents jit ..."
 return args switch
 {

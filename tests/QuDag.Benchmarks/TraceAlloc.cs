@@ -5,8 +5,8 @@ namespace QuDag.Benchmarks;
 
 /// <summary>
 /// trace-alloc &lt;file.nettrace&gt; [N]: what allocates, from the runtime's allocation samples (one event per ~100 KB
-/// allocated, naming the type of the object that crossed it) in a trace taken with
-/// <c>TRACE_EXTRA="--profile gc-verbose"</c> or <c>--clrevents gc+stack --clreventlevel verbose</c>. Prints the top N
+/// allocated, naming the type of the object that crossed it) in a trace profile.sh took with
+/// <c>TRACE_EXTRA="--clrevents gc+stack --clreventlevel verbose"</c>. Prints the top N
 /// types by sampled bytes, and the top N allocation sites: the innermost frame of our code (QuDag.*) or, where none is
 /// on the stack, of PowerShell's engine, so a share reads as "ours" or "the engine's".
 /// </summary>
