@@ -134,9 +134,9 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
         return null;
     }
 
-    /// <summary>True when the session knows <paramref name="peer"/>: a status lookup, without building the whole
-    /// description <see cref="QuDag.Network.ConnectionManager.GetPeer"/> returns.</summary>
-    protected bool IsKnown(PeerId peer) => CurrentSession.Manager.GetStatusAsync(peer).Result is not null;
+    /// <summary>True when the session knows <paramref name="peer"/>, without building the whole description
+    /// <see cref="QuDag.Network.ConnectionManager.GetPeer"/> returns.</summary>
+    protected bool IsKnown(PeerId peer) => CurrentSession.Manager.KnowsPeer(peer);
 
     /// <summary>The peer as output objects carry it.</summary>
     protected QuDagPeer? DescribePeer(PeerId peer) =>
