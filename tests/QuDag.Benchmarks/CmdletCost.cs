@@ -105,16 +105,6 @@ internal static class CmdletCost
             throw new InvalidOperationException($"Test-QuDagPeer wrote {output.Count} results, not {count}.");
     }
 
-    private static System.Collections.ObjectModel.Collection<PSObject> Invoke(PowerShell ps, string script, Dictionary<string, object> parameters)
-    {
-        ps.Commands.Clear();
-        ps.Streams.ClearStreams();
-        ps.AddScript(script);
-        foreach (var (name, value) in parameters)
-            ps.AddParameter(name, value);
-        var output = ps.Invoke();
-        if (ps.HadErrors)
-            throw new InvalidOperationException($"'{script}' failed: {string.Join("; ", ps.Streams.Error)}");
-        return output;
-    }
+    private static System.Collections.ObjectModel.Collection<PSObject> Invoke(PowerShell ps, string script, Dictionary<string, object> parameters) =>
+        HostedScript.Invoke(ps, script, parameters);
 }
