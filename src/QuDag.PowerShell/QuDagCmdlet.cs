@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using System.Management.Automation.Runspaces;
 
 namespace QuDag.PowerShell;
 
@@ -29,12 +28,7 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
     {
         get
         {
-            if (_resolved is not null)
-                return _resolved;
-            var session = Session ?? SessionRegistry.GetDefault(Runspace.DefaultRunspace);
-            if (session.IsDisposed)
-                ThrowTerminatingError(Errors.SessionClosed(CommandId, session));
-            return _resolved = session;
+            return _resolved ??= SessionRegistry.Resolve(this, Session, CommandId);
         }
     }
 
