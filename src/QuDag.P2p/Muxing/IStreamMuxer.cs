@@ -10,7 +10,8 @@ public interface IStreamMuxer
 
     /// <summary>
     /// Starts a session over <paramref name="secured"/>; the session owns the stream from then on. Its streams reserve
-    /// their slots and buffers in <paramref name="scope"/> (null: no accounting); the session never disposes it.
+    /// their slots and buffers in <paramref name="scope"/> (null: no accounting); the session releases it when it ends,
+    /// before its <see cref="IMuxedSession.Completion"/> completes.
     /// </summary>
     IMuxedSession CreateSession(Stream secured, bool isInitiator, ConnectionScope? scope = null);
 }

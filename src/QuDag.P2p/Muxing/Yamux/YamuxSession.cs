@@ -61,7 +61,7 @@ public sealed class YamuxSession : IMuxedSession
         _nextStreamId = isInitiator ? 1 : 2;
         _pendingOutbound = new SemaphoreSlim(_options.MaxPendingOutboundStreams, _options.MaxPendingOutboundStreams);
         Writer = new YamuxFrameWriter(connection, _options.MaxOutboundBufferBytes, _stop.Token,
-            e => Terminate(e, goAway: null, discardQueued: true)); // a failed write: nothing more can be written
+            static (session, e) => ((YamuxSession)session).Terminate(e, goAway: null, discardQueued: true), this); // a failed write: nothing more can be written
         _reader = new YamuxFrameReader(connection);
         _readLoop = ReadLoopAsync();
     }
@@ -318,6 +318,10 @@ public sealed class YamuxSession : IMuxedSession
             overdue.Dispose();
             lock (_openLock)
                 _drained?.TrySetResult();
+            // Before anyone hears of the end: a manager that frees its own slot on Completion then never finds the
+            // system scope still holding this connection. Here rather than in a continuation of the connection's, which
+            // every idle connection kept waiting (120 B).
+            _scope?.Dispose();
             if (error is null)
                 _completion.TrySetResult();
             else
