@@ -19,7 +19,8 @@ public sealed class YamuxSession : IMuxedSession
     private readonly YamuxStreamTable _streams = new();
     private readonly YamuxAcceptQueue _accepted = new();
     private ConcurrentDictionary<uint, (TaskCompletionSource<TimeSpan> Answer, long Sent)>? _pings; // on the first ping: most sessions never send one
-    private readonly SemaphoreSlim _pendingOutbound;
+    private int _unacknowledged;                                     // our streams the remote has not ACKed yet
+    private TaskCompletionSource? _acknowledged;                     // under _openLock: for an opener past the limit; made then
     private readonly CancellationTokenSource _stop = new();         // stops both loops
     private volatile bool _noNewStreams;                             // GoAway either way, or the end
     private CancellationTokenSource? _noNewStreamsSignal;           // for an opener waiting on the pending limit; made then
@@ -59,7 +60,6 @@ public sealed class YamuxSession : IMuxedSession
         _connection = connection;
         _isInitiator = isInitiator;
         _nextStreamId = isInitiator ? 1 : 2;
-        _pendingOutbound = new SemaphoreSlim(_options.MaxPendingOutboundStreams, _options.MaxPendingOutboundStreams);
         Writer = new YamuxFrameWriter(connection, _options.MaxOutboundBufferBytes, _stop.Token,
             static (session, e) => ((YamuxSession)session).Terminate(e, goAway: null, discardQueued: true), this); // a failed write: nothing more can be written
         _reader = new YamuxFrameReader(connection);
@@ -91,19 +91,8 @@ public sealed class YamuxSession : IMuxedSession
     public async ValueTask<MuxedStream> OpenStreamAsync(CancellationToken cancellationToken)
     {
         ThrowIfNoNewStreams();
-        if (!_pendingOutbound.Wait(0))
-        {
-            // The remote has not acknowledged MaxPendingOutboundStreams of ours yet: wait for an ACK.
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, NoNewStreamsSignal());
-            try
-            {
-                await _pendingOutbound.WaitAsync(linked.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw NoNewStreams();
-            }
-        }
+        if (!TryReservePendingOutbound())
+            await WaitForAcknowledgementAsync(cancellationToken).ConfigureAwait(false);
         YamuxStream stream;
         StreamScope? streamScope;
         lock (_openLock)
@@ -119,7 +108,7 @@ public sealed class YamuxSession : IMuxedSession
             }
             catch
             {
-                _pendingOutbound.Release();
+                OnOutboundAcknowledged(); // the slot this opener reserved
                 throw;
             }
             uint id = (uint)_nextStreamId;
@@ -137,6 +126,43 @@ public sealed class YamuxSession : IMuxedSession
             throw NoNewStreams();
         }
         return stream;
+    }
+
+    // The pending-outbound limit is a count, not a SemaphoreSlim: a semaphore and its lock cost every session 88 B, and
+    // only an opener that runs 256 streams ahead of the remote's ACKs ever waits.
+    private bool TryReservePendingOutbound()
+    {
+        int max = _options.MaxPendingOutboundStreams;
+        for (int n = Volatile.Read(ref _unacknowledged); n < max; n = Volatile.Read(ref _unacknowledged))
+        {
+            if (Interlocked.CompareExchange(ref _unacknowledged, n + 1, n) == n)
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>The remote has not acknowledged MaxPendingOutboundStreams of ours yet: wait for an ACK (or the session's
+    /// end, which fails the open) and reserve.</summary>
+    private async ValueTask WaitForAcknowledgementAsync(CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, NoNewStreamsSignal());
+        try
+        {
+            while (true)
+            {
+                Task acknowledged;
+                lock (_openLock)
+                    acknowledged = (_acknowledged ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+                // After the signal exists: an ACK from here on completes it (its decrement comes before its look).
+                if (TryReservePendingOutbound())
+                    return;
+                await acknowledged.WaitAsync(linked.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw NoNewStreams();
+        }
     }
 
     public async ValueTask<MuxedStream> AcceptStreamAsync(CancellationToken cancellationToken)
@@ -392,7 +418,16 @@ public sealed class YamuxSession : IMuxedSession
 
     internal void OnOutboundAcknowledged()
     {
-        _pendingOutbound.Release();
+        Interlocked.Decrement(ref _unacknowledged);
+        if (Volatile.Read(ref _acknowledged) is null)
+            return;
+        TaskCompletionSource? waiting;
+        lock (_openLock)
+        {
+            waiting = _acknowledged;
+            _acknowledged = null;
+        }
+        waiting?.TrySetResult(); // every waiter tries again; those that lose make the next signal
     }
 
     internal void OnStreamReleased(YamuxStream stream)
