@@ -115,11 +115,13 @@ public sealed class Upgrader
             string muxerId = secured.EarlyMuxer is { } early && _muxerIds.Contains(early)
                 ? early
                 : await NegotiateAsync(current, _muxerIds, outbound, security: false, remote, deadline.Token).ConfigureAwait(false);
-            var session = _muxers.First(m => m.ProtocolId == muxerId).CreateSession(current, isInitiator: outbound, scope);
+            var muxer = _muxers.First(m => m.ProtocolId == muxerId);
+            var session = muxer.CreateSession(current, isInitiator: outbound, scope);
             if (session is YamuxSession yamux && raw is NetworkStream network)
                 yamux.SetTransport(network.Socket);
 
-            return new P2pConnection(session, secured.RemotePeer, secured.RemoteKey, direction, securityId, muxerId,
+            // The transports' own ids, not the negotiated text: every connection keeps these two for its life.
+            return new P2pConnection(session, secured.RemotePeer, secured.RemoteKey, direction, security.ProtocolId, muxer.ProtocolId,
                 local, remote, _time.GetElapsedTime(startTimestamp), scope);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
