@@ -34,6 +34,14 @@ public interface IMuxedSession : IAsyncDisposable
     /// </summary>
     ValueTask<MuxedStream?> TryAcceptStreamAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Instead of an accept loop: hands every stream the remote opens to <paramref name="onStream"/> (on the thread pool,
+    /// with <paramref name="state"/>) as it arrives, then null once when the session has ended. An accept loop keeps a task
+    /// waiting for the session's whole life, which most of the time is an idle connection's; this keeps none. Once per
+    /// session, and not beside <see cref="AcceptStreamAsync"/>.
+    /// </summary>
+    void AcceptStreams(Action<object, MuxedStream?> onStream, object state);
+
     /// <summary>Completes when the session has ended, for whatever reason (faulted with it, if an error).</summary>
     Task Completion { get; }
 

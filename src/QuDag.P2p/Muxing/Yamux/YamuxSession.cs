@@ -180,6 +180,15 @@ public sealed class YamuxSession : IMuxedSession
         return next;
     }
 
+    /// <inheritdoc/>
+    public void AcceptStreams(Action<object, MuxedStream?> onStream, object state)
+    {
+        ArgumentNullException.ThrowIfNull(onStream);
+        ArgumentNullException.ThrowIfNull(state);
+        foreach (YamuxStream queued in _accepted.Deliver(onStream, state))
+            OnAccepted(queued);
+    }
+
     /// <summary>ACK on accept, as go-yamux does: an opener that caps its unacknowledged streams (256 here, in go and in
     /// rust) then never overruns our backlog of the same size.</summary>
     private void OnAccepted(YamuxStream stream)
