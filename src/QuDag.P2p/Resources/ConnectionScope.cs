@@ -12,7 +12,7 @@ namespace QuDag.P2p.Resources;
 public sealed class ConnectionScope : IDisposable
 {
     private readonly ResourceManager _manager;
-    private readonly Lock _lock = new();
+    private readonly Lock _lock; // its own scope's (Self.Gate)
     private readonly IPAddress? _address;
     private UInt128? _subnet;        // inbound, not exempt by the allowlist: its subnet slot
     private bool _subnetPending;     // the subnet slot still counts as pending
@@ -31,6 +31,7 @@ public sealed class ConnectionScope : IDisposable
         _subnet = subnet;
         _subnetPending = subnet is not null;
         Self = self;
+        _lock = self.Gate;
     }
 
     /// <summary>Accepted (true) or dialed.</summary>
