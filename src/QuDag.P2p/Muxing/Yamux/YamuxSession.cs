@@ -24,8 +24,10 @@ public sealed class YamuxSession : IMuxedSession
     private readonly CancellationTokenSource _stop = new();         // stops both loops
     private volatile bool _noNewStreams;                             // GoAway either way, or the end
     private CancellationTokenSource? _noNewStreamsSignal;           // for an opener waiting on the pending limit; made then
-    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Lock _openLock = new();
+    private object? _end; // null: running, nobody asked; a TaskCompletionSource: running, asked; a Task: ended (see Completion)
+    // Opening, accepting and closing: rare next to frames, so the stream table's own monitor serves (a Lock object cost
+    // every session 40 B). The table takes it for its short lookups and never calls out under it.
+    private readonly object _openLock;
     private readonly Task _readLoop;
 
     private long _nextStreamId;
@@ -54,6 +56,7 @@ public sealed class YamuxSession : IMuxedSession
     public YamuxSession(Stream connection, bool isInitiator, YamuxOptions? options = null, ConnectionScope? scope = null)
     {
         _scope = scope;
+        _openLock = _streams;
         ArgumentNullException.ThrowIfNull(connection);
         _options = options ?? YamuxOptions.Default;
         _options.Validate();
@@ -77,7 +80,40 @@ public sealed class YamuxSession : IMuxedSession
 
     public bool IsInitiator => _isInitiator;
 
-    public Task Completion => _completion.Task;
+    /// <remarks>Made when first asked for: a session nobody watches (a host's idle connection, whose end reaches the
+    /// host through <see cref="AcceptStreams"/>) keeps no task and source for its life (88 B).</remarks>
+    public Task Completion
+    {
+        get
+        {
+            object? end = Volatile.Read(ref _end);
+            if (end is null)
+            {
+                var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                end = Interlocked.CompareExchange(ref _end, asked, null) ?? asked;
+            }
+            return end as Task ?? ((TaskCompletionSource)end).Task;
+        }
+    }
+
+    /// <summary>The end, once: the source someone already waits on is completed, or else the ended task is kept for later
+    /// callers (never both, so a failure is one task to observe, as before).</summary>
+    private void Complete(Exception? error)
+    {
+        object? end = Volatile.Read(ref _end);
+        if (end is null)
+        {
+            Task ended = error is null ? Task.CompletedTask : Task.FromException(error);
+            end = Interlocked.CompareExchange(ref _end, ended, null);
+            if (end is null)
+                return;
+        }
+        var asked = (TaskCompletionSource)end; // asked meanwhile: Complete runs once (Terminate)
+        if (error is null)
+            asked.TrySetResult();
+        else
+            asked.TrySetException(error);
+    }
 
     public bool IsOpen => Volatile.Read(ref _terminated) == 0;
 
@@ -357,10 +393,7 @@ public sealed class YamuxSession : IMuxedSession
             // system scope still holding this connection. Here rather than in a continuation of the connection's, which
             // every idle connection kept waiting (120 B).
             _scope?.Dispose();
-            if (error is null)
-                _completion.TrySetResult();
-            else
-                _completion.TrySetException(error);
+            Complete(error);
         }
     }
 
