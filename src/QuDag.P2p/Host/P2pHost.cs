@@ -38,9 +38,9 @@ public sealed class P2pHost : IAsyncDisposable
     private readonly ConcurrentDictionary<P2pListener, TcpTransportListener> _listeners = new();
     private Tuple<string, byte[]>? _ownRecord; // the addresses it was made for, and the envelope
     private readonly CancellationTokenSource _stopping = new();
-    // The tasks this host started and has not yet seen end (accept loops, inbound upgrades, one per connection, one
-    // per inbound stream), plus one for the host itself until DisposeAsync. A count, not a set of tasks: a set costs
-    // a node and a continuation per task, and every idle connection keeps one task for its whole life.
+    // The work this host started and has not yet seen end (accept loops, inbound upgrades, one per connection until its
+    // close is reported, one per inbound stream), plus one for the host itself until DisposeAsync. A count, not a set of
+    // tasks: a set costs a node and a continuation per task, and there is one per connection for its whole life.
     private int _running = 1;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
