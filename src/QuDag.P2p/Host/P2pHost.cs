@@ -77,6 +77,13 @@ public sealed class P2pHost : IAsyncDisposable
             _ => throw new ArgumentException($"Unknown security protocol '{id}'; use {SecurityProtocols.Noise} or {SecurityProtocols.Tls}.", nameof(options)),
         }).ToArray();
         _upgrader = new Upgrader(_security, muxers, _gater, _options.ConnectTimeout, _time);
+        // Our own versions join the process's interned text: a peer running this stack sends them back, and the answer
+        // each connection keeps then shares these instances (see Compact) instead of a copy per connection.
+        foreach (string? own in new[] { _options.AgentVersion, _options.ProtocolVersion })
+        {
+            if (own is not null)
+                string.Intern(own);
+        }
         _handlers[PingProtocol.Id] = ServePingAsync;
         _handlers[IdentifyProtocol.Id] = ServeIdentifyAsync;
     }
@@ -318,7 +325,7 @@ public sealed class P2pHost : IAsyncDisposable
     /// <summary>
     /// The answer as the connection keeps it for its life: the key as the connection's own array (MatchesPeer proved
     /// them the same key), and the text the process already interns (our protocol ids and versions, which a peer
-    /// running this stack sends back) as those instances. About 100 B less per connection; nothing is dropped.
+    /// running this stack sends back) as those instances. About 150 B less per connection; nothing is dropped.
     /// </summary>
     private static IdentifyMessage Compact(IdentifyMessage message, P2pConnection connection)
     {

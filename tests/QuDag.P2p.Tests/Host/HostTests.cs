@@ -367,6 +367,8 @@ public sealed class HostTests
         Assert.Equal(b.Protocols.Order(StringComparer.Ordinal), kept.Protocols.Order(StringComparer.Ordinal));
         Assert.Equal(b.Options.ProtocolVersion, kept.ProtocolVersion);
         Assert.Equal(b.Options.AgentVersion, kept.AgentVersion);
+        Assert.Same(string.IsInterned(kept.AgentVersion!), kept.AgentVersion); // this stack's version: shared, not copied
+        Assert.Same(string.IsInterned(kept.ProtocolVersion!), kept.ProtocolVersion);
         Assert.Equal(listener.Addresses.Select(x => x.WithoutPeerId().ToString()),
             kept.ListenAddrs.Select(x => Multiaddr.FromBytes(x).ToString()));
         Assert.NotNull(kept.SignedPeerRecord);
