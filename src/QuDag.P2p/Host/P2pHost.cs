@@ -77,13 +77,6 @@ public sealed class P2pHost : IAsyncDisposable
             _ => throw new ArgumentException($"Unknown security protocol '{id}'; use {SecurityProtocols.Noise} or {SecurityProtocols.Tls}.", nameof(options)),
         }).ToArray();
         _upgrader = new Upgrader(_security, muxers, _gater, _options.ConnectTimeout, _time);
-        // Our own versions join the process's interned text: a peer running this stack sends them back, and the answer
-        // each connection keeps then shares these instances (see Compact) instead of a copy per connection.
-        foreach (string? own in new[] { _options.AgentVersion, _options.ProtocolVersion })
-        {
-            if (own is not null)
-                string.Intern(own);
-        }
         _handlers[PingProtocol.Id] = ServePingAsync;
         _handlers[IdentifyProtocol.Id] = ServeIdentifyAsync;
     }
@@ -323,20 +316,13 @@ public sealed class P2pHost : IAsyncDisposable
     }
 
     /// <summary>
-    /// The answer as the connection keeps it for its life: the key as the connection's own array (MatchesPeer proved
-    /// them the same key), and the text the process already interns (our protocol ids and versions, which a peer
-    /// running this stack sends back) as those instances. About 150 B less per connection; nothing is dropped.
+    /// The answer as the connection keeps it for its life, with the key as the connection's own array (MatchesPeer proved
+    /// them the same key): 60 B less per connection. Its text is shared already (IdentifyStrings decodes it).
     /// </summary>
     private static IdentifyMessage Compact(IdentifyMessage message, P2pConnection connection)
     {
         byte[] key = connection.RemoteKey.ToProtobuf();
-        return message with
-        {
-            PublicKey = message.PublicKey.AsSpan().SequenceEqual(key) ? key : message.PublicKey,
-            Protocols = message.Protocols.Select(static p => string.IsInterned(p) ?? p).ToArray(),
-            ProtocolVersion = message.ProtocolVersion is { } version ? string.IsInterned(version) ?? version : null,
-            AgentVersion = message.AgentVersion is { } agent ? string.IsInterned(agent) ?? agent : null,
-        };
+        return message.PublicKey.AsSpan().SequenceEqual(key) ? message with { PublicKey = key } : message;
     }
 
     private IdentifyMessage BuildIdentify(P2pConnection connection)
