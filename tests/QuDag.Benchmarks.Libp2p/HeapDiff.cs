@@ -21,6 +21,8 @@ public static class HeapDiff
     private static readonly int MinHeld = int.TryParse(Environment.GetEnvironmentVariable("QUDAG_HEAP_HOLDERS_MIN"), out int min) ? min : 1024;
     // QUDAG_HEAP_HOLDERS_TYPE lists the holders of one type's objects too (a type name ending, e.g. "Linked2CancellationTokenSource").
     private static readonly string? HeldType = Environment.GetEnvironmentVariable("QUDAG_HEAP_HOLDERS_TYPE");
+    // QUDAG_HEAP_TYPES lists more types than the 25 biggest (the long tail of a connection's small objects).
+    private static readonly int TypesShown = int.TryParse(Environment.GetEnvironmentVariable("QUDAG_HEAP_TYPES"), out int types) ? types : 25;
 
     public static int Run(string before, string after, int n)
     {
@@ -31,7 +33,7 @@ public static class HeapDiff
         Console.WriteLine($"{Path.GetFileName(after)}: live managed +{delta / (double)n / 1024:0.00} KiB per connection ({n} connections)");
         Console.WriteLine($"{"B/conn",10} {"objs/conn",9}  type");
         foreach (var (type, count, bytes) in a.Select(kv => (kv.Key, kv.Value.Count - b.GetValueOrDefault(kv.Key).Count, kv.Value.Bytes - b.GetValueOrDefault(kv.Key).Bytes))
-                     .Where(d => d.Item3 > 0).OrderByDescending(d => d.Item3).Take(25))
+                     .Where(d => d.Item3 > 0).OrderByDescending(d => d.Item3).Take(TypesShown))
             Console.WriteLine($"{bytes / (double)n,10:0.0} {count / (double)n,9:0.00}  {type}");
         Console.WriteLine($"arrays of {MinHeld} B or more in the after dump, by holder type and length (B/conn):");
         foreach (var (key, bytes) in holders.OrderByDescending(h => h.Value).Take(MinHeld < 1024 ? 30 : 15))

@@ -32,6 +32,14 @@ public readonly struct MultiaddrComponent : IEquatable<MultiaddrComponent>
     /// <summary>The peer id of a p2p component.</summary>
     public PeerId? PeerId => Protocol == MultiaddrProtocol.P2p ? Identity.PeerId.FromBytes(_value) : null;
 
+    // TryFormat, not ToString: ToString caches its text in the address, and the address here is often a socket's, kept
+    // for the connection's life (the observed address of every identify answer: 40 B per connection).
+    private static string Text(IPAddress address)
+    {
+        Span<char> text = stackalloc char[15]; // "255.255.255.255"
+        return address.TryFormat(text, out int written) ? new string(text[..written]) : address.ToString();
+    }
+
     public static MultiaddrComponent Ip(IPAddress address)
     {
         ArgumentNullException.ThrowIfNull(address);
@@ -39,7 +47,7 @@ public readonly struct MultiaddrComponent : IEquatable<MultiaddrComponent>
         if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
         return address.AddressFamily switch
         {
-            AddressFamily.InterNetwork => new(MultiaddrProtocol.Ip4, address.GetAddressBytes(), address.ToString()),
+            AddressFamily.InterNetwork => new(MultiaddrProtocol.Ip4, address.GetAddressBytes(), Text(address)),
             // The scope id (an interface) has no place here; multiaddr would need /ip6zone, which we do not speak.
             AddressFamily.InterNetworkV6 => new(MultiaddrProtocol.Ip6, address.GetAddressBytes(), new IPAddress(address.GetAddressBytes()).ToString()),
             _ => throw new ArgumentException($"{address.AddressFamily} is not an IP address family.", nameof(address)),

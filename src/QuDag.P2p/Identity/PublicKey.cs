@@ -11,6 +11,13 @@ public abstract class PublicKey : IEquatable<PublicKey>
 {
     private byte[]? _protobuf;
 
+    protected PublicKey()
+    {
+    }
+
+    /// <summary>A key that already holds its protobuf encoding (made once, shared with <see cref="ToProtobuf"/>).</summary>
+    private protected PublicKey(byte[] protobuf) => _protobuf = protobuf;
+
     /// <summary>The key's type.</summary>
     public abstract KeyType Type { get; }
 

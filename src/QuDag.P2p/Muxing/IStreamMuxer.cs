@@ -10,7 +10,8 @@ public interface IStreamMuxer
 
     /// <summary>
     /// Starts a session over <paramref name="secured"/>; the session owns the stream from then on. Its streams reserve
-    /// their slots and buffers in <paramref name="scope"/> (null: no accounting); the session never disposes it.
+    /// their slots and buffers in <paramref name="scope"/> (null: no accounting); the session releases it when it ends,
+    /// before its <see cref="IMuxedSession.Completion"/> completes.
     /// </summary>
     IMuxedSession CreateSession(Stream secured, bool isInitiator, ConnectionScope? scope = null);
 }
@@ -32,6 +33,14 @@ public interface IMuxedSession : IAsyncDisposable
     /// session's whole life: its end is the normal outcome there, not an error worth an exception on every close.
     /// </summary>
     ValueTask<MuxedStream?> TryAcceptStreamAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Instead of an accept loop: hands every stream the remote opens to <paramref name="onStream"/> (on the thread pool,
+    /// with <paramref name="state"/>) as it arrives, then null once when the session has ended. An accept loop keeps a task
+    /// waiting for the session's whole life, which most of the time is an idle connection's; this keeps none. Once per
+    /// session, and not beside <see cref="AcceptStreamAsync"/>.
+    /// </summary>
+    void AcceptStreams(Action<object, MuxedStream?> onStream, object state);
 
     /// <summary>Completes when the session has ended, for whatever reason (faulted with it, if an error).</summary>
     Task Completion { get; }

@@ -15,7 +15,7 @@ namespace QuDag.P2p.Resources;
 public sealed class ConnectionScope : IDisposable
 {
     private readonly ResourceManager _manager;
-    private readonly Lock _lock = new();
+    private readonly Lock _lock; // its own scope's (Self.Gate)
     private readonly IPAddress? _address;
     private readonly bool _accounted; // false: accounting is off, only the system scope's connection count is kept
     private UInt128? _subnet;        // inbound, not exempt by the allowlist: its subnet slot
@@ -39,6 +39,7 @@ public sealed class ConnectionScope : IDisposable
         _subnetPending = subnet is not null;
         _accounted = accounted;
         Self = self;
+        _lock = self.Gate;
     }
 
     /// <summary>Accepted (true) or dialed.</summary>

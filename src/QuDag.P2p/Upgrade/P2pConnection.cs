@@ -15,17 +15,12 @@ public sealed class P2pConnection : IAsyncDisposable
     private readonly IMuxedSession _session;
     private int _disposed;
 
-    private readonly Task _completion;
-
     internal P2pConnection(IMuxedSession session, PeerId remotePeer, PublicKey remoteKey, Direction direction,
         string security, string muxer, EndPoint localEndPoint, EndPoint remoteEndPoint, TimeSpan handshakeTime,
         ConnectionScope? scope = null)
     {
         _session = session;
         Resources = scope;
-        // The scope goes back before anyone hears of the end: a manager that reconnects at its limit on Completion then
-        // never finds the system scope still holding this connection.
-        _completion = scope is null ? session.Completion : ReleaseWhenDoneAsync(session.Completion, scope);
         RemotePeer = remotePeer;
         RemoteKey = remoteKey;
         Direction = direction;
@@ -64,23 +59,13 @@ public sealed class P2pConnection : IAsyncDisposable
     /// <summary>True until the connection ends.</summary>
     public bool IsOpen => _session.IsOpen && Volatile.Read(ref _disposed) == 0;
 
-    /// <summary>Completes when the connection has ended, for whatever reason, and its resource scope was released.</summary>
-    public Task Completion => _completion;
+    /// <summary>Completes when the connection has ended, for whatever reason, and its resource scope was released (the
+    /// session releases it before it completes).</summary>
+    public Task Completion => _session.Completion;
 
-    /// <summary>What the connection holds in the node's resource scopes (null: no accounting). Released when it ends.</summary>
+    /// <summary>What the connection holds in the node's resource scopes (null: no accounting). Released when it ends (by
+    /// its session).</summary>
     public ConnectionScope? Resources { get; }
-
-    private static async Task ReleaseWhenDoneAsync(Task session, ConnectionScope scope)
-    {
-        try
-        {
-            await session.ConfigureAwait(false);
-        }
-        finally
-        {
-            scope.Dispose();
-        }
-    }
 
     /// <summary>
     /// Opens a stream and negotiates one of <paramref name="protocols"/> (in order of preference) on it.
@@ -121,7 +106,7 @@ public sealed class P2pConnection : IAsyncDisposable
         await _session.ShutdownAsync().AsTask().WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (cancellationToken.IsCancellationRequested)
             await _session.DisposeAsync().ConfigureAwait(false);
-        await _completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // and the scope released
+        await Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // and the scope released
     }
 
     /// <summary>Closes at once: every stream is reset and the socket closed.</summary>
@@ -129,7 +114,7 @@ public sealed class P2pConnection : IAsyncDisposable
     {
         Interlocked.Exchange(ref _disposed, 1);
         await _session.DisposeAsync().ConfigureAwait(false);
-        await _completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // and the scope released
+        await Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // and the scope released
     }
 
     public override string ToString() => $"{Direction} {RemotePeer} at {RemoteEndPoint} ({Security}, {Muxer})";

@@ -370,6 +370,34 @@ public sealed class HostTests
     }
 
     [Fact]
+    public async Task The_kept_identify_answer_shares_the_connections_key_and_its_text_across_connections_and_keeps_every_field()
+    {
+        // Every connection keeps its remote's answer for its life: its key is the connection's own array, and its text
+        // the same instances on every connection, not copies read off the wire each time. Nothing is dropped.
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await using var a = new P2pHost(new P2pHostOptions { Security = [SecurityProtocols.Noise], IdentifyOnConnect = false });
+        await using var b = NewHost(SecurityProtocols.Noise);
+        var listener = await b.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0), cts.Token);
+        var connection = await a.DialAsync(listener.Addresses[0], cts.Token);
+        var other = await a.DialAsync(listener.Addresses[0], cts.Token);
+
+        var kept = await a.IdentifyAsync(connection, cts.Token);
+        var keptOther = await a.IdentifyAsync(other, cts.Token);
+        Assert.Same(connection.RemoteKey.ToProtobuf(), kept.PublicKey);
+        Assert.True(kept.MatchesPeer(b.LocalPeerId));
+        Assert.Same(kept.AgentVersion, keptOther.AgentVersion);
+        Assert.Same(kept.ProtocolVersion, keptOther.ProtocolVersion);
+        Assert.All(kept.Protocols.Zip(keptOther.Protocols), p => Assert.Same(p.First, p.Second));
+        Assert.Equal(b.Protocols.Order(StringComparer.Ordinal), kept.Protocols.Order(StringComparer.Ordinal));
+        Assert.Equal(b.Options.ProtocolVersion, kept.ProtocolVersion);
+        Assert.Equal(b.Options.AgentVersion, kept.AgentVersion);
+        Assert.Equal(listener.Addresses.Select(x => x.WithoutPeerId().ToString()),
+            kept.ListenAddrs.Select(x => Multiaddr.FromBytes(x).ToString()));
+        Assert.NotNull(kept.SignedPeerRecord);
+        Assert.NotNull(kept.ObservedAddr);
+    }
+
+    [Fact]
     public async Task Disposing_a_host_returns_after_every_connection_was_reported_closed_and_every_stream_task_ended()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));

@@ -6,7 +6,8 @@ namespace QuDag.P2p.Muxing.Yamux;
 /// The remote's new streams on their way to the acceptor: handed straight to an acceptor that waits (the host's accept
 /// loop waits for the session's whole life), queued otherwise. One acceptor at a time; a wait allocates nothing (the
 /// queue is its own reusable <see cref="IValueTaskSource{TResult}"/>), and the queue itself is made only when a stream
-/// arrives with nobody waiting, so an idle session holds this object and no more.
+/// arrives with nobody waiting, so an idle session holds this object and no more. An owner that serves every stream alike
+/// (the host) gives a handler instead (<see cref="Deliver"/>), and then nothing waits at all.
 /// </summary>
 internal sealed class YamuxAcceptQueue : IValueTaskSource<MuxedStream?>
 {
@@ -16,6 +17,8 @@ internal sealed class YamuxAcceptQueue : IValueTaskSource<MuxedStream?>
     private CancellationTokenRegistration _registration;
     private bool _waiting;
     private bool _completed;
+    private Action<object, MuxedStream?>? _handler; // set once by Deliver: every stream goes there instead
+    private object? _handlerState;
 
     /// <summary>What <see cref="TryAdd"/> did with a stream.</summary>
     public enum Added { Queued, Handed, Refused }
@@ -27,6 +30,11 @@ internal sealed class YamuxAcceptQueue : IValueTaskSource<MuxedStream?>
         {
             if (_completed)
                 return Added.Refused;
+            if (_handler is not null)
+            {
+                Dispatch(stream);
+                return Added.Handed;
+            }
             if (!_waiting)
             {
                 (_queue ??= new Queue<YamuxStream>(1)).Enqueue(stream);
@@ -79,6 +87,8 @@ internal sealed class YamuxAcceptQueue : IValueTaskSource<MuxedStream?>
                 return;
             _completed = true;
             _queue = null;
+            if (_handler is not null)
+                Dispatch(null);
             if (_waiting)
             {
                 _waiting = false;
@@ -86,6 +96,34 @@ internal sealed class YamuxAcceptQueue : IValueTaskSource<MuxedStream?>
             }
         }
     }
+
+    /// <summary>
+    /// From now on every stream goes to <paramref name="handler"/> on the thread pool as it arrives, and null once when
+    /// the queue completes: no acceptor waits, so the session's owner keeps no task waiting for its idle life. The streams
+    /// already queued go first; they are returned for the caller to acknowledge, as <see cref="TakeAsync"/> does.
+    /// </summary>
+    public YamuxStream[] Deliver(Action<object, MuxedStream?> handler, object state)
+    {
+        lock (this)
+        {
+            if (_handler is not null || _waiting)
+                throw new InvalidOperationException("A yamux session's streams go to one acceptor: a handler, or one accept at a time.");
+            _handler = handler;
+            _handlerState = state;
+            YamuxStream[] queued = _queue?.ToArray() ?? [];
+            _queue = null;
+            foreach (YamuxStream stream in queued)
+                Dispatch(stream);
+            if (_completed)
+                Dispatch(null);
+            return queued;
+        }
+    }
+
+    // Off the session's reader loop (and out of this lock): the handler negotiates, serves, may block.
+    private void Dispatch(MuxedStream? stream)
+        => ThreadPool.UnsafeQueueUserWorkItem(static work => work.Handler(work.State, work.Stream),
+            (Handler: _handler!, State: _handlerState!, Stream: stream), preferLocal: false);
 
     private void OnCanceled(CancellationToken token)
     {

@@ -40,7 +40,8 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
     private readonly Stream _connection;
     private readonly CancellationToken _lifetime;
     private readonly int _limit;
-    private readonly Action<Exception> _onFailed;
+    private readonly Action<object, Exception> _onFailed; // static: a capturing lambda cost every session 64 B
+    private readonly object _onFailedState;
 
     // All guarded by _lock.
     private byte[] _buffer = [];  // where frames are queued; rented on the first frame
@@ -62,13 +63,16 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
     /// <param name="limit">The data bound of the queue (see the type's remarks).</param>
     /// <param name="lifetime">The session's token: every write uses it, never a caller's, so a cancelled caller
     /// can never leave half a frame on the wire.</param>
-    /// <param name="onFailed">Told once when a write fails (not when the lifetime token cancels one): the session ends.</param>
-    public YamuxFrameWriter(Stream connection, int limit, CancellationToken lifetime, Action<Exception> onFailed)
+    /// <param name="onFailed">Told once when a write fails (not when the lifetime token cancels one), with
+    /// <paramref name="onFailedState"/>: the session ends.</param>
+    /// <param name="onFailedState">What <paramref name="onFailed"/> is called with (the session).</param>
+    public YamuxFrameWriter(Stream connection, int limit, CancellationToken lifetime, Action<object, Exception> onFailed, object onFailedState)
     {
         _connection = connection;
         _limit = limit;
         _lifetime = lifetime;
         _onFailed = onFailed;
+        _onFailedState = onFailedState;
     }
 
     /// <summary>Completes once the writer has ended: closed and everything written, or a write failed or was cancelled.</summary>
@@ -445,7 +449,7 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
         {
             await EndAsync().ConfigureAwait(false);
             if (!(e is OperationCanceledException && _lifetime.IsCancellationRequested))
-                _onFailed(e); // the connection failed (or was disposed under us); nothing more can be written
+                _onFailed(_onFailedState, e); // the connection failed (or was disposed under us); nothing more can be written
             return;
         }
         await EndAsync().ConfigureAwait(false);

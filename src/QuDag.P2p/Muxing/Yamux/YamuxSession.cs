@@ -19,12 +19,15 @@ public sealed class YamuxSession : IMuxedSession
     private readonly YamuxStreamTable _streams = new();
     private readonly YamuxAcceptQueue _accepted = new();
     private ConcurrentDictionary<uint, (TaskCompletionSource<TimeSpan> Answer, long Sent)>? _pings; // on the first ping: most sessions never send one
-    private readonly SemaphoreSlim _pendingOutbound;
+    private int _unacknowledged;                                     // our streams the remote has not ACKed yet
+    private TaskCompletionSource? _acknowledged;                     // under _openLock: for an opener past the limit; made then
     private readonly CancellationTokenSource _stop = new();         // stops both loops
     private volatile bool _noNewStreams;                             // GoAway either way, or the end
     private CancellationTokenSource? _noNewStreamsSignal;           // for an opener waiting on the pending limit; made then
-    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Lock _openLock = new();
+    private object? _end; // null: running, nobody asked; a TaskCompletionSource: running, asked; a Task: ended (see Completion)
+    // Opening, accepting and closing: rare next to frames, so the stream table's own monitor serves (a Lock object cost
+    // every session 40 B). The table takes it for its short lookups and never calls out under it.
+    private readonly object _openLock;
     private readonly Task _readLoop;
 
     private long _nextStreamId;
@@ -48,20 +51,20 @@ public sealed class YamuxSession : IMuxedSession
     /// <param name="connection">The secured channel the session owns.</param>
     /// <param name="isInitiator">True on the dialer's side (its stream ids are odd).</param>
     /// <param name="options">Limits and tunables.</param>
-    /// <param name="scope">The connection's resource scope: each stream reserves its slot and its buffers there
-    /// (null: no accounting).</param>
+    /// <param name="scope">The connection's resource scope, given back when the session ends; each stream reserves its
+    /// slot and its buffers there while accounting is on (<see cref="ConnectionScope.ForStreams"/>). Null: no accounting.</param>
     public YamuxSession(Stream connection, bool isInitiator, YamuxOptions? options = null, ConnectionScope? scope = null)
     {
         _scope = scope;
+        _openLock = _streams;
         ArgumentNullException.ThrowIfNull(connection);
         _options = options ?? YamuxOptions.Default;
         _options.Validate();
         _connection = connection;
         _isInitiator = isInitiator;
         _nextStreamId = isInitiator ? 1 : 2;
-        _pendingOutbound = new SemaphoreSlim(_options.MaxPendingOutboundStreams, _options.MaxPendingOutboundStreams);
         Writer = new YamuxFrameWriter(connection, _options.MaxOutboundBufferBytes, _stop.Token,
-            e => Terminate(e, goAway: null, discardQueued: true)); // a failed write: nothing more can be written
+            static (session, e) => ((YamuxSession)session).Terminate(e, goAway: null, discardQueued: true), this); // a failed write: nothing more can be written
         _reader = new YamuxFrameReader(connection);
         _readLoop = ReadLoopAsync();
     }
@@ -77,7 +80,40 @@ public sealed class YamuxSession : IMuxedSession
 
     public bool IsInitiator => _isInitiator;
 
-    public Task Completion => _completion.Task;
+    /// <remarks>Made when first asked for: a session nobody watches (a host's idle connection, whose end reaches the
+    /// host through <see cref="AcceptStreams"/>) keeps no task and source for its life (88 B).</remarks>
+    public Task Completion
+    {
+        get
+        {
+            object? end = Volatile.Read(ref _end);
+            if (end is null)
+            {
+                var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                end = Interlocked.CompareExchange(ref _end, asked, null) ?? asked;
+            }
+            return end as Task ?? ((TaskCompletionSource)end).Task;
+        }
+    }
+
+    /// <summary>The end, once: the source someone already waits on is completed, or else the ended task is kept for later
+    /// callers (never both, so a failure is one task to observe, as before).</summary>
+    private void Complete(Exception? error)
+    {
+        object? end = Volatile.Read(ref _end);
+        if (end is null)
+        {
+            Task ended = error is null ? Task.CompletedTask : Task.FromException(error);
+            end = Interlocked.CompareExchange(ref _end, ended, null);
+            if (end is null)
+                return;
+        }
+        var asked = (TaskCompletionSource)end; // asked meanwhile: Complete runs once (Terminate)
+        if (error is null)
+            asked.TrySetResult();
+        else
+            asked.TrySetException(error);
+    }
 
     public bool IsOpen => Volatile.Read(ref _terminated) == 0;
 
@@ -91,19 +127,8 @@ public sealed class YamuxSession : IMuxedSession
     public async ValueTask<MuxedStream> OpenStreamAsync(CancellationToken cancellationToken)
     {
         ThrowIfNoNewStreams();
-        if (!_pendingOutbound.Wait(0))
-        {
-            // The remote has not acknowledged MaxPendingOutboundStreams of ours yet: wait for an ACK.
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, NoNewStreamsSignal());
-            try
-            {
-                await _pendingOutbound.WaitAsync(linked.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw NoNewStreams();
-            }
-        }
+        if (!TryReservePendingOutbound())
+            await WaitForAcknowledgementAsync(cancellationToken).ConfigureAwait(false);
         YamuxStream stream;
         StreamScope? streamScope;
         lock (_openLock)
@@ -115,11 +140,11 @@ public sealed class YamuxSession : IMuxedSession
                     throw new P2pException($"The yamux session has {_options.MaxStreams} streams open, its limit.");
                 if (_nextStreamId > uint.MaxValue)
                     throw new MuxerClosedException("The yamux session ran out of stream ids.");
-                streamScope = _scope?.OpenStream(inbound: false); // a full peer or system scope refuses here
+                streamScope = _scope?.ForStreams?.OpenStream(inbound: false); // a full peer or system scope refuses here
             }
             catch
             {
-                _pendingOutbound.Release();
+                OnOutboundAcknowledged(); // the slot this opener reserved
                 throw;
             }
             uint id = (uint)_nextStreamId;
@@ -139,6 +164,43 @@ public sealed class YamuxSession : IMuxedSession
         return stream;
     }
 
+    // The pending-outbound limit is a count, not a SemaphoreSlim: a semaphore and its lock cost every session 88 B, and
+    // only an opener that runs 256 streams ahead of the remote's ACKs ever waits.
+    private bool TryReservePendingOutbound()
+    {
+        int max = _options.MaxPendingOutboundStreams;
+        for (int n = Volatile.Read(ref _unacknowledged); n < max; n = Volatile.Read(ref _unacknowledged))
+        {
+            if (Interlocked.CompareExchange(ref _unacknowledged, n + 1, n) == n)
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>The remote has not acknowledged MaxPendingOutboundStreams of ours yet: wait for an ACK (or the session's
+    /// end, which fails the open) and reserve.</summary>
+    private async ValueTask WaitForAcknowledgementAsync(CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, NoNewStreamsSignal());
+        try
+        {
+            while (true)
+            {
+                Task acknowledged;
+                lock (_openLock)
+                    acknowledged = (_acknowledged ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+                // After the signal exists: an ACK from here on completes it (its decrement comes before its look).
+                if (TryReservePendingOutbound())
+                    return;
+                await acknowledged.WaitAsync(linked.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw NoNewStreams();
+        }
+    }
+
     public async ValueTask<MuxedStream> AcceptStreamAsync(CancellationToken cancellationToken)
         => await TryAcceptStreamAsync(cancellationToken).ConfigureAwait(false)
             ?? throw new MuxerClosedException("The yamux session has ended.", EndError());
@@ -152,6 +214,15 @@ public sealed class YamuxSession : IMuxedSession
         if (taken is not null)
             OnAccepted(taken);
         return next;
+    }
+
+    /// <inheritdoc/>
+    public void AcceptStreams(Action<object, MuxedStream?> onStream, object state)
+    {
+        ArgumentNullException.ThrowIfNull(onStream);
+        ArgumentNullException.ThrowIfNull(state);
+        foreach (YamuxStream queued in _accepted.Deliver(onStream, state))
+            OnAccepted(queued);
     }
 
     /// <summary>ACK on accept, as go-yamux does: an opener that caps its unacknowledged streams (256 here, in go and in
@@ -318,10 +389,11 @@ public sealed class YamuxSession : IMuxedSession
             overdue.Dispose();
             lock (_openLock)
                 _drained?.TrySetResult();
-            if (error is null)
-                _completion.TrySetResult();
-            else
-                _completion.TrySetException(error);
+            // Before anyone hears of the end: a manager that frees its own slot on Completion then never finds the
+            // system scope still holding this connection. Here rather than in a continuation of the connection's, which
+            // every idle connection kept waiting (120 B).
+            _scope?.Dispose();
+            Complete(error);
         }
     }
 
@@ -388,7 +460,16 @@ public sealed class YamuxSession : IMuxedSession
 
     internal void OnOutboundAcknowledged()
     {
-        _pendingOutbound.Release();
+        Interlocked.Decrement(ref _unacknowledged);
+        if (Volatile.Read(ref _acknowledged) is null)
+            return;
+        TaskCompletionSource? waiting;
+        lock (_openLock)
+        {
+            waiting = _acknowledged;
+            _acknowledged = null;
+        }
+        waiting?.TrySetResult(); // every waiter tries again; those that lose make the next signal
     }
 
     internal void OnStreamReleased(YamuxStream stream)
@@ -627,7 +708,7 @@ public sealed class YamuxSession : IMuxedSession
             StreamScope? streamScope;
             try
             {
-                streamScope = _scope?.OpenStream(inbound: true);
+                streamScope = _scope?.ForStreams?.OpenStream(inbound: true);
             }
             catch (Exception e) when (e is ResourceLimitExceededException or ObjectDisposedException)
             {
