@@ -302,7 +302,7 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection, ITrimT
         if (Interlocked.CompareExchange(ref _closing, 1, 0) == 0)
         {
             _closeInfo = new CloseInfo(code, reason, Failed: false, Deliberate: true, scope);
-            _ = Connection.DisposeAsync().AsTask();
+            Connection.Abort(); // WatchAsync hears the end
         }
         return Completion;
     }
@@ -350,7 +350,7 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection, ITrimT
         if (Interlocked.CompareExchange(ref _closing, 1, 0) != 0)
             return false;
         _closeInfo = info;
-        _ = Connection.DisposeAsync().AsTask();
+        Connection.Abort(); // WatchAsync hears the end
         return true;
     }
 

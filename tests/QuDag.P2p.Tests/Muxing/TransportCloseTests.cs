@@ -59,6 +59,50 @@ public sealed class TransportCloseTests
         }
     }
 
+    public static TheoryData<string> Securities => [SecurityProtocols.Noise, SecurityProtocols.Tls];
+
+    /// <summary>
+    /// An idle connection's close takes no thread-pool hop of its own before the socket's end: the GoAway is written and
+    /// the writer ends on the closing thread, and the accept loop hears the end there too (a pool expiring 10,000
+    /// connections paid a drain, a writer-completion wake and an accept wake per close, each a work item).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Securities))]
+    public async Task Aborting_an_idle_connection_ends_its_writer_and_its_accept_loop_on_the_closing_thread(string security)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var dialerIdentity = NodeIdentity.Create();
+        using var listenerIdentity = NodeIdentity.Create();
+        ISecurityTransport dialerSecurity = SecurityFor(security, dialerIdentity), listenerSecurity = SecurityFor(security, listenerIdentity);
+        using var disposeDialerSecurity = (IDisposable)dialerSecurity;
+        using var disposeListenerSecurity = (IDisposable)listenerSecurity;
+        (P2pConnection dialer, P2pConnection listener) = await ConnectAsync(dialerSecurity, listenerSecurity, listenerIdentity.PeerId, cts.Token);
+        await using (dialer)
+        await using (listener)
+        {
+            var session = (YamuxSession)dialer.Session;
+            int acceptEndedOn = 0;
+            Task accepting = AcceptUntilTheEndAsync(session, () => acceptEndedOn = Environment.CurrentManagedThreadId);
+            Assert.False(accepting.IsCompleted);
+
+            dialer.Abort();
+
+            Assert.Equal(Environment.CurrentManagedThreadId, acceptEndedOn);
+            Assert.True(session.Writer.Ended, "the writer ended before Abort returned");
+            await accepting;
+            await dialer.Completion.WaitAsync(cts.Token);
+            await listener.Completion.WaitAsync(cts.Token);
+            Assert.Equal(YamuxGoAwayCode.Normal, ((YamuxSession)listener.Session).RemoteGoAwayCode);
+        }
+
+        static async Task AcceptUntilTheEndAsync(YamuxSession session, Action ended)
+        {
+            while (await session.TryAcceptStreamAsync(CancellationToken.None).ConfigureAwait(false) is { } stream)
+                stream.Reset();
+            ended();
+        }
+    }
+
     private static async Task<(P2pConnection Dialer, P2pConnection Listener)> ConnectAsync(ISecurityTransport dialerSecurity,
         ISecurityTransport listenerSecurity, PeerId listenerId, CancellationToken ct)
     {

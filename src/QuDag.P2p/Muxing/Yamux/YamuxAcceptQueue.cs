@@ -71,6 +71,8 @@ internal sealed class YamuxAcceptQueue : IValueTaskSource<MuxedStream?>
     }
 
     /// <summary>No more streams: a waiting acceptor gets null, and the queued ones are dropped (the session resets them).</summary>
+    /// <remarks>The acceptor's continuation runs on this thread, outside the lock: an accept loop that learns the session's
+    /// end has only to leave (a hop to the thread pool per close cost more than that), and nothing reuses the source after.</remarks>
     public void Complete()
     {
         lock (this)
@@ -79,12 +81,12 @@ internal sealed class YamuxAcceptQueue : IValueTaskSource<MuxedStream?>
                 return;
             _completed = true;
             _queue = null;
-            if (_waiting)
-            {
-                _waiting = false;
-                _core.SetResult(null);
-            }
+            if (!_waiting)
+                return;
+            _waiting = false; // a cancellation from now on finds no wait to fail
         }
+        _core.RunContinuationsAsynchronously = false;
+        _core.SetResult(null);
     }
 
     private void OnCanceled(CancellationToken token)

@@ -295,7 +295,7 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
     }
 
     /// <summary>The loop takes over the role and first awaits <paramref name="pending"/> (a write or flush, or its failure).</summary>
-    private void HandOff(ValueTask pending, byte[] batch, bool flushAfter)
+    private void HandOff(ValueTask pending, byte[]? batch, bool flushAfter)
     {
         lock (_lock)
         {
@@ -313,7 +313,7 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
         StartDrain();
     }
 
-    private async Task ObserveAsync(ValueTask pending, byte[] batch)
+    private async Task ObserveAsync(ValueTask pending, byte[]? batch)
     {
         try
         {
@@ -356,9 +356,12 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
         return batch;
     }
 
-    /// <summary>A written batch's buffer becomes the spare again (or goes to the pool once released).</summary>
-    private void ReturnBatch(byte[] batch)
+    /// <summary>A written batch's buffer becomes the spare again (or goes to the pool once released); null: a frame
+    /// that was never the queue's (the last one, written by <see cref="WriteLast"/>).</summary>
+    private void ReturnBatch(byte[]? batch)
     {
+        if (batch is null)
+            return;
         if (_released)
             ArrayPool<byte>.Shared.Return(batch);
         else if (_buffer.Length == 0 && _length == 0)
@@ -399,32 +402,104 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
     /// Stops the queue: optionally drops what is queued (the streams were reset, their data is moot), queues
     /// one last frame (GoAway) and lets the loop write what remains and finish.
     /// </summary>
+    /// <remarks>
+    /// A session that closes idle (the role free, nothing queued: how every pooled connection ends) needs no drain: the
+    /// last frame is written on the caller's thread, and with nothing to write the writer ends at once. Either way
+    /// <see cref="Completion"/> is then already complete, so closing costs no thread-pool hop for the writer. The write
+    /// never blocks the caller: one the connection cannot finish at once goes to a drain, as any inline write does.
+    /// </remarks>
     public void Close(YamuxHeader? last, bool discardQueued)
     {
-        TaskCompletionSource? space;
-        bool wake;
+        TaskCompletionSource? space, ended = null;
+        bool wake = false, writeLast = false;
         lock (_lock)
         {
             if (_closed)
                 return;
             if (discardQueued)
                 _length = 0;
-            if (last is { } header)
-            {
-                if (_buffer.Length - _length < YamuxHeader.Size)
-                    Grow(YamuxHeader.Size);
-                header.Write(_buffer.AsSpan(_length, YamuxHeader.Size));
-                _length += YamuxHeader.Size;
-            }
             _closed = true;
-            // A holder of the role sees _closed when it finishes and leaves the rest to the loop.
-            wake = !_busy;
-            _busy = true;
             space = TakeSpace();
+            if (!_busy && _length == 0 && !_flushPending)
+            {
+                if (last is null)
+                {
+                    _loopEnded = true; // nothing left to write, and nobody holds the role to write it
+                    ended = _ended;
+                }
+                else
+                {
+                    _busy = true;
+                    writeLast = true;
+                }
+            }
+            else
+            {
+                if (last is { } header)
+                {
+                    if (_buffer.Length - _length < YamuxHeader.Size)
+                        Grow(YamuxHeader.Size);
+                    header.Write(_buffer.AsSpan(_length, YamuxHeader.Size));
+                    _length += YamuxHeader.Size;
+                }
+                // A holder of the role sees _closed when it finishes and leaves the rest to the loop.
+                wake = !_busy;
+                _busy = true;
+            }
         }
+        space?.TrySetResult();
+        ended?.TrySetResult();
         if (wake)
             StartDrain();
-        space?.TrySetResult();
+        else if (writeLast)
+            WriteLast(last!.Value);
+    }
+
+    // GoAway(normal), the last frame of nearly every close: the same 12 bytes every time, never written to.
+    private static readonly byte[] s_goAwayNormal = FrameBytes(new YamuxHeader(YamuxFrameType.GoAway, YamuxFlags.None, 0, (uint)YamuxGoAwayCode.Normal));
+
+    private static byte[] FrameBytes(YamuxHeader header)
+    {
+        var bytes = new byte[YamuxHeader.Size];
+        header.Write(bytes);
+        return bytes;
+    }
+
+    /// <summary>The closing writer holds the role with nothing queued: writes the last frame inline and ends, or hands
+    /// a write or flush it cannot finish at once to a drain (which then ends the writer).</summary>
+    private void WriteLast(YamuxHeader last)
+    {
+        byte[] frame = last is { Type: YamuxFrameType.GoAway, Flags: YamuxFlags.None, StreamId: 0, Length: (uint)YamuxGoAwayCode.Normal }
+            ? s_goAwayNormal
+            : FrameBytes(last);
+        ValueTask pending;
+        try
+        {
+            pending = _connection.WriteAsync(frame, _lifetime);
+            if (pending.IsCompletedSuccessfully)
+            {
+                pending.GetAwaiter().GetResult(); // consumes a pooled IValueTaskSource, if any
+                InlineWrites++;
+                Task flushed = _connection.FlushAsync(_lifetime);
+                pending = flushed.IsCompletedSuccessfully ? default : new ValueTask(flushed);
+            }
+        }
+        catch (Exception e)
+        {
+            pending = ValueTask.FromException(e);
+        }
+        if (!pending.IsCompletedSuccessfully)
+        {
+            HandOff(pending, batch: null, flushAfter: false);
+            return;
+        }
+        TaskCompletionSource? ended;
+        lock (_lock)
+        {
+            _loopEnded = true;
+            ended = _ended;
+        }
+        ended?.TrySetResult();
     }
 
     /// <summary>Starts a drain on the thread pool; only by whoever has just taken (or holds and hands over) the role.</summary>
@@ -541,7 +616,7 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
                 finally
                 {
                     lock (_lock)
-                        ReturnBatch(batch!);
+                        ReturnBatch(batch);
                 }
             }
             else if (batch is not null)
