@@ -1,14 +1,13 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.ExceptionServices;
 using QuDag.P2p.Host;
 using QuDag.P2p.Identity;
 using QuDag.P2p.Muxing.Yamux;
 using QuDag.P2p.Security;
 using QuDag.P2p.Security.Noise;
 using QuDag.P2p.Security.Tls;
+using QuDag.P2p.Tests.Support;
 using QuDag.P2p.Upgrade;
 
 namespace QuDag.P2p.Tests.Muxing;
@@ -122,33 +121,4 @@ public sealed class TransportCloseTests
     private static ISecurityTransport SecurityFor(string security, NodeIdentity identity) => security == SecurityProtocols.Noise
         ? new NoiseSecurity(identity, new NoiseSecurityOptions { StreamMuxers = [YamuxMuxer.Id] })
         : new TlsSecurity(identity, new TlsSecurityOptions { StreamMuxers = [YamuxMuxer.Id] });
-
-    /// <summary>
-    /// First-chance exceptions thrown in this test's flows, from <see cref="Start"/> on: the sessions' loops start inside
-    /// the test, so they carry its ExecutionContext and its marker; other tests running meanwhile do not.
-    /// </summary>
-    private sealed class ExceptionsInThisFlow : IDisposable
-    {
-        private readonly AsyncLocal<object?> _scope = new();
-        private readonly object _marker = new();
-        private volatile bool _counting;
-
-        public ExceptionsInThisFlow()
-        {
-            _scope.Value = _marker;
-            AppDomain.CurrentDomain.FirstChanceException += OnFirstChance;
-        }
-
-        public ConcurrentQueue<string> Thrown { get; } = new();
-
-        public void Start() => _counting = true;
-
-        private void OnFirstChance(object? sender, FirstChanceExceptionEventArgs e)
-        {
-            if (_counting && ReferenceEquals(_scope.Value, _marker))
-                Thrown.Enqueue(e.Exception.GetType().Name + ": " + e.Exception.Message + Environment.NewLine + new StackTrace(1, false));
-        }
-
-        public void Dispose() => AppDomain.CurrentDomain.FirstChanceException -= OnFirstChance;
-    }
 }
