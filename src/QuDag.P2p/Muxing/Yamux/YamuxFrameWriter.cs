@@ -130,7 +130,12 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
     /// <param name="cancellationToken">Ends a wait for room in the queue.</param>
     public ValueTask EnqueueDataAsync(YamuxHeader header, ReadOnlyMemory<byte> payload, int maxFrame, CancellationToken cancellationToken)
     {
-        return TryEnqueue(header, payload.Span, maxFrame, _limit, mayWriteInline: true) ? default : EnqueueDataSlowAsync(header, payload, maxFrame, cancellationToken);
+        return Enqueue(header, payload.Span, maxFrame, _limit, mayWriteInline: true) switch
+        {
+            Queued.Yes => default,
+            Queued.Full => EnqueueDataSlowAsync(header, payload, maxFrame, cancellationToken),
+            _ => throw Closed(),
+        };
     }
 
     private async ValueTask EnqueueDataSlowAsync(YamuxHeader header, ReadOnlyMemory<byte> payload, int maxFrame, CancellationToken cancellationToken)
@@ -138,7 +143,10 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
         while (true)
         {
             Task space = GetSpaceTask();
-            if (TryEnqueue(header, payload.Span, maxFrame, _limit, mayWriteInline: true))
+            Queued queued = Enqueue(header, payload.Span, maxFrame, _limit, mayWriteInline: true);
+            if (queued == Queued.Closed)
+                throw Closed();
+            if (queued == Queued.Yes)
                 return;
             await space.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -147,16 +155,13 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
     /// <summary>Queues a control frame without waiting; false once the session is closed. Written inline only when
     /// <paramref name="mayWriteInline"/> says the caller is an application thread (never the session's reader loop).</summary>
     public bool TryEnqueueControl(YamuxHeader header, bool mayWriteInline = false)
-    {
-        try
-        {
-            return TryEnqueue(header, default, 0, int.MaxValue, mayWriteInline);
-        }
-        catch (MuxerClosedException)
-        {
-            return false;
-        }
-    }
+        => Enqueue(header, default, 0, int.MaxValue, mayWriteInline) == Queued.Yes; // a closed queue is no error here: the
+                                                                                     // reader answering a late frame meets it on every close
+
+    private static MuxerClosedException Closed() => new("The yamux session is closed.");
+
+    /// <summary>What <see cref="Enqueue"/> did: queued the frames, found the queue full (data waits for room), or closed.</summary>
+    private enum Queued { Yes, Full, Closed }
 
     /// <summary>Waits until the queue drained below the control slack (see the type's remarks).</summary>
     public async ValueTask WaitForControlRoomAsync(CancellationToken cancellationToken)
@@ -170,7 +175,7 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
         }
     }
 
-    private bool TryEnqueue(YamuxHeader header, ReadOnlySpan<byte> payload, int maxFrame, int limit, bool mayWriteInline)
+    private Queued Enqueue(YamuxHeader header, ReadOnlySpan<byte> payload, int maxFrame, int limit, bool mayWriteInline)
     {
         int frames = payload.IsEmpty ? 1 : (payload.Length + maxFrame - 1) / maxFrame;
         int size = frames * YamuxHeader.Size + payload.Length;
@@ -181,9 +186,9 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
         lock (_lock)
         {
             if (_closed)
-                throw new MuxerClosedException("The yamux session is closed.");
+                return Queued.Closed;
             if (_length > 0 && _length + size > limit)
-                return false;
+                return Queued.Full;
             if (_buffer.Length - _length < size)
                 Grow(size);
             Span<byte> destination = _buffer.AsSpan(_length, size);
@@ -228,7 +233,7 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
             StartDrain();
         else if (batch is not null)
             WriteInline(batch, count, space);
-        return true;
+        return Queued.Yes;
     }
 
     /// <summary>The caller holds the role: writes its batch; whatever it cannot finish goes to the loop.</summary>
