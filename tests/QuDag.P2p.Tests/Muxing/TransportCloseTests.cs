@@ -33,29 +33,21 @@ public sealed class TransportCloseTests
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         using var exceptions = new ExceptionsInThisFlow();
-        using var dialerIdentity = NodeIdentity.Create();
-        using var listenerIdentity = NodeIdentity.Create();
-        ISecurityTransport dialerSecurity = SecurityFor(security, dialerIdentity), listenerSecurity = SecurityFor(security, listenerIdentity);
-        using var disposeDialerSecurity = (IDisposable)dialerSecurity;
-        using var disposeListenerSecurity = (IDisposable)listenerSecurity;
-        (P2pConnection dialer, P2pConnection listener) = await ConnectAsync(dialerSecurity, listenerSecurity, listenerIdentity.PeerId, cts.Token);
-        await using (dialer)
-        await using (listener)
-        {
-            exceptions.Start();
-            if (graceful)
-                await dialer.CloseAsync(cts.Token);
-            else
-                await dialer.DisposeAsync();
-            await listener.Completion.WaitAsync(cts.Token);
-            await dialer.Completion.WaitAsync(cts.Token);
+        await using var pair = await Pair.ConnectAsync(security, cts.Token);
+        P2pConnection dialer = pair.Dialer, listener = pair.Listener;
+        exceptions.Start();
+        if (graceful)
+            await dialer.CloseAsync(cts.Token);
+        else
+            await dialer.DisposeAsync();
+        await listener.Completion.WaitAsync(cts.Token);
+        await dialer.Completion.WaitAsync(cts.Token);
 
-            Assert.Equal(YamuxGoAwayCode.Normal, ((YamuxSession)listener.Session).RemoteGoAwayCode);
-            Assert.False(listener.IsOpen);
-            Assert.True(((YamuxSession)dialer.Session).LoopsEnded);
-            await Wait.UntilAsync(() => ((YamuxSession)listener.Session).LoopsEnded, "the listener's loops end");
-            Assert.Empty(exceptions.Thrown);
-        }
+        Assert.Equal(YamuxGoAwayCode.Normal, ((YamuxSession)listener.Session).RemoteGoAwayCode);
+        Assert.False(listener.IsOpen);
+        Assert.True(((YamuxSession)dialer.Session).LoopsEnded);
+        await Wait.UntilAsync(() => ((YamuxSession)listener.Session).LoopsEnded, "the listener's loops end");
+        Assert.Empty(exceptions.Thrown);
     }
 
     public static TheoryData<string> Securities => [SecurityProtocols.Noise, SecurityProtocols.Tls];
@@ -70,29 +62,21 @@ public sealed class TransportCloseTests
     public async Task Aborting_an_idle_connection_ends_its_writer_and_its_accept_loop_on_the_closing_thread(string security)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        using var dialerIdentity = NodeIdentity.Create();
-        using var listenerIdentity = NodeIdentity.Create();
-        ISecurityTransport dialerSecurity = SecurityFor(security, dialerIdentity), listenerSecurity = SecurityFor(security, listenerIdentity);
-        using var disposeDialerSecurity = (IDisposable)dialerSecurity;
-        using var disposeListenerSecurity = (IDisposable)listenerSecurity;
-        (P2pConnection dialer, P2pConnection listener) = await ConnectAsync(dialerSecurity, listenerSecurity, listenerIdentity.PeerId, cts.Token);
-        await using (dialer)
-        await using (listener)
-        {
-            var session = (YamuxSession)dialer.Session;
-            int acceptEndedOn = 0;
-            Task accepting = AcceptUntilTheEndAsync(session, () => acceptEndedOn = Environment.CurrentManagedThreadId);
-            Assert.False(accepting.IsCompleted);
+        await using var pair = await Pair.ConnectAsync(security, cts.Token);
+        P2pConnection dialer = pair.Dialer, listener = pair.Listener;
+        var session = (YamuxSession)dialer.Session;
+        int acceptEndedOn = 0;
+        Task accepting = AcceptUntilTheEndAsync(session, () => acceptEndedOn = Environment.CurrentManagedThreadId);
+        Assert.False(accepting.IsCompleted);
 
-            dialer.Abort();
+        dialer.Abort();
 
-            Assert.Equal(Environment.CurrentManagedThreadId, acceptEndedOn);
-            Assert.True(session.Writer.Ended, "the writer ended before Abort returned");
-            await accepting;
-            await dialer.Completion.WaitAsync(cts.Token);
-            await listener.Completion.WaitAsync(cts.Token);
-            Assert.Equal(YamuxGoAwayCode.Normal, ((YamuxSession)listener.Session).RemoteGoAwayCode);
-        }
+        Assert.Equal(Environment.CurrentManagedThreadId, acceptEndedOn);
+        Assert.True(session.Writer.Ended, "the writer ended before Abort returned");
+        await accepting;
+        await dialer.Completion.WaitAsync(cts.Token);
+        await listener.Completion.WaitAsync(cts.Token);
+        Assert.Equal(YamuxGoAwayCode.Normal, ((YamuxSession)listener.Session).RemoteGoAwayCode);
 
         static async Task AcceptUntilTheEndAsync(YamuxSession session, Action ended)
         {
@@ -102,23 +86,42 @@ public sealed class TransportCloseTests
         }
     }
 
-    private static async Task<(P2pConnection Dialer, P2pConnection Listener)> ConnectAsync(ISecurityTransport dialerSecurity,
-        ISecurityTransport listenerSecurity, PeerId listenerId, CancellationToken ct)
+    /// <summary>An upgraded TCP connection's two ends, with the identities and security transports they use; disposed together.</summary>
+    private sealed class Pair(NodeIdentity[] identities, ISecurityTransport[] securities, P2pConnection dialer, P2pConnection listener) : IAsyncDisposable
     {
-        using var tcp = new TcpListener(IPAddress.Loopback, 0);
-        tcp.Start();
-        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        Task<Socket> accepting = tcp.AcceptSocketAsync(ct).AsTask();
-        await client.ConnectAsync((IPEndPoint)tcp.LocalEndpoint, ct);
-        Socket server = await accepting;
-        Task<P2pConnection> inbound = new Upgrader([listenerSecurity], [new YamuxMuxer()]).UpgradeInboundAsync(new NetworkStream(server, ownsSocket: true),
-            server.LocalEndPoint!, server.RemoteEndPoint!, Stopwatch.GetTimestamp(), ct);
-        P2pConnection outbound = await new Upgrader([dialerSecurity], [new YamuxMuxer()]).UpgradeOutboundAsync(new NetworkStream(client, ownsSocket: true),
-            client.LocalEndPoint!, client.RemoteEndPoint!, listenerId, Stopwatch.GetTimestamp(), ct);
-        return (outbound, await inbound);
-    }
+        public P2pConnection Dialer { get; } = dialer;
 
-    private static ISecurityTransport SecurityFor(string security, NodeIdentity identity) => security == SecurityProtocols.Noise
-        ? new NoiseSecurity(identity, new NoiseSecurityOptions { StreamMuxers = [YamuxMuxer.Id] })
-        : new TlsSecurity(identity, new TlsSecurityOptions { StreamMuxers = [YamuxMuxer.Id] });
+        public P2pConnection Listener { get; } = listener;
+
+        public static async Task<Pair> ConnectAsync(string security, CancellationToken ct)
+        {
+            NodeIdentity[] identities = [NodeIdentity.Create(), NodeIdentity.Create()];
+            ISecurityTransport[] securities = [SecurityFor(security, identities[0]), SecurityFor(security, identities[1])];
+            using var tcp = new TcpListener(IPAddress.Loopback, 0);
+            tcp.Start();
+            var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            Task<Socket> accepting = tcp.AcceptSocketAsync(ct).AsTask();
+            await client.ConnectAsync((IPEndPoint)tcp.LocalEndpoint, ct);
+            Socket server = await accepting;
+            Task<P2pConnection> inbound = new Upgrader([securities[1]], [new YamuxMuxer()]).UpgradeInboundAsync(new NetworkStream(server, ownsSocket: true),
+                server.LocalEndPoint!, server.RemoteEndPoint!, Stopwatch.GetTimestamp(), ct);
+            P2pConnection outbound = await new Upgrader([securities[0]], [new YamuxMuxer()]).UpgradeOutboundAsync(new NetworkStream(client, ownsSocket: true),
+                client.LocalEndPoint!, client.RemoteEndPoint!, identities[1].PeerId, Stopwatch.GetTimestamp(), ct);
+            return new Pair(identities, securities, outbound, await inbound);
+        }
+
+        private static ISecurityTransport SecurityFor(string security, NodeIdentity identity) => security == SecurityProtocols.Noise
+            ? new NoiseSecurity(identity, new NoiseSecurityOptions { StreamMuxers = [YamuxMuxer.Id] })
+            : new TlsSecurity(identity, new TlsSecurityOptions { StreamMuxers = [YamuxMuxer.Id] });
+
+        public async ValueTask DisposeAsync()
+        {
+            await Dialer.DisposeAsync();
+            await Listener.DisposeAsync();
+            foreach (var security in securities)
+                ((IDisposable)security).Dispose();
+            foreach (var identity in identities)
+                identity.Dispose();
+        }
+    }
 }
