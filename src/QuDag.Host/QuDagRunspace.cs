@@ -68,6 +68,9 @@ public static class QuDagRunspace
         var iss = InitialSessionState.CreateDefault2();
         iss.ImportPSModule(manifest ?? FindManifest());
         var runspace = RunspaceFactory.CreateRunspace(host, iss);
+        // One pipeline thread for the runspace's life, as pwsh's console host sets it: the default makes a new thread
+        // (and its handles, left to the finalizer) for every Invoke, about half of a short command's cost here.
+        runspace.ThreadOptions = PSThreadOptions.ReuseThread;
         runspace.Open();
         using var ps = PowerShell.Create(runspace);
         if (plainText)

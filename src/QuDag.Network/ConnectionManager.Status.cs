@@ -52,7 +52,11 @@ public sealed partial class ConnectionManager
 
     /// <inheritdoc cref="GetMetricsAsync"/>
     public NetworkMetrics GetMetrics() =>
-        _metrics.Snapshot(open: _dialer.Limiter.Open, active: _dialer.ActiveCount, idle: _dialer.Pool.Count, Settings.MaxConnections, _peers.Count);
+        _metrics.Snapshot(open: OpenConnections, active: _dialer.ActiveCount, idle: _dialer.Pool.Count, Settings.MaxConnections, _peers.Count);
+
+    /// <summary>True when the manager knows the peer (it has an entry, whatever its status): what <see cref="GetPeer"/>
+    /// answers with non-null, without building the description. O(1), allocation-free.</summary>
+    public bool KnowsPeer(PeerId peerId) => _peers.TryGet(peerId, out _);
 
     /// <summary>What the manager knows of one peer, or null for a peer never seen.</summary>
     public PeerInfo? GetPeer(PeerId peerId) => _peers.TryGet(peerId, out var entry) ? Describe(entry) : null;

@@ -71,12 +71,13 @@ public sealed partial class ConnectionManager : IAsyncDisposable
             TimeProvider = _time,
             IdentifyOnConnect = options.IdentifyPeers,
             MaxPendingInboundUpgradesPerAddress = options.MaxPendingInboundUpgradesPerAddress,
-            // The seed's limit is the system scope's established limit: the scopes and the limiter agree on it.
+            // The seed's limit is the system scope's connection limit: it counts every connection from its open.
             Resources = WithMaxConnections(options.Resources, options.MaxConnections),
         });
         _host.Resources.Blocked += refused => _metrics.RecordBlocked(refused.Scope);
-        // An inbound connection at the system scope's limit first has the longest-idle pooled connection closed, as a dial does.
-        _host.Resources.Relief = () => _dialer!.EvictLongestIdleAsync();
+        // A connection at the system scope's limit, either way, first has the longest-idle pooled connection closed (a
+        // dial with TrimAtLimit may trim one instead); only then is it refused.
+        _host.Resources.Relief = (inbound, ct) => _dialer!.RelieveAsync(inbound, ct);
         _dialer = new Dialer(() => Settings, _identity.PeerId, _host, _peers, _metrics, _inbox);
         _host.InboundUpgradeFailed += (_, error) => _metrics.RecordFailure(inbound: true, ConnectFailures.Classify(error));
         _requests = new Messaging.RequestService(_time, () => Settings.RequestTimeout, options.RequestQueueCapacity,
@@ -161,8 +162,9 @@ public sealed partial class ConnectionManager : IAsyncDisposable
         }
     }
 
-    /// <summary>Open sockets right now: handshaking, active and idle, both directions.</summary>
-    public int OpenConnections => _dialer.Limiter.Open;
+    /// <summary>Open connections right now: handshaking, active and idle, both directions (the system scope's count,
+    /// which MaxConnections limits).</summary>
+    public int OpenConnections => _host.Resources.System.Connections;
 
     /// <summary>The allow and deny lists this manager enforces (<see cref="ConnectionManagerOptions.Gater"/>).</summary>
     public ConnectionGater Gater => _dialer.Gater;

@@ -21,7 +21,8 @@ public sealed class ConnectionManagerOptions
     /// <summary>The longest reconnect delay: what Polly's retry (the reconnect backoff) accepts, 1 day.</summary>
     public static readonly TimeSpan MaxPolicyDelay = TimeSpan.FromDays(1);
 
-    /// <summary>Open sockets allowed at once: active and idle pooled, inbound and outbound. Default 100.</summary>
+    /// <summary>Open connections allowed at once: handshaking, active and idle pooled, inbound and outbound (the host's
+    /// system resource scope counts them, and this is its connection limit). Default 100.</summary>
     public int MaxConnections { get; set; } = 100;
 
     /// <summary>How long a disconnected live connection waits in the idle pool (sliding). Zero disables the pool.</summary>
@@ -156,7 +157,7 @@ public sealed class ConnectionManagerOptions
     /// <summary>
     /// The resource scopes' limits (system, transient, peer, protocol, memory, per-subnet inbound count and rate,
     /// allowlist, process memory bound); the machine's scaled defaults unless set. <see cref="MaxConnections"/> is the
-    /// system scope's established limit. Fixed at start; change limits live through <see cref="ConnectionManager.Resources"/>.
+    /// system scope's connection limit (pending and established). Fixed at start; change limits live through <see cref="ConnectionManager.Resources"/>.
     /// </summary>
     public QuDag.P2p.Resources.ResourceManagerOptions Resources { get; set; } = new();
 

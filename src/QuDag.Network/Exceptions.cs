@@ -51,12 +51,21 @@ public sealed class PeerCircuitOpenException(PeerId peerId, DateTimeOffset? retr
 public sealed class PeerDeniedException(PeerId peerId)
     : PeerConnectException($"Peer {peerId} is not allowed by the connection gater.", peerId, null, ConnectFailureKind.Denied);
 
-/// <summary>Opening a socket would exceed the manager's limit and no idle pooled connection could be closed to make room.</summary>
-public sealed class ConnectionLimitReachedException(int limit, PeerId? peerId)
-    : QuDagException($"The connection limit of {limit} open connections is reached and none is idle in the pool.", peerId)
+/// <summary>
+/// A new connection would pass the manager's limit (<see cref="ConnectionManagerOptions.MaxConnections"/>, the system
+/// scope's connection limit) and nothing could be closed to make room: no idle pooled connection and, with
+/// <see cref="ConnectionManagerOptions.TrimAtLimit"/>, no connection to trim. The inner exception is the system scope's
+/// refusal.
+/// </summary>
+public sealed class ConnectionLimitReachedException(QuDag.P2p.Resources.ResourceLimitExceededException refused, PeerId? peerId)
+    : QuDagException($"The connection limit is reached: {refused.ScopeText} is at its limit of {refused.Limit} {refused.Resource} " +
+        $"({refused.InUse} in use), and no idle connection could be closed to make room.", peerId, refused)
 {
-    /// <summary>The limit (<see cref="ConnectionManagerOptions.MaxConnections"/>).</summary>
-    public int Limit { get; } = limit;
+    /// <summary>The limit that refused (MaxConnections, or a direction's limit of the system scope).</summary>
+    public int Limit { get; } = (int)Math.Min(refused.Limit, int.MaxValue);
+
+    /// <summary>The scope whose limit refused, as a close names it: "system".</summary>
+    public string Scope { get; } = refused.ScopeLabel;
 }
 
 /// <summary>No endpoint is known for the peer: add one with <see cref="ConnectionManager.AddPeer(PeerId, System.Net.EndPoint)"/> or pass it.</summary>

@@ -231,18 +231,19 @@ public sealed class QuDagPingResult
     /// <summary>The <see cref="Status"/> of a ping unanswered within Test-QuDagPeer -TimeoutSeconds.</summary>
     public const string TimedOutStatus = "TimedOut";
 
-    private QuDagPingResult(PeerId peer, int sequence, string status, double? latencyMs)
+    // The peer's text comes formatted once per call: base58 costs more than the rest of a result.
+    private QuDagPingResult(string peerId, int sequence, string status, double? latencyMs)
     {
-        PeerId = PeerIdArgument.Format(peer);
+        PeerId = peerId;
         Sequence = sequence;
         Status = status;
         LatencyMs = latencyMs;
     }
 
-    internal static QuDagPingResult Answered(PeerId peer, int sequence, TimeSpan roundTrip) =>
-        new(peer, sequence, Success, Math.Round(roundTrip.TotalMilliseconds, 3));
+    internal static QuDagPingResult Answered(string peerId, int sequence, TimeSpan roundTrip) =>
+        new(peerId, sequence, Success, Math.Round(roundTrip.TotalMilliseconds, 3));
 
-    internal static QuDagPingResult TimedOut(PeerId peer, int sequence) => new(peer, sequence, TimedOutStatus, null);
+    internal static QuDagPingResult TimedOut(string peerId, int sequence) => new(peerId, sequence, TimedOutStatus, null);
 
     /// <summary>The peer pinged.</summary>
     public string PeerId { get; }

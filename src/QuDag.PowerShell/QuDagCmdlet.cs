@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using System.Management.Automation.Runspaces;
 
 namespace QuDag.PowerShell;
 
@@ -29,14 +28,21 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
     {
         get
         {
-            if (_resolved is not null)
-                return _resolved;
-            var session = Session ?? SessionRegistry.GetDefault(Runspace.DefaultRunspace);
-            if (session.IsDisposed)
-                ThrowTerminatingError(Errors.SessionClosed(CommandId, session));
-            return _resolved = session;
+            return _resolved ??= SessionRegistry.Resolve(this, Session, CommandId);
         }
     }
+
+    /// <summary>
+    /// True when <see cref="Cmdlet.WriteVerbose"/> shows its message (-Verbose, or the caller's $VerbosePreference):
+    /// a message that needs a lookup or a rich object is built only then, not for every item of a large pipeline.
+    /// </summary>
+    protected bool VerboseWanted => _verbose ??= MyInvocation.BoundParameters.TryGetValue("Verbose", out var given)
+        ? given is SwitchParameter { IsPresent: true }
+        // A script's own "$VerbosePreference = 'Continue'" makes a new variable that holds the string, as the engine reads it.
+        : LanguagePrimitives.TryConvertTo(GetVariableValue("VerbosePreference"), out ActionPreference preference)
+            && preference is not (ActionPreference.SilentlyContinue or ActionPreference.Ignore);
+
+    private bool? _verbose;
 
     /// <summary>The cmdlet's name without the dash, the prefix of its error ids (ConnectQuDagPeer…).</summary>
     protected string CommandId => MyInvocation.MyCommand.Name.Replace("-", "", StringComparison.Ordinal);
@@ -116,11 +122,15 @@ public abstract class QuDagCmdlet : PSCmdlet, IDisposable
     {
         if (ResolvePeer(text) is not { } peer)
             return null;
-        if (CurrentSession.Manager.GetPeer(peer) is not null)
+        if (IsKnown(peer))
             return peer;
         WriteError(Errors.PeerNotFound(CommandId, peer));
         return null;
     }
+
+    /// <summary>True when the session knows <paramref name="peer"/>, without building the whole description
+    /// <see cref="QuDag.Network.ConnectionManager.GetPeer"/> returns.</summary>
+    protected bool IsKnown(PeerId peer) => CurrentSession.Manager.KnowsPeer(peer);
 
     /// <summary>The peer as output objects carry it.</summary>
     protected QuDagPeer? DescribePeer(PeerId peer) =>

@@ -26,6 +26,18 @@ internal static class SessionRegistry
             return new RunspaceSessions();
         });
 
+    /// <summary>
+    /// The session a command works in: <paramref name="given"/> (its -Session) or the runspace's default. A closed one
+    /// stops the command with a SessionClosed error.
+    /// </summary>
+    public static QuDagSession Resolve(PSCmdlet cmdlet, QuDagSession? given, string commandId)
+    {
+        var session = given ?? GetDefault(Runspace.DefaultRunspace);
+        if (session.IsDisposed)
+            cmdlet.ThrowTerminatingError(Errors.SessionClosed(commandId, session));
+        return session;
+    }
+
     public static QuDagSession GetDefault(Runspace runspace)
     {
         var sessions = For(runspace);

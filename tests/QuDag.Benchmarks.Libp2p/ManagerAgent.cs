@@ -159,18 +159,8 @@ internal sealed class ManagerAgent(string security) : IAsyncDisposable
         return new JsonObject { ["cmdletPerPing"] = perCall, ["cmdletOneCall"] = oneCall, ["manager"] = viaManager, ["host"] = viaHost };
     }
 
-    private static System.Collections.ObjectModel.Collection<PSObject> Run(PowerShell ps, string script, Dictionary<string, object> parameters)
-    {
-        ps.Commands.Clear();
-        ps.Streams.ClearStreams();
-        ps.AddScript(script);
-        foreach (var (name, value) in parameters)
-            ps.AddParameter(name, value);
-        var output = ps.Invoke();
-        if (ps.HadErrors)
-            throw new InvalidOperationException($"'{script}' failed: {string.Join("; ", ps.Streams.Error)}");
-        return output;
-    }
+    private static System.Collections.ObjectModel.Collection<PSObject> Run(PowerShell ps, string script, Dictionary<string, object> parameters) =>
+        QuDag.Benchmarks.HostedScript.Invoke(ps, script, parameters);
 
     public async ValueTask DisposeAsync()
     {

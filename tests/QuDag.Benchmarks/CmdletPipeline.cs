@@ -150,9 +150,13 @@ internal static class CmdletPipeline
         var machine0 = MachineBusy();
         var jit0 = System.Runtime.JitInfo.GetCompilationTime();
         var jitted0 = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var bytes0 = GC.GetTotalAllocatedBytes(precise: true);
+        var items0 = ThreadPool.CompletedWorkItemCount;
         var watch = Stopwatch.StartNew();
         Invoke(runspace, way == "cmdlet" ? CmdletWay : ScriptWay);
         var wall = watch.Elapsed;
+        var bytes = GC.GetTotalAllocatedBytes(precise: true) - bytes0;
+        var items = ThreadPool.CompletedWorkItemCount - items0;
         var cpu = Profiling.CpuTimes(children).Zip(cpu0, (a, b) => a - b).ToArray();
         var others = MachineBusy() - machine0 - TimeSpan.FromTicks(cpu.Sum(t => t.Ticks));
         var jit = System.Runtime.JitInfo.GetCompilationTime() - jit0;
@@ -165,7 +169,8 @@ internal static class CmdletPipeline
             var name = way == "cmdlet" ? "Connect-QuDagPeer pipeline" : "serial Connect-QuDagPeer script";
             var remote = children.Count > 0 ? $" + peer processes {result.CpuRemote.TotalMicroseconds / count:0} µs" : "";
             report.WriteLine($"{name} : {wall.TotalSeconds:0.000} s ({connected} connected, {count / wall.TotalSeconds:0} peers/s); " +
-                $"CPU per peer: this process {result.CpuHere.TotalMicroseconds / count:0} µs{remote}; thread pool {threads0} -> {threads} threads; " +
+                $"CPU per peer: this process {result.CpuHere.TotalMicroseconds / count:0} µs{remote}; here per peer {bytes / 1024.0 / count:0.0} KiB allocated, " +
+                $"{items / (double)count:0.0} work items; thread pool {threads0} -> {threads} threads; " +
                 $"other processes used {Math.Max(0, others / wall):0.00} cores meanwhile; JIT here: {jitted} methods, {jit.TotalMilliseconds:0} ms");
             var handshake = (TimeSpan)Invoke(runspace, "$s.Manager.GetMetrics().AvgHandshakeTime")[0].BaseObject;
             var atOnce = way == "cmdlet" ? $"{throttle(runspace)} at once" : "one at a time";

@@ -12,6 +12,8 @@ using QuDag.Benchmarks;
 //   cmdlets <peers> [remote|inproc] [both|cmdlet|script] [rounds] [throttle]
 //                              Connect-QuDagPeer pipeline vs a serial foreach of Connect-QuDagPeer; peer nodes in
 //                              child processes (remote, the default) or in this process (inproc, the first harness)
+//   cmdlet-cost [calls] [rounds] [way]  Test-QuDagPeer's own cost per call (wall, CPU, bytes, work items) beside an empty
+//                              pipeline and the manager's PingAsync, alternating, the peer in a child process
 //   dht [nodes] [lookups] [tables] [paths]  managed bytes per routing-table entry (<tables> tables of 2,000 random peers), then
 //                              FindPeer in <nodes> js kad nodes (one kad.mjs process) beside js's own findPeer, same
 //                              targets, interleaved, ours over [paths] disjoint paths (needs npm ci --prefix
@@ -33,6 +35,8 @@ using QuDag.Benchmarks;
 //   trace-top <file.nettrace> [N] top frames of a dotnet-trace sample-profiler trace, waits set apart
 //   trace-events <file.nettrace> [N] [depth]  who raised the thread-pool enqueues, allocations and exceptions of a trace
 //                                 taken with TRACE_PROFILE=events (profile.sh), grouped by stack
+//   trace-alloc <file.nettrace> [N]  the top types and allocation sites (ours, else the engine's) of a trace taken
+//                                 with TRACE_EXTRA="--clrevents gc+stack --clreventlevel verbose"
 //   trace-jit <file.nettrace> [N] what the JIT compiled during a trace taken with TRACE_EXTRA="--clrevents jit ..."
 return args switch
 {
@@ -46,6 +50,7 @@ return args switch
     ["heap-diff", var before, var after, var n] => HeapProfile.Diff(before, after, int.Parse(n)),
     ["trace-top", var file, .. var rest] => TraceTop.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 25),
     ["trace-events", var file, .. var rest] => TraceEvents.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 25, rest.Length > 1 ? int.Parse(rest[1]) : 6),
+    ["trace-alloc", var file, .. var rest] => TraceAlloc.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 25),
     ["trace-jit", var file, .. var rest] => TraceJit.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 15),
     ["dht", .. var rest] => await Dht.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 100, rest.Length > 1 ? int.Parse(rest[1]) : 20,
         rest.Length > 2 ? int.Parse(rest[2]) : 50, rest.Length > 3 ? int.Parse(rest[3]) : null),
@@ -61,6 +66,8 @@ return args switch
     ["bare-peer", "noresume"] => await Scale.ServeBareAsync(resume: false),
     ["cmdlets", var n, .. var rest] => CmdletPipeline.Run(int.Parse(n), rest.Length > 0 ? rest[0] : "remote", rest.Length > 1 ? rest[1] : "both",
         rest.Length > 2 ? int.Parse(rest[2]) : 1, rest.Length > 3 ? int.Parse(rest[3]) : 64),
+    ["cmdlet-cost", .. var rest] => CmdletCost.Run(rest.Length > 0 ? int.Parse(rest[0]) : 2_000, rest.Length > 1 ? int.Parse(rest[1]) : 5,
+        rest.Length > 2 ? rest[2] : null),
     _ => Run(args),
 };
 

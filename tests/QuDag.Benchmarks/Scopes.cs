@@ -6,7 +6,9 @@ namespace QuDag.Benchmarks;
 
 /// <summary>
 /// Issue 18's cost measure: ping round trips and 64 B message throughput with the resource scopes on (the default) and
-/// off (<see cref="ResourceManagerOptions.Enabled"/> false: no scope is made, nothing is counted), in one run. The two
+/// off (<see cref="ResourceManagerOptions.Enabled"/> false: only the system scope's connection count is kept, since it is
+/// MaxConnections and the seed's contract needs it; no transient, peer, protocol, stream or memory accounting), in one
+/// run, so the difference is the cost of everything but that one count per connection open. The two
 /// ways alternate round by round (on, off, on, off, ...) so drift of a shared machine falls on both; the report is
 /// each way's median over the rounds and the difference. Target: under 5 % apart.
 /// </summary>

@@ -243,4 +243,19 @@ Describe 'Connect, disconnect and the pool' {
         $pooled = Connect-QuDagPeer $peer.PeerId -Verbose 4>&1 | Where-Object { $_ -is [Management.Automation.VerboseRecord] }
         "$($pooled[-1])" | Should -Match 'reused a pooled connection'
     }
+
+    It 'says it too under $VerbosePreference = Continue, and -Verbose:$false silences it' {
+        # The messages are built only when they show (a large pipeline skips the peer lookups): the preference
+        # variable, not only the switch, must turn them on.
+        $peer = New-TestPeer
+        $VerbosePreference = 'Continue'
+        $dialed = Connect-QuDagPeer $peer.PeerId $peer.Endpoint 4>&1 | Where-Object { $_ -is [Management.Automation.VerboseRecord] }
+        "$($dialed[-1])" | Should -Match 'dialed 127\.0\.0\.1:\d+, handshake [\d.]+ ms'
+        Disconnect-QuDagPeer $peer.PeerId
+        $quiet = Connect-QuDagPeer $peer.PeerId -Verbose:$false 4>&1 | Where-Object { $_ -is [Management.Automation.VerboseRecord] }
+        $quiet | Should -BeNullOrEmpty
+        $pooled = Connect-QuDagPeer $peer.PeerId 4>&1 | Where-Object { $_ -is [Management.Automation.VerboseRecord] }
+        "$($pooled[-1])" | Should -Match 'already connected'
+        $VerbosePreference = 'SilentlyContinue'
+    }
 }

@@ -1,5 +1,5 @@
 # The connection policy as an operator drives it: watermarks, protection and tags, resource limits and usage, close reasons.
-BeforeAll { . $PSScriptRoot/Common.ps1 }
+BeforeAll { . $PSScriptRoot/Common.ps1; . $PSScriptRoot/JsNode.ps1 }
 
 Describe 'Connection policy' {
     AfterEach { Clear-TestSessions }
@@ -93,6 +93,38 @@ Describe 'Connection policy' {
         $mine.Name | Should -Be $peer.PeerId
         $mine.ConnectionsOutbound | Should -Be 1
         (Get-QuDagResourceUsage -Session $node | Format-Table | Out-String) | Should -Match 'Transient'
+    }
+
+    It 'refuses a js peer at MaxConnections before its handshake, counts it in the system scope, and evicts an idle connection for the next' {
+        $node = New-QuDagSession -Name full -MaxConnections 1
+        $listener = Start-QuDagListener -Session $node
+        $first = Start-JsNode
+        $second = Start-JsNode
+        try {
+            Invoke-JsNode $first 'dial' @{ addr = $listener.Address } | Out-Null
+            Wait-QuDagPeer -PeerId $first.PeerId -Status Connected -Session $node -TimeoutSeconds 10 | Out-Null
+
+            # Nothing idle: the system scope refuses the second at open, so js's dial fails, and Blocked counts it.
+            { Invoke-JsNode $second 'dial' @{ addr = $listener.Address } } | Should -Throw
+            Wait-Until { (Get-QuDagResourceUsage -Scope System -Session $node).Blocked -eq 1 } -Because 'the refusal counted'
+            $system = Get-QuDagResourceUsage -Scope System -Session $node
+            $system.ConnectionsInbound | Should -Be 1
+            $system.ConnectionsLimit | Should -Be 1
+            (Get-QuDagMetrics -Session $node).FailedInbound | Should -Be 1
+
+            # The first idle in the pool: the second's next dial evicts it (Limit, system) and is admitted.
+            Disconnect-QuDagPeer -PeerId $first.PeerId -Session $node
+            Invoke-JsNode $second 'dial' @{ addr = $listener.Address } | Out-Null
+            Wait-QuDagPeer -PeerId $second.PeerId -Status Connected -Session $node -TimeoutSeconds 10 | Out-Null
+            $evicted = Get-QuDagPeer -PeerId $first.PeerId -Session $node
+            $evicted.CloseReason | Should -Be 'Limit'
+            $evicted.CloseScope | Should -Be 'system'
+            (Get-QuDagResourceUsage -Scope System -Session $node).Blocked | Should -Be 1
+        }
+        finally {
+            Stop-JsNode $first
+            Stop-JsNode $second
+        }
     }
 
     It 'sets a peer or protocol scope by name, the system connection limit through MaxConnections, and refuses mixed scopes' {

@@ -37,6 +37,10 @@ public class LimitTests
 
         Assert.Equal(2, ex.Limit);
         Assert.Equal(c.Id, ex.PeerId);
+        Assert.Contains("the system scope is at its limit of 2 connections", ex.Message);
+        var refusal = Assert.IsType<QuDag.P2p.Resources.ResourceLimitExceededException>(ex.InnerException);
+        Assert.Equal(QuDag.P2p.Resources.ResourceScopeKind.System, refusal.Scope);
+        Assert.Equal((CloseReason.Limit, "system"), (manager.GetPeer(c.Id)!.CloseReason, manager.GetPeer(c.Id)!.CloseScope));
         Assert.Equal(0, c.Listener.AcceptedCount);
         Assert.Equal(2, manager.OpenConnections);
         Assert.Equal(ConnectionStatus.Failed, await manager.GetStatusAsync(c.Id));
@@ -70,11 +74,15 @@ public class LimitTests
         await a.Manager.ConnectAsync(node.Id, node.EndPoint);
         await Wait.UntilConnectedAsync(node.Manager, a.Id);
 
-        // The node closes b's connection as soon as its upgrade is done: there is no slot for it.
-        await Refused.ByTheRemoteAsync(b.Manager, node);
+        // The node's system scope refuses b's connection at open, before its handshake: b sees the socket close during
+        // multistream-select (it cannot tell a full libp2p node from a server that hangs up), and holds nothing.
+        var refused = await Assert.ThrowsAsync<PeerConnectException>(() => b.Manager.ConnectAsync(node.Id, node.EndPoint));
+        Assert.Equal(ConnectFailureKind.Protocol, refused.Kind);
+        Assert.Equal(0, b.Manager.OpenConnections);
 
+        await Wait.UntilAsync(() => node.Manager.GetMetrics().FailedInbound == 1, "the refusal counted");
         Assert.Equal(1, node.Manager.OpenConnections);
-        Assert.Equal(1, (await node.Manager.GetMetricsAsync()).FailedInbound);
+        Assert.Equal(1, node.Manager.Resources.System.Blocked);
         Assert.Throws<ConnectionLimitReachedException>(() => node.Manager.ConnectAsync(b.Id, b.EndPoint).GetAwaiter().GetResult());
     }
 
@@ -107,7 +115,7 @@ public class LimitTests
         }
         Assert.Equal(0, read);
         await Wait.UntilAsync(() => node.Manager.GetMetrics().FailedInbound == 1, "the refusal counted");
-        Assert.Equal(0, node.Manager.OpenConnections);
+        Assert.Equal(2, node.Manager.OpenConnections); // the two handshakes in progress count under MaxConnections; the third never did
     }
 
     [Fact]
@@ -145,7 +153,7 @@ public class LimitTests
     }
 
     [Fact]
-    public async Task A_connection_that_closes_before_its_dial_takes_it_is_dialed_again_on_the_same_slot()
+    public async Task A_connection_that_closes_before_its_dial_takes_it_is_dialed_again_and_the_redial_finds_room_at_the_limit()
     {
         await using var remote = await TestNode.StartAsync(new() { KeepAliveInterval = TimeSpan.Zero });
         await using var manager = new ConnectionManager(new ConnectionManagerOptions { MaxConnections = 1, KeepAliveInterval = TimeSpan.Zero });
@@ -155,11 +163,11 @@ public class LimitTests
 
         Assert.Equal(ConnectionStatus.Connected, await manager.GetStatusAsync(remote.Id));
         Assert.Equal(2, remote.Listener.AcceptedCount);
-        Assert.Equal(1, manager.OpenConnections); // the redial's connection holds the one slot the dial took
+        Assert.Equal(1, manager.OpenConnections); // the dropped one gave its place back before the redial opened its own
     }
 
     [Fact]
-    public async Task A_dial_whose_connections_both_close_before_it_takes_them_fails_as_closed_and_gives_its_slot_back()
+    public async Task A_dial_whose_connections_both_close_before_it_takes_them_fails_as_closed_and_holds_nothing()
     {
         await using var remote = await TestNode.StartAsync(new() { KeepAliveInterval = TimeSpan.Zero });
         await using var manager = new ConnectionManager(new ConnectionManagerOptions { MaxConnections = 1, KeepAliveInterval = TimeSpan.Zero });
@@ -171,24 +179,28 @@ public class LimitTests
         Assert.Contains("closed right after its handshake", failed.Message);
         Assert.Equal(2, remote.Listener.AcceptedCount); // one redial, not more
         Assert.Equal(0, manager.OpenConnections);
-        await manager.ConnectAsync(remote.Id, remote.EndPoint); // at a limit of one: the slot did go back
+        await manager.ConnectAsync(remote.Id, remote.EndPoint); // at a limit of one: both places went back
         Assert.Equal(1, manager.OpenConnections);
     }
 
     [Fact]
-    public async Task A_connection_dialed_through_the_host_itself_holds_no_slot_and_gives_none_back()
+    public async Task A_connection_dialed_through_the_host_itself_counts_under_the_limit_and_gives_its_place_back_once()
     {
-        // Only a dial or an admission that reserved a slot hands one over. Before slots were objects, every outbound
-        // connection the host raised was marked as holding one, so a dial around the manager (its Host is public) gave
-        // back on close a slot it never took, and the count went below zero.
+        // The count is the host's system scope, so a dial around the manager (its Host is public) counts as any
+        // connection of this node does (go's too), and its close gives back exactly what its open took: the count never
+        // goes below zero (a Debug.Assert in ResourceScope.Release) and the limit holds for it.
         await using var remote = await TestNode.StartAsync(new() { KeepAliveInterval = TimeSpan.Zero });
+        await using var other = await TestNode.StartAsync(new() { KeepAliveInterval = TimeSpan.Zero });
         await using var manager = new ConnectionManager(new ConnectionManagerOptions { MaxConnections = 1, KeepAliveInterval = TimeSpan.Zero });
 
         var direct = await manager.Host.DialAsync(remote.EndPoint, remote.Id);
-        Assert.Equal(0, manager.OpenConnections);
+        Assert.Equal(1, manager.OpenConnections);
+        await Assert.ThrowsAsync<ConnectionLimitReachedException>(() => manager.ConnectAsync(other.Id, other.EndPoint));
         await direct.DisposeAsync();
         await Wait.UntilAsync(() => manager.GetMetrics().ClosesByReason.Values.Sum() == 1, "the manager heard the close");
 
         Assert.Equal(0, manager.OpenConnections);
+        await manager.ConnectAsync(other.Id, other.EndPoint);
+        Assert.Equal(1, manager.OpenConnections);
     }
 }

@@ -11,8 +11,9 @@ namespace QuDag.Network;
 /// The dialing parts as the manager sees them: it builds them over one libp2p host and hands each call to the part that
 /// owns it (<see cref="OutboundDialer"/>, <see cref="InboundAdmission"/>, <see cref="PeerActivation"/>), hears every
 /// connection's open, close, data and round trips, and keeps the policies in step with the settings and the gater.
-/// The parts it uses never use each other: the peer table, the idle pool and the limiter, the gater, circuit, reconnect,
-/// keepalive and trim policies, and the metrics.
+/// The parts it uses never use each other: the peer table, the idle pool, the gater, circuit, reconnect, keepalive and
+/// trim policies, and the metrics. The count under MaxConnections is the host's system scope; the dialer only makes
+/// room in it (<see cref="RelieveAsync"/>).
 /// </summary>
 internal sealed class Dialer : IConnectionOwner
 {
@@ -40,14 +41,13 @@ internal sealed class Dialer : IConnectionOwner
         Peers = peers;
         _gater = options.Gater;
         Pool = new IdlePool<PeerConnection>(options.PoolTimeout > TimeSpan.Zero ? options.PoolTimeout : TimeSpan.FromSeconds(1), _time, OnPoolExpired);
-        Limiter = new ConnectionLimiter(options.MaxConnections, EvictLongestIdleAsync);
         KeepAlive = new KeepAliveMonitor(options.KeepAliveInterval, options.KeepAliveTimeout, _time, () => _live.Open,
             metrics.RecordKeepAliveFailure);
         Trimmer = new ConnectionTrimmer(() => TrimSettingsOf(_settings()), _time, () => (IReadOnlyCollection<ITrimTarget>)_live.Open);
         _activation = new PeerActivation(settings, peers, Pool, _lifetime);
-        _outbound = new OutboundDialer(settings, localPeerId, host, metrics, _gater, peers, Pool, Limiter, Trimmer, _live, _activation,
+        _outbound = new OutboundDialer(settings, localPeerId, host, metrics, _gater, peers, Pool, _live, _activation,
             new DialBreaker(settings, _time, metrics, peers), _lifetime);
-        _inbound = new InboundAdmission(localPeerId, metrics, _gater, Pool, Limiter, _activation, _lifetime);
+        _inbound = new InboundAdmission(localPeerId, metrics, _gater, Pool, _activation, _lifetime);
         Reconnector = new Reconnector(settings, _outbound, metrics.RecordReconnectAttempt, metrics.RecordReconnect);
         _departed = new DepartedPeers(options.MaxDisconnectedInboundPeers, TryForget);
         _gater.Changed += OnGaterChanged;
@@ -62,8 +62,6 @@ internal sealed class Dialer : IConnectionOwner
     public ConnectionGater Gater => _gater;
 
     public IdlePool<PeerConnection> Pool { get; }
-
-    public ConnectionLimiter Limiter { get; }
 
     public KeepAliveMonitor KeepAlive { get; }
 
@@ -96,8 +94,8 @@ internal sealed class Dialer : IConnectionOwner
         => _activation.DisconnectAsync(peerId, close, cancellationToken);
 
     /// <summary>
-    /// The host upgraded a connection. Outbound ones belong to the dial that asked for them (it hands its slot over);
-    /// inbound ones go to admission. Runs before the host serves any of its streams.
+    /// The host upgraded a connection. Outbound ones belong to the dial that asked for them; inbound ones go to
+    /// admission. Runs before the host serves any of its streams.
     /// </summary>
     private void OnHostConnectionOpened(P2pConnection connection)
     {
@@ -168,8 +166,7 @@ internal sealed class Dialer : IConnectionOwner
                     Peers.RecordClose(entry, info.Reason, info.Code, info.Scope);
             }
         }
-        // The slot is free before a reconnect asks for one: at the limit, it needs exactly this one.
-        connection.ReleaseSlot();
+        // The connection's scope went back before its close reached us: at the limit, a reconnect finds exactly this room.
         if (lost)
             Reconnector.Start(entry!.Id, entry.Reconnect);
         if (entry is not null)
@@ -212,13 +209,23 @@ internal sealed class Dialer : IConnectionOwner
         }
     }
 
-    /// <summary>Closes the pooled connection idle longest, to make room under the limit; its close frees its slot.</summary>
-    public async ValueTask<bool> EvictLongestIdleAsync()
+    /// <summary>The scope a close at MaxConnections names (<see cref="P2p.Resources.ResourceLimitExceededException.ScopeLabel"/>).</summary>
+    private const string SystemScope = "system";
+
+    /// <summary>
+    /// The host's <see cref="P2p.Resources.ResourceManager.Relief"/>: a new connection found the system scope full
+    /// (MaxConnections). Closes the pooled connection idle longest; with nothing idle, a dial with <c>TrimAtLimit</c>
+    /// trims the lowest-value unprotected connection past its grace period. True once the closed one's scope is back
+    /// (a connection releases it before its close completes).
+    /// </summary>
+    public async ValueTask<bool> RelieveAsync(bool inbound, CancellationToken cancellationToken)
     {
-        if (Pool.TryTakeOldest() is not { } victim)
-            return false;
-        await victim.AbortAsync(CloseReason.Limit, "closed to make room under the connection limit", ConnectionLimiter.ScopeName).ConfigureAwait(false);
-        return true;
+        if (Pool.TryTakeOldest() is { } victim)
+        {
+            await victim.AbortAsync(CloseReason.Limit, "closed to make room under the connection limit", SystemScope).ConfigureAwait(false);
+            return true;
+        }
+        return !inbound && _settings().TrimAtLimit && await Trimmer.TrimOneAsync().ConfigureAwait(false);
     }
 
     private void OnPoolExpired(PeerConnection connection)
@@ -253,18 +260,19 @@ internal sealed class Dialer : IConnectionOwner
     /// <summary>
     /// Puts new settings to work on the running manager (ConnectionManager.Reconfigure): the limit, the pool timeout,
     /// keepalive and reconnect. Settings read on every use (connect timeout, breaker, request timeout) need nothing here.
-    /// A lower limit never cuts an active connection: idle pooled ones close, oldest first, until the open count fits
-    /// (or none is left), and new connections are refused until it fits.
+    /// A lower limit (the system scope's, set by the manager before this) never cuts an active connection: idle pooled
+    /// ones close, oldest first, until the open count fits (or none is left), and new connections are refused until it fits.
     /// </summary>
     public void ApplySettings(ConnectionManagerOptions previous, ConnectionManagerOptions next)
     {
         if (IsDisposed)
             return;
-        Limiter.Max = next.MaxConnections;
         if (next.MaxConnections < previous.MaxConnections)
         {
-            while (Limiter.Open > next.MaxConnections && Pool.TryTakeOldest() is { } idle)
-                _ = idle.AbortAsync(CloseReason.Limit, $"closed: the connection limit was lowered to {next.MaxConnections}", ConnectionLimiter.ScopeName);
+            // Counted once: the closes below give their slots back asynchronously, so the count would not move inside the loop.
+            int excess = _host.Resources.System.Connections - next.MaxConnections;
+            while (excess-- > 0 && Pool.TryTakeOldest() is { } idle)
+                _ = idle.AbortAsync(CloseReason.Limit, $"closed: the connection limit was lowered to {next.MaxConnections}", SystemScope);
         }
         if (next.PoolTimeout != previous.PoolTimeout)
         {

@@ -1,12 +1,12 @@
 namespace QuDag.Network;
 
 /// <summary>
-/// Inbound connections, once the host upgraded them: each must find a slot under the limit (or is closed), and is then
-/// adopted as its peer's active connection. When both ends dialed each other at once, both keep the connection dialed by
+/// Inbound connections, once the host upgraded them (the host's scope counted each under MaxConnections before its
+/// handshake, or refused it): each is adopted as its peer's active connection. When both ends dialed each other at once, both keep the connection dialed by
 /// the peer with the lower id, so they agree without talking.
 /// </summary>
 internal sealed class InboundAdmission(PeerId localPeerId, ManagerMetrics metrics, ConnectionGater gater, IdlePool<PeerConnection> pool,
-    ConnectionLimiter limiter, PeerActivation activation, DialerLifetime lifetime)
+    PeerActivation activation, DialerLifetime lifetime)
 {
     /// <summary>Admits an inbound connection the host raised; nothing escapes (each failure releases what it held).</summary>
     public async Task AcceptAsync(PeerConnection connection)
@@ -18,22 +18,6 @@ internal sealed class InboundAdmission(PeerId localPeerId, ManagerMetrics metric
         }
         try
         {
-            ConnectionSlot slot;
-            try
-            {
-                slot = await limiter.ReserveAsync(null).ConfigureAwait(false);
-            }
-            catch (ConnectionLimitReachedException)
-            {
-                metrics.RecordFailure(inbound: true, ConnectFailureKind.LimitReached);
-                await connection.AbortAsync(CloseReason.Limit, "refused: the connection limit is reached", ConnectionLimiter.ScopeName).ConfigureAwait(false);
-                return;
-            }
-            if (!connection.TryHold(slot))
-            {
-                slot.Dispose(); // it closed while we waited for the slot
-                return;
-            }
             if (connection.RemoteId == localPeerId || lifetime.IsDisposed)
             {
                 await connection.CloseAsync(lifetime.IsDisposed ? CloseReason.Shutdown : CloseReason.LocalDisconnect,

@@ -2,20 +2,21 @@ using System.Net;
 using QuDag.P2p;
 using QuDag.P2p.Host;
 using QuDag.P2p.Muxing;
+using QuDag.P2p.Resources;
 using QuDag.P2p.Upgrade;
 
 namespace QuDag.Network;
 
 /// <summary>
 /// Outbound connections: a caller's connect (an open active connection returns at once, a live pooled one is reused, else
-/// a dial), a redial for the reconnector, and the DHT's short exchanges. A dial goes through the peer's breaker, takes a
-/// slot under the limit (evicting or, with TrimAtLimit, trimming), runs the libp2p host's dial and upgrade, and maps
-/// the stack's errors to the manager's typed ones. The slot is the dial's until its connection takes it over.
+/// a dial), a redial for the reconnector, and the DHT's short exchanges. A dial goes through the peer's breaker, then the
+/// libp2p host's dial and upgrade (whose connection scope counts it under MaxConnections from before its socket: at the
+/// limit the manager's relief evicts an idle connection or, with TrimAtLimit, trims one), and maps the stack's errors to
+/// the manager's typed ones.
 /// </summary>
 internal sealed class OutboundDialer(
     Func<ConnectionManagerOptions> settings, PeerId localPeerId, P2pHost host, ManagerMetrics metrics, ConnectionGater gater,
-    PeerTable<PeerEntry> peers, IdlePool<PeerConnection> pool, ConnectionLimiter limiter, ConnectionTrimmer trimmer,
-    LiveConnections live, PeerActivation activation, DialBreaker breaker, DialerLifetime lifetime) : IRedialer
+    PeerTable<PeerEntry> peers, IdlePool<PeerConnection> pool, LiveConnections live, PeerActivation activation, DialBreaker breaker, DialerLifetime lifetime) : IRedialer
 {
     /// <summary>
     /// Connects to a peer (see ConnectionManager.ConnectAsync); <paramref name="endPoint"/> also goes into the address
@@ -169,34 +170,29 @@ internal sealed class OutboundDialer(
         await connection.CloseAsync(CloseReason.LocalDisconnect, "a DHT request's connection, not kept").ConfigureAwait(false);
     }
 
-    /// <summary>Dials (through the breaker, under a slot) and returns the connection, not yet anyone's active one.</summary>
+    /// <summary>Dials (through the breaker) and returns the connection, not yet anyone's active one.</summary>
     private async Task<PeerConnection> DialAsync(PeerEntry entry, EndPoint target, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        // The breaker decides before a slot is taken, so an open circuit never evicts a pooled connection for nothing.
+        // The breaker decides before the host opens a scope, so an open circuit never evicts a pooled connection for nothing.
         var circuit = breaker.For(entry);
         if (circuit is not null && !circuit.TryBeginDial())
             throw breaker.Refused(entry);
-        ConnectionSlot slot;
-        try
-        {
-            slot = await ReserveOrTrimAsync(entry.Id).ConfigureAwait(false);
-        }
-        catch (ConnectionLimitReachedException ex)
-        {
-            circuit?.RecordNotDialed();
-            metrics.RecordFailure(inbound: false, ConnectFailureKind.LimitReached);
-            peers.SetStatus(entry, ConnectionStatus.Failed, ex.Message, close: (CloseReason.Limit, ConnectionLimiter.ScopeName));
-            throw;
-        }
         PeerConnection connection;
         try
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.Disposing);
-            connection = await HandshakeAsync(entry, target, timeout, slot, linked.Token).ConfigureAwait(false);
+            connection = await HandshakeAsync(entry, target, timeout, linked.Token).ConfigureAwait(false);
+        }
+        catch (ConnectionLimitReachedException ex) when (!lifetime.IsCancelled)
+        {
+            // Refused before any socket opened: that says nothing of the peer.
+            circuit?.RecordNotDialed();
+            metrics.RecordFailure(inbound: false, ConnectFailureKind.LimitReached);
+            peers.SetStatus(entry, ConnectionStatus.Failed, ex.Message, close: (CloseReason.Limit, ex.Scope));
+            throw;
         }
         catch (Exception ex)
         {
-            slot.Dispose(); // no connection took it over
             var kind = lifetime.IsCancelled ? ConnectFailureKind.Cancelled : ConnectFailures.Classify(ex);
             metrics.RecordFailure(inbound: false, kind);
             if (lifetime.IsCancelled)
@@ -242,44 +238,25 @@ internal sealed class OutboundDialer(
     }
 
     /// <summary>
-    /// Takes a slot (evicting the longest-idle pooled connection at the limit); with <c>TrimAtLimit</c>, at the limit with
-    /// nothing idle, the lowest-value unprotected connection past its grace period is trimmed once to make room.
-    /// </summary>
-    private async ValueTask<ConnectionSlot> ReserveOrTrimAsync(PeerId peerId)
-    {
-        try
-        {
-            return await limiter.ReserveAsync(peerId).ConfigureAwait(false);
-        }
-        catch (ConnectionLimitReachedException) when (settings().TrimAtLimit)
-        {
-        }
-        if (!await trimmer.TrimOneAsync().ConfigureAwait(false))
-            throw new ConnectionLimitReachedException(limiter.Max, peerId);
-        return await limiter.ReserveAsync(peerId).ConfigureAwait(false);
-    }
-
-    /// <summary>
     /// The close reason of a dial whose connection was cut before it was established: the remote proved another identity,
     /// or a resource scope refused it (named). Other failures (unreachable, timeout, ...) are not closes: null.
     /// </summary>
     private static (CloseReason, string?)? DialRefusal(Exception ex) => ex switch
     {
         PeerIdentityMismatchException => (CloseReason.IdentityMismatch, null),
-        { InnerException: QuDag.P2p.Resources.ResourceLimitExceededException limit } => (CloseReason.Limit, limit.ScopeLabel),
+        { InnerException: ResourceLimitExceededException limit } => (CloseReason.Limit, limit.ScopeLabel),
         _ => null,
     };
 
-    /// <summary>Dials through the libp2p host; the connection takes <paramref name="slot"/> over.</summary>
-    private async Task<PeerConnection> HandshakeAsync(PeerEntry entry, EndPoint target, TimeSpan timeout, ConnectionSlot slot,
-        CancellationToken cancellationToken)
+    /// <summary>Dials through the libp2p host, and once more if the first connection closed before it came back.</summary>
+    private async Task<PeerConnection> HandshakeAsync(PeerEntry entry, EndPoint target, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (await HandshakeOnceAsync(entry, target, timeout, cancellationToken).ConfigureAwait(false) is { } first && first.TryHold(slot))
+        if (await HandshakeOnceAsync(entry, target, timeout, cancellationToken).ConfigureAwait(false) is { } first)
             return first;
         // The remote closed the connection as soon as it was up: it may have dropped it as a duplicate of one it was
-        // still closing, or as the loser of a simultaneous dial. It did answer, so dial once more, on the same slot
-        // (the closed connection never took it).
-        if (await HandshakeOnceAsync(entry, target, timeout, cancellationToken).ConfigureAwait(false) is { } second && second.TryHold(slot))
+        // still closing, or as the loser of a simultaneous dial. It did answer, so dial once more. The closed one gave its
+        // scope back before the manager heard of its close, so at the limit the new dial finds its room.
+        if (await HandshakeOnceAsync(entry, target, timeout, cancellationToken).ConfigureAwait(false) is { } second)
             return second;
         throw new PeerConnectException($"The connection to {target} closed right after its handshake.", entry.Id, target, ConnectFailureKind.Closed);
     }
@@ -296,6 +273,11 @@ internal sealed class OutboundDialer(
         catch (PeerIdMismatchException ex)
         {
             throw new PeerIdentityMismatchException(entry.Id, ex.Actual, target);
+        }
+        catch (ResourceLimitExceededException ex) when (ex.Scope == ResourceScopeKind.System)
+        {
+            // MaxConnections (the system scope's limit): the seed's typed error, refused before any socket opened.
+            throw new ConnectionLimitReachedException(ex, entry.Id);
         }
         catch (ConnectionGatedException) when (!gater.IsAllowed(entry.Id, GateDirection.Outbound))
         {

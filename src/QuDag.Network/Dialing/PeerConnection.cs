@@ -31,7 +31,6 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection, ITrimT
     private int _delivering;        // inbound streams waiting for room in the receive queue
     private int _receiving;         // 1 while the remote's message stream is being read
     private int _closing;
-    private object? _slot;          // null: no slot yet; the ConnectionSlot it holds; s_closed once closed
     private CloseInfo? _closeInfo;
 
     public PeerConnection(IConnectionOwner owner, P2pHost host, P2pConnection connection, ConnectionManagerOptions options)
@@ -81,17 +80,6 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection, ITrimT
     public bool CloseReported => Volatile.Read(ref _closeReported) != 0;
 
     public void MarkCloseReported() => Volatile.Write(ref _closeReported, 1);
-
-    private static readonly object s_closed = new();
-
-    /// <summary>
-    /// Takes over <paramref name="slot"/>: the connection gives it back when it closes. False when it closed first: the
-    /// slot then stays the caller's (to give back, or to dial again with).
-    /// </summary>
-    public bool TryHold(ConnectionSlot slot) => Interlocked.CompareExchange(ref _slot, slot, null) is null;
-
-    /// <summary>On close (once): gives back the slot it holds, if any; a slot offered later is refused.</summary>
-    public void ReleaseSlot() => (Interlocked.Exchange(ref _slot, s_closed) as ConnectionSlot)?.Dispose();
 
     /// <summary>Sends one message; waits only while the remote's window is full (backpressure).</summary>
     public async ValueTask SendDataAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)

@@ -99,6 +99,20 @@ public sealed class P2pHost : IAsyncDisposable
     /// <summary>Live connections, both directions.</summary>
     public IReadOnlyCollection<P2pConnection> Connections => _connections.Keys.ToArray();
 
+    /// <summary>
+    /// The connections with <paramref name="peer"/> (a live, lock-free walk): unlike <see cref="Connections"/>, which
+    /// copies every connection under all of the table's locks, it neither allocates per connection nor holds up
+    /// connections being adopted meanwhile.
+    /// </summary>
+    public IEnumerable<P2pConnection> ConnectionsTo(PeerId peer)
+    {
+        foreach (var (connection, _) in _connections)
+        {
+            if (connection.RemotePeer == peer)
+                yield return connection;
+        }
+    }
+
     /// <summary>Active listeners.</summary>
     public IReadOnlyCollection<P2pListener> Listeners => _listeners.Keys.ToArray();
 
@@ -171,12 +185,13 @@ public sealed class P2pHost : IAsyncDisposable
         if (!_gater.InterceptAddrDial(expectedPeer, endPoint))
             throw new ConnectionGatedException($"The gater refused to dial {endPoint}.");
 
-        // Pending from here: the process memory bound and the transient scope may refuse before any socket opens.
-        var scope = _resources.OpenConnection(inbound: false, endPoint);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        // Counted from here, before any socket opens: the process memory bound, the transient scope and the system scope
+        // (whose owner may close an idle connection to make room) may refuse.
+        var scope = await _resources.OpenConnectionAsync(inbound: false, endPoint, linked.Token).ConfigureAwait(false);
         P2pConnection connection;
         try
         {
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
             long start = _time.GetTimestamp();
             var socket = await _tcp.DialAsync(endPoint, deadline, linked.Token).ConfigureAwait(false);
             var raw = new TcpStream(socket);
@@ -185,7 +200,7 @@ public sealed class P2pHost : IAsyncDisposable
         }
         catch
         {
-            scope?.Dispose();
+            scope.Dispose();
             throw;
         }
         Adopt(connection); // the connection owns the scope now, and releases it when it ends
@@ -405,7 +420,7 @@ public sealed class P2pHost : IAsyncDisposable
                     continue;
                 }
                 Started();
-                _ = UpgradeInboundAsync(socket, pending, scope);
+                _ = UpgradeInboundAsync(socket, listener, pending, scope!);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
@@ -423,8 +438,9 @@ public sealed class P2pHost : IAsyncDisposable
 
     /// <summary>
     /// Reserves the accepted socket's pending connection: the process memory bound, its subnet's pending count, open
-    /// count and rate, the transient scope. False when one refused (the socket is closed and the refusal reported) or
-    /// the socket is gone; <paramref name="scope"/> is null when accounting is off.
+    /// count and rate, the transient scope (the cheap checks, here in the accept loop; the system scope's slot is taken
+    /// in the connection's own task). False when one refused (the socket is closed and the refusal reported) or the
+    /// socket is gone.
     /// </summary>
     private bool TryOpenScope(Socket socket, P2pListener listener, out ConnectionScope? scope)
     {
@@ -445,7 +461,7 @@ public sealed class P2pHost : IAsyncDisposable
         }
         try
         {
-            scope = _resources.OpenConnection(inbound: true, remote);
+            scope = _resources.OpenPending(inbound: true, remote);
             return true;
         }
         catch (ResourceLimitExceededException refused)
@@ -457,7 +473,7 @@ public sealed class P2pHost : IAsyncDisposable
         }
     }
 
-    private async Task UpgradeInboundAsync(Socket socket, SemaphoreSlim pending, ConnectionScope? scope)
+    private async Task UpgradeInboundAsync(Socket socket, P2pListener listener, SemaphoreSlim pending, ConnectionScope scope)
     {
         long start = _time.GetTimestamp();
         EndPoint remote = new IPEndPoint(IPAddress.None, 0);
@@ -468,9 +484,20 @@ public sealed class P2pHost : IAsyncDisposable
             if (!_gater.InterceptAccept(local, remote))
             {
                 socket.Dispose();
-                scope?.Dispose();
+                scope.Dispose();
                 ReportInboundFailure(remote, new ConnectionGatedException($"The gater refused the inbound connection from {remote}."));
                 return;
+            }
+            // The system scope's slot, before the handshake: at the limit its owner may close an idle connection to make
+            // room (which takes a moment, so not in the accept loop); refused, the remote sees the socket close unanswered.
+            try
+            {
+                await scope.EnterSystemAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (ResourceLimitExceededException)
+            {
+                listener.CountRefused();
+                throw;
             }
             var raw = new TcpStream(socket);
             var connection = await _upgrader.UpgradeInboundAsync(raw, local, remote, start, _stopping.Token, scope).ConfigureAwait(false);
@@ -480,7 +507,7 @@ public sealed class P2pHost : IAsyncDisposable
         {
             // A failed inbound upgrade concerns only that socket (already closed by the upgrader).
             socket.Dispose();
-            scope?.Dispose();
+            scope.Dispose();
             if (!_stopping.IsCancellationRequested)
                 ReportInboundFailure(remote, ex);
         }

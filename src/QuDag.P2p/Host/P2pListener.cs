@@ -31,7 +31,8 @@ public sealed class P2pListener : IAsyncDisposable
 
     internal void CountAccepted() => Interlocked.Increment(ref _accepted);
 
-    /// <summary>Accepted sockets closed at once because their address had its share of upgrades in progress.</summary>
+    /// <summary>Accepted sockets closed before their handshake because a limit refused them: their subnet's share of
+    /// upgrades in progress, its count or rate, the transient or the system scope, the process memory bound.</summary>
     public long RefusedCount => Interlocked.Read(ref _refused);
 
     internal void CountRefused() => Interlocked.Increment(ref _refused);

@@ -5,15 +5,18 @@ using QuDag.P2p.Identity;
 namespace QuDag.P2p.Resources;
 
 /// <summary>
-/// The node's resource accounting, after go-libp2p's resource manager: a system scope (established connections and
-/// every stream), a transient scope (connections whose peer is not proven yet), a scope per peer and per protocol,
-/// and before any of them the process memory bound and the per-subnet inbound count and rate. A connection gets a
-/// <see cref="ConnectionScope"/> from <see cref="OpenConnection"/> and a stream a <see cref="StreamScope"/>; each
-/// holds what it reserved and gives all of it back with one Dispose. Limits change live (<see cref="SetLimits"/>):
-/// the next reservation sees them, what is held stays.
+/// The node's resource accounting, after go-libp2p's resource manager: a system scope (every connection from its open,
+/// pending and established, and every stream), a transient scope (connections whose peer is not proven yet), a scope
+/// per peer and per protocol, and before any of them the process memory bound and the per-subnet inbound count and
+/// rate. A connection gets a <see cref="ConnectionScope"/> from <see cref="OpenConnection"/> (or
+/// <see cref="OpenConnectionAsync"/>, which first asks the owner for room at the system scope's limit) and a stream a
+/// <see cref="StreamScope"/>; each holds what it reserved and gives all of it back with one Dispose. Limits change
+/// live (<see cref="SetLimits"/>): the next reservation sees them, what is held stays.
 /// </summary>
 public sealed class ResourceManager
 {
+    // The Self of every scope made with accounting off: nothing reserves in it.
+    private static readonly ResourceScope s_off = new(ResourceScopeKind.Connection, "", ResourceLimits.None, null);
     private readonly Lock _peersLock = new();
     private readonly Dictionary<PeerId, PeerSlot> _peers = [];
     private readonly ConcurrentDictionary<string, ResourceScope> _protocols = new(StringComparer.Ordinal);
@@ -50,12 +53,11 @@ public sealed class ResourceManager
     }
 
     /// <summary>
-    /// Asked when the system scope has no room for a connection whose handshake just proved its peer: the owner may
-    /// close something idle (a pooled connection) and return true once its slot is back, or false when nothing can go.
-    /// Then the connection is refused. (The connection manager evicts its longest-idle pooled connection here, as it
-    /// does for a dial at its limit.)
+    /// Asked when the system scope has no room for a new connection (<see cref="OpenConnectionAsync"/>, and a connection
+    /// whose allowlist exemption turned out to name another peer): the owner may free one and the open tries again. The
+    /// connection manager evicts its longest-idle pooled connection here and, for a dial with TrimAtLimit, trims one.
     /// </summary>
-    public Func<ValueTask<bool>>? Relief { get; set; }
+    public ConnectionRelief? Relief { get; set; }
 
     /// <summary>Raised on every refused reservation, on the refusing thread (metrics count them by scope).</summary>
     public event Action<ResourceLimitExceededException>? Blocked;
@@ -63,10 +65,11 @@ public sealed class ResourceManager
     /// <summary>The options now (limits set live are in them).</summary>
     public ResourceManagerOptions Options => Volatile.Read(ref _options);
 
-    /// <summary>False when accounting is off (<see cref="ResourceManagerOptions.Enabled"/>): no scope is made.</summary>
+    /// <summary>False when accounting is off (<see cref="ResourceManagerOptions.Enabled"/>): only the system scope's
+    /// connection count is kept.</summary>
     public bool Enabled => Options.Enabled;
 
-    /// <summary>Established connections and all streams.</summary>
+    /// <summary>Every connection from its open (pending and established, by direction) and every stream.</summary>
     public ResourceScope System { get; }
 
     /// <summary>Connections whose peer is not proven yet.</summary>
@@ -83,25 +86,65 @@ public sealed class ResourceManager
     internal ProcessMemoryBound Memory { get; }
 
     /// <summary>
-    /// Reserves a new connection (pending: in the transient scope) after the process memory bound and, inbound, the
-    /// subnet count and rate. Null when accounting is off.
+    /// Reserves a new connection: after the process memory bound and, inbound, the subnet count and rate, it is pending
+    /// in the transient scope and counts in the system scope (MaxConnections under a connection manager). At the
+    /// system scope's limit it is refused at once; <see cref="OpenConnectionAsync"/> asks the owner for room first.
+    /// With accounting off it takes only its system slot.
     /// </summary>
     /// <param name="inbound">Accepted (true) or dialed.</param>
     /// <param name="remote">The remote's address: what the subnet limits and the allowlist look at.</param>
     /// <exception cref="ResourceLimitExceededException">A limit refused it; the message names the scope.</exception>
-    public ConnectionScope? OpenConnection(bool inbound, EndPoint? remote)
+    public ConnectionScope OpenConnection(bool inbound, EndPoint? remote)
+    {
+        var scope = OpenPending(inbound, remote);
+        if (scope.TryEnterSystem(countBlocked: true) is { } full)
+        {
+            scope.Dispose();
+            throw full;
+        }
+        return scope;
+    }
+
+    /// <summary>
+    /// <see cref="OpenConnection"/>, but at the system scope's connection limit it first asks <see cref="Relief"/> to
+    /// free a connection and tries again while it does; only then is it refused (and counted blocked once).
+    /// </summary>
+    /// <exception cref="ResourceLimitExceededException">A limit refused it; the message names the scope.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while it waited for room.</exception>
+    public async ValueTask<ConnectionScope> OpenConnectionAsync(bool inbound, EndPoint? remote, CancellationToken cancellationToken)
+    {
+        var scope = OpenPending(inbound, remote);
+        try
+        {
+            await scope.EnterSystemAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            scope.Dispose();
+            throw;
+        }
+        return scope;
+    }
+
+    /// <summary>
+    /// The cheap half of an open, for the accept loop: the process memory bound, the subnet count and rate, the transient
+    /// scope. The system slot is taken later with <see cref="ConnectionScope.EnterSystemAsync"/>, in the connection's own
+    /// task, since making room there may have to wait for another connection to close.
+    /// </summary>
+    /// <exception cref="ResourceLimitExceededException">A limit refused it; the message names the scope.</exception>
+    internal ConnectionScope OpenPending(bool inbound, EndPoint? remote)
     {
         var options = Options;
+        IPAddress? ip = (remote as IPEndPoint)?.Address;
+        bool allowlisted = ip is not null && Allowlist.Covers(ip);
         if (!options.Enabled)
-            return null;
+            return new ConnectionScope(this, inbound, ip, allowlisted, subnet: null, s_off, accounted: false);
         if (Memory.Check() is { } overMemory)
         {
             Interlocked.Increment(ref _processBlocked);
             Blocked?.Invoke(overMemory);
             throw overMemory;
         }
-        IPAddress? ip = (remote as IPEndPoint)?.Address;
-        bool allowlisted = ip is not null && Allowlist.Covers(ip);
         UInt128? subnet = null;
         if (inbound && ip is not null && !allowlisted)
         {

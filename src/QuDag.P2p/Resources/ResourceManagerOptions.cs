@@ -63,11 +63,15 @@ public sealed record ResourceManagerOptions
     /// <summary>The memory the defaults were scaled to: an eighth of the machine's (or the container's) memory.</summary>
     public long MemoryBudgetBytes { get; init; }
 
-    /// <summary>Off: no scope is made, nothing is counted or limited (what the benchmarks compare against).</summary>
+    /// <summary>
+    /// Off: only the system scope's connection count and limits are kept (a connection manager's MaxConnections holds
+    /// either way, as the seed's contract says); no transient, peer, protocol, stream or memory accounting, no subnet
+    /// limits, no process memory bound. What the scopes benchmark compares against.
+    /// </summary>
     public bool Enabled { get; init; } = true;
 
-    /// <summary>Established connections and all streams. Its <see cref="ResourceLimits.Connections"/> is the
-    /// manager's MaxConnections when a ConnectionManager owns the host.</summary>
+    /// <summary>Every connection from its open (pending and established, both ways) and all streams. Its
+    /// <see cref="ResourceLimits.Connections"/> is the manager's MaxConnections when a ConnectionManager owns the host.</summary>
     public ResourceLimits System { get; init; }
 
     /// <summary>Pending connections: accepted or dialed, their peer not proven yet.</summary>

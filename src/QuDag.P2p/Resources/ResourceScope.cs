@@ -36,6 +36,16 @@ public sealed class ResourceScope
         internal set => Volatile.Write(ref _limits, value);
     }
 
+    /// <summary>Connections held now, both ways (the system scope's is what MaxConnections limits).</summary>
+    public int Connections
+    {
+        get
+        {
+            lock (_lock)
+                return _connectionsIn + _connectionsOut;
+        }
+    }
+
     /// <summary>Reservations refused so far.</summary>
     public long Blocked => Interlocked.Read(ref _blocked);
 

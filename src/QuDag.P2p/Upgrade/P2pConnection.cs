@@ -23,8 +23,8 @@ public sealed class P2pConnection : IAsyncDisposable
     {
         _session = session;
         Resources = scope;
-        // The scope goes back before anyone hears of the end: a manager that frees its own slot on Completion then never
-        // finds the system scope still holding this connection.
+        // The scope goes back before anyone hears of the end: a manager that reconnects at its limit on Completion then
+        // never finds the system scope still holding this connection.
         _completion = scope is null ? session.Completion : ReleaseWhenDoneAsync(session.Completion, scope);
         RemotePeer = remotePeer;
         RemoteKey = remoteKey;

@@ -74,7 +74,7 @@ public sealed class Upgrader
     /// </summary>
     /// <remarks>
     /// The optional scope is the connection's resources, pending until the handshake proves the peer: the upgrader
-    /// attaches the peer (a full peer or system scope fails the upgrade with <see cref="ResourceLimitExceededException"/>)
+    /// attaches the peer (a full peer scope fails the upgrade with <see cref="ResourceLimitExceededException"/>)
     /// and the connection owns it from then on. On a failed upgrade the caller still owns it.
     /// </remarks>
     public Task<P2pConnection> UpgradeOutboundAsync(Stream raw, EndPoint local, EndPoint remote, PeerId? expectedRemote,
@@ -108,14 +108,15 @@ public sealed class Upgrader
 
             if (!_gater.InterceptSecured(direction, secured.RemotePeer, remote))
                 throw new ConnectionGatedException($"The gater refused {direction.ToString().ToLowerInvariant()} peer {secured.RemotePeer} at {remote}.");
-            // Established from here: the connection leaves the transient scope for its peer's and the system's.
+            // Established from here: the connection leaves the transient scope for its peer's (the system scope counts it
+            // since its open).
             if (scope is not null)
                 await scope.SetPeerAsync(secured.RemotePeer, deadline.Token).ConfigureAwait(false);
 
             string muxerId = secured.EarlyMuxer is { } early && _muxerIds.Contains(early)
                 ? early
                 : await NegotiateAsync(current, _muxerIds, outbound, security: false, remote, deadline.Token).ConfigureAwait(false);
-            var session = _muxers.First(m => m.ProtocolId == muxerId).CreateSession(current, isInitiator: outbound, scope);
+            var session = _muxers.First(m => m.ProtocolId == muxerId).CreateSession(current, isInitiator: outbound, scope?.ForStreams);
             if (session is YamuxSession yamux && raw is NetworkStream network)
                 yamux.SetTransport(network.Socket);
 

@@ -110,7 +110,8 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
                 Drain(waitForOne: true);
             if (MyInvocation.BoundParameters.ContainsKey(nameof(AutoReconnect))) // -AutoReconnect:$false turns it off
                 manager.SetAutoReconnect(peer, AutoReconnect.IsPresent);
-            var before = manager.GetPeer(peer);
+            // Only -Verbose says how: the peer's whole description per row cost more than the rest of ProcessRecord.
+            var before = VerboseWanted ? manager.GetPeer(peer) : null;
             var how = before?.Status == ConnectionStatus.Connected ? "already connected"
                 : before?.Pooled == true ? "reused a pooled connection"
                 : "dialed";
@@ -175,6 +176,8 @@ public sealed class ConnectQuDagPeerCommand : QuDagCmdlet
             }
             else
             {
+                if (!PassThru && !VerboseWanted)
+                    continue;
                 if (PassThru)
                     AwaitIdentify(flight.Peer);
                 var info = DescribePeer(flight.Peer);

@@ -68,7 +68,7 @@ public sealed class TestQuDagPeerCommand : QuDagCmdlet
             if (Quiet)
             {
                 peer = PeerIdArgument.TryResolveQuietly(text, CurrentSession);
-                if (peer is { } known && manager.GetPeer(known) is null)
+                if (peer is { } known && !IsKnown(known))
                     peer = null;
             }
             else
@@ -99,24 +99,39 @@ public sealed class TestQuDagPeerCommand : QuDagCmdlet
     private async Task<Exception?> PingAsync(ConnectionManager manager, PeerId peer, int count, TimeSpan timeout,
         ConcurrentQueue<QuDagPingResult> results)
     {
-        for (var i = 1; i <= count; i++)
+        var text = PeerIdArgument.Format(peer);
+        // One deadline source for the peer's pings, re-armed for each: a linked source and its timer per ping cost
+        // more than the ping's own allocations. A ping that timed out cancelled it, so the next one needs a new one.
+        var deadline = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
+        try
         {
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
-            deadline.CancelAfter(timeout);
-            try
+            for (var i = 1; i <= count; i++)
             {
-                results.Enqueue(QuDagPingResult.Answered(peer, i, await manager.PingAsync(peer, deadline.Token).ConfigureAwait(false)));
+                if (!deadline.TryReset())
+                {
+                    deadline.Dispose();
+                    deadline = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
+                }
+                deadline.CancelAfter(timeout);
+                try
+                {
+                    results.Enqueue(QuDagPingResult.Answered(text, i, await manager.PingAsync(peer, deadline.Token).ConfigureAwait(false)));
+                }
+                catch (OperationCanceledException) when (!StopToken.IsCancellationRequested)
+                {
+                    results.Enqueue(QuDagPingResult.TimedOut(text, i));
+                }
+                catch (Exception ex) when (!StopToken.IsCancellationRequested)
+                {
+                    return ex;
+                }
             }
-            catch (OperationCanceledException) when (!StopToken.IsCancellationRequested)
-            {
-                results.Enqueue(QuDagPingResult.TimedOut(peer, i));
-            }
-            catch (Exception ex) when (!StopToken.IsCancellationRequested)
-            {
-                return ex;
-            }
+            return null;
         }
-        return null;
+        finally
+        {
+            deadline.Dispose();
+        }
     }
 
     /// <summary>

@@ -27,7 +27,7 @@ public sealed class LayerRulesTests
             typeof(HostGater), typeof(PeerListener), typeof(DepartedPeers), typeof(ForgetOutcome)],
         ["Peers"] = [typeof(PeerTable<>), typeof(PeerRecord), typeof(PeerInfo), typeof(ConnectionStatus),
             typeof(ConnectionStatusChangedEventArgs), typeof(PeerIdOrder), typeof(ConnectionEventLog), typeof(ConnectionEvent), typeof(PeerClose)],
-        ["Pool"] = [typeof(IdlePool<>), typeof(IdlePool), typeof(IIdleConnection), typeof(PooledConnectionInfo), typeof(ConnectionLimiter), typeof(ConnectionSlot)],
+        ["Pool"] = [typeof(IdlePool<>), typeof(IdlePool), typeof(IIdleConnection), typeof(PooledConnectionInfo)],
         ["Policy"] = [typeof(ConnectionGater), typeof(GateDirection), typeof(PeerCircuit), typeof(KeepAliveMonitor),
             typeof(IKeepAliveTarget), typeof(Reconnector), typeof(ReconnectState), typeof(IRedialer),
             typeof(ConnectionTrimmer), typeof(ITrimTarget), typeof(TrimSettings), typeof(PeerTags)],

@@ -7,7 +7,7 @@ namespace QuDag.Network.Tests.Interop;
 /// <summary>
 /// Issue 18's acceptance against unmodified js-libp2p, many js nodes in one node process (tests/interop/swarm.mjs):
 /// sixty js peers dial one of ours with watermarks 20/30 and five of them protected; a js peer holds ping streams
-/// against a protocol scope of eight.
+/// against a protocol scope of eight; js peers dial one of ours at its MaxConnections.
 /// </summary>
 [Trait("Category", "Interop")]
 public sealed class PolicyInteropTests
@@ -95,5 +95,40 @@ public sealed class PolicyInteropTests
 
         await swarm.ReleaseAsync(0, cts.Token);
         await Wait.UntilAsync(() => node.Resources.FindProtocol(Ping)!.Usage().StreamsInbound == 0, "the held streams gone");
+    }
+
+    [Fact]
+    public async Task A_js_peer_at_MaxConnections_is_refused_and_counted_until_an_idle_connection_is_evicted_to_make_room()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        await using var node = new ConnectionManager(new ConnectionManagerOptions { MaxConnections = 1, KeepAliveInterval = TimeSpan.Zero });
+        var listener = await node.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0), cts.Token);
+        var address = listener.Addresses[0].ToString();
+        await using var swarm = await JsSwarm.StartAsync(2, cts.Token);
+        var (first, second) = (PeerId.Parse(swarm.PeerIds[0]), PeerId.Parse(swarm.PeerIds[1]));
+        Assert.Empty(await swarm.DialAllAsync(address, 1, cts.Token, nodes: [0]));
+        await Wait.UntilConnectedAsync(node, first);
+
+        // At the limit with nothing idle: the system scope refuses the second js peer at open, before its handshake.
+        var refused = Assert.Single(await swarm.DialAllAsync(address, 1, cts.Token, nodes: [1]));
+        Assert.StartsWith("node 1:", refused);
+        await Wait.UntilAsync(() => node.GetMetrics().FailedInbound == 1, "the refusal counted");
+        var system = Assert.Single(node.Resources.GetUsage(ResourceScopeKind.System)); // what Get-QuDagResourceUsage -Scope System shows
+        Assert.Equal(1, system.Blocked);
+        Assert.Equal((1, 1), (system.ConnectionsInbound, system.ConnectionsLimit));
+        Assert.Null(node.GetPeer(second));
+
+        // The first one idle in the pool: the next js dial evicts it (CloseReason Limit, the system scope) and is admitted.
+        await node.DisconnectAsync(first);
+        Assert.Single(node.GetPooledConnections());
+        Assert.Empty(await swarm.DialAllAsync(address, 1, cts.Token, nodes: [1]));
+        await Wait.UntilConnectedAsync(node, second);
+        var evicted = node.GetPeer(first)!;
+        Assert.Equal((CloseReason.Limit, "system"), (evicted.CloseReason, evicted.CloseScope));
+        Assert.Empty(node.GetPooledConnections());
+        Assert.Equal(1, node.OpenConnections);
+        Assert.Equal(1, node.Resources.System.Blocked); // made room: nothing more refused
+        await Wait.UntilAsync(() => !swarm.ConnectionsAsync(cts.Token).Result[0].Contains(node.LocalPeerId.ToString()),
+            "the js side of the evicted connection closed");
     }
 }

@@ -96,6 +96,27 @@ public sealed class HostTests
     }
 
     [Fact]
+    public async Task ConnectionsTo_walks_only_the_connections_with_that_peer()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await using var a = NewHost(SecurityProtocols.Noise);
+        await using var b = NewHost(SecurityProtocols.Noise);
+        await using var c = NewHost(SecurityProtocols.Noise);
+        var toB = await b.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0), cts.Token);
+        var toC = await c.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0), cts.Token);
+        var first = await a.DialAsync(toB.Addresses[0], cts.Token);
+        var second = await a.DialAsync(toB.Addresses[0], cts.Token);
+        var other = await a.DialAsync(toC.Addresses[0], cts.Token);
+
+        Assert.Equal(new[] { first, second }.OrderBy(x => x.GetHashCode()), a.ConnectionsTo(b.Identity.PeerId).OrderBy(x => x.GetHashCode()));
+        Assert.Equal([other], a.ConnectionsTo(c.Identity.PeerId));
+        Assert.Empty(a.ConnectionsTo(a.Identity.PeerId));
+        await first.DisposeAsync();
+        await WaitAsync(() => a.ConnectionsTo(b.Identity.PeerId).Count() == 1, cts.Token);
+        Assert.Equal([second], a.ConnectionsTo(b.Identity.PeerId));
+    }
+
+    [Fact]
     public async Task The_gater_is_asked_at_each_stage_and_a_refusal_stops_the_connection_there()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));

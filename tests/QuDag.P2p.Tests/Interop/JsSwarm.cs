@@ -28,10 +28,11 @@ public sealed class JsSwarm : IAsyncDisposable
         new(await JsNode.StartScriptAsync("swarm.mjs", ["--nodes", nodes.ToString(CultureInfo.InvariantCulture)], "libp2p:*:error",
             TimeSpan.FromSeconds(90), ct));
 
-    /// <summary>Every node dials <paramref name="address"/>, at most <paramref name="concurrency"/> at a time; the errors of those that failed.</summary>
-    public async Task<IReadOnlyList<string>> DialAllAsync(string address, int concurrency, CancellationToken ct)
+    /// <summary>Every node (or those in <paramref name="nodes"/>) dials <paramref name="address"/>, at most
+    /// <paramref name="concurrency"/> at a time; the errors of those that failed.</summary>
+    public async Task<IReadOnlyList<string>> DialAllAsync(string address, int concurrency, CancellationToken ct, IReadOnlyList<int>? nodes = null)
     {
-        var reply = await _process.CommandAsync("dialAll", new { addr = address, concurrency }, TimeSpan.FromSeconds(120), ct);
+        var reply = await _process.CommandAsync("dialAll", new { addr = address, concurrency, nodes }, TimeSpan.FromSeconds(120), ct);
         return [.. reply.GetProperty("results").EnumerateArray().Where(r => !r.GetProperty("ok").GetBoolean())
             .Select(r => $"node {r.GetProperty("index").GetInt32()}: {r.GetProperty("error").GetString()}")];
     }

@@ -93,14 +93,16 @@ public sealed class HostResourceTests
         await using var b = NewHost();
         var listener = await b.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0), cts.Token);
 
-        // A silent socket is accepted and stays pending: the transient scope holds it, the system scope does not.
+        // A silent socket is accepted and stays pending: the transient scope holds it, and the system scope counts it too
+        // (as go's does: MaxConnections counts handshakes in progress).
         using (var silent = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
         {
             await silent.ConnectAsync(listener.LocalEndPoint, cts.Token);
             await WaitAsync(() => b.Resources.Transient.Usage().ConnectionsInbound == 1, "the silent socket pending", cts.Token);
-            Assert.Equal(0, b.Resources.System.Usage().ConnectionsInbound);
+            await WaitAsync(() => b.Resources.System.Usage().ConnectionsInbound == 1, "the silent socket in the system scope", cts.Token);
         }
-        await WaitAsync(() => b.Resources.Transient.Usage().ConnectionsInbound == 0, "the silent socket's slot back", cts.Token);
+        await WaitAsync(() => b.Resources.Transient.Usage().ConnectionsInbound == 0 && b.Resources.System.Connections == 0,
+            "the silent socket's slots back", cts.Token);
 
         var connection = await a.DialAsync(listener.Addresses[0], cts.Token);
         Assert.Equal(b.LocalPeerId, connection.Resources!.Peer);
@@ -149,7 +151,7 @@ public sealed class HostResourceTests
     }
 
     [Fact]
-    public async Task The_established_limit_refuses_a_connection_after_its_handshake_and_names_the_system_scope()
+    public async Task The_system_limit_refuses_an_inbound_connection_before_its_handshake_and_names_the_system_scope()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         await using var b = NewHost(Limits(o => o with { System = o.System with { Connections = 1 } }));
@@ -161,16 +163,11 @@ public sealed class HostResourceTests
         var first = await a.DialAsync(listener.Addresses[0], cts.Token);
         await WaitAsync(() => b.Resources.System.Usage().ConnectionsInbound == 1, "a established", cts.Token);
 
-        // Noise finishes on the dialer's side first; the listener refuses right after it proved who c is.
-        try
-        {
-            var second = await c.DialAsync(listener.Addresses[0], cts.Token);
-            await Ended(second.Completion.WaitAsync(cts.Token));
-        }
-        catch (Exception e) when (e is IOException or P2pException or TimeoutException)
-        {
-        }
+        // Refused at open, as go's system scope does: the socket closes before any handshake, so c's dial fails.
+        await Assert.ThrowsAnyAsync<Exception>(() => c.DialAsync(listener.Addresses[0], cts.Token));
         await WaitAsync(() => !refusals.IsEmpty, "the refusal", cts.Token);
+        Assert.Equal(1, listener.RefusedCount);
+        Assert.Equal(1, b.Resources.System.Blocked);
         var refused = Assert.IsType<ResourceLimitExceededException>(Assert.Single(refusals));
         Assert.Equal(ResourceScopeKind.System, refused.Scope);
         Assert.Contains("the system scope is at its limit of 1 connections", refused.Message);

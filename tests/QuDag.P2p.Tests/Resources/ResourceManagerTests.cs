@@ -29,12 +29,12 @@ public sealed class ResourceManagerTests
     }
 
     [Fact]
-    public void A_connection_is_pending_in_transient_then_established_in_peer_and_system_and_one_dispose_frees_all()
+    public void A_connection_counts_in_system_from_its_open_is_pending_in_transient_then_in_its_peers_and_one_dispose_frees_all()
     {
         var manager = Manager();
         var scope = manager.OpenConnection(inbound: true, Remote)!;
         Assert.Equal(1, manager.Transient.Usage().ConnectionsInbound);
-        Assert.Equal(0, manager.System.Usage().ConnectionsInbound);
+        Assert.Equal(1, manager.System.Usage().ConnectionsInbound); // as go's: the system scope counts pending ones too
 
         scope.SetPeer(PeerA);
         Assert.Equal(0, manager.Transient.Usage().ConnectionsInbound);
@@ -77,20 +77,61 @@ public sealed class ResourceManagerTests
     }
 
     [Fact]
-    public void Established_limits_hold_in_the_system_scope_and_a_refused_peer_stays_pending()
+    public void The_system_limit_counts_pending_and_established_connections_and_refuses_at_open()
     {
-        var manager = Manager(o => o with { System = o.System with { Connections = 1 } });
-        using var a = manager.OpenConnection(inbound: false, Remote)!;
-        a.SetPeer(PeerA);
-        using var b = manager.OpenConnection(inbound: false, Remote)!;
-        var refused = Assert.Throws<ResourceLimitExceededException>(() => b.SetPeer(PeerB));
+        var manager = Manager(o => o with { System = o.System with { Connections = 2 } });
+        using var pending = manager.OpenConnection(inbound: true, Remote)!;
+        using var established = manager.OpenConnection(inbound: false, Remote)!;
+        established.SetPeer(PeerA);
+        Assert.Equal(2, manager.System.Connections);
+
+        var refused = Assert.Throws<ResourceLimitExceededException>(() => manager.OpenConnection(inbound: false, Remote));
         Assert.Equal(ResourceScopeKind.System, refused.Scope);
         Assert.Equal("connections", refused.Resource);
-        Assert.Equal(1, refused.Limit);
-        Assert.Equal(1, manager.Transient.Usage().ConnectionsOutbound); // still pending, nothing moved
-        Assert.Null(manager.FindPeer(PeerB));
-        b.Dispose();
-        a.Dispose();
+        Assert.Equal(2, refused.Limit);
+        Assert.Contains("the system scope is at its limit of 2 connections", refused.Message);
+        Assert.Equal(1, manager.System.Blocked);
+        Assert.Equal(1, manager.Transient.Usage().ConnectionsInbound); // the refused one gave its transient slot back
+        Assert.Equal(0, manager.Transient.Usage().ConnectionsOutbound);
+
+        pending.Dispose(); // a pending one leaving makes room, as an established one does
+        using var third = manager.OpenConnection(inbound: false, Remote);
+        third.Dispose();
+        established.Dispose();
+        AssertAllEmpty(manager);
+    }
+
+    [Fact]
+    public async Task At_the_system_limit_an_async_open_asks_the_relief_which_frees_one_and_only_a_final_refusal_counts()
+    {
+        var manager = Manager(o => o with { System = o.System with { Connections = 1 } });
+        var idle = manager.OpenConnection(inbound: false, Remote);
+        idle.SetPeer(PeerA);
+        var asked = new List<bool>();
+        manager.Relief = (inbound, _) =>
+        {
+            asked.Add(inbound);
+            if (idle is null)
+                return ValueTask.FromResult(false);
+            idle.Dispose(); // the owner closed its idle connection: its slot is back
+            idle = null;
+            return ValueTask.FromResult(true);
+        };
+
+        using var admitted = await manager.OpenConnectionAsync(inbound: true, Remote, CancellationToken.None);
+        Assert.Equal([true], asked);
+        Assert.Equal(0, manager.System.Blocked); // relieved: nothing refused
+        Assert.Equal(1, manager.System.Usage().ConnectionsInbound);
+
+        var refused = await Assert.ThrowsAsync<ResourceLimitExceededException>(() => manager.OpenConnectionAsync(inbound: false, Remote, CancellationToken.None).AsTask());
+        Assert.Equal(ResourceScopeKind.System, refused.Scope);
+        Assert.Equal([true, false], asked);
+        Assert.Equal(1, manager.System.Blocked);
+        Assert.Equal(0, manager.Transient.Usage().ConnectionsOutbound); // the refused open gave its pending slot back
+        // The synchronous open never asks: it refuses at once.
+        Assert.Throws<ResourceLimitExceededException>(() => manager.OpenConnection(inbound: false, Remote));
+        Assert.Equal([true, false], asked);
+        admitted.Dispose();
         AssertAllEmpty(manager);
     }
 
@@ -412,10 +453,27 @@ public sealed class ResourceManagerTests
     }
 
     [Fact]
-    public void Disabled_accounting_makes_no_scopes()
+    public void Disabled_accounting_keeps_only_the_system_connection_count_and_its_limit()
     {
-        var manager = Manager(o => o with { Enabled = false, Transient = new ResourceLimits { Connections = 0 } });
-        Assert.Null(manager.OpenConnection(inbound: true, Remote));
+        // Off, the seed's contract still holds: MaxConnections (the system scope's limit) is enforced; nothing else is counted.
+        var manager = Manager(o => o with
+        {
+            Enabled = false,
+            System = o.System with { Connections = 1 },
+            Transient = new ResourceLimits { Connections = 0 },
+            PeerDefault = new ResourceLimits { Connections = 0 },
+        });
+        var scope = manager.OpenConnection(inbound: true, Remote);
+        scope.SetPeer(PeerA); // the peer scope (limit 0) is not asked
+        Assert.Null(scope.ForStreams); // the muxer's streams reserve nowhere
+        Assert.Equal(1, manager.System.Usage().ConnectionsInbound);
+        Assert.Equal(0, manager.Transient.Usage().ConnectionsInbound);
+        Assert.Null(manager.FindPeer(PeerA));
+        Assert.Equal(ResourceScopeKind.System, Assert.Throws<ResourceLimitExceededException>(() => manager.OpenConnection(inbound: false, Remote)).Scope);
+        scope.Dispose();
+        scope.Dispose();
+        AssertAllEmpty(manager);
+        manager.OpenConnection(inbound: false, Remote).Dispose();
     }
 
     [Fact]
