@@ -74,7 +74,7 @@ internal static class Expire
                 firstClosed = measure.Elapsed;
             await Task.Delay(1);
         }
-        measure.Report($"qudag: closing {count} expired idle connections (pool expiry; Advance returned after " +
+        await measure.ReportAsync($"qudag: closing {count} expired idle connections (pool expiry; Advance returned after " +
             $"{advanced.TotalMilliseconds:0} ms, first close seen at {firstClosed.TotalMilliseconds:0} ms)", count, children);
         return 0;
     }
@@ -97,7 +97,7 @@ internal static class Expire
         await SettleAsync(children);
         var measure = await Measure.StartAsync(children);
         await Parallel.ForEachAsync(connections, async (c, _) => await c.DisposeAsync());
-        measure.Report($"session: disposing {count} idle Noise + yamux connections (P2pConnection.DisposeAsync, no host or manager)", count, children);
+        await measure.ReportAsync($"session: disposing {count} idle Noise + yamux connections (P2pConnection.DisposeAsync, no host or manager)", count, children);
         return 0;
     }
 
@@ -121,7 +121,7 @@ internal static class Expire
         var measure = await Measure.StartAsync(children);
         Parallel.ForEach(sockets, s => s.Shutdown(SocketShutdown.Both));
         await Task.WhenAll(held);
-        measure.Report($"bare: closing {count} idle TCP sockets (shutdown, the pending read ends, close)", count, children);
+        await measure.ReportAsync($"bare: closing {count} idle TCP sockets (shutdown, the pending read ends, close)", count, children);
         return 0;
     }
 
@@ -150,7 +150,7 @@ internal static class Expire
                 _ = HoldAsync(socket);
             }
         });
-        await Console.In.ReadToEndAsync();
+        await ProcessCounters.ServeUntilInputEndsAsync();
         listener.Dispose();
         await accepting;
         return 0;
@@ -190,58 +190,65 @@ internal static class Expire
     }
 
     /// <summary>
-    /// The children's CPU per second while nothing happens (5,000 nodes' timers in one process tick at about 70 ms/s
-    /// here), measured over a second before the close; Report subtracts it from the children's CPU over the close.
+    /// The children's CPU and counters per second while nothing happens (5,000 nodes' timers in one process tick at about
+    /// 70 ms/s here), measured over a second before the close; Report subtracts them from the children's figures over it.
     /// </summary>
-    private static async Task<double> IdleRateAsync(List<Process> children)
+    private static async Task<(double CpuMs, ProcessCounters Counters, double Seconds)> IdleRateAsync(List<Process> children)
     {
         var before = Profiling.CpuTimes(children);
+        var counters = await ProcessCounters.OfChildrenAsync(children);
         var watch = Stopwatch.StartNew();
         await Task.Delay(1000);
         var after = Profiling.CpuTimes(children);
-        return after.Skip(1).Zip(before.Skip(1), (a, b) => (a - b).TotalMilliseconds).Sum() / watch.Elapsed.TotalSeconds;
+        var idle = await ProcessCounters.OfChildrenAsync(children) - counters;
+        var seconds = watch.Elapsed.TotalSeconds;
+        return (after.Skip(1).Zip(before.Skip(1), (a, b) => (a - b).TotalMilliseconds).Sum() / seconds, idle, seconds);
     }
 
-    /// <summary>Wall time and the CPU time of this process and of the children, from Start to Report.</summary>
+    /// <summary>Wall time, the CPU time and the counters of this process and of the children, from Start to Report.</summary>
     private sealed class Measure
     {
-        private static long s_exceptions;
         private readonly TimeSpan[] _cpu;
-        private readonly double _idleRate;
-        private readonly long _workItems;
-        private readonly long _exceptions;
-        private readonly long _allocated;
+        private readonly (double CpuMs, ProcessCounters Counters, double Seconds) _idle;
+        private readonly ProcessCounters _here;
+        private readonly ProcessCounters _remote;
         private readonly Stopwatch _watch;
 
-        static Measure() => AppDomain.CurrentDomain.FirstChanceException += (_, _) => Interlocked.Increment(ref s_exceptions);
-
-        private Measure(List<Process> children, double idleRate)
+        private Measure(List<Process> children, (double, ProcessCounters, double) idle, ProcessCounters remote)
         {
-            _idleRate = idleRate;
+            _idle = idle;
+            _remote = remote;
             _cpu = Profiling.CpuTimes(children);
-            _workItems = ThreadPool.CompletedWorkItemCount;
-            _exceptions = Interlocked.Read(ref s_exceptions);
-            _allocated = GC.GetTotalAllocatedBytes();
+            _here = ProcessCounters.Now;
             _watch = Stopwatch.StartNew();
         }
 
-        public static async Task<Measure> StartAsync(List<Process> children) => new(children, await IdleRateAsync(children));
+        public static async Task<Measure> StartAsync(List<Process> children)
+        {
+            ProcessCounters.Init();
+            var idle = await IdleRateAsync(children);
+            return new(children, idle, await ProcessCounters.OfChildrenAsync(children));
+        }
 
         public TimeSpan Elapsed => _watch.Elapsed;
 
-        public void Report(string what, int count, List<Process> children)
+        public async Task ReportAsync(string what, int count, List<Process> children)
         {
             var wall = _watch.Elapsed;
+            var here = ProcessCounters.Now - _here;
             var used = Profiling.CpuTimes(children).Zip(_cpu, (a, b) => a - b).ToArray();
-            var idle = TimeSpan.FromMilliseconds(_idleRate * wall.TotalSeconds);
+            var remoteCounters = await ProcessCounters.OfChildrenAsync(children) - _remote;
+            var idle = TimeSpan.FromMilliseconds(_idle.CpuMs * wall.TotalSeconds);
             var remote = used.Skip(1).Aggregate(TimeSpan.Zero, (a, b) => a + b) - idle;
+            // The children's idle work items and allocations over the same wall time, as for their CPU.
+            var share = wall.TotalSeconds / _idle.Seconds;
+            var idleCounters = new ProcessCounters((long)(_idle.Counters.WorkItems * share), (long)(_idle.Counters.Allocated * share),
+                (long)(_idle.Counters.Exceptions * share));
             Console.WriteLine($"{what}: {wall.TotalMilliseconds:0} ms; CPU: this process {used[0].TotalMilliseconds:0} ms, " +
                 $"remote-end processes {remote.TotalMilliseconds:0} ms (less their idle {idle.TotalMilliseconds:0} ms) => " +
-                $"{used[0].TotalMicroseconds / count:0} µs + {remote.TotalMicroseconds / count:0} µs per close; here per close: " +
-                $"{(ThreadPool.CompletedWorkItemCount - _workItems) / (double)count:0.0} thread-pool work items, " +
-                $"{(Interlocked.Read(ref s_exceptions) - _exceptions) / (double)count:0.00} exceptions thrown, " +
-                $"{(GC.GetTotalAllocatedBytes() - _allocated) / (double)count / 1024:0.0} KiB allocated; " +
-                $"load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+                $"{used[0].TotalMicroseconds / count:0} µs + {remote.TotalMicroseconds / count:0} µs per close; per close here: " +
+                $"{here.Per(count)}; per close in the remote ends: {(remoteCounters - idleCounters).Per(count)} (less their idle " +
+                $"{idleCounters.Per(count)}); load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         }
     }
 }

@@ -33,6 +33,8 @@ using QuDag.Benchmarks;
 //   heap <count> [qudag|bare|bare-noresume|both] [dir]  heap dumps before/after <count> idle connections, diffed with ClrMD
 //   heap-diff <before.dmp> <after.dmp> <count>  the dump analysis alone, on kept dumps
 //   trace-top <file.nettrace> [N] top frames of a dotnet-trace sample-profiler trace, waits set apart
+//   trace-events <file.nettrace> [N] [depth]  who raised the thread-pool enqueues, allocations and exceptions of a trace
+//                                 taken with TRACE_PROFILE=events (profile.sh), grouped by stack
 //   trace-alloc <file.nettrace> [N]  the top types and allocation sites (ours, else the engine's) of a trace taken
 //                                 with TRACE_EXTRA="--clrevents gc+stack --clreventlevel verbose"
 //   trace-jit <file.nettrace> [N] what the JIT compiled during a trace taken with TRACE_EXTRA="--clrevents jit ..."
@@ -47,6 +49,7 @@ return args switch
         rest.Length > 1 ? rest[1] : Path.Combine(Path.GetTempPath(), "qudag-heap")),
     ["heap-diff", var before, var after, var n] => HeapProfile.Diff(before, after, int.Parse(n)),
     ["trace-top", var file, .. var rest] => TraceTop.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 25),
+    ["trace-events", var file, .. var rest] => TraceEvents.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 25, rest.Length > 1 ? int.Parse(rest[1]) : 6),
     ["trace-alloc", var file, .. var rest] => TraceAlloc.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 25),
     ["trace-jit", var file, .. var rest] => TraceJit.Run(file, rest.Length > 0 ? int.Parse(rest[0]) : 15),
     ["dht", .. var rest] => await Dht.RunAsync(rest.Length > 0 ? int.Parse(rest[0]) : 100, rest.Length > 1 ? int.Parse(rest[1]) : 20,

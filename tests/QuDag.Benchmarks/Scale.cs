@@ -224,7 +224,7 @@ internal static class Scale
             Console.WriteLine($"{nodes[i].LocalPeerId} {listener.LocalEndPoint}");
         }
         Console.WriteLine("READY");
-        await Console.In.ReadToEndAsync();
+        await ProcessCounters.ServeUntilInputEndsAsync();
         // Under profile.sh (the gate variable is inherited) a trace of this process ends when it exits: leave at once
         // rather than trace the teardown of every node.
         if (Environment.GetEnvironmentVariable("QUDAG_PROFILE_GATE") is { Length: > 0 })
@@ -243,7 +243,7 @@ internal static class Scale
         await using var server = new BareTlsServer(identity, BareTlsServer.DrainAsync, options);
         Console.WriteLine(server.EndPoint);
         Console.WriteLine("READY");
-        await Console.In.ReadToEndAsync();
+        await ProcessCounters.ServeUntilInputEndsAsync();
         return 0;
     }
 }

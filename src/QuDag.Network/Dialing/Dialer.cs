@@ -52,6 +52,7 @@ internal sealed class Dialer : IConnectionOwner
         _departed = new DepartedPeers(options.MaxDisconnectedInboundPeers, TryForget);
         _gater.Changed += OnGaterChanged;
         _host.ConnectionOpened += OnHostConnectionOpened;
+        _host.ConnectionClosed += OnHostConnectionClosed;
         _host.SetStreamHandler(PeerConnection.MessageProtocol, ServeMessagesAsync);
     }
 
@@ -106,6 +107,9 @@ internal sealed class Dialer : IConnectionOwner
         if (connection.Direction == Direction.Inbound)
             _ = _inbound.AcceptAsync(wrapper);
     }
+
+    /// <summary>The host's task for the connection saw it end: its wrapper reports the close (once).</summary>
+    private void OnHostConnectionClosed(P2pConnection connection) => _live.Find(connection)?.OnEnded();
 
     /// <summary>Raised when a connected peer has said who it is (identify), with the IP of its connection.</summary>
     public event Action<PeerId, QuDag.P2p.Protocols.Identify.IdentifyMessage, IPAddress?>? Identified;

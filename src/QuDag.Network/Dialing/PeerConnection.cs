@@ -45,12 +45,8 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection, ITrimT
         _lastReceived = _time.GetTimestamp();
     }
 
-    /// <summary>Starts watching the connection; the owner hears <see cref="IConnectionOwner.OnOpened"/> now and OnClosed once.</summary>
-    public void Start()
-    {
-        _owner.OnOpened(this);
-        _ = WatchAsync();
-    }
+    /// <summary>The owner hears <see cref="IConnectionOwner.OnOpened"/> now, and OnClosed once <see cref="OnEnded"/> is called.</summary>
+    public void Start() => _owner.OnOpened(this);
 
     public P2pConnection Connection { get; }
 
@@ -290,7 +286,7 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection, ITrimT
         if (Interlocked.CompareExchange(ref _closing, 1, 0) == 0)
         {
             _closeInfo = new CloseInfo(code, reason, Failed: false, Deliberate: true, scope);
-            _ = Connection.DisposeAsync().AsTask();
+            Connection.Abort(); // OnEnded hears the end
         }
         return Completion;
     }
@@ -338,21 +334,31 @@ internal sealed class PeerConnection : IKeepAliveTarget, IIdleConnection, ITrimT
         if (Interlocked.CompareExchange(ref _closing, 1, 0) != 0)
             return false;
         _closeInfo = info;
-        _ = Connection.DisposeAsync().AsTask();
+        Connection.Abort(); // OnEnded hears the end
         return true;
     }
 
-    private async Task WatchAsync()
+    private int _ended;
+
+    /// <summary>
+    /// The connection has ended (its Completion is complete): the owner hears why, once. Told by the host's
+    /// ConnectionClosed rather than found by awaiting Completion here: the host's connection task already waits for it,
+    /// and a second waiter cost every close a thread-pool hop (the runtime runs all but one waiter of a task on the pool).
+    /// </summary>
+    public void OnEnded()
     {
+        Task completion = Connection.Completion;
+        if (!completion.IsCompleted || Interlocked.Exchange(ref _ended, 1) != 0)
+            return;
         CloseInfo remoteInfo;
-        try
+        if (completion.IsCompletedSuccessfully)
         {
-            await Connection.Completion.ConfigureAwait(false);
             remoteInfo = new CloseInfo(CloseReason.RemoteClosed, "the remote closed the connection", Failed: false);
         }
-        catch (Exception ex)
+        else
         {
             // A breach of the muxer's rules (ours or theirs, GoAway 1 or 2) against a reset or a lost connection.
+            Exception ex = completion.Exception?.InnerException ?? new TaskCanceledException(completion);
             remoteInfo = ex is P2pProtocolException or MuxerClosedException
                 ? new CloseInfo(CloseReason.ProtocolError, $"protocol error: {ex.Message}", Failed: true)
                 : new CloseInfo(CloseReason.RemoteReset, $"connection lost: {ex.Message}", Failed: true);

@@ -64,6 +64,12 @@ public interface IMuxedSession : IAsyncDisposable
     /// </summary>
     ValueTask ShutdownAsync();
 
+    /// <summary>
+    /// Starts the close <see cref="IAsyncDisposable.DisposeAsync"/> makes and returns at once: for a caller that learns
+    /// the end from <see cref="Completion"/> anyway (a pool closing idle connections in bulk), one waiter fewer per close.
+    /// </summary>
+    void Abort();
+
     /// <summary>Sends a muxer-level ping and returns the round-trip time.</summary>
     ValueTask<TimeSpan> PingAsync(CancellationToken cancellationToken);
 }

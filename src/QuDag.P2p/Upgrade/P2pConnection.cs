@@ -117,5 +117,15 @@ public sealed class P2pConnection : IAsyncDisposable
         await Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // and the scope released
     }
 
+    /// <summary>
+    /// Starts closing at once, as <see cref="DisposeAsync"/> does, without waiting: <see cref="Completion"/> tells when
+    /// it has ended. For idle connections a pool drops in bulk, whose owner already watches Completion.
+    /// </summary>
+    public void Abort()
+    {
+        Interlocked.Exchange(ref _disposed, 1);
+        _session.Abort();
+    }
+
     public override string ToString() => $"{Direction} {RemotePeer} at {RemoteEndPoint} ({Security}, {Muxer})";
 }

@@ -1,14 +1,13 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.ExceptionServices;
 using QuDag.P2p.Host;
 using QuDag.P2p.Identity;
 using QuDag.P2p.Muxing.Yamux;
 using QuDag.P2p.Security;
 using QuDag.P2p.Security.Noise;
 using QuDag.P2p.Security.Tls;
+using QuDag.P2p.Tests.Support;
 using QuDag.P2p.Upgrade;
 
 namespace QuDag.P2p.Tests.Muxing;
@@ -34,77 +33,95 @@ public sealed class TransportCloseTests
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         using var exceptions = new ExceptionsInThisFlow();
-        using var dialerIdentity = NodeIdentity.Create();
-        using var listenerIdentity = NodeIdentity.Create();
-        ISecurityTransport dialerSecurity = SecurityFor(security, dialerIdentity), listenerSecurity = SecurityFor(security, listenerIdentity);
-        using var disposeDialerSecurity = (IDisposable)dialerSecurity;
-        using var disposeListenerSecurity = (IDisposable)listenerSecurity;
-        (P2pConnection dialer, P2pConnection listener) = await ConnectAsync(dialerSecurity, listenerSecurity, listenerIdentity.PeerId, cts.Token);
-        await using (dialer)
-        await using (listener)
-        {
-            exceptions.Start();
-            if (graceful)
-                await dialer.CloseAsync(cts.Token);
-            else
-                await dialer.DisposeAsync();
-            await listener.Completion.WaitAsync(cts.Token);
-            await dialer.Completion.WaitAsync(cts.Token);
+        await using var pair = await Pair.ConnectAsync(security, cts.Token);
+        P2pConnection dialer = pair.Dialer, listener = pair.Listener;
+        exceptions.Start();
+        if (graceful)
+            await dialer.CloseAsync(cts.Token);
+        else
+            await dialer.DisposeAsync();
+        await listener.Completion.WaitAsync(cts.Token);
+        await dialer.Completion.WaitAsync(cts.Token);
 
-            Assert.Equal(YamuxGoAwayCode.Normal, ((YamuxSession)listener.Session).RemoteGoAwayCode);
-            Assert.False(listener.IsOpen);
-            Assert.True(((YamuxSession)dialer.Session).LoopsEnded);
-            await Wait.UntilAsync(() => ((YamuxSession)listener.Session).LoopsEnded, "the listener's loops end");
-            Assert.Empty(exceptions.Thrown);
-        }
+        Assert.Equal(YamuxGoAwayCode.Normal, ((YamuxSession)listener.Session).RemoteGoAwayCode);
+        Assert.False(listener.IsOpen);
+        Assert.True(((YamuxSession)dialer.Session).LoopsEnded);
+        await Wait.UntilAsync(() => ((YamuxSession)listener.Session).LoopsEnded, "the listener's loops end");
+        Assert.Empty(exceptions.Thrown);
     }
 
-    private static async Task<(P2pConnection Dialer, P2pConnection Listener)> ConnectAsync(ISecurityTransport dialerSecurity,
-        ISecurityTransport listenerSecurity, PeerId listenerId, CancellationToken ct)
-    {
-        using var tcp = new TcpListener(IPAddress.Loopback, 0);
-        tcp.Start();
-        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        Task<Socket> accepting = tcp.AcceptSocketAsync(ct).AsTask();
-        await client.ConnectAsync((IPEndPoint)tcp.LocalEndpoint, ct);
-        Socket server = await accepting;
-        Task<P2pConnection> inbound = new Upgrader([listenerSecurity], [new YamuxMuxer()]).UpgradeInboundAsync(new NetworkStream(server, ownsSocket: true),
-            server.LocalEndPoint!, server.RemoteEndPoint!, Stopwatch.GetTimestamp(), ct);
-        P2pConnection outbound = await new Upgrader([dialerSecurity], [new YamuxMuxer()]).UpgradeOutboundAsync(new NetworkStream(client, ownsSocket: true),
-            client.LocalEndPoint!, client.RemoteEndPoint!, listenerId, Stopwatch.GetTimestamp(), ct);
-        return (outbound, await inbound);
-    }
-
-    private static ISecurityTransport SecurityFor(string security, NodeIdentity identity) => security == SecurityProtocols.Noise
-        ? new NoiseSecurity(identity, new NoiseSecurityOptions { StreamMuxers = [YamuxMuxer.Id] })
-        : new TlsSecurity(identity, new TlsSecurityOptions { StreamMuxers = [YamuxMuxer.Id] });
+    public static TheoryData<string> Securities => [SecurityProtocols.Noise, SecurityProtocols.Tls];
 
     /// <summary>
-    /// First-chance exceptions thrown in this test's flows, from <see cref="Start"/> on: the sessions' loops start inside
-    /// the test, so they carry its ExecutionContext and its marker; other tests running meanwhile do not.
+    /// An idle connection's close takes no thread-pool hop of its own before the socket's end: the GoAway is written and
+    /// the writer ends on the closing thread, and the accept loop hears the end there too (a pool expiring 10,000
+    /// connections paid a drain, a writer-completion wake and an accept wake per close, each a work item).
     /// </summary>
-    private sealed class ExceptionsInThisFlow : IDisposable
+    [Theory]
+    [MemberData(nameof(Securities))]
+    public async Task Aborting_an_idle_connection_ends_its_writer_and_its_accept_loop_on_the_closing_thread(string security)
     {
-        private readonly AsyncLocal<object?> _scope = new();
-        private readonly object _marker = new();
-        private volatile bool _counting;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var pair = await Pair.ConnectAsync(security, cts.Token);
+        P2pConnection dialer = pair.Dialer, listener = pair.Listener;
+        var session = (YamuxSession)dialer.Session;
+        int acceptEndedOn = 0;
+        Task accepting = AcceptUntilTheEndAsync(session, () => acceptEndedOn = Environment.CurrentManagedThreadId);
+        Assert.False(accepting.IsCompleted);
 
-        public ExceptionsInThisFlow()
+        dialer.Abort();
+
+        Assert.Equal(Environment.CurrentManagedThreadId, acceptEndedOn);
+        Assert.True(session.Writer.Ended, "the writer ended before Abort returned");
+        await accepting;
+        await dialer.Completion.WaitAsync(cts.Token);
+        await listener.Completion.WaitAsync(cts.Token);
+        Assert.Equal(YamuxGoAwayCode.Normal, ((YamuxSession)listener.Session).RemoteGoAwayCode);
+
+        static async Task AcceptUntilTheEndAsync(YamuxSession session, Action ended)
         {
-            _scope.Value = _marker;
-            AppDomain.CurrentDomain.FirstChanceException += OnFirstChance;
+            while (await session.TryAcceptStreamAsync(CancellationToken.None).ConfigureAwait(false) is { } stream)
+                stream.Reset();
+            ended();
+        }
+    }
+
+    /// <summary>An upgraded TCP connection's two ends, with the identities and security transports they use; disposed together.</summary>
+    private sealed class Pair(NodeIdentity[] identities, ISecurityTransport[] securities, P2pConnection dialer, P2pConnection listener) : IAsyncDisposable
+    {
+        public P2pConnection Dialer { get; } = dialer;
+
+        public P2pConnection Listener { get; } = listener;
+
+        public static async Task<Pair> ConnectAsync(string security, CancellationToken ct)
+        {
+            NodeIdentity[] identities = [NodeIdentity.Create(), NodeIdentity.Create()];
+            ISecurityTransport[] securities = [SecurityFor(security, identities[0]), SecurityFor(security, identities[1])];
+            using var tcp = new TcpListener(IPAddress.Loopback, 0);
+            tcp.Start();
+            var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            Task<Socket> accepting = tcp.AcceptSocketAsync(ct).AsTask();
+            await client.ConnectAsync((IPEndPoint)tcp.LocalEndpoint, ct);
+            Socket server = await accepting;
+            Task<P2pConnection> inbound = new Upgrader([securities[1]], [new YamuxMuxer()]).UpgradeInboundAsync(new NetworkStream(server, ownsSocket: true),
+                server.LocalEndPoint!, server.RemoteEndPoint!, Stopwatch.GetTimestamp(), ct);
+            P2pConnection outbound = await new Upgrader([securities[0]], [new YamuxMuxer()]).UpgradeOutboundAsync(new NetworkStream(client, ownsSocket: true),
+                client.LocalEndPoint!, client.RemoteEndPoint!, identities[1].PeerId, Stopwatch.GetTimestamp(), ct);
+            return new Pair(identities, securities, outbound, await inbound);
         }
 
-        public ConcurrentQueue<string> Thrown { get; } = new();
+        private static ISecurityTransport SecurityFor(string security, NodeIdentity identity) => security == SecurityProtocols.Noise
+            ? new NoiseSecurity(identity, new NoiseSecurityOptions { StreamMuxers = [YamuxMuxer.Id] })
+            : new TlsSecurity(identity, new TlsSecurityOptions { StreamMuxers = [YamuxMuxer.Id] });
 
-        public void Start() => _counting = true;
-
-        private void OnFirstChance(object? sender, FirstChanceExceptionEventArgs e)
+        public async ValueTask DisposeAsync()
         {
-            if (_counting && ReferenceEquals(_scope.Value, _marker))
-                Thrown.Enqueue(e.Exception.GetType().Name + ": " + e.Exception.Message + Environment.NewLine + new StackTrace(1, false));
+            await Dialer.DisposeAsync();
+            await Listener.DisposeAsync();
+            foreach (var security in securities)
+                ((IDisposable)security).Dispose();
+            foreach (var identity in identities)
+                identity.Dispose();
         }
-
-        public void Dispose() => AppDomain.CurrentDomain.FirstChanceException -= OnFirstChance;
     }
 }

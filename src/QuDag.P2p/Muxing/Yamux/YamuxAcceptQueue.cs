@@ -78,46 +78,59 @@ internal sealed class YamuxAcceptQueue : IValueTaskSource<MuxedStream?>
         }
     }
 
-    /// <summary>No more streams: a waiting acceptor gets null, and the queued ones are dropped (the session resets them).</summary>
+    /// <summary>No more streams: a waiting acceptor (or the handler of <see cref="Deliver"/>) gets null, and the queued
+    /// ones are dropped (the session resets them).</summary>
+    /// <remarks>Either hears the end on this thread, outside the lock: it has only to report the end (a hop to the thread
+    /// pool per close cost more than that), and nothing reuses the source after.</remarks>
     public void Complete()
     {
+        Action<object, MuxedStream?>? handler;
+        object? state;
+        bool waiting;
         lock (this)
         {
             if (_completed)
                 return;
             _completed = true;
             _queue = null;
-            if (_handler is not null)
-                Dispatch(null);
-            if (_waiting)
-            {
-                _waiting = false;
-                _core.SetResult(null);
-            }
+            (handler, state) = (_handler, _handlerState);
+            waiting = _waiting;
+            _waiting = false; // a cancellation from now on finds no wait to fail
+        }
+        handler?.Invoke(state!, null);
+        if (waiting)
+        {
+            _core.RunContinuationsAsynchronously = false;
+            _core.SetResult(null);
         }
     }
 
     /// <summary>
-    /// From now on every stream goes to <paramref name="handler"/> on the thread pool as it arrives, and null once when
-    /// the queue completes: no acceptor waits, so the session's owner keeps no task waiting for its idle life. The streams
+    /// From now on every stream goes to <paramref name="handler"/> on the thread pool as it arrives, and null once, on
+    /// the completing thread, when the queue completes: no acceptor waits, so the session's owner keeps no task waiting for its idle life. The streams
     /// already queued go first; they are returned for the caller to acknowledge, as <see cref="TakeAsync"/> does.
     /// </summary>
     public YamuxStream[] Deliver(Action<object, MuxedStream?> handler, object state)
     {
+        YamuxStream[] queued;
+        bool ended;
         lock (this)
         {
             if (_handler is not null || _waiting)
                 throw new InvalidOperationException("A yamux session's streams go to one acceptor: a handler, or one accept at a time.");
             _handler = handler;
             _handlerState = state;
-            YamuxStream[] queued = _queue?.ToArray() ?? [];
+            queued = _queue?.ToArray() ?? [];
             _queue = null;
             foreach (YamuxStream stream in queued)
                 Dispatch(stream);
-            if (_completed)
-                Dispatch(null);
-            return queued;
+            ended = _completed;
         }
+        // An end that came first is heard on this thread, as Complete's is: the owner learns that the connection is gone
+        // before it goes on with it (a dial that hands out a connection closed during its handshake must not).
+        if (ended)
+            handler(state, null);
+        return queued;
     }
 
     // Off the session's reader loop (and out of this lock): the handler negotiates, serves, may block.

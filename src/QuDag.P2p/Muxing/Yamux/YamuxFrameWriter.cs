@@ -134,7 +134,12 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
     /// <param name="cancellationToken">Ends a wait for room in the queue.</param>
     public ValueTask EnqueueDataAsync(YamuxHeader header, ReadOnlyMemory<byte> payload, int maxFrame, CancellationToken cancellationToken)
     {
-        return TryEnqueue(header, payload.Span, maxFrame, _limit, mayWriteInline: true) ? default : EnqueueDataSlowAsync(header, payload, maxFrame, cancellationToken);
+        return Enqueue(header, payload.Span, maxFrame, _limit, mayWriteInline: true) switch
+        {
+            Queued.Yes => default,
+            Queued.Full => EnqueueDataSlowAsync(header, payload, maxFrame, cancellationToken),
+            _ => throw Closed(),
+        };
     }
 
     private async ValueTask EnqueueDataSlowAsync(YamuxHeader header, ReadOnlyMemory<byte> payload, int maxFrame, CancellationToken cancellationToken)
@@ -142,7 +147,10 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
         while (true)
         {
             Task space = GetSpaceTask();
-            if (TryEnqueue(header, payload.Span, maxFrame, _limit, mayWriteInline: true))
+            Queued queued = Enqueue(header, payload.Span, maxFrame, _limit, mayWriteInline: true);
+            if (queued == Queued.Closed)
+                throw Closed();
+            if (queued == Queued.Yes)
                 return;
             await space.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -151,16 +159,13 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
     /// <summary>Queues a control frame without waiting; false once the session is closed. Written inline only when
     /// <paramref name="mayWriteInline"/> says the caller is an application thread (never the session's reader loop).</summary>
     public bool TryEnqueueControl(YamuxHeader header, bool mayWriteInline = false)
-    {
-        try
-        {
-            return TryEnqueue(header, default, 0, int.MaxValue, mayWriteInline);
-        }
-        catch (MuxerClosedException)
-        {
-            return false;
-        }
-    }
+        => Enqueue(header, default, 0, int.MaxValue, mayWriteInline) == Queued.Yes; // a closed queue is no error here: the
+                                                                                     // reader answering a late frame meets it on every close
+
+    private static MuxerClosedException Closed() => new("The yamux session is closed.");
+
+    /// <summary>What <see cref="Enqueue"/> did: queued the frames, found the queue full (data waits for room), or closed.</summary>
+    private enum Queued { Yes, Full, Closed }
 
     /// <summary>Waits until the queue drained below the control slack (see the type's remarks).</summary>
     public async ValueTask WaitForControlRoomAsync(CancellationToken cancellationToken)
@@ -174,7 +179,7 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
         }
     }
 
-    private bool TryEnqueue(YamuxHeader header, ReadOnlySpan<byte> payload, int maxFrame, int limit, bool mayWriteInline)
+    private Queued Enqueue(YamuxHeader header, ReadOnlySpan<byte> payload, int maxFrame, int limit, bool mayWriteInline)
     {
         int frames = payload.IsEmpty ? 1 : (payload.Length + maxFrame - 1) / maxFrame;
         int size = frames * YamuxHeader.Size + payload.Length;
@@ -185,9 +190,9 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
         lock (_lock)
         {
             if (_closed)
-                throw new MuxerClosedException("The yamux session is closed.");
+                return Queued.Closed;
             if (_length > 0 && _length + size > limit)
-                return false;
+                return Queued.Full;
             if (_buffer.Length - _length < size)
                 Grow(size);
             Span<byte> destination = _buffer.AsSpan(_length, size);
@@ -232,7 +237,7 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
             StartDrain();
         else if (batch is not null)
             WriteInline(batch, count, space);
-        return true;
+        return Queued.Yes;
     }
 
     /// <summary>The caller holds the role: writes its batch; whatever it cannot finish goes to the loop.</summary>
@@ -299,7 +304,7 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
     }
 
     /// <summary>The loop takes over the role and first awaits <paramref name="pending"/> (a write or flush, or its failure).</summary>
-    private void HandOff(ValueTask pending, byte[] batch, bool flushAfter)
+    private void HandOff(ValueTask pending, byte[]? batch, bool flushAfter)
     {
         lock (_lock)
         {
@@ -317,7 +322,7 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
         StartDrain();
     }
 
-    private async Task ObserveAsync(ValueTask pending, byte[] batch)
+    private async Task ObserveAsync(ValueTask pending, byte[]? batch)
     {
         try
         {
@@ -360,9 +365,12 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
         return batch;
     }
 
-    /// <summary>A written batch's buffer becomes the spare again (or goes to the pool once released).</summary>
-    private void ReturnBatch(byte[] batch)
+    /// <summary>A written batch's buffer becomes the spare again (or goes to the pool once released); null: a frame
+    /// that was never the queue's (the last one, written by <see cref="WriteLast"/>).</summary>
+    private void ReturnBatch(byte[]? batch)
     {
+        if (batch is null)
+            return;
         if (_released)
             ArrayPool<byte>.Shared.Return(batch);
         else if (_buffer.Length == 0 && _length == 0)
@@ -403,32 +411,104 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
     /// Stops the queue: optionally drops what is queued (the streams were reset, their data is moot), queues
     /// one last frame (GoAway) and lets the loop write what remains and finish.
     /// </summary>
+    /// <remarks>
+    /// A session that closes idle (the role free, nothing queued: how every pooled connection ends) needs no drain: the
+    /// last frame is written on the caller's thread, and with nothing to write the writer ends at once. Either way
+    /// <see cref="Completion"/> is then already complete, so closing costs no thread-pool hop for the writer. The write
+    /// never blocks the caller: one the connection cannot finish at once goes to a drain, as any inline write does.
+    /// </remarks>
     public void Close(YamuxHeader? last, bool discardQueued)
     {
-        TaskCompletionSource? space;
-        bool wake;
+        TaskCompletionSource? space, ended = null;
+        bool wake = false, writeLast = false;
         lock (_lock)
         {
             if (_closed)
                 return;
             if (discardQueued)
                 _length = 0;
-            if (last is { } header)
-            {
-                if (_buffer.Length - _length < YamuxHeader.Size)
-                    Grow(YamuxHeader.Size);
-                header.Write(_buffer.AsSpan(_length, YamuxHeader.Size));
-                _length += YamuxHeader.Size;
-            }
             _closed = true;
-            // A holder of the role sees _closed when it finishes and leaves the rest to the loop.
-            wake = !_busy;
-            _busy = true;
             space = TakeSpace();
+            if (!_busy && _length == 0 && !_flushPending)
+            {
+                if (last is null)
+                {
+                    _loopEnded = true; // nothing left to write, and nobody holds the role to write it
+                    ended = _ended;
+                }
+                else
+                {
+                    _busy = true;
+                    writeLast = true;
+                }
+            }
+            else
+            {
+                if (last is { } header)
+                {
+                    if (_buffer.Length - _length < YamuxHeader.Size)
+                        Grow(YamuxHeader.Size);
+                    header.Write(_buffer.AsSpan(_length, YamuxHeader.Size));
+                    _length += YamuxHeader.Size;
+                }
+                // A holder of the role sees _closed when it finishes and leaves the rest to the loop.
+                wake = !_busy;
+                _busy = true;
+            }
         }
+        space?.TrySetResult();
+        ended?.TrySetResult();
         if (wake)
             StartDrain();
-        space?.TrySetResult();
+        else if (writeLast)
+            WriteLast(last!.Value);
+    }
+
+    // GoAway(normal), the last frame of nearly every close: the same 12 bytes every time, never written to.
+    private static readonly byte[] s_goAwayNormal = FrameBytes(new YamuxHeader(YamuxFrameType.GoAway, YamuxFlags.None, 0, (uint)YamuxGoAwayCode.Normal));
+
+    private static byte[] FrameBytes(YamuxHeader header)
+    {
+        var bytes = new byte[YamuxHeader.Size];
+        header.Write(bytes);
+        return bytes;
+    }
+
+    /// <summary>The closing writer holds the role with nothing queued: writes the last frame inline and ends, or hands
+    /// a write or flush it cannot finish at once to a drain (which then ends the writer).</summary>
+    private void WriteLast(YamuxHeader last)
+    {
+        byte[] frame = last is { Type: YamuxFrameType.GoAway, Flags: YamuxFlags.None, StreamId: 0, Length: (uint)YamuxGoAwayCode.Normal }
+            ? s_goAwayNormal
+            : FrameBytes(last);
+        ValueTask pending;
+        try
+        {
+            pending = _connection.WriteAsync(frame, _lifetime);
+            if (pending.IsCompletedSuccessfully)
+            {
+                pending.GetAwaiter().GetResult(); // consumes a pooled IValueTaskSource, if any
+                InlineWrites++;
+                Task flushed = _connection.FlushAsync(_lifetime);
+                pending = flushed.IsCompletedSuccessfully ? default : new ValueTask(flushed);
+            }
+        }
+        catch (Exception e)
+        {
+            pending = ValueTask.FromException(e);
+        }
+        if (!pending.IsCompletedSuccessfully)
+        {
+            HandOff(pending, batch: null, flushAfter: false);
+            return;
+        }
+        TaskCompletionSource? ended;
+        lock (_lock)
+        {
+            _loopEnded = true;
+            ended = _ended;
+        }
+        ended?.TrySetResult();
     }
 
     /// <summary>Starts a drain on the thread pool; only by whoever has just taken (or holds and hands over) the role.</summary>
@@ -545,7 +625,7 @@ internal sealed class YamuxFrameWriter : IThreadPoolWorkItem
                 finally
                 {
                     lock (_lock)
-                        ReturnBatch(batch!);
+                        ReturnBatch(batch);
                 }
             }
             else if (batch is not null)

@@ -43,6 +43,8 @@ public sealed class YamuxSession : IMuxedSession
     private ITimer? _closeSweep;         // under _openLock: armed while disposed streams wait for the remote's FIN
     private bool _closeSweepRequested;   // under _openLock: a stream began waiting since the sweep last started
     private Socket? _transport;
+    private bool _transportEnded;        // the close shut the socket down: the reader's pending read ends by itself
+    private bool _overdueOnce;           // the watchdog's first call gave a reader on a shut-down socket more time
     private int _connectionDisposed;
 
     private readonly YamuxFrameReader _reader;
@@ -89,7 +91,9 @@ public sealed class YamuxSession : IMuxedSession
             object? end = Volatile.Read(ref _end);
             if (end is null)
             {
-                var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                // Its continuations run inline: Complete runs last thing in the close, on no lock, and its usual one
+                // waiter (the host reporting the connection closed) would otherwise cost a thread-pool hop per close.
+                var asked = new TaskCompletionSource();
                 end = Interlocked.CompareExchange(ref _end, asked, null) ?? asked;
             }
             return end as Task ?? ((TaskCompletionSource)end).Task;
@@ -339,9 +343,12 @@ public sealed class YamuxSession : IMuxedSession
     /// connection and returns once both loops have ended.</summary>
     public async ValueTask DisposeAsync()
     {
-        Terminate(null, IsOpen && !_localGoAway ? YamuxGoAwayCode.Normal : null, discardQueued: true);
+        Abort();
         await Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
+
+    /// <inheritdoc/>
+    public void Abort() => Terminate(null, IsOpen && !_localGoAway ? YamuxGoAwayCode.Normal : null, discardQueued: true);
 
     /// <summary>Ends the session once: stops the queue (after one last frame), fails everything pending,
     /// then, in the background, lets the writer flush briefly, stops the loops and disposes the connection.</summary>
@@ -373,8 +380,8 @@ public sealed class YamuxSession : IMuxedSession
             {
                 // End the reader at the transport when we can: its pending read then returns the end of the stream,
                 // where a cancellation would throw through every layer below it (socket, security, framing) per close.
-                if (Volatile.Read(ref _transport) is { } transport)
-                    EndTransport(transport);
+                if (Volatile.Read(ref _transport) is { } transport && EndTransport(transport))
+                    Volatile.Write(ref _transportEnded, true);
                 else
                     _stop.Cancel();
             }
@@ -404,6 +411,14 @@ public sealed class YamuxSession : IMuxedSession
     /// </summary>
     private TimeSpan? OnCloseOverdue()
     {
+        // Shut down at the socket, the reader's pending read returns the end of the stream by itself; when the close is
+        // overdue anyway it is waiting for the thread pool (10,000 closes at once on a loaded machine), and cancelling
+        // would only add an exception through every layer and a work item. One more period first.
+        if (Volatile.Read(ref _transportEnded) && !_overdueOnce)
+        {
+            _overdueOnce = true;
+            return _options.CloseTimeout;
+        }
         if (!_stop.IsCancellationRequested)
         {
             _stop.Cancel();
@@ -413,15 +428,18 @@ public sealed class YamuxSession : IMuxedSession
         return null;
     }
 
-    private static void EndTransport(Socket transport)
+    /// <returns>True when the socket was shut down (false: it was already closed under us).</returns>
+    private static bool EndTransport(Socket transport)
     {
         try
         {
             transport.Shutdown(SocketShutdown.Both);
+            return true;
         }
         catch (Exception)
         {
             // Already closed under us: the reader has ended, or disposing the connection ends it.
+            return false;
         }
     }
 

@@ -13,6 +13,7 @@ internal sealed class GossipPeerTable
 {
     private readonly Dictionary<PeerId, GossipPeer> _peers = [];
     private readonly List<Task> _closing = [];
+    private int _pruneAt = 16; // the finished closes are dropped when the list reaches this: amortised, not per removal
 
     /// <summary>The peers by id, as the router's parts read them.</summary>
     public IReadOnlyDictionary<PeerId, GossipPeer> All => _peers;
@@ -54,7 +55,13 @@ internal sealed class GossipPeerTable
         peer.Inbound?.Reset();
         if (peer.Writer is { } writer)
         {
-            _closing.RemoveAll(t => t.IsCompleted);
+            // Pruned in amortised steps: a mass close (a pool expiring thousands of connections) removes peers faster than
+            // their writers finish, and a scan per removal made that quadratic.
+            if (_closing.Count >= _pruneAt)
+            {
+                _closing.RemoveAll(t => t.IsCompleted);
+                _pruneAt = Math.Max(16, 2 * _closing.Count);
+            }
             _closing.Add(writer.DisposeAsync().AsTask());
         }
     }

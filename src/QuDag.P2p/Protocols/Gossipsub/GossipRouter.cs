@@ -650,6 +650,13 @@ public sealed class GossipRouter : IGossipStreamOwner, IAsyncDisposable
         }
     }
 
+    /// <summary>Completes once the outbound streams closing now have closed (for tests).</summary>
+    internal Task WritersClosedAsync()
+    {
+        lock (_gate)
+            return Task.WhenAll(_peers.Closing);
+    }
+
     /// <summary>Stops the heartbeat and closes every outbound stream (a clean end the remotes read); inbound streams are reset.</summary>
     public async ValueTask DisposeAsync()
     {

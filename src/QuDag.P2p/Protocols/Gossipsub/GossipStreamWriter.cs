@@ -113,7 +113,11 @@ internal sealed class GossipStreamWriter : IAsyncDisposable
                     if (_owner.OnStreamOpened(_peer, stream.Protocol!) is { } hello)
                         await stream.WriteAsync(hello, token).ConfigureAwait(false);
                 }
-                await _signal.WaitAsync(token).ConfigureAwait(false);
+                // No token here: DisposeAsync wakes this wait with a release, so stopping an idle writer (every close of a
+                // connection with a pubsub stream) throws nothing, where a cancelled wait threw twice.
+                await _signal.WaitAsync().ConfigureAwait(false);
+                if (token.IsCancellationRequested)
+                    break;
                 int length = Collect(ref batch);
                 if (length == 0)
                     continue;
@@ -144,19 +148,10 @@ internal sealed class GossipStreamWriter : IAsyncDisposable
         finally
         {
             ReturnBatch(ref batch);
+            // A clean end (FIN after what we wrote) if the stream still takes one; one the remote reset, or that ended with
+            // its connection, is only released. Either way without an exception.
             if (stream is not null)
-            {
-                try
-                {
-                    // A clean end (FIN): the remote reads what we wrote, then the end of our stream.
-                    await stream.CloseWriteAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
-                }
-                catch (Exception)
-                {
-                    stream.Reset();
-                }
                 await stream.DisposeAsync().ConfigureAwait(false);
-            }
         }
     }
 
@@ -202,6 +197,7 @@ internal sealed class GossipStreamWriter : IAsyncDisposable
         if (_stopping.IsCancellationRequested)
             return;
         _stopping.Cancel();
+        _signal.Release(); // wakes an idle loop, which then sees the cancellation
         await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _stopping.Dispose();
         _signal.Dispose();

@@ -1,4 +1,5 @@
 using QuDag.P2p.Protocols.Gossipsub;
+using QuDag.P2p.Tests.Support;
 
 namespace QuDag.P2p.Tests.Protocols.Gossipsub;
 
@@ -41,6 +42,37 @@ public sealed class GossipRouterTests
         Assert.Equal(1, a.Router.GetTopic(Topic)!.Published);
         Assert.Equal(1, b.Router.GetTopic(Topic)!.Received);
         Assert.Equal("/meshsub/1.1.0", Assert.Single(a.Router.GetPeers()).Protocol);
+    }
+
+    /// <summary>
+    /// A connection's end stops a pubsub writer without an exception: its idle wait is woken, not cancelled, and a stream
+    /// the remote already reset is released, not half-closed. As when a manager pools a connection (its router drops the
+    /// peer, resetting the remote's stream) and later closes it: 10,000 such closes cost the remote ends three exceptions
+    /// each.
+    /// </summary>
+    [Fact]
+    public async Task Closing_a_connection_stops_the_remote_pubsub_writer_without_an_exception()
+    {
+        using var cts = Deadline();
+        using var exceptions = new ExceptionsInThisFlow(); // first: the nodes' loops carry this test's flow
+        await using var a = await GossipTestNode.StartAsync(ct: cts.Token);
+        await using var b = await GossipTestNode.StartAsync(ct: cts.Token);
+        a.Router.Subscribe(Topic);
+        b.Router.Subscribe(Topic);
+        var connection = await a.DialAsync(b, cts.Token);
+        await GossipTestNode.WaitUntilAsync(() => a.InMesh(Topic, b.PeerId) && b.InMesh(Topic, a.PeerId), "each is in the other's mesh", cts.Token);
+        a.Router.RemoveConnection(connection); // as pooling does: b's stream to a is reset, a's to b ends
+        await a.Router.WritersClosedAsync().WaitAsync(cts.Token);
+
+        exceptions.Start();
+        await connection.DisposeAsync();
+        await GossipTestNode.WaitUntilAsync(() => b.Router.GetPeers().Count == 0, "b dropped a", cts.Token);
+        await b.Router.WritersClosedAsync().WaitAsync(cts.Token);
+
+        // Only the writer's and the sessions': a's reader of the stream it reset above may still be unwinding (its
+        // exceptions are the pooling's, not the close's).
+        var thrown = exceptions.Thrown.Where(t => t.Contains(nameof(GossipStreamWriter)) || t.Contains("YamuxSession")).ToList();
+        Assert.True(thrown.Count == 0, string.Join(Environment.NewLine, thrown));
     }
 
     [Fact]
