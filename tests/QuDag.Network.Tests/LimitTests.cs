@@ -78,6 +78,7 @@ public class LimitTests
         // multistream-select (it cannot tell a full libp2p node from a server that hangs up), and holds nothing.
         var refused = await Assert.ThrowsAsync<PeerConnectException>(() => b.Manager.ConnectAsync(node.Id, node.EndPoint));
         Assert.Equal(ConnectFailureKind.Protocol, refused.Kind);
+        Assert.Contains("connection limit", refused.Message); // the error says what a full node looks like from outside
         Assert.Equal(0, b.Manager.OpenConnections);
 
         await Wait.UntilAsync(() => node.Manager.GetMetrics().FailedInbound == 1, "the refusal counted");
