@@ -13,7 +13,7 @@ namespace QuDag.PowerShell.Commands;
 [OutputType(typeof(QuDagResourceUsage))]
 public sealed class SetQuDagResourceLimitCommand : QuDagCmdlet
 {
-    /// <summary>System (established connections, all streams), Transient (pending connections), Peer or Protocol.</summary>
+    /// <summary>System (every connection, pending and established, and all streams), Transient (pending connections), Peer or Protocol.</summary>
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateSet("System", "Transient", "Peer", "Protocol", IgnoreCase = true)]
     public string Scope { get; set; } = "";
