@@ -69,7 +69,8 @@ public class GaterTests
         manager.Gater.Deny(a.Id);
         manager.Gater.Deny(b.Id);
 
-        await Wait.UntilAsync(() => manager.OpenConnections == 0, "both connections closed");
+        await Wait.UntilAsync(() => manager.OpenConnections == 0 && manager.GetPeer(a.Id)?.Status == ConnectionStatus.Disconnected,
+            "both connections closed and a's end heard");
         Assert.Equal(ConnectionStatus.Disconnected, await manager.GetStatusAsync(a.Id));
         Assert.Empty(manager.GetPooledConnections());
         await Assert.ThrowsAsync<PeerDeniedException>(() => manager.ConnectAsync(b.Id));

@@ -79,7 +79,9 @@ public class KeepAliveTests
         var failedAfter = StepUntil(time, manager, () => manager.GetMetrics().KeepAliveFailures == 1, TimeSpan.FromMinutes(2));
 
         Assert.InRange(failedAfter, Interval + Timeout, Interval + Timeout + 2 * manager.KeepAlivePeriod);
-        await Wait.UntilAsync(() => manager.OpenConnections == 0, "the dead connection's socket closed");
+        // The socket's place goes back when the session ends, before the manager hears of it: wait for both.
+        await Wait.UntilAsync(() => manager.OpenConnections == 0 && manager.GetPeer(deaf.Id)?.Status == ConnectionStatus.Failed,
+            "the dead connection's socket closed and the peer failed");
         var peer = manager.GetPeer(deaf.Id)!;
         Assert.Equal(ConnectionStatus.Failed, peer.Status);
         Assert.Contains("keepalive: no answer to a ping within 20 s", peer.LastError);

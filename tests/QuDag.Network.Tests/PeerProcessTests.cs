@@ -80,7 +80,9 @@ public class PeerProcessTests(ITestOutputHelper output)
 
         var opts = manager.Options;
         Assert.InRange(after, opts.KeepAliveInterval + opts.KeepAliveTimeout, opts.KeepAliveInterval + opts.KeepAliveTimeout + 2 * manager.KeepAlivePeriod);
-        await Wait.UntilAsync(() => manager.OpenConnections == 0, "the frozen peer's socket closed");
+        // The socket's place goes back when the session ends, before the manager hears of it: wait for both.
+        await Wait.UntilAsync(() => manager.OpenConnections == 0 && manager.GetPeer(id)?.Status == ConnectionStatus.Failed,
+            "the frozen peer's socket closed and the peer failed");
         Assert.Equal(ConnectionStatus.Failed, await manager.GetStatusAsync(id));
     }
 }

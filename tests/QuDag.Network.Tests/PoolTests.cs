@@ -44,7 +44,8 @@ public class PoolTests
         Assert.Empty(manager.GetPooledConnections());
         Assert.Equal(0, manager.OpenConnections);
         // The remote got our GoAway and the close, and released its end.
-        await Wait.UntilAsync(() => peer.Manager.OpenConnections == 0, "remote closed its end");
+        await Wait.UntilAsync(() => peer.Manager.OpenConnections == 0 && peer.Manager.GetPeer(manager.LocalPeerId)?.Status == ConnectionStatus.Disconnected,
+            "remote closed its end and heard of it");
         Assert.Equal(ConnectionStatus.Disconnected, await peer.Manager.GetStatusAsync(manager.LocalPeerId));
         await manager.ConnectAsync(peer.Id);
         Assert.Equal(2, peer.Listener.AcceptedCount);
@@ -70,7 +71,8 @@ public class PoolTests
 
         await Wait.UntilAsync(() => manager.OpenConnections == 0, "expired connection closed");
         Assert.Empty(manager.GetPooledConnections());
-        await Wait.UntilAsync(() => peer.Manager.OpenConnections == 0, "remote saw the close");
+        await Wait.UntilAsync(() => peer.Manager.OpenConnections == 0 && peer.Manager.GetPeer(manager.LocalPeerId)?.Status == ConnectionStatus.Disconnected,
+            "remote saw the close");
         // Expiry aborts (the socket closes without waiting for a drain); the remote still reads it as an orderly disconnect.
         Assert.Equal(ConnectionStatus.Disconnected, await peer.Manager.GetStatusAsync(manager.LocalPeerId));
         Assert.Equal(1, (await manager.GetMetricsAsync()).PoolExpirations);
