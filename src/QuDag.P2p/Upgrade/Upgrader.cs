@@ -155,8 +155,13 @@ public sealed class Upgrader
         }
         catch (Exception ex) when (ex is P2pProtocolException or IOException or SocketException && !cancellationToken.IsCancellationRequested)
         {
-            var what = security ? "a security protocol (is it a libp2p node?)" : "a stream muxer";
-            throw new UpgradeNegotiationException($"{remote} did not negotiate {what} with multistream-select: {ex.Message}", security, ex);
+            // A hang-up (an end of stream or a reset, whichever the timing makes it) is also how a libp2p node refuses a
+            // connection at a resource limit: say so, or a full node reads as "not libp2p".
+            var why = !security ? "" : ex is IOException or SocketException || ex.InnerException is EndOfStreamException
+                ? " (the remote closed the connection: a libp2p node refusing it at a resource limit, such as its connection limit, does so; so does a server that is not libp2p)"
+                : " (is it a libp2p node?)";
+            var what = security ? "a security protocol" : "a stream muxer";
+            throw new UpgradeNegotiationException($"{remote} did not negotiate {what}{why} with multistream-select: {ex.Message}", security, ex);
         }
     }
 }

@@ -31,7 +31,7 @@ internal static class MultistreamMessage
     {
         // The varint comes a byte at a time so nothing past this message is consumed.
         ulong? prefix = await Varint.ReadAsync(stream, cancellationToken).ConfigureAwait(false)
-            ?? throw new P2pProtocolException("The remote closed the stream before any multistream-select message (a libp2p node that refuses it at a resource limit, such as its connection limit, closes this way).");
+            ?? throw new P2pProtocolException("The stream ended before a multistream-select message.", new EndOfStreamException());
         int length = CheckLength(prefix.Value);
         byte[] body = new byte[length];
         try
